@@ -1,0 +1,45 @@
+# assay: `make demo` runs the product, `make test` runs the suite on SQLite and PostgreSQL.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ASSAY_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-sqlite test-postgresql bench lint format serve clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/assay demo
+
+serve: $(VENV)/.installed
+	$(VENV)/bin/assay serve
+
+# Each run must pass and must run tests (pytest exits 5 when it collects none).
+test: $(VENV)/.installed
+	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
+	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-sqlite: $(VENV)/.installed
+	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-postgresql: $(VENV)/.installed
+	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) assay-data test-output

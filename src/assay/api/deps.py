@@ -1,0 +1,77 @@
+"""Request context: who is asking (token or web session) and the database."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from assay.services import users
+from assay.services.access import Actor
+from assay.services.errors import Forbidden, Unauthorized
+from assay.store.db import Database
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrftoken"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    actor: Actor
+    db: Database
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self.db.session(write=True) as s:
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.db.session(write=False) as s:
+            yield s
+
+
+def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def csrf_token(request: Request) -> str:
+    """The web session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not submitted or not secrets.compare_digest(expected, submitted):
+        raise Forbidden("CSRF check failed: reload the page and try again.")
+
+
+def current_actor(request: Request) -> Actor:
+    """Token in the Authorization header (API clients), else the web session cookie."""
+    db = database(request)
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not token.strip():
+            raise Unauthorized("Authorization header must be 'Token <your API token>'.")
+        with db.session(write=False) as s:
+            return users.authenticate_token(s, token.strip())
+    user_id = request.session.get("uid") if "session" in request.scope else None
+    if user_id is None:
+        raise Unauthorized("Authentication credentials were not provided.")
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    with db.session(write=False) as s:
+        return users.active_user(s, int(user_id))
+
+
+def context(request: Request) -> Ctx:
+    return Ctx(actor=current_actor(request), db=database(request))

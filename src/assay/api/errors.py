@@ -1,0 +1,83 @@
+"""One place that turns every error into Label Studio's error shape:
+{"status_code": 400, "detail": "...", "validation_errors": {"field": ["why"]}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assay.services.errors import AssayError
+
+log = logging.getLogger("assay.api")
+
+
+def error_response(
+    status: int, detail: str, validation_errors: dict[str, list[str]] | None = None
+) -> JSONResponse:
+    body = {"status_code": status, "detail": detail, "validation_errors": validation_errors or {}}
+    return JSONResponse(body, status_code=status)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "body"
+
+
+def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            reason = err.get("ctx", {}).get("error", "invalid JSON")
+            return error_response(400, f"Malformed JSON: {reason}.", {"body": [str(reason)]})
+        name = _field_name(tuple(err.get("loc", ())))
+        errors.setdefault(name, []).append(err.get("msg", "invalid"))
+    first = next(iter(errors), "body")
+    return error_response(400, f"{first}: {errors.get(first, ['invalid'])[0]}", errors)
+
+
+def _assay(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AssayError)
+    response = error_response(exc.status_code, exc.detail, exc.validation_errors)
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Token"
+    return response
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "Error."
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No such endpoint: {request.method} {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}."
+    return error_response(exc.status_code, detail)
+
+
+def _busy(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database busy: %s", exc)
+    response = error_response(503, "The database is busy; retry the request.")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "Internal server error; the server log has the details.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(AssayError, _assay)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(Exception, _unexpected)

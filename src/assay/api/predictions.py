@@ -1,0 +1,78 @@
+"""Predictions: Label Studio paths and shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from assay.api import serializers
+from assay.api.deps import Ctx, context
+from assay.services import predictions
+
+router = APIRouter(prefix="/api", tags=["predictions"])
+
+
+class PredictionIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    task: int | None = None
+    result: list[Any] | dict[str, Any] | str | None = None
+    score: float | None = None
+    model_version: str | None = None
+
+
+def _fields(body: PredictionIn) -> dict[str, Any]:
+    return body.model_dump(exclude_unset=True, exclude={"task"})
+
+
+@router.get("/predictions")
+def list_predictions(
+    task: int | None = Query(None),
+    project: int | None = Query(None),
+    ctx: Ctx = Depends(context),
+) -> list[dict[str, Any]]:
+    with ctx.read() as s:
+        rows, _ = predictions.list_predictions(s, ctx.actor, task_id=task, project_id=project)
+        return [serializers.prediction(p) for p in rows]
+
+
+@router.post("/predictions", status_code=201)
+def create_prediction(body: PredictionIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        return serializers.prediction(
+            predictions.create_prediction(s, ctx.actor, body.task, **_fields(body))
+        )
+
+
+@router.get("/predictions/{prediction_id}")
+def get_prediction(prediction_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        return serializers.prediction(predictions.get_prediction(s, ctx.actor, prediction_id))
+
+
+@router.patch("/predictions/{prediction_id}")
+def update_prediction(
+    prediction_id: int, body: PredictionIn, ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    with ctx.write() as s:
+        pred = predictions.update_prediction(s, ctx.actor, prediction_id, **_fields(body))
+        return serializers.prediction(pred)
+
+
+@router.delete("/predictions/{prediction_id}", status_code=204)
+def delete_prediction(prediction_id: int, ctx: Ctx = Depends(context)) -> Response:
+    with ctx.write() as s:
+        predictions.delete_prediction(s, ctx.actor, prediction_id)
+    return Response(status_code=204)
+
+
+@router.post("/projects/{project_id}/import/predictions", status_code=201)
+def import_predictions(
+    project_id: int, body: list[dict[str, Any]], ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    with ctx.write() as s:
+        created = predictions.import_predictions(s, ctx.actor, project_id, body)
+    return {"created": created}

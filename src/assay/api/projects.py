@@ -1,0 +1,165 @@
+"""Projects, import and export: Label Studio paths and shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from assay.api import serializers
+from assay.api.deps import Ctx, context
+from assay.services import export, projects, tasks
+from assay.services.errors import Invalid
+
+router = APIRouter(prefix="/api/projects", tags=["projects"])
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    title: str | None = None
+    description: str | None = None
+    label_config: str | None = None
+    expert_instruction: str | None = None
+    color: str | None = None
+
+
+def _fields(body: ProjectIn) -> dict[str, Any]:
+    return {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+
+
+def _one(s: Any, project: Any) -> dict[str, Any]:
+    counts = projects.project_counts(s, [project.id])[project.id]
+    return serializers.project(project, counts)
+
+
+def page_url(request: Request, page: int) -> str:
+    return str(request.url.include_query_params(page=page))
+
+
+@router.get("")
+def list_projects(
+    request: Request,
+    page: int = Query(1),
+    page_size: int = Query(100),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    with ctx.read() as s:
+        rows, pg = projects.list_projects(s, ctx.actor, page, page_size)
+        counts = projects.project_counts(s, [p.id for p in rows])
+        results = [serializers.project(p, counts[p.id]) for p in rows]
+    return {
+        "count": pg.total,
+        "next": page_url(request, pg.number + 1) if pg.has_next else None,
+        "previous": page_url(request, pg.number - 1) if pg.number > 1 else None,
+        "results": results,
+    }
+
+
+@router.post("", status_code=201)
+def create_project(body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        project = projects.create_project(s, ctx.actor, **_fields(body))
+        return _one(s, project)
+
+
+@router.get("/{project_id}")
+def get_project(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        return _one(s, projects.get_project(s, ctx.actor, project_id))
+
+
+@router.patch("/{project_id}")
+def update_project(project_id: int, body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        project = projects.update_project(s, ctx.actor, project_id, **_fields(body))
+        return _one(s, project)
+
+
+@router.delete("/{project_id}", status_code=204)
+def delete_project(project_id: int, ctx: Ctx = Depends(context)) -> Response:
+    with ctx.write() as s:
+        projects.delete_project(s, ctx.actor, project_id)
+    return Response(status_code=204)
+
+
+@router.post("/{project_id}/import", status_code=201)
+async def import_tasks(
+    project_id: int,
+    request: Request,
+    return_task_ids: bool = Query(False),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        items = json.loads(raw) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"Malformed JSON: {exc}.", {"body": [str(exc)]}) from None
+    from starlette.concurrency import run_in_threadpool
+
+    def work() -> tasks.ImportResult:
+        with ctx.write() as s:
+            return tasks.import_tasks(s, ctx.actor, project_id, items)
+
+    result = await run_in_threadpool(work)
+    body: dict[str, Any] = {
+        "task_count": result.task_count,
+        "annotation_count": result.annotation_count,
+        "prediction_count": result.prediction_count,
+        "predictions_count": result.prediction_count,
+        "duration": 0,
+        "file_upload_ids": [],
+        "could_be_tasks_list": False,
+        "found_formats": [],
+        "data_columns": [],
+    }
+    if return_task_ids:
+        body["task_ids"] = result.task_ids
+    return body
+
+
+@router.get("/{project_id}/export")
+def export_project(
+    project_id: int,
+    export_type_camel: str | None = Query(None, alias="exportType"),
+    export_type: str | None = Query(None),
+    download_all_tasks: bool = Query(False),
+    ids: list[int] | None = Query(None),
+    ctx: Ctx = Depends(context),
+) -> StreamingResponse:
+    """Label Studio JSON export, streamed. Both SDKs' spellings of the type are accepted."""
+    kind = export_type_camel or export_type or "JSON"
+    export.check_export(ctx.db, ctx.actor, project_id, kind)
+
+    def row(t: Any, anns: list[Any], preds: list[Any]) -> dict[str, Any]:
+        return serializers.task(t, ctx.actor, anns, preds)
+
+    stream = export.iter_export_json(
+        ctx.db, ctx.actor, project_id, row, all_tasks=download_all_tasks, task_ids=ids
+    )
+    filename = f"project-{project_id}-export.json"
+    return StreamingResponse(
+        stream,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/{project_id}/members")
+def list_members(project_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    with ctx.read() as s:
+        return [serializers.user(u) for u in projects.list_members(s, ctx.actor, project_id)]
+
+
+class MemberIn(BaseModel):
+    user: int
+
+
+@router.post("/{project_id}/members", status_code=201)
+def add_member(project_id: int, body: MemberIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        projects.add_member(s, ctx.actor, project_id, body.user)
+    return {"project": project_id, "user": body.user}

@@ -1,0 +1,129 @@
+"""Rows to Label Studio JSON shapes. What an actor may see is decided by services.access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from assay.formats.label_config import LabelConfigError, parse_label_config
+from assay.services.access import Action, Actor
+from assay.services.projects import ProjectCounts
+from assay.store.models import Annotation, Prediction, Project, Task, User
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def user(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "email": u.email,
+        "username": u.username,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "role": u.role,
+        "is_active": u.is_active,
+        "avatar": None,
+        "initials": (u.first_name[:1] + u.last_name[:1]).upper() or u.email[:2].upper(),
+        "date_joined": iso(u.created_at),
+        "last_activity": iso(u.last_activity),
+    }
+
+
+def project(p: Project, counts: ProjectCounts | None = None) -> dict[str, Any]:
+    counts = counts or ProjectCounts()
+    try:
+        parsed = parse_label_config(p.label_config).parsed_label_config()
+    except LabelConfigError:
+        parsed = {}
+    return {
+        "id": p.id,
+        "title": p.title,
+        "description": p.description,
+        "label_config": p.label_config,
+        "parsed_label_config": parsed,
+        "expert_instruction": p.expert_instruction,
+        "show_instruction": bool(p.expert_instruction),
+        "color": p.color,
+        "created_by": {"id": p.created_by_id} if p.created_by_id else None,
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+        "is_published": True,
+        "is_draft": False,
+        "maximum_annotations": 1,
+        "task_number": counts.task_number,
+        "num_tasks_with_annotations": counts.num_tasks_with_annotations,
+        "total_annotations_number": counts.total_annotations_number,
+        "total_predictions_number": counts.total_predictions_number,
+        "finished_task_number": counts.num_tasks_with_annotations,
+    }
+
+
+def annotation(a: Annotation, actor: Actor) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": a.id,
+        "task": a.task_id,
+        "project": a.project_id,
+        "job": a.job_id,
+        "completed_by": a.completed_by_id,
+        "result": a.result,
+        "was_cancelled": a.was_cancelled,
+        "lead_time": a.lead_time,
+        "revision": a.revision,
+        "created_at": iso(a.created_at),
+        "updated_at": iso(a.updated_at),
+        "updated_by": a.updated_by_id,
+    }
+    if actor.may(Action.ANNOTATIONS_VIEW_ALL):
+        out["ground_truth"] = a.ground_truth
+    return out
+
+
+def prediction(p: Prediction) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "task": p.task_id,
+        "project": p.project_id,
+        "model_version": p.model_version,
+        "score": p.score,
+        "result": p.result,
+        "model": None,
+        "model_run": None,
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+    }
+
+
+def task(
+    t: Task,
+    actor: Actor,
+    annotations: list[Annotation] | None = None,
+    predictions: list[Prediction] | None = None,
+) -> dict[str, Any]:
+    annotations = annotations or []
+    predictions = predictions or []
+    live = [a for a in annotations if not a.was_cancelled]
+    return {
+        "id": t.id,
+        "project": t.project_id,
+        "data": t.data,
+        "meta": t.meta,
+        "width": t.width,
+        "height": t.height,
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+        "is_labeled": bool(live),
+        "overlap": 1,
+        "total_annotations": len(live),
+        "cancelled_annotations": len(annotations) - len(live),
+        "total_predictions": len(predictions),
+        "annotators": [
+            {"user_id": uid}
+            for uid in sorted({a.completed_by_id for a in annotations if a.completed_by_id})
+        ],
+        "annotations": [annotation(a, actor) for a in annotations],
+        "predictions": [prediction(p) for p in predictions],
+        "drafts": [],
+        "file_upload": None,
+    }

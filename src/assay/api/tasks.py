@@ -1,0 +1,150 @@
+"""Tasks and their annotations: Label Studio paths and shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from assay.api import serializers
+from assay.api.deps import Ctx, context
+from assay.services import annotations, tasks
+from assay.services.errors import Invalid
+
+router = APIRouter(prefix="/api", tags=["tasks"])
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+    project: int | None = None
+
+
+class AnnotationIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    result: list[Any] | None = None
+    ground_truth: bool | None = None
+    was_cancelled: bool | None = None
+    lead_time: float | None = None
+
+
+def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:
+    anns, preds = tasks.regions_of(s, ctx.actor, [task.id])
+    return serializers.task(task, ctx.actor, anns.get(task.id, []), preds.get(task.id, []))
+
+
+@router.get("/tasks")
+def list_tasks(
+    project: int | None = Query(None),
+    page: int = Query(1),
+    page_size: int = Query(100),
+    fields: str = Query("all"),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    if project is None:
+        raise Invalid.field("project", "is required: the id of the project whose tasks to list")
+    with_regions = fields != "task_only"
+    with ctx.read() as s:
+        pg = tasks.list_tasks(s, ctx.actor, project, page, page_size, with_regions=with_regions)
+        rows = [
+            serializers.task(
+                t, ctx.actor, pg.annotations.get(t.id, []), pg.predictions.get(t.id, [])
+            )
+            for t in pg.tasks
+        ]
+    return {
+        "tasks": rows,
+        "total": pg.page.total,
+        "total_annotations": pg.total_annotations,
+        "total_predictions": pg.total_predictions,
+    }
+
+
+@router.post("/tasks", status_code=201)
+def create_task(body: TaskIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    if body.project is None:
+        raise Invalid.field("project", "is required")
+    if body.data is None:
+        raise Invalid.field("data", "is required")
+    with ctx.write() as s:
+        result = tasks.import_tasks(
+            s, ctx.actor, body.project, [{"data": body.data, "meta": body.meta or {}}]
+        )
+        return _task_json(s, ctx, tasks.get_task(s, ctx.actor, result.task_ids[0]))
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        return _task_json(s, ctx, tasks.get_task(s, ctx.actor, task_id))
+
+
+@router.patch("/tasks/{task_id}")
+def update_task(task_id: int, body: TaskIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        task = tasks.update_task(s, ctx.actor, task_id, data=body.data, meta=body.meta)
+        return _task_json(s, ctx, task)
+
+
+@router.delete("/tasks/{task_id}", status_code=204)
+def delete_task(task_id: int, ctx: Ctx = Depends(context)) -> Response:
+    with ctx.write() as s:
+        tasks.delete_task(s, ctx.actor, task_id)
+    return Response(status_code=204)
+
+
+@router.get("/tasks/{task_id}/annotations", tags=["annotations"])
+def list_annotations(task_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    with ctx.read() as s:
+        return [
+            serializers.annotation(a, ctx.actor)
+            for a in annotations.list_annotations(s, ctx.actor, task_id)
+        ]
+
+
+@router.post("/tasks/{task_id}/annotations", status_code=201, tags=["annotations"])
+def create_annotation(
+    task_id: int, body: AnnotationIn, ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    with ctx.write() as s:
+        ann = annotations.create_annotation(
+            s,
+            ctx.actor,
+            task_id,
+            result=body.result if body.result is not None else [],
+            ground_truth=bool(body.ground_truth),
+            was_cancelled=bool(body.was_cancelled),
+            lead_time=body.lead_time,
+        )
+        return serializers.annotation(ann, ctx.actor)
+
+
+@router.get("/annotations/{annotation_id}", tags=["annotations"])
+def get_annotation(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        return serializers.annotation(
+            annotations.get_annotation(s, ctx.actor, annotation_id), ctx.actor
+        )
+
+
+@router.patch("/annotations/{annotation_id}", tags=["annotations"])
+def update_annotation(
+    annotation_id: int, body: AnnotationIn, ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    with ctx.write() as s:
+        ann = annotations.update_annotation(
+            s, ctx.actor, annotation_id, **body.model_dump(exclude_unset=True)
+        )
+        return serializers.annotation(ann, ctx.actor)
+
+
+@router.delete("/annotations/{annotation_id}", status_code=204, tags=["annotations"])
+def delete_annotation(annotation_id: int, ctx: Ctx = Depends(context)) -> Response:
+    with ctx.write() as s:
+        annotations.delete_annotation(s, ctx.actor, annotation_id)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Parse and write label formats; pure, no database and no HTTP."""

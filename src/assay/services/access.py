@@ -1,0 +1,118 @@
+"""Who may do what: every role check of every action is decided here, once.
+
+Admins may do everything. Everyone else works only inside projects they are a member of; a
+project they are not a member of answers NotFound, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.services.errors import Forbidden, NotFound
+from assay.store.models import Project, ProjectMember
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    REVIEWER = "reviewer"
+    ANNOTATOR = "annotator"
+
+
+class Action(StrEnum):
+    PROJECT_CREATE = "project.create"
+    PROJECT_VIEW = "project.view"
+    PROJECT_CHANGE = "project.change"
+    PROJECT_DELETE = "project.delete"
+    MEMBERS_MANAGE = "members.manage"
+    TASKS_IMPORT = "tasks.import"
+    TASK_VIEW = "task.view"
+    TASK_CHANGE = "task.change"
+    TASK_DELETE = "task.delete"
+    ANNOTATION_CREATE = "annotation.create"
+    ANNOTATIONS_VIEW_ALL = "annotations.view_all"  # others' annotations, GT flags
+    ANNOTATION_CHANGE_ANY = "annotation.change_any"  # edit or delete others' annotations
+    PREDICTION_VIEW = "prediction.view"
+    PREDICTION_CHANGE = "prediction.change"  # create, update, delete
+    PROJECT_EXPORT = "project.export"
+    USERS_MANAGE = "users.manage"
+    USERS_LIST = "users.list"
+
+
+_ALL = frozenset(Role)
+_STAFF = frozenset({Role.ADMIN, Role.LEAD})
+_READERS = frozenset({Role.ADMIN, Role.LEAD, Role.REVIEWER})
+
+POLICY: dict[Action, frozenset[Role]] = {
+    Action.PROJECT_CREATE: _STAFF,
+    Action.PROJECT_VIEW: _ALL,
+    Action.PROJECT_CHANGE: _STAFF,
+    Action.PROJECT_DELETE: _STAFF,
+    Action.MEMBERS_MANAGE: _STAFF,
+    Action.TASKS_IMPORT: _STAFF,
+    Action.TASK_VIEW: _ALL,
+    Action.TASK_CHANGE: _STAFF,
+    Action.TASK_DELETE: _STAFF,
+    Action.ANNOTATION_CREATE: _ALL,
+    Action.ANNOTATIONS_VIEW_ALL: _READERS,
+    Action.ANNOTATION_CHANGE_ANY: _STAFF,
+    Action.PREDICTION_VIEW: _ALL,
+    Action.PREDICTION_CHANGE: _STAFF,
+    Action.PROJECT_EXPORT: _READERS,
+    Action.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Action.USERS_LIST: _STAFF,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user a request acts for."""
+
+    id: int
+    role: Role
+    email: str = ""
+
+    def may(self, action: Action) -> bool:
+        """Whether the role allows the action at all (membership is checked separately)."""
+        return self.role in POLICY[action]
+
+
+def authorize(
+    session: Session, actor: Actor, action: Action, project_id: int | None = None
+) -> None:
+    """Raise unless the actor may do `action` (inside `project_id`, when given).
+
+    NotFound when the project is missing, deleted or the actor is no member of it;
+    Forbidden when the actor can see the project but the role does not allow the action.
+    """
+    if project_id is not None:
+        require_project_access(session, actor, project_id)
+    if not actor.may(action):
+        raise Forbidden(f"A {actor.role} may not do {action.value}.")
+
+
+def require_project_access(session: Session, actor: Actor, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or project.deleted_at is not None:
+        raise NotFound(f"Project {project_id} not found.")
+    if actor.role != Role.ADMIN and not is_member(session, actor.id, project_id):
+        raise NotFound(f"Project {project_id} not found.")
+    return project
+
+
+def is_member(session: Session, user_id: int, project_id: int) -> bool:
+    stmt = select(ProjectMember.user_id).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+    )
+    return session.execute(stmt).first() is not None
+
+
+def visible_project_ids(session: Session, actor: Actor) -> select | None:
+    """A subquery of project ids the actor may see, or None when they see all (admin)."""
+    if actor.role == Role.ADMIN:
+        return None
+    return select(ProjectMember.project_id).where(ProjectMember.user_id == actor.id)

@@ -1,0 +1,151 @@
+"""Annotations: create, read, change and soft-delete, each change kept as a revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from assay.services.access import Action, Actor, authorize
+from assay.services.errors import Forbidden, Invalid, NotFound
+from assay.services.tasks import (
+    annotation_visibility,
+    checked_result,
+    get_task,
+    label_config_of_project,
+)
+from assay.store.models import Annotation, AnnotationRevision, Task
+from assay.store.types import utcnow
+
+
+def _record(session: Session, ann: Annotation, action: str, actor: Actor) -> None:
+    session.add(
+        AnnotationRevision(
+            annotation_id=ann.id,
+            revision=ann.revision,
+            action=action,
+            result=ann.result,
+            ground_truth=ann.ground_truth,
+            was_cancelled=ann.was_cancelled,
+            changed_by_id=actor.id,
+            changed_at=ann.updated_at,
+        )
+    )
+
+
+def get_annotation(session: Session, actor: Actor, annotation_id: int) -> Annotation:
+    ann = session.get(Annotation, annotation_id)
+    if ann is None or ann.deleted_at is not None:
+        raise NotFound(f"Annotation {annotation_id} not found.")
+    authorize(session, actor, Action.TASK_VIEW, ann.project_id)
+    if not actor.may(Action.ANNOTATIONS_VIEW_ALL) and ann.completed_by_id != actor.id:
+        raise NotFound(f"Annotation {annotation_id} not found.")
+    return ann
+
+
+def list_annotations(session: Session, actor: Actor, task_id: int) -> list[Annotation]:
+    task = get_task(session, actor, task_id)
+    stmt = (
+        select(Annotation)
+        .where(
+            Annotation.task_id == task.id,
+            Annotation.deleted_at.is_(None),
+            *annotation_visibility(actor),
+        )
+        .order_by(Annotation.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def create_annotation(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    result: Any,
+    ground_truth: bool = False,
+    was_cancelled: bool = False,
+    lead_time: float | None = None,
+    job_id: int | None = None,
+) -> Annotation:
+    task = get_task(session, actor, task_id)
+    authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
+    result = checked_result(result, label_config_of_project(session, task.project_id), "result")
+    if ground_truth:
+        _unset_ground_truth(session, actor, task)
+    now = utcnow()
+    ann = Annotation(
+        task_id=task.id,
+        project_id=task.project_id,
+        job_id=job_id,
+        completed_by_id=actor.id,
+        result=result,
+        ground_truth=ground_truth,
+        was_cancelled=was_cancelled,
+        lead_time=lead_time,
+        created_at=now,
+        updated_at=now,
+        updated_by_id=actor.id,
+    )
+    session.add(ann)
+    session.flush()
+    _record(session, ann, "created", actor)
+    return ann
+
+
+def _unset_ground_truth(session: Session, actor: Actor, task: Task) -> None:
+    """Clear the task's current GT so a new one can take its place in the same transaction."""
+    authorize(session, actor, Action.ANNOTATION_CHANGE_ANY, task.project_id)
+    session.execute(
+        update(Annotation)
+        .where(Annotation.task_id == task.id, Annotation.ground_truth.is_(True))
+        .values(ground_truth=False)
+    )
+
+
+def update_annotation(
+    session: Session, actor: Actor, annotation_id: int, **fields: Any
+) -> Annotation:
+    """Change result, GT flag, cancelled flag or lead time; each call is one new revision."""
+    ann = get_annotation(session, actor, annotation_id)
+    own = ann.completed_by_id == actor.id
+    if not own and not actor.may(Action.ANNOTATION_CHANGE_ANY):
+        raise Forbidden("You may change only your own annotations.")
+    if "result" in fields and fields["result"] is not None:
+        config = label_config_of_project(session, ann.project_id)
+        ann.result = checked_result(fields["result"], config, "result")
+    if fields.get("ground_truth") is not None and bool(fields["ground_truth"]) != ann.ground_truth:
+        authorize(session, actor, Action.ANNOTATION_CHANGE_ANY, ann.project_id)
+        if fields["ground_truth"]:
+            task = session.get(Task, ann.task_id)
+            assert task is not None
+            _unset_ground_truth(session, actor, task)
+        ann.ground_truth = bool(fields["ground_truth"])
+    if fields.get("was_cancelled") is not None:
+        ann.was_cancelled = bool(fields["was_cancelled"])
+    if fields.get("lead_time") is not None:
+        lead_time = fields["lead_time"]
+        if not isinstance(lead_time, int | float) or lead_time < 0:
+            raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
+        ann.lead_time = float(lead_time)
+    ann.revision += 1
+    ann.updated_at = utcnow()
+    ann.updated_by_id = actor.id
+    session.flush()
+    _record(session, ann, "updated", actor)
+    return ann
+
+
+def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> None:
+    """Soft-delete: hidden everywhere, the row and its history stay to explain old scores."""
+    ann = get_annotation(session, actor, annotation_id)
+    if ann.completed_by_id != actor.id and not actor.may(Action.ANNOTATION_CHANGE_ANY):
+        raise Forbidden("You may delete only your own annotations.")
+    now = utcnow()
+    ann.deleted_at = now
+    ann.deleted_by_id = actor.id
+    ann.ground_truth = False
+    ann.revision += 1
+    ann.updated_at = now
+    session.flush()
+    _record(session, ann, "deleted", actor)

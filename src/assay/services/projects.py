@@ -1,0 +1,200 @@
+"""Projects: create, list with counts, change, soft-delete, members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assay.formats.label_config import LabelConfig, LabelConfigError, parse_label_config
+from assay.services.access import Action, Actor, authorize, visible_project_ids
+from assay.services.errors import Invalid, NotFound
+from assay.services.pagination import Page, page_of
+from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
+from assay.store.types import utcnow
+
+EDITABLE = ("title", "description", "label_config", "expert_instruction", "color")
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class ProjectCounts:
+    task_number: int = 0
+    num_tasks_with_annotations: int = 0
+    total_annotations_number: int = 0
+    total_predictions_number: int = 0
+
+
+def label_config_of(project: Project) -> LabelConfig:
+    return parse_label_config(project.label_config)
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise Invalid.field(name, "is not a project field assay lets you set")
+    for name, value in fields.items():
+        if not isinstance(value, str):
+            raise Invalid.field(name, "must be a string")
+    if "title" in fields and len(fields["title"]) > MAX_TITLE:
+        raise Invalid.field("title", f"must be at most {MAX_TITLE} characters")
+    if "label_config" in fields:
+        try:
+            parse_label_config(fields["label_config"])
+        except LabelConfigError as exc:
+            raise Invalid.field("label_config", str(exc)) from None
+    return fields
+
+
+def create_project(session: Session, actor: Actor, **fields: Any) -> Project:
+    authorize(session, actor, Action.PROJECT_CREATE)
+    fields = _clean({k: v for k, v in fields.items() if v is not None})
+    fields.setdefault("label_config", "")
+    if not fields["label_config"]:
+        raise Invalid.field("label_config", "is required: a Label Studio XML config")
+    project = Project(created_by_id=actor.id, **fields)
+    session.add(project)
+    session.flush()
+    session.add(ProjectMember(project_id=project.id, user_id=actor.id))
+    session.flush()
+    return project
+
+
+def get_project(session: Session, actor: Actor, project_id: int) -> Project:
+    authorize(session, actor, Action.PROJECT_VIEW, project_id)
+    project = session.get(Project, project_id)
+    assert project is not None
+    return project
+
+
+def list_projects(
+    session: Session, actor: Actor, page: int = 1, page_size: int = 100
+) -> tuple[list[Project], Page]:
+    stmt = select(Project).where(Project.deleted_at.is_(None))
+    visible = visible_project_ids(session, actor)
+    if visible is not None:
+        stmt = stmt.where(Project.id.in_(visible))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pg = page_of(page, page_size, total)
+    rows = session.scalars(stmt.order_by(Project.id.desc()).offset(pg.offset).limit(pg.size))
+    return list(rows), pg
+
+
+def update_project(session: Session, actor: Actor, project_id: int, **fields: Any) -> Project:
+    authorize(session, actor, Action.PROJECT_CHANGE, project_id)
+    fields = _clean(fields)
+    project = session.get(Project, project_id)
+    assert project is not None
+    if "label_config" in fields:
+        _check_labels_still_defined(session, project_id, parse_label_config(fields["label_config"]))
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.updated_at = utcnow()
+    session.flush()
+    return project
+
+
+def _check_labels_still_defined(session: Session, project_id: int, config: LabelConfig) -> None:
+    """Refuse a config that drops a label live annotations use: their regions would dangle."""
+    from assay.formats.label_studio import RegionError, validate_result
+
+    stmt = (
+        select(Annotation.id, Annotation.result)
+        .where(Annotation.project_id == project_id, Annotation.deleted_at.is_(None))
+        .execution_options(yield_per=2000)
+    )
+    for ann_id, result in session.execute(stmt):
+        try:
+            validate_result(result, config)
+        except RegionError as exc:
+            raise Invalid.field(
+                "label_config",
+                f"annotation {ann_id} no longer fits the new config ({exc}); "
+                "keep the labels and controls that existing annotations use",
+            ) from None
+
+
+def delete_project(session: Session, actor: Actor, project_id: int) -> None:
+    """Soft-delete: the project disappears from every list, its labels stay in the database."""
+    authorize(session, actor, Action.PROJECT_DELETE, project_id)
+    project = session.get(Project, project_id)
+    assert project is not None
+    project.deleted_at = utcnow()
+    project.deleted_by_id = actor.id
+
+
+def project_counts(session: Session, project_ids: list[int]) -> dict[int, ProjectCounts]:
+    """Counts for many projects in three grouped queries (no query per project)."""
+    if not project_ids:
+        return {}
+    tasks = dict(
+        session.execute(
+            select(Task.project_id, func.count())
+            .where(Task.project_id.in_(project_ids), Task.deleted_at.is_(None))
+            .group_by(Task.project_id)
+        ).all()
+    )
+    live_ann = (
+        select(Annotation.project_id, Annotation.task_id)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(
+            Annotation.project_id.in_(project_ids),
+            Annotation.deleted_at.is_(None),
+            Task.deleted_at.is_(None),
+        )
+        .subquery()
+    )
+    ann = {
+        pid: (n, n_tasks)
+        for pid, n, n_tasks in session.execute(
+            select(
+                live_ann.c.project_id,
+                func.count(),
+                func.count(func.distinct(live_ann.c.task_id)),
+            ).group_by(live_ann.c.project_id)
+        )
+    }
+    preds = dict(
+        session.execute(
+            select(Prediction.project_id, func.count())
+            .join(Task, Task.id == Prediction.task_id)
+            .where(
+                Prediction.project_id.in_(project_ids),
+                Prediction.deleted_at.is_(None),
+                Task.deleted_at.is_(None),
+            )
+            .group_by(Prediction.project_id)
+        ).all()
+    )
+    return {
+        pid: ProjectCounts(
+            task_number=tasks.get(pid, 0),
+            num_tasks_with_annotations=ann.get(pid, (0, 0))[1],
+            total_annotations_number=ann.get(pid, (0, 0))[0],
+            total_predictions_number=preds.get(pid, 0),
+        )
+        for pid in project_ids
+    }
+
+
+def add_member(session: Session, actor: Actor, project_id: int, user_id: int) -> None:
+    authorize(session, actor, Action.MEMBERS_MANAGE, project_id)
+    if session.get(User, user_id) is None:
+        raise NotFound(f"User {user_id} not found.")
+    if session.get(ProjectMember, (project_id, user_id)) is None:
+        session.add(ProjectMember(project_id=project_id, user_id=user_id))
+        session.flush()
+
+
+def list_members(session: Session, actor: Actor, project_id: int) -> list[User]:
+    authorize(session, actor, Action.PROJECT_VIEW, project_id)
+    stmt = (
+        select(User)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project_id)
+        .order_by(User.id)
+    )
+    return list(session.scalars(stmt))

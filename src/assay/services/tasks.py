@@ -1,0 +1,384 @@
+"""Tasks: import (all-or-nothing, bulk), list a page with its regions, change, soft-delete."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from assay.formats.label_config import LabelConfig
+from assay.formats.label_studio import RegionError, validate_result
+from assay.services.access import Action, Actor, authorize
+from assay.services.errors import Invalid, NotFound
+from assay.services.pagination import Page, page_of
+from assay.services.projects import label_config_of
+from assay.store.models import Annotation, AnnotationRevision, Prediction, Task, User
+from assay.store.types import utcnow
+
+MAX_ERRORS = 20
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    task_count: int
+    annotation_count: int
+    prediction_count: int
+    task_ids: list[int]
+
+
+@dataclass
+class TaskPage:
+    tasks: list[Task]
+    annotations: dict[int, list[Annotation]]
+    predictions: dict[int, list[Prediction]]
+    page: Page
+    total_annotations: int
+    total_predictions: int
+
+
+@dataclass
+class _Prepared:
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    annotations: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    predictions: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def get_task(session: Session, actor: Actor, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or task.deleted_at is not None:
+        raise NotFound(f"Task {task_id} not found.")
+    authorize(session, actor, Action.TASK_VIEW, task.project_id)
+    return task
+
+
+def import_tasks(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    items: Any,
+    label_config: LabelConfig | None = None,
+) -> ImportResult:
+    """Check every item first, then write them in bulk; one bad item writes nothing.
+
+    Items are Label Studio tasks: {"data": {...}, "annotations": [...], "predictions": [...]},
+    or a flat dict that is itself the data.
+    """
+    authorize(session, actor, Action.TASKS_IMPORT, project_id)
+    if not isinstance(items, list):
+        if isinstance(items, dict):
+            items = [items]
+        else:
+            raise Invalid.field("tasks", "must be a JSON list of tasks")
+    if not items:
+        raise Invalid.field("tasks", "is empty: nothing to import")
+    config = label_config or label_config_of_project(session, project_id)
+    known_users = _existing_user_ids(session, items)
+    prepared = _prepare(items, config, actor, known_users)
+
+    now = utcnow()
+    task_rows = [
+        {**t, "project_id": project_id, "created_at": now, "updated_at": now}
+        for t in prepared.tasks
+    ]
+    task_ids = list(
+        session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), task_rows)
+    )
+    if prepared.annotations:
+        ann_rows = [
+            {**a, "task_id": task_ids[i], "project_id": project_id, "created_at": now,
+             "updated_at": now, "revision": 1}
+            for i, a in prepared.annotations
+        ]  # fmt: skip
+        ann_ids = list(
+            session.scalars(
+                insert(Annotation).returning(Annotation.id, sort_by_parameter_order=True),
+                ann_rows,
+            )
+        )
+        session.execute(
+            insert(AnnotationRevision),
+            [
+                {"annotation_id": aid, "revision": 1, "action": "created", "result": a["result"],
+                 "ground_truth": a["ground_truth"], "was_cancelled": a["was_cancelled"],
+                 "changed_by_id": actor.id, "changed_at": now}
+                for aid, a in zip(ann_ids, ann_rows, strict=True)
+            ],
+        )  # fmt: skip
+    if prepared.predictions:
+        session.execute(
+            insert(Prediction),
+            [
+                {**p, "task_id": task_ids[i], "project_id": project_id, "created_at": now,
+                 "updated_at": now}
+                for i, p in prepared.predictions
+            ],
+        )  # fmt: skip
+    return ImportResult(
+        task_count=len(task_ids),
+        annotation_count=len(prepared.annotations),
+        prediction_count=len(prepared.predictions),
+        task_ids=task_ids,
+    )
+
+
+def label_config_of_project(session: Session, project_id: int) -> LabelConfig:
+    from assay.store.models import Project
+
+    project = session.get(Project, project_id)
+    assert project is not None
+    return label_config_of(project)
+
+
+def _existing_user_ids(session: Session, items: list[Any]) -> set[int]:
+    wanted = {
+        a.get("completed_by")
+        for item in items
+        if isinstance(item, dict)
+        for a in (item.get("annotations") or [])
+        if isinstance(a, dict) and isinstance(a.get("completed_by"), int)
+    }
+    if not wanted:
+        return set()
+    return set(session.scalars(select(User.id).where(User.id.in_(wanted))))
+
+
+def _prepare(
+    items: list[Any], config: LabelConfig, actor: Actor, known_users: set[int]
+) -> _Prepared:
+    out = _Prepared()
+    errors: dict[str, list[str]] = {}
+    for i, item in enumerate(items):
+        try:
+            _prepare_one(i, item, config, actor, known_users, out)
+        except Invalid as exc:
+            errors.update(exc.validation_errors)
+            if len(errors) >= MAX_ERRORS:
+                break
+    if errors:
+        first = next(iter(errors))
+        raise Invalid(
+            f"Nothing was imported: {len(errors)} task(s) have errors, first {first}: "
+            f"{errors[first][0]}",
+            errors,
+        )
+    return out
+
+
+def _prepare_one(
+    i: int, item: Any, config: LabelConfig, actor: Actor, known_users: set[int], out: _Prepared
+) -> None:
+    path = f"tasks[{i}]"
+    if not isinstance(item, dict):
+        raise Invalid.field(path, "must be an object")
+    if "data" in item:
+        data = item["data"]
+        if not isinstance(data, dict):
+            raise Invalid.field(f"{path}.data", "must be an object")
+        meta = item.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise Invalid.field(f"{path}.meta", "must be an object")
+    else:
+        data, meta = item, {}
+    missing = [obj.value for obj in config.objects.values() if obj.value not in data]
+    if missing:
+        raise Invalid.field(f"{path}.data", f"has no {missing[0]!r}, which the label config reads")
+    index = len(out.tasks)
+    width = height = None
+    annotations = item.get("annotations") if "data" in item else None
+    predictions = item.get("predictions") if "data" in item else None
+    for key, value in (("annotations", annotations), ("predictions", predictions)):
+        if value is not None and not isinstance(value, list):
+            raise Invalid.field(f"{path}.{key}", "must be a list")
+    staged_ann: list[tuple[int, dict[str, Any]]] = []
+    for j, ann in enumerate(annotations or []):
+        apath = f"{path}.annotations[{j}]"
+        row = _annotation_row(ann, config, apath)
+        author = ann.get("completed_by")
+        row["completed_by_id"] = author if author in known_users else actor.id
+        if row["ground_truth"] and any(r["ground_truth"] for _, r in staged_ann):
+            raise Invalid.field(f"{apath}.ground_truth", "a task has at most one ground truth")
+        staged_ann.append((index, row))
+        width, height = width or _size(row["result"])[0], height or _size(row["result"])[1]
+    staged_pred: list[tuple[int, dict[str, Any]]] = []
+    for j, pred in enumerate(predictions or []):
+        row = prediction_row(pred, config, f"{path}.predictions[{j}]")
+        staged_pred.append((index, row))
+    out.tasks.append({"data": data, "meta": meta, "width": width, "height": height})
+    out.annotations.extend(staged_ann)
+    out.predictions.extend(staged_pred)
+
+
+def _size(result: list[dict[str, Any]]) -> tuple[int | None, int | None]:
+    for region in result:
+        w, h = region.get("original_width"), region.get("original_height")
+        if w and h:
+            return int(w), int(h)
+    return None, None
+
+
+def checked_result(result: Any, config: LabelConfig, field: str) -> list[Any]:
+    try:
+        validate_result(result, config, field)
+    except RegionError as exc:
+        raise Invalid.field(exc.field, exc.reason) from None
+    return result
+
+
+def _annotation_row(ann: Any, config: LabelConfig, path: str) -> dict[str, Any]:
+    if not isinstance(ann, dict):
+        raise Invalid.field(path, "must be an object")
+    result = checked_result(ann.get("result", []), config, f"{path}.result")
+    lead_time = ann.get("lead_time")
+    if lead_time is not None and not isinstance(lead_time, int | float):
+        raise Invalid.field(f"{path}.lead_time", "must be a number of seconds")
+    return {
+        "result": result,
+        "ground_truth": bool(ann.get("ground_truth", False)),
+        "was_cancelled": bool(ann.get("was_cancelled", False)),
+        "lead_time": lead_time,
+    }
+
+
+def prediction_row(pred: Any, config: LabelConfig, path: str) -> dict[str, Any]:
+    if not isinstance(pred, dict):
+        raise Invalid.field(path, "must be an object")
+    result = checked_result(
+        _as_result_list(pred.get("result", []), config), config, f"{path}.result"
+    )
+    score = pred.get("score")
+    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+        raise Invalid.field(f"{path}.score", "must be a number")
+    version = pred.get("model_version") or ""
+    if not isinstance(version, str):
+        version = str(version)
+    return {"result": result, "score": score, "model_version": version[:200]}
+
+
+def _as_result_list(result: Any, config: LabelConfig) -> Any:
+    """The legacy SDK sends a prediction's result as one region or as a bare class name."""
+    if isinstance(result, dict):
+        return [result]
+    if isinstance(result, str):
+        choices = next((c for c in config.controls.values() if c.type == "Choices"), None)
+        if choices is None:
+            return result  # validation names the problem
+        return [
+            {"from_name": choices.name, "to_name": choices.to_name[0], "type": "choices",
+             "value": {"choices": [result]}}
+        ]  # fmt: skip
+    return result
+
+
+def list_tasks(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    page: int = 1,
+    page_size: int = 100,
+    with_regions: bool = True,
+) -> TaskPage:
+    """One page of a project's tasks with their live annotations and predictions.
+
+    Three queries whatever the page size: the page, its annotations, its predictions.
+    Annotators get only their own annotations.
+    """
+    authorize(session, actor, Action.TASK_VIEW, project_id)
+    live = (Task.project_id == project_id, Task.deleted_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(Task).where(*live)) or 0
+    pg = page_of(page, page_size, total)
+    tasks = list(
+        session.scalars(
+            select(Task).where(*live).order_by(Task.id).offset(pg.offset).limit(pg.size)
+        )
+    )
+    ann_filter = annotation_visibility(actor)
+    total_ann = (
+        session.scalar(
+            select(func.count())
+            .select_from(Annotation)
+            .join(Task, Task.id == Annotation.task_id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.deleted_at.is_(None),
+                *live,
+                *ann_filter,
+            )
+        )
+        or 0
+    )
+    total_pred = (
+        session.scalar(
+            select(func.count())
+            .select_from(Prediction)
+            .join(Task, Task.id == Prediction.task_id)
+            .where(Prediction.project_id == project_id, Prediction.deleted_at.is_(None), *live)
+        )
+        or 0
+    )
+    annotations, predictions = (
+        regions_of(session, actor, [t.id for t in tasks]) if with_regions else ({}, {})
+    )
+    return TaskPage(tasks, annotations, predictions, pg, total_ann, total_pred)
+
+
+def annotation_visibility(actor: Actor) -> tuple[Any, ...]:
+    """Filters on Annotation for what this actor may see: annotators see only their own."""
+    if actor.may(Action.ANNOTATIONS_VIEW_ALL):
+        return ()
+    return (Annotation.completed_by_id == actor.id,)
+
+
+def regions_of(
+    session: Session, actor: Actor, task_ids: list[int]
+) -> tuple[dict[int, list[Annotation]], dict[int, list[Prediction]]]:
+    annotations: dict[int, list[Annotation]] = defaultdict(list)
+    predictions: dict[int, list[Prediction]] = defaultdict(list)
+    if not task_ids:
+        return annotations, predictions
+    for a in session.scalars(
+        select(Annotation)
+        .where(
+            Annotation.task_id.in_(task_ids),
+            Annotation.deleted_at.is_(None),
+            *annotation_visibility(actor),
+        )
+        .order_by(Annotation.id)
+    ):
+        annotations[a.task_id].append(a)
+    if actor.may(Action.PREDICTION_VIEW):
+        for p in session.scalars(
+            select(Prediction)
+            .where(Prediction.task_id.in_(task_ids), Prediction.deleted_at.is_(None))
+            .order_by(Prediction.id)
+        ):
+            predictions[p.task_id].append(p)
+    return annotations, predictions
+
+
+def update_task(
+    session: Session, actor: Actor, task_id: int, data: Any = None, meta: Any = None
+) -> Task:
+    task = get_task(session, actor, task_id)
+    authorize(session, actor, Action.TASK_CHANGE, task.project_id)
+    if data is not None:
+        if not isinstance(data, dict):
+            raise Invalid.field("data", "must be an object")
+        task.data = data
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise Invalid.field("meta", "must be an object")
+        task.meta = meta
+    task.updated_at = utcnow()
+    session.flush()
+    return task
+
+
+def delete_task(session: Session, actor: Actor, task_id: int) -> None:
+    """Soft-delete: the task leaves lists and exports; its annotations stay in the database."""
+    task = get_task(session, actor, task_id)
+    authorize(session, actor, Action.TASK_DELETE, task.project_id)
+    task.deleted_at = utcnow()
+    task.deleted_by_id = actor.id

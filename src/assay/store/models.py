@@ -1,0 +1,195 @@
+"""Tables. Rows that carry labels (projects, tasks, annotations, predictions) are soft-deleted:
+`deleted_at` is set and the row stays, so every score can be explained later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from assay.store.types import JSONType, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        datetime: UTCDateTime,
+    }
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str] = mapped_column(String(150), default="")
+    first_name: Mapped[str] = mapped_column(String(150), default="")
+    last_name: Mapped[str] = mapped_column(String(150), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity: Mapped[datetime | None] = mapped_column()
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    label_config: Mapped[str] = mapped_column(Text)
+    expert_instruction: Mapped[str] = mapped_column(Text, default="")
+    color: Mapped[str] = mapped_column(String(16), default="#FFFFFF")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ProjectMember(Base):
+    """Who may work in a project besides admins; the creator is a member."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_project_live", "project_id", "deleted_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    data: Mapped[dict[str, Any]] = mapped_column()
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Job(Base):
+    """A batch of tasks handed to annotators; a task may be in many jobs."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class JobTask(Base):
+    __tablename__ = "job_tasks"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobAssignee(Base):
+    __tablename__ = "job_assignees"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class Annotation(Base):
+    """One person's (or one model run's) full result for a task; `revision` counts its edits."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        Index("ix_annotations_task", "task_id", "deleted_at"),
+        Index("ix_annotations_project", "project_id", "deleted_at"),
+        # At most one live ground truth per task, enforced by the database itself.
+        Index(
+            "uq_annotations_one_gt_per_task",
+            "task_id",
+            unique=True,
+            sqlite_where=text("ground_truth AND deleted_at IS NULL"),
+            postgresql_where=text("ground_truth AND deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    result: Mapped[list[Any]] = mapped_column(default=list)
+    ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
+    was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_time: Mapped[float | None] = mapped_column(Float)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AnnotationRevision(Base):
+    """Every state an annotation has had: who changed it, when, and to what."""
+
+    __tablename__ = "annotation_revisions"
+    __table_args__ = (Index("ix_annotation_revisions_annotation", "annotation_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))  # created | updated | deleted
+    result: Mapped[list[Any]] = mapped_column()
+    ground_truth: Mapped[bool] = mapped_column(Boolean)
+    was_cancelled: Mapped[bool] = mapped_column(Boolean)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_task", "task_id", "deleted_at"),
+        Index("ix_predictions_project", "project_id", "deleted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    model_version: Mapped[str] = mapped_column(String(200), default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,213 @@
+"""Fixtures: one migrated database per test run (SQLite file or a PostgreSQL database of its own),
+emptied between tests; the real ASGI app; users of every role; a live server for SDK and browser.
+
+ASSAY_TEST_DB=sqlite (default) or postgresql selects the database; ASSAY_TEST_PG_URL points at the
+PostgreSQL server (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from assay.api.app import create_app
+from assay.services import users
+from assay.settings import Settings
+from assay.store import migrate
+from assay.store.db import Database
+from assay.store.models import Base
+
+PG_URL = os.environ.get("ASSAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKEND = os.environ.get("ASSAY_TEST_DB", "sqlite")
+
+
+@dataclass
+class TempDatabase:
+    url: str
+    drop: object  # callable
+
+
+def make_temp_database(tmp_dir: Path, backend: str = BACKEND) -> TempDatabase:
+    """An empty database of its own: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        return TempDatabase(
+            url=f"sqlite:///{tmp_dir / f'assay-{uuid.uuid4().hex[:8]}.db'}", drop=lambda: None
+        )
+    name = f"assay_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return TempDatabase(url=url, drop=drop)
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    temp = make_temp_database(tmp_path_factory.mktemp("db"))
+    db = Database.connect(temp.url)
+    migrate.upgrade(db.engine)
+    yield db
+    db.dispose()
+    temp.drop()  # type: ignore[operator]
+
+
+def empty_all_tables(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(
+                conn
+            ) else None
+
+
+def _has_sqlite_sequence(conn) -> bool:
+    return (
+        conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
+        is not None
+    )
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Database]:
+    empty_all_tables(database)
+    yield database
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-not-for-production")
+
+
+@pytest.fixture
+def app(db: Database, settings: Settings):
+    return create_app(settings, db=db, run_migrations=False)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@dataclass
+class Person:
+    id: int
+    email: str
+    role: str
+    token: str
+    password: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}"}
+
+
+@pytest.fixture
+def people(db: Database) -> dict[str, Person]:
+    """One user per role, plus a second annotator: admin, lead, reviewer, annotator, annotator2."""
+    out = {}
+    with db.session() as s:
+        for key, role in [
+            ("admin", "admin"),
+            ("lead", "lead"),
+            ("reviewer", "reviewer"),
+            ("annotator", "annotator"),
+            ("annotator2", "annotator"),
+        ]:
+            email = f"{key}@example.com"
+            user, token = users.create_user(s, email, role, password=f"{key}-password")
+            out[key] = Person(user.id, email, role, token, f"{key}-password")
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served over real HTTP on a free loopback port, for SDKs and the browser."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+RECT_CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Elephant"/><Label value="Zebra"/><Label value="Giraffe"/>
+  </RectangleLabels>
+</View>"""
+
+
+def box(x: float, y: float, w: float, h: float, label: str = "Elephant", **extra: object) -> dict:
+    """A Label Studio rectangle region, percent units."""
+    return {
+        "from_name": "label",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 1600,
+        "original_height": 1200,
+        "value": {
+            "x": x,
+            "y": y,
+            "width": w,
+            "height": h,
+            "rotation": 0,
+            "rectanglelabels": [label],
+        },
+        **extra,
+    }
+
+
+@pytest.fixture
+def project(client: TestClient, people: dict[str, Person]) -> dict:
+    """A project created by the lead, with the annotators and reviewer as members."""
+    r = client.post(
+        "/api/projects/",
+        json={"title": "Survey", "label_config": RECT_CONFIG},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 201, r.text
+    p = r.json()
+    for key in ("reviewer", "annotator", "annotator2"):
+        r = client.post(
+            f"/api/projects/{p['id']}/members",
+            json={"user": people[key].id},
+            headers=people["lead"].headers,
+        )
+        assert r.status_code == 201, r.text
+    return p
