@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
 from assay.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the store and services load lazily, so `assay --help` stays fast
+    from sqlalchemy.orm import Session
+
+    from assay.services.access import Actor
 
 app = typer.Typer(
     help="assay: ground truth and annotation quality for CV labeling.", no_args_is_help=True
@@ -89,6 +95,74 @@ def user_add(
         fail(exc.detail)
     out.print(f"user {uid} {email} ({role})")
     out.print(f"token: {tok}")
+
+
+def _actor(session: Session, email: str | None) -> Actor:
+    """The user a CLI command acts as: --as EMAIL, else the first admin."""
+    from sqlalchemy import select
+
+    from assay.services.users import actor_of, user_by_email
+    from assay.store.models import User
+
+    if email:
+        user = user_by_email(session, email)
+        if user is None:
+            fail(f"no user with email {email}")
+    else:
+        user = session.scalar(select(User).where(User.role == "admin").order_by(User.id))
+        if user is None:
+            fail(
+                "no admin user yet: add one with `assay user add EMAIL --role admin`, or pass --as"
+            )
+    return actor_of(user)
+
+
+@app.command("import")
+def import_(
+    project: int = typer.Argument(..., help="Project id."),
+    source: Path = typer.Argument(
+        ..., help="A folder of images, or a Label Studio JSON file of tasks."
+    ),
+    as_user: str = typer.Option(
+        None, "--as", help="Email of the user to import as (default: first admin)."
+    ),
+) -> None:
+    """Import a folder of images (one task each) or a Label Studio JSON file, all or nothing."""
+    import json
+
+    from rich.progress import Progress
+
+    from assay.services import media, tasks
+    from assay.services.errors import AssayError
+
+    settings = get_settings()
+    if not source.exists():
+        fail(f"{source} does not exist")
+    db = _database(settings)
+    try:
+        with db.session() as s:
+            actor = _actor(s, as_user)
+            if source.is_dir():
+                total = len(media.find_images(source))
+                with Progress(console=err, transient=True) as progress:
+                    bar = progress.add_task("reading images", total=total)
+                    result = media.register_images(
+                        s, actor, project, source, settings.resolved_media_root,
+                        on_image=lambda _p: progress.advance(bar),
+                    )  # fmt: skip
+            else:
+                try:
+                    items = json.loads(source.read_text(encoding="utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    fail(f"{source} is not valid JSON: {exc}")
+                with err.status(f"importing {len(items) if isinstance(items, list) else 1} tasks"):
+                    result = tasks.import_tasks(s, actor, project, items)
+    except AssayError as exc:
+        fail(exc.detail)
+    out.print(
+        f"imported {result.task_count} tasks, {result.annotation_count} annotations, "
+        f"{result.prediction_count} predictions into project {project}"
+    )
 
 
 def main() -> None:  # pragma: no cover

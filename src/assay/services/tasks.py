@@ -60,11 +60,13 @@ def import_tasks(
     project_id: int,
     items: Any,
     label_config: LabelConfig | None = None,
+    sizes: list[tuple[int, int]] | None = None,
 ) -> ImportResult:
     """Check every item first, then write them in bulk; one bad item writes nothing.
 
     Items are Label Studio tasks: {"data": {...}, "annotations": [...], "predictions": [...]},
-    or a flat dict that is itself the data.
+    or a flat dict that is itself the data. `sizes` gives each item's image (width, height) in
+    pixels when known; otherwise it is taken from the regions' original_width/height.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if not isinstance(items, list):
@@ -78,6 +80,9 @@ def import_tasks(
     known_users = _existing_user_ids(session, items)
     prepared = _prepare(items, config, actor, known_users)
 
+    if sizes is not None:
+        for row, (w, h) in zip(prepared.tasks, sizes, strict=True):
+            row["width"], row["height"] = w, h
     now = utcnow()
     task_rows = [
         {**t, "project_id": project_id, "created_at": now, "updated_at": now}

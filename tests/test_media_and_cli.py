@@ -1,0 +1,143 @@
+"""Local images: safe serving, `assay import` of a folder and of a JSON file, `assay user add`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from assay.cli import app as cli_app
+from assay.services.errors import NotFound
+from assay.services.media import resolve_media_path
+from conftest import box
+
+
+def test_resolve_media_path_refuses_escapes(tmp_path):
+    root = tmp_path / "media"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "x.png").write_bytes(b"png")
+    (tmp_path / "secret.txt").write_text("no")
+    (root / "link").symlink_to(tmp_path / "secret.txt")
+    assert resolve_media_path(root, "a/x.png") == (root / "a" / "x.png").resolve()
+    for bad in [
+        "../secret.txt",
+        "a/../../secret.txt",
+        "/etc/passwd",
+        "link",
+        "a",
+        "",
+        "a/\x00x.png",
+        "missing.png",
+    ]:
+        with pytest.raises(NotFound):
+            resolve_media_path(root, bad)
+
+
+def test_media_route_needs_login_and_blocks_traversal(client, people, settings):
+    root = settings.resolved_media_root
+    root.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 6), "green").save(root / "ok.png")
+    h = people["annotator"].headers
+    assert client.get("/data/media/ok.png").status_code == 401
+    r = client.get("/data/media/ok.png", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert client.get("/data/media/..%2F..%2Fetc%2Fpasswd", headers=h).status_code == 404
+    assert client.get("/data/media/%2e%2e/secret_key", headers=h).status_code == 404
+
+
+@pytest.fixture
+def cli_env(db, settings, monkeypatch):
+    """Point the CLI at the test database and data folder."""
+    from assay import settings as settings_module
+
+    monkeypatch.setenv("ASSAY_DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ASSAY_DATA_DIR", str(settings.data_dir))
+    settings_module.get_settings.cache_clear()
+    yield settings_module.get_settings()
+    settings_module.get_settings.cache_clear()
+
+
+def test_cli_user_add_prints_a_working_token(cli_env, client):
+    result = CliRunner().invoke(cli_app, ["user", "add", "boss@example.com", "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    token = result.output.split("token:")[1].strip()
+    r = client.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"})
+    assert r.json()["email"] == "boss@example.com"
+    again = CliRunner().invoke(cli_app, ["user", "add", "boss@example.com", "--role", "admin"])
+    assert again.exit_code == 1 and "exists" in again.output
+    bad = CliRunner().invoke(cli_app, ["user", "add", "x@example.com", "--role", "king"])
+    assert bad.exit_code == 1 and "role" in bad.output
+
+
+def test_cli_import_folder_and_json(cli_env, client, people, project, tmp_path):
+    folder = tmp_path / "flight-1"
+    (folder / "row-a").mkdir(parents=True)
+    Image.new("RGB", (640, 480), "tan").save(folder / "row-a" / "img1.jpg")
+    Image.new("RGB", (320, 200), "tan").save(folder / "img2.png")
+    (folder / "notes.txt").write_text("not an image")
+    runner = CliRunner()
+    result = runner.invoke(
+        cli_app, ["import", str(project["id"]), str(folder), "--as", "lead@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "imported 2 tasks" in result.output
+    tasks = client.get(
+        f"/api/tasks?project={project['id']}", headers=people["lead"].headers
+    ).json()["tasks"]
+    sizes = sorted((t["width"], t["height"]) for t in tasks)
+    assert sizes == [(320, 200), (640, 480)]
+    url = next(t["data"]["image"] for t in tasks if t["width"] == 640)
+    assert url == f"/data/media/project-{project['id']}/row-a/img1.jpg"
+    assert client.get(url, headers=people["annotator"].headers).status_code == 200
+
+    export = tmp_path / "ls.json"
+    export.write_text(
+        json.dumps([{"data": {"image": "x.jpg"}, "annotations": [{"result": [box(1, 1, 2, 2)]}]}])
+    )
+    result = runner.invoke(
+        cli_app, ["import", str(project["id"]), str(export)]
+    )  # as the first admin
+    assert result.exit_code == 0 and "1 annotations" in result.output
+    result = runner.invoke(
+        cli_app, ["import", str(project["id"]), str(export), "--as", "nobody@example.com"]
+    )
+    assert result.exit_code == 1 and "no user with email nobody@example.com" in result.output
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            [
+                {
+                    "data": {"image": "y.jpg"},
+                    "annotations": [{"result": [box(1, 1, 2, 2, label="Cat")]}],
+                }
+            ]
+        )
+    )
+    result = runner.invoke(
+        cli_app, ["import", str(project["id"]), str(bad), "--as", "admin@example.com"]
+    )
+    assert result.exit_code == 1 and "unknown label 'Cat'" in result.output
+    assert (
+        client.get(f"/api/tasks?project={project['id']}", headers=people["lead"].headers).json()[
+            "total"
+        ]
+        == 3
+    )
+
+
+def test_cli_help_lists_settings():
+    env = {**os.environ, "COLUMNS": "200"}
+    out = subprocess.run(
+        [sys.executable, "-m", "assay.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert "ASSAY_DATABASE_URL" in out and "ASSAY_SECRET_KEY" in out
