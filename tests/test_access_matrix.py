@@ -1,0 +1,189 @@
+"""Role x action: every role gets exactly the answer its role allows, for every action."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import RECT_CONFIG, box
+
+ROLES = ["admin", "lead", "reviewer", "annotator"]
+
+
+def _setup(client, people, project=None):
+    """A fresh project of the lead's with all roles as members, three tasks, and objects to act on."""
+    lead = people["lead"].headers
+    project = client.post("/api/projects", json={"title": "p", "label_config": RECT_CONFIG}, headers=lead).json()
+    for key in ("reviewer", "annotator", "annotator2"):
+        client.post(f"/api/projects/{project['id']}/members", json={"user": people[key].id}, headers=lead)
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"image": f"{i}.jpg"} for i in range(3)],
+        headers=lead,
+    ).json()["task_ids"]
+    other = client.post(
+        f"/api/tasks/{ids[0]}/annotations",
+        json={"result": [box(1, 1, 2, 2)]},
+        headers=people["annotator2"].headers,
+    ).json()
+    pred = client.post("/api/predictions", json={"task": ids[0], "result": []}, headers=lead).json()
+    return {
+        "project": project["id"],
+        "tasks": ids,
+        "others_annotation": other["id"],
+        "prediction": pred["id"],
+    }
+
+
+# action -> (request builder, expected status per role)
+MATRIX = {
+    "create project": (
+        lambda x: ("POST", "/api/projects", {"title": "t", "label_config": RECT_CONFIG}),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "view project": (
+        lambda x: ("GET", f"/api/projects/{x['project']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "change project": (
+        lambda x: ("PATCH", f"/api/projects/{x['project']}", {"title": "new"}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "delete project": (
+        lambda x: ("DELETE", f"/api/projects/{x['project']}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 403},
+    ),
+    "add member": (
+        lambda x: ("POST", f"/api/projects/{x['project']}/members", {"user": 1}),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "import tasks": (
+        lambda x: ("POST", f"/api/projects/{x['project']}/import", [{"image": "n.jpg"}]),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "list tasks": (
+        lambda x: ("GET", f"/api/tasks?project={x['project']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "change task": (
+        lambda x: ("PATCH", f"/api/tasks/{x['tasks'][1]}", {"data": {"image": "z.jpg"}}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "delete task": (
+        lambda x: ("DELETE", f"/api/tasks/{x['tasks'][2]}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 403},
+    ),
+    "create annotation": (
+        lambda x: (
+            "POST",
+            f"/api/tasks/{x['tasks'][1]}/annotations",
+            {"result": [box(1, 1, 2, 2)]},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 201},
+    ),
+    "create GT annotation": (
+        lambda x: (
+            "POST",
+            f"/api/tasks/{x['tasks'][1]}/annotations",
+            {"result": [], "ground_truth": True},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "view others' annotation": (
+        lambda x: ("GET", f"/api/annotations/{x['others_annotation']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 404},
+    ),
+    "change others' annotation": (
+        lambda x: ("PATCH", f"/api/annotations/{x['others_annotation']}", {"result": []}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 404},
+    ),
+    "delete others' annotation": (
+        lambda x: ("DELETE", f"/api/annotations/{x['others_annotation']}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 404},
+    ),
+    "create prediction": (
+        lambda x: ("POST", "/api/predictions", {"task": x["tasks"][1], "result": []}),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "view prediction": (
+        lambda x: ("GET", f"/api/predictions/{x['prediction']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "delete prediction": (
+        lambda x: ("DELETE", f"/api/predictions/{x['prediction']}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 403},
+    ),
+    "export": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/export?download_all_tasks=true", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(MATRIX))
+def test_role_matrix(client, people, action):
+    build, expected = MATRIX[action]
+    answers = {}
+    for role in ROLES:
+        ids = _setup(client, people)  # fresh objects per role: deletes don't leak across
+        method, path, body = build(ids)
+        r = client.request(method, path, json=body, headers=people[role].headers)
+        answers[role] = r.status_code
+        if r.status_code >= 400:
+            assert r.json()["detail"], r.text
+    assert answers == expected
+
+
+def test_non_member_sees_nothing(client, people, project):
+    ids = _setup(client, people, project)
+    with_db_outsider = client.post(
+        "/api/projects",
+        json={"title": "other", "label_config": RECT_CONFIG},
+        headers=people["admin"].headers,
+    ).json()
+    # the lead is no member of the admin's project: it does not exist for them
+    assert (
+        client.get(
+            f"/api/projects/{with_db_outsider['id']}", headers=people["lead"].headers
+        ).status_code
+        == 404
+    )
+    assert with_db_outsider["id"] not in [
+        p["id"]
+        for p in client.get("/api/projects", headers=people["lead"].headers).json()["results"]
+    ]
+    # ... and an annotator of the lead's project cannot reach the admin's project's tasks
+    assert (
+        client.get(
+            f"/api/tasks?project={with_db_outsider['id']}", headers=people["annotator"].headers
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/tasks/{ids['tasks'][0]}", headers=people["annotator"].headers).status_code
+        == 200
+    )
+
+
+def test_annotator_never_sees_ground_truth_or_others(client, people, project):
+    ids = _setup(client, people, project)
+    lead = people["lead"].headers
+    gt = client.post(
+        f"/api/tasks/{ids['tasks'][0]}/annotations",
+        json={"result": [box(1, 1, 3, 3)], "ground_truth": True},
+        headers=lead,
+    )
+    assert gt.status_code == 201 and gt.json()["ground_truth"] is True
+    ann = people["annotator"].headers
+    own = client.post(
+        f"/api/tasks/{ids['tasks'][0]}/annotations", json={"result": []}, headers=ann
+    ).json()
+    task = client.get(f"/api/tasks/{ids['tasks'][0]}", headers=ann).json()
+    assert [a["id"] for a in task["annotations"]] == [own["id"]]
+    assert all("ground_truth" not in a for a in task["annotations"])
+    listed = client.get(f"/api/tasks?project={ids['project']}", headers=ann).json()
+    assert listed["total_annotations"] == 1
+    assert all(
+        a["completed_by"] == people["annotator"].id
+        for t in listed["tasks"]
+        for a in t["annotations"]
+    )
