@@ -69,6 +69,30 @@ def serve(
 
 
 @app.command()
+def demo(
+    serve_after: bool = typer.Option(
+        True, "--serve/--no-serve", help="Serve the demo after building it."
+    ),
+    host: str = typer.Option(None, help="Listen address (default ASSAY_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default ASSAY_PORT or 8080)."),
+) -> None:
+    """Build the demo project (aerial survey, three annotators, one model), then serve it."""
+    from assay.services.demo import build_demo
+
+    settings = get_settings()
+    db = _database(settings)
+    with err.status("building the demo project") as status, db.session() as s:
+        info = build_demo(s, settings.resolved_media_root, progress=lambda m: status.update(m))
+    state = "built" if info.created else "already there"
+    out.print(f"demo project {info.project_id} {state}")
+    out.print(f"log in with any of these, password [bold]{info.password}[/bold]:")
+    for email, role in info.logins:
+        out.print(f"  {email:<22} {role}")
+    if serve_after:
+        serve(host=host, port=port, workers=1)
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations (serve does this on start too)."""
     _database(get_settings())
