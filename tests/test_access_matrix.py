@@ -12,9 +12,13 @@ ROLES = ["admin", "lead", "reviewer", "annotator"]
 def _setup(client, people, project=None):
     """A fresh project of the lead's with all roles as members, three tasks, and objects to act on."""
     lead = people["lead"].headers
-    project = client.post("/api/projects", json={"title": "p", "label_config": RECT_CONFIG}, headers=lead).json()
+    project = client.post(
+        "/api/projects", json={"title": "p", "label_config": RECT_CONFIG}, headers=lead
+    ).json()
     for key in ("reviewer", "annotator", "annotator2"):
-        client.post(f"/api/projects/{project['id']}/members", json={"user": people[key].id}, headers=lead)
+        client.post(
+            f"/api/projects/{project['id']}/members", json={"user": people[key].id}, headers=lead
+        )
     ids = client.post(
         f"/api/projects/{project['id']}/import?return_task_ids=true",
         json=[{"image": f"{i}.jpg"} for i in range(3)],

@@ -23,9 +23,21 @@ def test_demo_builds_once_and_annotators_differ(db, settings, client):
         assert s.scalar(select(func.count()).select_from(Annotation)) == 120  # every image twice
         assert s.scalar(select(func.count()).select_from(Prediction)) == 60
         assert s.scalar(select(func.count()).select_from(Job)) == 3
-        assert s.scalar(select(func.count()).select_from(Annotation).where(Annotation.job_id.is_(None))) == 0
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Annotation).where(Annotation.job_id.is_(None))
+            )
+            == 0
+        )
         regions = {
-            email: sum(len(r) for r in s.scalars(select(Annotation.result).join(User, User.id == Annotation.completed_by_id).where(User.email == email)))
+            email: sum(
+                len(r)
+                for r in s.scalars(
+                    select(Annotation.result)
+                    .join(User, User.id == Annotation.completed_by_id)
+                    .where(User.email == email)
+                )
+            )
             for email in ("ana@demo.assay", "cleo@demo.assay")
         }
     assert regions["ana@demo.assay"] != regions["cleo@demo.assay"]
@@ -35,7 +47,9 @@ def test_demo_builds_once_and_annotators_differ(db, settings, client):
         lead = users.authenticate_password(s, LEAD, DEMO_PASSWORD)
         token = users.reset_token(s, lead.id)
     h = {"Authorization": f"Token {token}"}
-    task = client.get(f"/api/tasks?project={info.project_id}&page_size=1", headers=h).json()["tasks"][0]
+    task = client.get(f"/api/tasks?project={info.project_id}&page_size=1", headers=h).json()[
+        "tasks"
+    ][0]
     image = client.get(task["data"]["image"], headers=h)
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     assert (task["width"], task["height"]) == (1600, 1200)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.services.errors import AssayError
@@ -70,6 +70,11 @@ def _busy(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _clash(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("integrity error: %s", exc)
+    return error_response(409, "A concurrent change conflicted with this one; retry the request.")
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "Internal server error; the server log has the details.")
@@ -80,4 +85,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AssayError, _assay)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(IntegrityError, _clash)
     app.add_exception_handler(Exception, _unexpected)

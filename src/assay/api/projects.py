@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -128,19 +129,46 @@ def export_project(
     export_type: str | None = Query(None),
     download_all_tasks: bool = Query(False),
     ids: list[int] | None = Query(None),
+    ground_truth_only: bool = Query(
+        False, description="Only the answer key: tasks with GT, GT annotation only."
+    ),
+    as_of: datetime | None = Query(
+        None, description="ISO-8601: the answer key as it was at that time."
+    ),
     ctx: Ctx = Depends(context),
 ) -> StreamingResponse:
     """Label Studio JSON export, streamed. Both SDKs' spellings of the type are accepted."""
     kind = export_type_camel or export_type or "JSON"
-    export.check_export(ctx.db, ctx.actor, project_id, kind)
+    if as_of is not None:
+        if not ground_truth_only:
+            raise Invalid.field("as_of", "goes with ground_truth_only=true")
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
+    export.check_export(ctx.db, ctx.actor, project_id, kind, ground_truth_only)
 
-    def row(t: Any, anns: list[Any], preds: list[Any]) -> dict[str, Any]:
-        return serializers.task(t, ctx.actor, anns, preds)
+    def row(t: Any, anns: list[Any], preds: list[Any], key: Any) -> dict[str, Any]:
+        if key is None:
+            return serializers.task(t, ctx.actor, anns, preds)
+        out = serializers.task(t, ctx.actor, [], [])
+        out["annotations"] = [
+            serializers.annotation(anns[0], ctx.actor, result=key.result, ground_truth=True)
+        ]
+        out["annotations"][0]["revision"] = key.revision
+        out["total_annotations"] = 1
+        out["ground_truth"] = True
+        return out
 
     stream = export.iter_export_json(
-        ctx.db, ctx.actor, project_id, row, all_tasks=download_all_tasks, task_ids=ids
+        ctx.db,
+        ctx.actor,
+        project_id,
+        row,
+        all_tasks=download_all_tasks,
+        task_ids=ids,
+        ground_truth_only=ground_truth_only,
+        as_of=as_of,
     )
-    filename = f"project-{project_id}-export.json"
+    filename = f"project-{project_id}-{'ground-truth' if ground_truth_only else 'export'}.json"
     return StreamingResponse(
         stream,
         media_type="application/json",

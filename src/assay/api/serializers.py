@@ -8,7 +8,7 @@ from typing import Any
 from assay.formats.label_config import LabelConfigError, parse_label_config
 from assay.services.access import Action, Actor
 from assay.services.projects import ProjectCounts
-from assay.store.models import Annotation, Prediction, Project, Task, User
+from assay.store.models import Annotation, GroundTruthChange, Prediction, Project, Task, User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -57,10 +57,19 @@ def project(p: Project, counts: ProjectCounts | None = None) -> dict[str, Any]:
         "total_annotations_number": counts.total_annotations_number,
         "total_predictions_number": counts.total_predictions_number,
         "finished_task_number": counts.num_tasks_with_annotations,
+        "ground_truth_number": counts.ground_truth_number,
+        "ground_truth_coverage": (
+            round(100 * counts.ground_truth_number / counts.task_number, 2)
+            if counts.task_number
+            else 0.0
+        ),
     }
 
 
-def annotation(a: Annotation, actor: Actor) -> dict[str, Any]:
+def annotation(
+    a: Annotation, actor: Actor, result: list[Any] | None = None, ground_truth: bool | None = None
+) -> dict[str, Any]:
+    """An annotation; `result`/`ground_truth` override the row's (an older answer key's state)."""
     out: dict[str, Any] = {
         "id": a.id,
         "task": a.task_id,
@@ -75,8 +84,10 @@ def annotation(a: Annotation, actor: Actor) -> dict[str, Any]:
         "updated_at": iso(a.updated_at),
         "updated_by": a.updated_by_id,
     }
-    if actor.may(Action.ANNOTATIONS_VIEW_ALL):
-        out["ground_truth"] = a.ground_truth
+    if actor.may(Action.GROUND_TRUTH_VIEW):
+        out["ground_truth"] = a.ground_truth if ground_truth is None else ground_truth
+    if result is not None:
+        out["result"] = result
     return out
 
 
@@ -104,7 +115,7 @@ def task(
     annotations = annotations or []
     predictions = predictions or []
     live = [a for a in annotations if not a.was_cancelled]
-    return {
+    out = {
         "id": t.id,
         "project": t.project_id,
         "data": t.data,
@@ -126,4 +137,21 @@ def task(
         "predictions": [prediction(p) for p in predictions],
         "drafts": [],
         "file_upload": None,
+    }
+    if actor.may(Action.GROUND_TRUTH_VIEW):
+        out["ground_truth"] = any(a.ground_truth for a in annotations)
+    return out
+
+
+def gt_change(c: GroundTruthChange) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "project": c.project_id,
+        "task": c.task_id,
+        "action": c.action,
+        "from_annotation": c.from_annotation_id,
+        "to_annotation": c.to_annotation_id,
+        "revision": c.revision,
+        "changed_by": c.changed_by_id,
+        "changed_at": iso(c.changed_at),
     }

@@ -44,13 +44,24 @@ def list_tasks(
     page: int = Query(1),
     page_size: int = Query(100),
     fields: str = Query("all"),
+    ground_truth: bool | None = Query(
+        None, description="Only tasks with (true) or without (false) GT."
+    ),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     if project is None:
         raise Invalid.field("project", "is required: the id of the project whose tasks to list")
     with_regions = fields != "task_only"
     with ctx.read() as s:
-        pg = tasks.list_tasks(s, ctx.actor, project, page, page_size, with_regions=with_regions)
+        pg = tasks.list_tasks(
+            s,
+            ctx.actor,
+            project,
+            page,
+            page_size,
+            with_regions=with_regions,
+            has_ground_truth=ground_truth,
+        )
         rows = [
             serializers.task(
                 t, ctx.actor, pg.annotations.get(t.id, []), pg.predictions.get(t.id, [])

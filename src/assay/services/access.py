@@ -39,6 +39,8 @@ class Action(StrEnum):
     PREDICTION_VIEW = "prediction.view"
     PREDICTION_CHANGE = "prediction.change"  # create, update, delete
     PROJECT_EXPORT = "project.export"
+    GROUND_TRUTH_CHANGE = "ground_truth.change"  # set, unset, bulk actions
+    GROUND_TRUTH_VIEW = "ground_truth.view"  # which annotation is GT, its history
     USERS_MANAGE = "users.manage"
     USERS_LIST = "users.list"
 
@@ -63,6 +65,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.PREDICTION_VIEW: _ALL,
     Action.PREDICTION_CHANGE: _STAFF,
     Action.PROJECT_EXPORT: _READERS,
+    Action.GROUND_TRUTH_CHANGE: _STAFF,
+    Action.GROUND_TRUTH_VIEW: _READERS,
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
     Action.USERS_LIST: _STAFF,
 }

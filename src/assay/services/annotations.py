@@ -1,12 +1,13 @@
-"""Annotations: create, read, change and soft-delete, each change kept as a revision."""
+"""Annotations: create, read, change and soft-delete, each change of content kept as a revision."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Forbidden, Invalid, NotFound
 from assay.services.tasks import (
@@ -15,7 +16,7 @@ from assay.services.tasks import (
     get_task,
     label_config_of_project,
 )
-from assay.store.models import Annotation, AnnotationRevision, Task
+from assay.store.models import Annotation, AnnotationRevision
 from assay.store.types import utcnow
 
 
@@ -70,9 +71,10 @@ def create_annotation(
 ) -> Annotation:
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
-    result = checked_result(result, label_config_of_project(session, task.project_id), "result")
     if ground_truth:
-        _unset_ground_truth(session, actor, task)
+        authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
+    result = checked_result(result, label_config_of_project(session, task.project_id), "result")
+    _check_lead_time(lead_time)
     now = utcnow()
     ann = Annotation(
         task_id=task.id,
@@ -80,7 +82,7 @@ def create_annotation(
         job_id=job_id,
         completed_by_id=actor.id,
         result=result,
-        ground_truth=ground_truth,
+        ground_truth=False,
         was_cancelled=was_cancelled,
         lead_time=lead_time,
         created_at=now,
@@ -90,49 +92,55 @@ def create_annotation(
     session.add(ann)
     session.flush()
     _record(session, ann, "created", actor)
+    if ground_truth:
+        _gt.make_ground_truth(session, actor, ann)
     return ann
 
 
-def _unset_ground_truth(session: Session, actor: Actor, task: Task) -> None:
-    """Clear the task's current GT so a new one can take its place in the same transaction."""
-    authorize(session, actor, Action.ANNOTATION_CHANGE_ANY, task.project_id)
-    session.execute(
-        update(Annotation)
-        .where(Annotation.task_id == task.id, Annotation.ground_truth.is_(True))
-        .values(ground_truth=False)
-    )
+def _check_lead_time(lead_time: Any) -> None:
+    if lead_time is not None and (not isinstance(lead_time, int | float) or lead_time < 0):
+        raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
 
 
 def update_annotation(
     session: Session, actor: Actor, annotation_id: int, **fields: Any
 ) -> Annotation:
-    """Change result, GT flag, cancelled flag or lead time; each call is one new revision."""
+    """Change result, cancelled flag or lead time (a new revision), and/or the GT flag."""
     ann = get_annotation(session, actor, annotation_id)
     own = ann.completed_by_id == actor.id
     if not own and not actor.may(Action.ANNOTATION_CHANGE_ANY):
         raise Forbidden("You may change only your own annotations.")
-    if "result" in fields and fields["result"] is not None:
+    wants_gt = fields.get("ground_truth")
+    if wants_gt is not None:
+        authorize(session, actor, Action.GROUND_TRUTH_CHANGE, ann.project_id)
+    content_changed = False
+    if fields.get("result") is not None:
         config = label_config_of_project(session, ann.project_id)
-        ann.result = checked_result(fields["result"], config, "result")
-    if fields.get("ground_truth") is not None and bool(fields["ground_truth"]) != ann.ground_truth:
-        authorize(session, actor, Action.ANNOTATION_CHANGE_ANY, ann.project_id)
-        if fields["ground_truth"]:
-            task = session.get(Task, ann.task_id)
-            assert task is not None
-            _unset_ground_truth(session, actor, task)
-        ann.ground_truth = bool(fields["ground_truth"])
-    if fields.get("was_cancelled") is not None:
+        result = checked_result(fields["result"], config, "result")
+        content_changed |= result != ann.result
+        ann.result = result
+    if (
+        fields.get("was_cancelled") is not None
+        and bool(fields["was_cancelled"]) != ann.was_cancelled
+    ):
         ann.was_cancelled = bool(fields["was_cancelled"])
+        content_changed = True
     if fields.get("lead_time") is not None:
-        lead_time = fields["lead_time"]
-        if not isinstance(lead_time, int | float) or lead_time < 0:
-            raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
-        ann.lead_time = float(lead_time)
-    ann.revision += 1
-    ann.updated_at = utcnow()
-    ann.updated_by_id = actor.id
+        _check_lead_time(fields["lead_time"])
+        ann.lead_time = float(fields["lead_time"])
+    if content_changed:
+        ann.revision += 1
+        ann.updated_at = utcnow()
+        ann.updated_by_id = actor.id
+        session.flush()
+        _record(session, ann, "updated", actor)
+        if ann.ground_truth and wants_gt is not False:
+            _gt.record_gt_edit(session, actor, ann)
+    if wants_gt is True:
+        _gt.make_ground_truth(session, actor, ann)
+    elif wants_gt is False:
+        _gt.clear_ground_truth(session, actor, ann)
     session.flush()
-    _record(session, ann, "updated", actor)
     return ann
 
 
@@ -141,10 +149,11 @@ def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> Non
     ann = get_annotation(session, actor, annotation_id)
     if ann.completed_by_id != actor.id and not actor.may(Action.ANNOTATION_CHANGE_ANY):
         raise Forbidden("You may delete only your own annotations.")
+    if ann.ground_truth:
+        _gt.clear_ground_truth(session, actor, ann)
     now = utcnow()
     ann.deleted_at = now
     ann.deleted_by_id = actor.id
-    ann.ground_truth = False
     ann.revision += 1
     ann.updated_at = now
     session.flush()

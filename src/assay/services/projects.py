@@ -25,6 +25,7 @@ class ProjectCounts:
     num_tasks_with_annotations: int = 0
     total_annotations_number: int = 0
     total_predictions_number: int = 0
+    ground_truth_number: int = 0  # tasks with a GT annotation
 
 
 def label_config_of(project: Project) -> LabelConfig:
@@ -169,12 +170,26 @@ def project_counts(session: Session, project_ids: list[int]) -> dict[int, Projec
             .group_by(Prediction.project_id)
         ).all()
     )
+    gts = dict(
+        session.execute(
+            select(Annotation.project_id, func.count())
+            .join(Task, Task.id == Annotation.task_id)
+            .where(
+                Annotation.project_id.in_(project_ids),
+                Annotation.ground_truth.is_(True),
+                Annotation.deleted_at.is_(None),
+                Task.deleted_at.is_(None),
+            )
+            .group_by(Annotation.project_id)
+        ).all()
+    )
     return {
         pid: ProjectCounts(
             task_number=tasks.get(pid, 0),
             num_tasks_with_annotations=ann.get(pid, (0, 0))[1],
             total_annotations_number=ann.get(pid, (0, 0))[0],
             total_predictions_number=preds.get(pid, 0),
+            ground_truth_number=gts.get(pid, 0),
         )
         for pid in project_ids
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from assay.formats.label_config import LabelConfig
 from assay.formats.label_studio import RegionError, validate_result
@@ -284,14 +284,26 @@ def list_tasks(
     page: int = 1,
     page_size: int = 100,
     with_regions: bool = True,
+    has_ground_truth: bool | None = None,
 ) -> TaskPage:
     """One page of a project's tasks with their live annotations and predictions.
 
     Three queries whatever the page size: the page, its annotations, its predictions.
-    Annotators get only their own annotations.
+    Annotators get only their own annotations. `has_ground_truth` filters on whether the
+    task has a GT annotation (leads, reviewers and admins only).
     """
     authorize(session, actor, Action.TASK_VIEW, project_id)
-    live = (Task.project_id == project_id, Task.deleted_at.is_(None))
+    live: tuple[Any, ...] = (Task.project_id == project_id, Task.deleted_at.is_(None))
+    if has_ground_truth is not None:
+        authorize(session, actor, Action.GROUND_TRUTH_VIEW, project_id)
+        gt = aliased(Annotation)
+        has_gt = (
+            select(gt.id)
+            .where(gt.task_id == Task.id, gt.ground_truth.is_(True), gt.deleted_at.is_(None))
+            .correlate(Task)
+            .exists()
+        )
+        live = (*live, has_gt if has_ground_truth else ~has_gt)
     total = session.scalar(select(func.count()).select_from(Task).where(*live)) or 0
     pg = page_of(page, page_size, total)
     tasks = list(
@@ -387,3 +399,22 @@ def delete_task(session: Session, actor: Actor, task_id: int) -> None:
     authorize(session, actor, Action.TASK_DELETE, task.project_id)
     task.deleted_at = utcnow()
     task.deleted_by_id = actor.id
+
+
+def delete_selected_tasks(session: Session, actor: Actor, project_id: int, selection: Any) -> Any:
+    """Soft-delete the selected tasks (Label Studio's `delete_tasks` data-manager action)."""
+    from sqlalchemy import update
+
+    from assay.services.ground_truth import BulkResult
+    from assay.services.selection import selected_task_ids
+
+    authorize(session, actor, Action.TASK_DELETE, project_id)
+    selected = selected_task_ids(session, project_id, selection)
+    ids = list(session.scalars(selected))
+    now = utcnow()
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        session.execute(
+            update(Task).where(Task.id.in_(chunk)).values(deleted_at=now, deleted_by_id=actor.id)
+        )
+    return BulkResult(len(ids), len(ids), 0, 0)

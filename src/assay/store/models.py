@@ -193,3 +193,26 @@ class Prediction(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class GroundTruthChange(Base):
+    """One change of a task's answer key: set, unset, replaced, or the GT annotation edited.
+
+    Together with annotation_revisions this reproduces the answer key as it was at any time.
+    """
+
+    __tablename__ = "ground_truth_changes"
+    __table_args__ = (
+        Index("ix_ground_truth_changes_project", "project_id", "changed_at"),
+        Index("ix_ground_truth_changes_task", "task_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    action: Mapped[str] = mapped_column(String(20))  # set | unset | replaced | edited
+    from_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
+    to_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
+    revision: Mapped[int | None] = mapped_column(Integer)  # of the GT annotation after the change
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,86 @@
+"""Ground truth: data-manager bulk actions (Label Studio's /api/dm/actions) and GT history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from sqlalchemy.orm import Session
+
+from assay.api import serializers
+from assay.api.deps import Ctx, context
+from assay.services import ground_truth, tasks
+from assay.services.access import Actor
+from assay.services.errors import Invalid
+
+router = APIRouter(prefix="/api", tags=["ground truth"])
+
+BulkAction = Callable[[Session, Actor, int, dict[str, Any]], Any]
+
+ACTIONS: dict[str, tuple[str, BulkAction]] = {
+    "set_ground_truths": (
+        "Set ground truths from an annotator",
+        lambda s, a, p, body: ground_truth.bulk_set_from_annotator(
+            s, a, p, body.get("selectedItems"), body.get("annotator")
+        ),
+    ),
+    "assign_ground_truths": (
+        "Assign ground truths (earliest annotation)",
+        lambda s, a, p, body: ground_truth.bulk_assign_earliest(s, a, p, body.get("selectedItems")),
+    ),
+    "delete_ground_truths": (
+        "Delete ground truths (annotations stay)",
+        lambda s, a, p, body: ground_truth.bulk_delete(s, a, p, body.get("selectedItems")),
+    ),
+    "delete_tasks": (
+        "Delete tasks",
+        lambda s, a, p, body: tasks.delete_selected_tasks(s, a, p, body.get("selectedItems")),
+    ),
+}
+
+
+@router.get("/dm/actions")
+def list_actions(
+    project: int | None = Query(None), ctx: Ctx = Depends(context)
+) -> list[dict[str, Any]]:
+    return [
+        {"id": key, "title": title, "order": i}
+        for i, (key, (title, _)) in enumerate(ACTIONS.items())
+    ]
+
+
+@router.post("/dm/actions")
+def run_action(
+    id: str = Query(..., description="The action: " + ", ".join(ACTIONS)),
+    project: int | None = Query(None),
+    body: dict[str, Any] = Body(default_factory=dict),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    """Run one bulk action over a selection, in one transaction; answers what it changed."""
+    if id not in ACTIONS:
+        raise Invalid.field("id", f"unknown action {id!r}; one of {', '.join(ACTIONS)}")
+    project_id = project if project is not None else body.get("project")
+    if not isinstance(project_id, int) or isinstance(project_id, bool):
+        raise Invalid.field("project", "is required: the project id, in the query or the body")
+    with ctx.write() as s:
+        result = ACTIONS[id][1](s, ctx.actor, project_id, body)
+    counts = {k: getattr(result, k) for k in ("selected", "changed", "unchanged", "skipped")}
+    return {
+        "processed_items": result.changed,
+        "detail": f"{id}: {result.changed} task(s) changed",
+        **counts,
+    }
+
+
+@router.get("/projects/{project_id}/ground-truth/history")
+def gt_history(
+    project_id: int,
+    task: int | None = Query(None),
+    page: int = Query(1),
+    page_size: int = Query(100),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    with ctx.read() as s:
+        rows, pg = ground_truth.history(s, ctx.actor, project_id, task, page, page_size)
+        return {"count": pg.total, "results": [serializers.gt_change(c) for c in rows]}

@@ -1,0 +1,48 @@
+"""Data-manager selections:
+{"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from assay.services.errors import Invalid
+from assay.store.models import Task
+
+MAX_INCLUDED = 30_000
+
+
+def selected_task_ids(session: Session, project_id: int, selection: Any) -> Select[tuple[int]]:
+    """A subquery of the live task ids the selection names, after checking it.
+
+    Raises Invalid for a malformed or empty selection, or ids that are not live tasks of the
+    project (named in the error), so a bulk action never half-applies to a wrong list.
+    """
+    if not isinstance(selection, dict) or not isinstance(selection.get("all"), bool):
+        raise Invalid.field(
+            "selectedItems",
+            'must be {"all": false, "included": [...]} or {"all": true, "excluded": [...]}',
+        )
+    live = select(Task.id).where(Task.project_id == project_id, Task.deleted_at.is_(None))
+    key = "excluded" if selection["all"] else "included"
+    ids = selection.get(key, [])
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise Invalid.field(f"selectedItems.{key}", "must be a list of task ids")
+    if len(ids) > MAX_INCLUDED:
+        raise Invalid.field(
+            f"selectedItems.{key}", f"at most {MAX_INCLUDED} ids; select all and exclude instead"
+        )
+    if selection["all"]:
+        return live.where(Task.id.not_in(ids)) if ids else live
+    if not ids:
+        raise Invalid.field("selectedItems.included", "is empty: select at least one task")
+    found = set(session.scalars(live.where(Task.id.in_(ids))))
+    missing = sorted(set(ids) - found)
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        raise Invalid.field("selectedItems.included", f"not tasks of project {project_id}: {shown}")
+    return live.where(Task.id.in_(ids))
