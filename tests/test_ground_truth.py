@@ -320,3 +320,16 @@ def test_twenty_concurrent_stars_leave_exactly_one_gt(live_server, people, proje
         headers=people["lead"].headers,
     ).json()
     assert hist["count"] == 20 and hist["results"][0]["to_annotation"] == gts[0]
+
+
+def test_editing_gt_keeps_older_revisions_readable(client, people, project):
+    (t,) = _tasks(client, people, project, 1)
+    lead = people["lead"].headers
+    a = _annotate(client, people["lead"], t, x=10)
+    client.patch(f"/api/annotations/{a}", json={"ground_truth": True}, headers=lead)
+    client.patch(f"/api/annotations/{a}", json={"result": [box(20, 1, 5, 5)]}, headers=lead)
+    client.patch(f"/api/annotations/{a}", json={"result": [box(20, 1, 5, 5)]}, headers=lead)  # no change: no revision
+    revs = client.get(f"/api/annotations/{a}/revisions", headers=lead).json()
+    assert [(r["revision"], r["action"], r["result"][0]["value"]["x"]) for r in revs] == [(1, "created", 10), (2, "updated", 20)]
+    hist = client.get(f"/api/projects/{project['id']}/ground-truth/history", headers=lead).json()["results"]
+    assert [(h["action"], h["revision"]) for h in hist] == [("edited", 2), ("set", 1)]

@@ -8,7 +8,15 @@ from typing import Any
 from assay.formats.label_config import LabelConfigError, parse_label_config
 from assay.services.access import Action, Actor
 from assay.services.projects import ProjectCounts
-from assay.store.models import Annotation, GroundTruthChange, Prediction, Project, Task, User
+from assay.store.models import (
+    Annotation,
+    AnnotationRevision,
+    GroundTruthChange,
+    Prediction,
+    Project,
+    Task,
+    User,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -155,3 +163,18 @@ def gt_change(c: GroundTruthChange) -> dict[str, Any]:
         "changed_by": c.changed_by_id,
         "changed_at": iso(c.changed_at),
     }
+
+
+def revision(r: AnnotationRevision, actor: Actor) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "annotation": r.annotation_id,
+        "revision": r.revision,
+        "action": r.action,
+        "result": r.result,
+        "was_cancelled": r.was_cancelled,
+        "changed_by": r.changed_by_id,
+        "changed_at": iso(r.changed_at),
+    }
+    if actor.may(Action.GROUND_TRUTH_VIEW):
+        out["ground_truth"] = r.ground_truth
+    return out

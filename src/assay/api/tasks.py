@@ -159,3 +159,12 @@ def delete_annotation(annotation_id: int, ctx: Ctx = Depends(context)) -> Respon
     with ctx.write() as s:
         annotations.delete_annotation(s, ctx.actor, annotation_id)
     return Response(status_code=204)
+
+
+@router.get("/annotations/{annotation_id}/revisions", tags=["annotations"])
+def annotation_revisions(annotation_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    with ctx.read() as s:
+        return [
+            serializers.revision(r, ctx.actor)
+            for r in annotations.list_revisions(s, ctx.actor, annotation_id)
+        ]

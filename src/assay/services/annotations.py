@@ -158,3 +158,14 @@ def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> Non
     ann.updated_at = now
     session.flush()
     _record(session, ann, "deleted", actor)
+
+
+def list_revisions(session: Session, actor: Actor, annotation_id: int) -> list[AnnotationRevision]:
+    """Every state the annotation has had, oldest first; readable as long as the annotation is."""
+    ann = get_annotation(session, actor, annotation_id)
+    stmt = (
+        select(AnnotationRevision)
+        .where(AnnotationRevision.annotation_id == ann.id)
+        .order_by(AnnotationRevision.revision, AnnotationRevision.id)
+    )
+    return list(session.scalars(stmt))
