@@ -83,7 +83,10 @@ class ProjectMember(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_project_live", "project_id", "deleted_at", "id"),)
+    __table_args__ = (
+        Index("ix_tasks_project_live", "project_id", "deleted_at", "id"),
+        Index("ix_tasks_project_gt_status", "project_id", "gt_status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
@@ -91,10 +94,30 @@ class Task(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
+    # GT stage: "none", "done" (its GT is final) or "empty" (done, and nothing to label).
+    gt_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    done_at: Mapped[datetime | None] = mapped_column()
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TaskEvent(Base):
+    """A GT-stage event of a task: done, empty, revised, reopened; who, when, in which job."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (Index("ix_task_events_task", "task_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    action: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Job(Base):
