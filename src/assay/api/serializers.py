@@ -7,6 +7,8 @@ from typing import Any
 
 from assay.formats.label_config import LabelConfigError, parse_label_config
 from assay.services.access import Action, Actor
+from assay.services.gt_stage import Reference, StageState
+from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
 from assay.store.models import (
     Annotation,
@@ -66,6 +68,8 @@ def project(p: Project, counts: ProjectCounts | None = None) -> dict[str, Any]:
         "total_predictions_number": counts.total_predictions_number,
         "finished_task_number": counts.num_tasks_with_annotations,
         "ground_truth_number": counts.ground_truth_number,
+        "done_number": counts.done_number,
+        "empty_number": counts.empty_number,
         "ground_truth_coverage": (
             round(100 * counts.ground_truth_number / counts.task_number, 2)
             if counts.task_number
@@ -148,6 +152,9 @@ def task(
     }
     if actor.may(Action.GROUND_TRUTH_VIEW):
         out["ground_truth"] = any(a.ground_truth for a in annotations)
+        out["gt_status"] = t.gt_status
+        out["done_at"] = iso(t.done_at)
+        out["done_by"] = t.done_by_id
     return out
 
 
@@ -177,4 +184,68 @@ def revision(r: AnnotationRevision, actor: Actor) -> dict[str, Any]:
     }
     if actor.may(Action.GROUND_TRUTH_VIEW):
         out["ground_truth"] = r.ground_truth
+    return out
+
+
+def progress(p: JobProgress) -> dict[str, Any]:
+    return {
+        "total": p.total,
+        "annotated": p.annotated,
+        "annotated_percent": p.annotated_percent,
+        "done": p.done,
+        "done_percent": p.done_percent,
+        "fully_annotated": p.fully_annotated,
+    }
+
+
+def job(v: JobView) -> dict[str, Any]:
+    return {
+        "id": v.job.id,
+        "project": v.job.project_id,
+        "title": v.job.title,
+        "task_ids": v.task_ids,
+        "assignees": v.assignee_ids,
+        "created_by": v.job.created_by_id,
+        "created_at": iso(v.job.created_at),
+        "progress": progress(v.progress),
+    }
+
+
+def reference(r: Reference) -> dict[str, Any]:
+    return {
+        "kind": r.kind,
+        "id": r.id,
+        "title": r.title,
+        "job": r.job_id,
+        "annotator": r.annotator_id,
+        "model_version": r.model_version,
+        "score": r.score,
+        "result": r.result,
+    }
+
+
+def stage_state(session: Any, state: StageState, actor: Actor) -> dict[str, Any]:
+    """The GT stage's answer: the current task with its starting regions, or completion."""
+    from assay.services.gt_stage import stage_counts
+
+    out: dict[str, Any] = {"job": state.job.id, "progress": progress(state.progress)}
+    if state.current is None:
+        out.update(complete=True, task=None, counts=stage_counts(session, state.job))
+        return out
+    cur = state.current
+    regions = (
+        cur.ground_truth.result
+        if cur.ground_truth
+        else (cur.start_from.result if cur.start_from else [])
+    )
+    out.update(
+        complete=False,
+        task=task(cur.task, actor),
+        annotations=[annotation(a, actor) for a in cur.annotations],
+        start_from=cur.start_from.completed_by_id
+        if cur.start_from and not cur.ground_truth
+        else None,
+        ground_truth=annotation(cur.ground_truth, actor) if cur.ground_truth else None,
+        regions=regions,
+    )
     return out

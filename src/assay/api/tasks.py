@@ -31,6 +31,7 @@ class AnnotationIn(BaseModel):
     ground_truth: bool | None = None
     was_cancelled: bool | None = None
     lead_time: float | None = None
+    job: int | None = None
 
 
 def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:
@@ -131,6 +132,7 @@ def create_annotation(
             ground_truth=bool(body.ground_truth),
             was_cancelled=bool(body.was_cancelled),
             lead_time=body.lead_time,
+            job_id=body.job,
         )
         return serializers.annotation(ann, ctx.actor)
 

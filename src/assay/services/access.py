@@ -41,6 +41,10 @@ class Action(StrEnum):
     PROJECT_EXPORT = "project.export"
     GROUND_TRUTH_CHANGE = "ground_truth.change"  # set, unset, bulk actions
     GROUND_TRUTH_VIEW = "ground_truth.view"  # which annotation is GT, its history
+    JOBS_MANAGE = "jobs.manage"  # create and change jobs
+    JOBS_VIEW_ALL = "jobs.view_all"  # every job of a project, not only one's own
+    GT_STAGE = "gt_stage"  # run a job's ground-truth stage
+    TASK_REOPEN = "task.reopen"  # take a done task back out of done
     USERS_MANAGE = "users.manage"
     USERS_LIST = "users.list"
 
@@ -67,6 +71,10 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.PROJECT_EXPORT: _READERS,
     Action.GROUND_TRUTH_CHANGE: _STAFF,
     Action.GROUND_TRUTH_VIEW: _READERS,
+    Action.JOBS_MANAGE: _STAFF,
+    Action.JOBS_VIEW_ALL: _READERS,
+    Action.GT_STAGE: _STAFF,
+    Action.TASK_REOPEN: frozenset({Role.ADMIN}),
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
     Action.USERS_LIST: _STAFF,
 }

@@ -9,18 +9,19 @@ from sqlalchemy.orm import Session
 
 from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize
-from assay.services.errors import Forbidden, Invalid, NotFound
+from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.tasks import (
     annotation_visibility,
     checked_result,
     get_task,
     label_config_of_project,
 )
-from assay.store.models import Annotation, AnnotationRevision
+from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
 
 
-def _record(session: Session, ann: Annotation, action: str, actor: Actor) -> None:
+def record_revision(session: Session, ann: Annotation, action: str, actor: Actor) -> None:
+    """Keep the annotation's current state as revision `ann.revision`."""
     session.add(
         AnnotationRevision(
             annotation_id=ann.id,
@@ -71,6 +72,12 @@ def create_annotation(
 ) -> Annotation:
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
+    if job_id is not None:
+        _check_job(session, actor, task, job_id)
+    if task.gt_status != "none" and not actor.may(Action.GT_STAGE):
+        raise Conflict(
+            f"Task {task.id} is done: its ground truth is final and it takes no more annotations."
+        )
     if ground_truth:
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
@@ -91,10 +98,24 @@ def create_annotation(
     )
     session.add(ann)
     session.flush()
-    _record(session, ann, "created", actor)
+    record_revision(session, ann, "created", actor)
     if ground_truth:
         _gt.make_ground_truth(session, actor, ann)
     return ann
+
+
+def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
+    """An annotation made in a job: the task must be in it, and annotators must be assigned."""
+    from assay.services import jobs
+
+    if not isinstance(job_id, int) or isinstance(job_id, bool):
+        raise Invalid.field("job", "must be a job id")
+    job = jobs.get_job(session, actor, job_id)
+    if job.project_id != task.project_id:
+        raise Invalid.field("job", f"job {job_id} belongs to another project")
+    jobs.require_task_in_job(session, job, task.id)
+    if not actor.may(Action.JOBS_VIEW_ALL) and not jobs.is_assignee(session, job.id, actor.id):
+        raise Invalid.field("job", f"you are not an assignee of job {job_id}")
 
 
 def _check_lead_time(lead_time: Any) -> None:
@@ -133,7 +154,7 @@ def update_annotation(
         ann.updated_at = utcnow()
         ann.updated_by_id = actor.id
         session.flush()
-        _record(session, ann, "updated", actor)
+        record_revision(session, ann, "updated", actor)
         if ann.ground_truth and wants_gt is not False:
             _gt.record_gt_edit(session, actor, ann)
     if wants_gt is True:
@@ -157,7 +178,7 @@ def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> Non
     ann.revision += 1
     ann.updated_at = now
     session.flush()
-    _record(session, ann, "deleted", actor)
+    record_revision(session, ann, "deleted", actor)
 
 
 def list_revisions(session: Session, actor: Actor, annotation_id: int) -> list[AnnotationRevision]:

@@ -49,7 +49,7 @@ def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
         yield ids[i : i + size]
 
 
-def _lock_tasks(session: Session, task_ids: Select[tuple[int]] | list[int]) -> None:
+def lock_tasks(session: Session, task_ids: Select[tuple[int]] | list[int]) -> None:
     """Take the row lock of each task whose answer key changes (no-op on SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
         return
@@ -73,7 +73,7 @@ def record_changes(
         session.execute(insert(GroundTruthChange), values)
 
 
-def _current_gt(session: Session, task_id: int) -> Annotation | None:
+def current_gt(session: Session, task_id: int) -> Annotation | None:
     return session.scalar(
         select(Annotation).where(
             Annotation.task_id == task_id,
@@ -88,11 +88,11 @@ def make_ground_truth(session: Session, actor: Actor, ann: Annotation) -> bool:
 
     The caller has checked the actor may change ground truth in the annotation's project.
     """
-    _lock_tasks(session, [ann.task_id])
+    lock_tasks(session, [ann.task_id])
     session.refresh(ann)
     if ann.deleted_at is not None:
         raise NotFound(f"Annotation {ann.id} not found.")
-    current = _current_gt(session, ann.task_id)
+    current = current_gt(session, ann.task_id)
     if current is not None and current.id == ann.id:
         return False
     if current is not None:
@@ -110,7 +110,7 @@ def make_ground_truth(session: Session, actor: Actor, ann: Annotation) -> bool:
 
 def clear_ground_truth(session: Session, actor: Actor, ann: Annotation) -> bool:
     """Unset `ann` as GT, keeping the annotation; False when it was not GT."""
-    _lock_tasks(session, [ann.task_id])
+    lock_tasks(session, [ann.task_id])
     session.refresh(ann)
     if not ann.ground_truth:
         return False
@@ -153,7 +153,7 @@ def bulk_set_from_annotator(
             "annotator", "is required: the id of the user whose annotations become GT"
         )
     selected = selected_task_ids(session, project_id, selection)
-    _lock_tasks(session, selected)
+    lock_tasks(session, selected)
     pick = func.max(Annotation.id)
     target = _candidates(session, selected, pick, Annotation.completed_by_id == annotator_id)
     return _apply(session, actor, project_id, selected, target)
@@ -165,7 +165,7 @@ def bulk_assign_earliest(
     """On each selected task, the earliest non-cancelled annotation becomes GT."""
     authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
     selected = selected_task_ids(session, project_id, selection)
-    _lock_tasks(session, selected)
+    lock_tasks(session, selected)
     target = _candidates(session, selected, func.min(Annotation.id))
     return _apply(session, actor, project_id, selected, target)
 
@@ -174,7 +174,7 @@ def bulk_delete(session: Session, actor: Actor, project_id: int, selection: Any)
     """Clear GT on the selected tasks; the annotations themselves stay."""
     authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
     selected = selected_task_ids(session, project_id, selection)
-    _lock_tasks(session, selected)
+    lock_tasks(session, selected)
     n_selected = _count(session, selected)
     current = _current_gts(session, selected)
     for ids in _chunks([a for a, _ in current.values()]):

@@ -26,6 +26,8 @@ class ProjectCounts:
     total_annotations_number: int = 0
     total_predictions_number: int = 0
     ground_truth_number: int = 0  # tasks with a GT annotation
+    done_number: int = 0  # tasks whose GT stage is finished with regions
+    empty_number: int = 0  # tasks finished as empty
 
 
 def label_config_of(project: Project) -> LabelConfig:
@@ -128,16 +130,17 @@ def delete_project(session: Session, actor: Actor, project_id: int) -> None:
 
 
 def project_counts(session: Session, project_ids: list[int]) -> dict[int, ProjectCounts]:
-    """Counts for many projects in three grouped queries (no query per project)."""
+    """Counts for many projects in four grouped queries (no query per project)."""
     if not project_ids:
         return {}
-    tasks = dict(
-        session.execute(
-            select(Task.project_id, func.count())
-            .where(Task.project_id.in_(project_ids), Task.deleted_at.is_(None))
-            .group_by(Task.project_id)
-        ).all()
-    )
+    by_status: dict[int, dict[str, int]] = {}
+    for pid, status, n in session.execute(
+        select(Task.project_id, Task.gt_status, func.count())
+        .where(Task.project_id.in_(project_ids), Task.deleted_at.is_(None))
+        .group_by(Task.project_id, Task.gt_status)
+    ):
+        by_status.setdefault(pid, {})[status] = n
+    tasks = {pid: sum(c.values()) for pid, c in by_status.items()}
     live_ann = (
         select(Annotation.project_id, Annotation.task_id)
         .join(Task, Task.id == Annotation.task_id)
@@ -190,6 +193,8 @@ def project_counts(session: Session, project_ids: list[int]) -> dict[int, Projec
             total_annotations_number=ann.get(pid, (0, 0))[0],
             total_predictions_number=preds.get(pid, 0),
             ground_truth_number=gts.get(pid, 0),
+            done_number=by_status.get(pid, {}).get("done", 0),
+            empty_number=by_status.get(pid, {}).get("empty", 0),
         )
         for pid in project_ids
     }

@@ -1,0 +1,124 @@
+"""Jobs, the annotator queue and the ground-truth stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+
+from assay.api import serializers
+from assay.api.deps import Ctx, context
+from assay.services import gt_stage, jobs
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+
+class JobIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    title: Any = None
+    task_ids: Any = None
+    assignees: Any = None
+
+
+class JobPatch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    title: Any = None
+    add_task_ids: Any = None
+    assignees: Any = None
+
+
+class DoneIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    job: Any = None
+    result: Any = None
+    revise: bool = False
+
+
+@router.post("/projects/{project_id}/jobs", status_code=201)
+def create_job(project_id: int, body: JobIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        job = jobs.create_job(s, ctx.actor, project_id, body.title, body.task_ids, body.assignees)
+        return serializers.job(jobs.views_of(s, [job])[0])
+
+
+@router.get("/projects/{project_id}/jobs")
+def list_jobs(
+    project_id: int, page: int = Query(1), page_size: int = Query(100), ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    with ctx.read() as s:
+        views, pg = jobs.list_jobs(s, ctx.actor, project_id, page, page_size)
+        return {"count": pg.total, "results": [serializers.job(v) for v in views]}
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        return serializers.job(jobs.views_of(s, [jobs.get_job(s, ctx.actor, job_id)])[0])
+
+
+@router.patch("/jobs/{job_id}")
+def update_job(job_id: int, body: JobPatch, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        job = jobs.update_job(s, ctx.actor, job_id, **body.model_dump(exclude_unset=True))
+        return serializers.job(jobs.views_of(s, [job])[0])
+
+
+@router.get("/jobs/{job_id}/next")
+def next_to_annotate(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """The assignee's next task of the job: not yet annotated by them and not done."""
+    with ctx.read() as s:
+        task, remaining = jobs.next_to_annotate(s, ctx.actor, job_id)
+        return {
+            "task": serializers.task(task, ctx.actor) if task else None,
+            "remaining": remaining,
+            "complete": task is None,
+        }
+
+
+@router.get("/jobs/{job_id}/ground-truth/next", tags=["ground truth stage"])
+def stage_next(
+    job_id: int,
+    start_from: int | None = Query(None, description="Annotator whose regions to start from."),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    with ctx.read() as s:
+        state = gt_stage.next_task(s, ctx.actor, job_id, start_from)
+        return serializers.stage_state(s, state, ctx.actor)
+
+
+@router.get("/jobs/{job_id}/ground-truth/previous", tags=["ground truth stage"])
+def stage_previous(
+    job_id: int, before: int | None = Query(None), ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    with ctx.read() as s:
+        state = gt_stage.previous_task(s, ctx.actor, job_id, before)
+        return serializers.stage_state(s, state, ctx.actor)
+
+
+@router.post("/tasks/{task_id}/ground-truth/done", tags=["ground truth stage"])
+def stage_done(task_id: int, body: DoneIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        done = gt_stage.finish_task(s, ctx.actor, task_id, body.job, body.result, body.revise)
+        return {
+            "task": done.task.id,
+            "gt_status": done.task.gt_status,
+            "annotation": serializers.annotation(done.annotation, ctx.actor),
+            "progress": serializers.progress(done.progress),
+        }
+
+
+@router.post("/tasks/{task_id}/ground-truth/reopen", tags=["ground truth stage"])
+def stage_reopen(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.write() as s:
+        task = gt_stage.reopen_task(s, ctx.actor, task_id)
+        return {"task": task.id, "gt_status": task.gt_status}
+
+
+@router.get("/tasks/{task_id}/references", tags=["ground truth stage"])
+def task_references(task_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    with ctx.read() as s:
+        return [serializers.reference(r) for r in gt_stage.references(s, ctx.actor, task_id)]
