@@ -328,8 +328,15 @@ def test_editing_gt_keeps_older_revisions_readable(client, people, project):
     a = _annotate(client, people["lead"], t, x=10)
     client.patch(f"/api/annotations/{a}", json={"ground_truth": True}, headers=lead)
     client.patch(f"/api/annotations/{a}", json={"result": [box(20, 1, 5, 5)]}, headers=lead)
-    client.patch(f"/api/annotations/{a}", json={"result": [box(20, 1, 5, 5)]}, headers=lead)  # no change: no revision
+    client.patch(
+        f"/api/annotations/{a}", json={"result": [box(20, 1, 5, 5)]}, headers=lead
+    )  # no change: no revision
     revs = client.get(f"/api/annotations/{a}/revisions", headers=lead).json()
-    assert [(r["revision"], r["action"], r["result"][0]["value"]["x"]) for r in revs] == [(1, "created", 10), (2, "updated", 20)]
-    hist = client.get(f"/api/projects/{project['id']}/ground-truth/history", headers=lead).json()["results"]
+    assert [(r["revision"], r["action"], r["result"][0]["value"]["x"]) for r in revs] == [
+        (1, "created", 10),
+        (2, "updated", 20),
+    ]
+    hist = client.get(f"/api/projects/{project['id']}/ground-truth/history", headers=lead).json()[
+        "results"
+    ]
     assert [(h["action"], h["revision"]) for h in hist] == [("edited", 2), ("set", 1)]

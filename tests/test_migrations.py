@@ -49,13 +49,32 @@ def test_upgrade_keeps_existing_rows(tmp_path):
     try:
         migrate.upgrade(db.engine, "0001")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (1, 'a@x.org', 'a', '', '', 'admin', true, '2026-01-01 00:00:00')"))
-            conn.execute(text("INSERT INTO projects (id, title, description, label_config, expert_instruction, color, created_at, updated_at) VALUES (1, 'p', '', '<View/>', '', '#fff', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-            conn.execute(text("""INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) VALUES (1, 1, '{"image": "a.jpg"}', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"""))
-            conn.execute(text("INSERT INTO annotations (id, task_id, project_id, completed_by_id, result, ground_truth, was_cancelled, revision, created_at, updated_at) VALUES (1, 1, 1, 1, '[]', true, false, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (1, 'a@x.org', 'a', '', '', 'admin', true, '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO projects (id, title, description, label_config, expert_instruction, color, created_at, updated_at) VALUES (1, 'p', '', '<View/>', '', '#fff', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    """INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) VALUES (1, 1, '{"image": "a.jpg"}', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"""
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO annotations (id, task_id, project_id, completed_by_id, result, ground_truth, was_cancelled, revision, created_at, updated_at) VALUES (1, 1, 1, 1, '[]', true, false, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
         migrate.upgrade(db.engine)
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM annotations WHERE task_id = 1")).scalar() == 1
+            assert (
+                conn.execute(text("SELECT count(*) FROM annotations WHERE task_id = 1")).scalar()
+                == 1
+            )
             assert conn.execute(text("SELECT gt_status FROM tasks WHERE id = 1")).scalar() == "none"
     finally:
         db.dispose()
