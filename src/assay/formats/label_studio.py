@@ -61,7 +61,8 @@ def _validate_region(region: Any, config: LabelConfig, path: str) -> None:
     vpath = f"{path}.value"
     shape = control.shape
     if shape == "rectangle":
-        _check_rectangle(value, vpath)
+        size = (region.get("original_width"), region.get("original_height"))
+        _check_rectangle(value, vpath, size if all(_positive_number(v) for v in size) else None)
     elif shape == "polygon":
         _check_polygon(value, vpath)
     elif shape == "keypoint":
@@ -90,7 +91,9 @@ def _check_labels(value: dict[str, Any], control: ControlTag, vpath: str) -> Non
         raise RegionError(f"{vpath}.{key}", "takes one choice; the control is single-choice")
 
 
-def _check_rectangle(value: dict[str, Any], vpath: str) -> None:
+def _check_rectangle(
+    value: dict[str, Any], vpath: str, image_size: tuple[float, float] | None
+) -> None:
     x, y, w, h = (_number(value, k, vpath) for k in ("x", "y", "width", "height"))
     if w <= 0:
         raise RegionError(f"{vpath}.width", f"must be > 0, got {w}")
@@ -102,11 +105,14 @@ def _check_rectangle(value: dict[str, Any], vpath: str) -> None:
     if rotation % 360 == 0:
         xs, ys = (x, x + w), (y, y + h)
     else:
+        # Rotate in pixels (percent units differ along x and y on non-square images).
+        sx, sy = image_size if image_size else (100.0, 100.0)
+        sx, sy = sx / 100, sy / 100
         a = math.radians(rotation)
         cos, sin = math.cos(a), math.sin(a)
-        corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
-        xs = tuple(x + cx * cos - cy * sin for cx, cy in corners)
-        ys = tuple(y + cx * sin + cy * cos for cx, cy in corners)
+        corners = [(0.0, 0.0), (w * sx, 0.0), (w * sx, h * sy), (0.0, h * sy)]
+        xs = tuple(x + (cx * cos - cy * sin) / sx for cx, cy in corners)
+        ys = tuple(y + (cx * sin + cy * cos) / sy for cx, cy in corners)
     if min(xs) < -BORDER_SLACK or max(xs) > 100 + BORDER_SLACK:
         raise RegionError(f"{vpath}.x", "region lies outside the image (x must stay in 0-100 %)")
     if min(ys) < -BORDER_SLACK or max(ys) > 100 + BORDER_SLACK:
