@@ -64,6 +64,10 @@ class Project(Base):
     label_config: Mapped[str] = mapped_column(Text)
     expert_instruction: Mapped[str] = mapped_column(Text, default="")
     color: Mapped[str] = mapped_column(String(16), default="#FFFFFF")
+    # Matching settings for scoring against GT (services.quality.QualitySettings); {} = defaults.
+    quality_settings: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'")
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -239,3 +243,78 @@ class GroundTruthChange(Base):
     revision: Mapped[int | None] = mapped_column(Integer)  # of the GT annotation after the change
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QualityScore(Base):
+    """One annotation's or prediction's score against its task's GT, as of a GT revision."""
+
+    __tablename__ = "quality_scores"
+    __table_args__ = (
+        Index("ix_quality_scores_task", "task_id"),
+        Index("ix_quality_scores_group", "project_id", "subject_kind", "subject_key"),
+        Index("uq_quality_scores_annotation", "annotation_id", unique=True),
+        Index("uq_quality_scores_prediction", "prediction_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    subject_kind: Mapped[str] = mapped_column(String(12))  # annotation | prediction
+    subject_key: Mapped[str] = mapped_column(String(220))  # annotator user id, or model_version
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
+    prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    gt_annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"))
+    gt_revision: Mapped[int] = mapped_column(Integer)
+    tp: Mapped[int] = mapped_column(Integer)
+    fp: Mapped[int] = mapped_column(Integer)
+    fn: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)
+    iou_sum: Mapped[float] = mapped_column(Float)
+    accuracy: Mapped[float] = mapped_column(Float)
+    labels: Mapped[dict[str, Any]] = mapped_column()  # label -> [tp, fp, fn, matched, iou_sum]
+    confusion: Mapped[list[Any]] = mapped_column()  # [[gt_label, pred_label, n], ...]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QualityAggregate(Base):
+    """Summed counts per group and label, kept up to date by delta on every rescore.
+
+    group_kind: annotator (key = user id), model (key = model_version), job (key = job id),
+    annotations / predictions (key = ""; the project's totals). label "" = all labels.
+    """
+
+    __tablename__ = "quality_aggregates"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    group_kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(220), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)  # scored items
+    tp: Mapped[int] = mapped_column(Integer, default=0)
+    fp: Mapped[int] = mapped_column(Integer, default=0)
+    fn: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    iou_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    accuracy_sum: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class BackgroundJob(Base):
+    """Long work (a full quality recompute, big imports) with its state and progress, so any
+    replica can report it."""
+
+    __tablename__ = "background_jobs"
+    __table_args__ = (Index("ix_background_jobs_project", "project_id", "kind", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|done|failed
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
