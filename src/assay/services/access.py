@@ -45,6 +45,8 @@ class Action(StrEnum):
     JOBS_VIEW_ALL = "jobs.view_all"  # every job of a project, not only one's own
     GT_STAGE = "gt_stage"  # run a job's ground-truth stage
     TASK_REOPEN = "task.reopen"  # take a done task back out of done
+    QUALITY_VIEW = "quality.view"  # everyone's scores and agreement
+    QUALITY_SETTINGS = "quality.settings"  # change matching settings, recompute
     USERS_MANAGE = "users.manage"
     USERS_LIST = "users.list"
 
@@ -75,6 +77,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.JOBS_VIEW_ALL: _READERS,
     Action.GT_STAGE: _STAFF,
     Action.TASK_REOPEN: frozenset({Role.ADMIN}),
+    Action.QUALITY_VIEW: _READERS,
+    Action.QUALITY_SETTINGS: _STAFF,
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
     Action.USERS_LIST: _STAFF,
 }

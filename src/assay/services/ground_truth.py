@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from assay.services import quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
@@ -71,6 +72,10 @@ def record_changes(
     ]  # fmt: skip
     if values:
         session.execute(insert(GroundTruthChange), values)
+        for project_id in {v["project_id"] for v in values}:
+            quality.touch(
+                session, project_id, (v["task_id"] for v in values if v["project_id"] == project_id)
+            )
 
 
 def current_gt(session: Session, task_id: int) -> Annotation | None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from assay.formats.label_config import LabelConfig
 from assay.formats.label_studio import RegionError, validate_result
+from assay.services import quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
@@ -399,6 +400,7 @@ def delete_task(session: Session, actor: Actor, task_id: int) -> None:
     authorize(session, actor, Action.TASK_DELETE, task.project_id)
     task.deleted_at = utcnow()
     task.deleted_by_id = actor.id
+    quality.touch(session, task.project_id, [task.id])
 
 
 def delete_selected_tasks(session: Session, actor: Actor, project_id: int, selection: Any) -> Any:
@@ -417,4 +419,5 @@ def delete_selected_tasks(session: Session, actor: Actor, project_id: int, selec
         session.execute(
             update(Task).where(Task.id.in_(chunk)).values(deleted_at=now, deleted_by_id=actor.id)
         )
+    quality.touch(session, project_id, ids)
     return BulkResult(len(ids), len(ids), 0, 0)

@@ -1,0 +1,286 @@
+"""Quality endpoints: scores against GT per annotator, model, label and job; settings;
+recompute as a background job. Tables also answer `?format=csv`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+
+from assay.api.deps import Ctx, context
+from assay.api.serializers import iso
+from assay.metrics import wilson_interval
+from assay.services import authors, background, quality
+from assay.services.access import Action
+from assay.services.errors import Invalid
+
+router = APIRouter(prefix="/api", tags=["quality"])
+
+
+class SettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    iou_threshold: Any = None
+    low_overlap_threshold: Any = None
+    match_method: Any = None
+    label_aware: Any = None
+    empty_is_annotated: Any = None
+    target_accuracy: Any = None
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 6)
+
+
+def group_row(g: quality.GroupQuality) -> dict[str, Any]:
+    """One group's numbers: micro scores with Wilson 95 % intervals, and the macro mean."""
+    c = g.micro
+    p_low, p_high = wilson_interval(c.tp, c.tp + c.fp)
+    r_low, r_high = wilson_interval(c.tp, c.tp + c.fn)
+    return {
+        "scored": g.n,
+        "tp": c.tp,
+        "fp": c.fp,
+        "fn": c.fn,
+        "accuracy": _num(c.accuracy),
+        "precision": _num(c.precision),
+        "recall": _num(c.recall),
+        "f1": _num(c.f1),
+        "mean_accuracy": _num(g.mean_accuracy),
+        "mean_iou": _num(c.iou_sum / c.matched) if c.matched else None,
+        "precision_ci": [_num(float(p_low)), _num(float(p_high))],
+        "recall_ci": [_num(float(r_low)), _num(float(r_high))],
+    }
+
+
+def _table(rows: list[dict[str, Any]], fmt: str, name: str) -> Any:
+    if fmt == "json":
+        return rows
+    if fmt != "csv":
+        raise Invalid.field("format", "must be json or csv")
+    out = io.StringIO()
+    flat = [
+        {k: ("|".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()}
+        for r in rows
+    ]
+    writer = csv.DictWriter(out, fieldnames=list(flat[0]) if flat else ["empty"])
+    writer.writeheader()
+    writer.writerows(flat)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get("/projects/{project_id}/quality")
+def summary(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        settings = quality.get_settings(s, ctx.actor, project_id)
+        ann = quality.groups(s, ctx.actor, project_id, "annotations")
+        pred = quality.groups(s, ctx.actor, project_id, "predictions")
+        running = background.active_job(s, project_id, "quality.recompute")
+        return {
+            "project": project_id,
+            "settings": settings.to_json(),
+            "annotations": group_row(ann[0]) if ann else None,
+            "predictions": group_row(pred[0]) if pred else None,
+            "recompute_job": running.id if running else None,
+        }
+
+
+@router.get("/projects/{project_id}/quality/annotators")
+def annotators(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+    with ctx.read() as s:
+        rows = quality.groups(s, ctx.actor, project_id, "annotator")
+        emails = authors.emails_of(s, [int(g.key) for g in rows if g.key.isdigit()])
+        target = (
+            quality.get_settings(s, ctx.actor, project_id).target_accuracy
+            if ctx.actor.may(Action.QUALITY_VIEW)
+            else None
+        )
+    out = []
+    for g in rows:
+        row = {
+            "annotator": int(g.key) if g.key.isdigit() else None,
+            "email": emails.get(int(g.key)) if g.key.isdigit() else None,
+        }
+        row.update(group_row(g))
+        if target is not None:
+            row["below_target"] = row["mean_accuracy"] is not None and row["mean_accuracy"] < target
+        out.append(row)
+    return _table(out, format, f"project-{project_id}-annotators")
+
+
+@router.get("/projects/{project_id}/quality/models")
+def models(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+    with ctx.read() as s:
+        rows = quality.groups(s, ctx.actor, project_id, "model")
+    return _table(
+        [{"model_version": g.key, **group_row(g)} for g in rows],
+        format,
+        f"project-{project_id}-models",
+    )
+
+
+@router.get("/projects/{project_id}/quality/jobs")
+def jobs(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+    with ctx.read() as s:
+        rows = quality.groups(s, ctx.actor, project_id, "job")
+    return _table(
+        [{"job": int(g.key), **group_row(g)} for g in rows], format, f"project-{project_id}-jobs"
+    )
+
+
+@router.get("/projects/{project_id}/quality/labels")
+def labels(
+    project_id: int,
+    of: str = Query("annotations", pattern="^(annotations|predictions)$"),
+    format: str = Query("json"),
+    ctx: Ctx = Depends(context),
+) -> Any:
+    with ctx.read() as s:
+        rows = quality.groups(s, ctx.actor, project_id, of, label=None)
+    return _table(
+        [{"label": g.label, **group_row(g)} for g in rows], format, f"project-{project_id}-labels"
+    )
+
+
+@router.get("/projects/{project_id}/quality/confusion")
+def confusion(
+    project_id: int,
+    of: str = Query("annotation", pattern="^(annotation|prediction)$"),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    """Label confusion (GT rows x predicted columns) with an "unmatched" row and column."""
+    with ctx.read() as s:
+        pairs = quality.confusion(s, ctx.actor, project_id, of)
+    names = [*sorted({g for g, _ in pairs} | {p for _, p in pairs} - {"unmatched"}), "unmatched"]
+    index = {n: i for i, n in enumerate(names)}
+    matrix = [[0] * len(names) for _ in names]
+    for (g, p), n in pairs.items():
+        matrix[index[g]][index[p]] += n
+    return {"labels": names, "matrix": matrix}
+
+
+@router.get("/projects/{project_id}/quality-settings")
+def get_settings(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        return quality.get_settings(s, ctx.actor, project_id).to_json()
+
+
+@router.patch("/projects/{project_id}/quality-settings")
+def patch_settings(
+    project_id: int, body: SettingsIn, ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    """Change settings; when matching changes, every score is recomputed in the background."""
+    with ctx.write() as s:
+        settings, changed = quality.update_settings(
+            s, ctx.actor, project_id, **body.model_dump(exclude_unset=True)
+        )
+    job_id = quality.start_recompute(ctx.db, ctx.actor, project_id) if changed else None
+    return {**settings.to_json(), "recompute_job": job_id}
+
+
+@router.post("/projects/{project_id}/quality/recompute", status_code=202)
+def recompute(project_id: int, ctx: Ctx = Depends(context)) -> JSONResponse:
+    job_id = quality.start_recompute(ctx.db, ctx.actor, project_id)
+    return JSONResponse({"id": job_id, "url": f"/api/background-jobs/{job_id}"}, status_code=202)
+
+
+@router.get("/background-jobs/{job_id}", tags=["background jobs"])
+def background_job(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        job = background.get_job(s, ctx.actor, job_id)
+        return {
+            "id": job.id,
+            "kind": job.kind,
+            "project": job.project_id,
+            "status": job.status,
+            "progress": job.progress,
+            "total": job.total,
+            "percent": round(100 * job.progress / job.total, 1)
+            if job.total
+            else (100.0 if job.status == "done" else 0.0),
+            "result": job.result,
+            "error": job.error or None,
+            "created_at": iso(job.created_at),
+            "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at),
+        }
+
+
+@router.get("/projects/{project_id}/quality/agreement")
+def agreement(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+    """Annotator x annotator mean pairwise accuracy over the tasks both annotated."""
+    with ctx.read() as s:
+        result = quality.project_agreement(s, ctx.actor, project_id)
+        emails = authors.emails_of(s, result.annotators)
+    if format == "csv":
+        rows = [
+            {
+                "annotator": emails.get(a, a),
+                **{
+                    emails.get(b, str(b)): result.matrix[i][j]
+                    for j, b in enumerate(result.annotators)
+                },
+            }
+            for i, a in enumerate(result.annotators)
+        ]
+        return _table(rows, "csv", f"project-{project_id}-agreement")
+    return {
+        "annotators": [{"id": a, "email": emails.get(a)} for a in result.annotators],
+        "matrix": result.matrix,
+        "shared_tasks": result.shared,
+    }
+
+
+@router.get("/annotations/{annotation_id}/quality")
+def annotation_quality(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """The annotation's accuracy against GT and each conflicting region."""
+    with ctx.read() as s:
+        q = quality.annotation_quality(s, ctx.actor, annotation_id)
+    sc = q.score
+    return {
+        "annotation": q.annotation.id,
+        "scored": sc is not None,
+        "accuracy": _num(sc.accuracy) if sc else None,
+        "tp": sc.tp if sc else None,
+        "fp": sc.fp if sc else None,
+        "fn": sc.fn if sc else None,
+        "mean_iou": _num(sc.iou_sum / sc.matched) if sc and sc.matched else None,
+        "conflicts": [c.__dict__ for c in q.conflicts],
+    }
+
+
+@router.get("/tasks/{task_id}/agreement")
+def task_agreement(task_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+    """Pairwise accuracy between the task's annotations; the GT (starred) comes first."""
+    with ctx.read() as s:
+        ta = quality.task_agreement(s, ctx.actor, task_id)
+        emails = authors.emails_of(s, [a.completed_by_id for a in ta.annotations])
+    heads = [
+        {
+            "id": a.id,
+            "annotator": a.completed_by_id,
+            "email": emails.get(a.completed_by_id or -1),
+            "ground_truth": a.ground_truth,
+        }
+        for a in ta.annotations
+    ]
+    if format == "csv":
+        names = [("⭐ " if h["ground_truth"] else "") + f"{h['id']} {h['email']}" for h in heads]
+        return _table(
+            [
+                {"annotation": n, **dict(zip(names, row, strict=True))}
+                for n, row in zip(names, ta.matrix, strict=True)
+            ],
+            "csv",
+            f"task-{task_id}-agreement",
+        )
+    return {"task": task_id, "annotations": heads, "matrix": ta.matrix, "agreement": ta.agreement}

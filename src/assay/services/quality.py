@@ -1,0 +1,575 @@
+"""Quality: every annotation and prediction of a task with GT scored against it, kept current.
+
+Scores live in `quality_scores` (one row per scored annotation or prediction) and their sums
+in `quality_aggregates` (per annotator, model version, job and project; per label and over
+all labels). A change to a task's annotations, predictions or GT rescores that task only and
+moves the aggregates by the difference (`rescore_tasks`); a change of settings rebuilds the
+project (`recompute_project`, run as a background job).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from assay.formats.regions import RegionError
+from assay.metrics import Counts
+from assay.services.access import Action, Actor, authorize
+from assay.services.errors import Forbidden, Invalid
+from assay.services.scoring import (
+    MATCH_METHODS,
+    QualitySettings,
+    RegionConflict,
+    ResultScore,
+    conflicts_of,
+    regions_of,
+    score_result,
+)
+from assay.store.db import Database
+from assay.store.models import Annotation, Prediction, Project, QualityAggregate, QualityScore, Task
+from assay.store.types import utcnow
+
+CHUNK = 2000
+AggKey = tuple[str, str, str]  # (group_kind, group_key, label)
+AGG_FIELDS = ("n", "tp", "fp", "fn", "matched", "iou_sum", "accuracy_sum")
+
+
+def settings_of(project: Project) -> QualitySettings:
+    return QualitySettings.from_json(project.quality_settings)
+
+
+def get_settings(session: Session, actor: Actor, project_id: int) -> QualitySettings:
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
+    project = session.get(Project, project_id)
+    assert project is not None
+    return settings_of(project)
+
+
+def update_settings(
+    session: Session, actor: Actor, project_id: int, **fields: Any
+) -> tuple[QualitySettings, bool]:
+    """Check and store new settings; returns them and whether scoring has to be redone."""
+    authorize(session, actor, Action.QUALITY_SETTINGS, project_id)
+    project = session.get(Project, project_id)
+    assert project is not None
+    old = settings_of(project)
+    merged = old.to_json()
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name not in merged:
+            raise Invalid.field(name, "is not a quality setting")
+        merged[name] = value
+    for name in ("iou_threshold", "low_overlap_threshold", "target_accuracy"):
+        v = merged[name]
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v <= 1:
+            raise Invalid.field(name, "must be a number in (0, 1]")
+    if merged["match_method"] not in MATCH_METHODS:
+        raise Invalid.field("match_method", f"must be one of {', '.join(MATCH_METHODS)}")
+    for name in ("label_aware", "empty_is_annotated"):
+        if not isinstance(merged[name], bool):
+            raise Invalid.field(name, "must be true or false")
+    new = QualitySettings(**merged)
+    project.quality_settings = new.to_json()
+    scoring_changed = {k: v for k, v in new.to_json().items() if k != "target_accuracy"} != {
+        k: v for k, v in old.to_json().items() if k != "target_accuracy"
+    }
+    return new, scoring_changed
+
+
+# -- keeping scores current -----------------------------------------------------------------
+
+_DIRTY = "assay.quality.dirty"
+
+
+def touch(session: Session, project_id: int, task_ids: Iterable[int]) -> None:
+    """Note that these tasks' labels changed; they are rescored once, just before commit."""
+    dirty: dict[int, set[int]] = session.info.setdefault(_DIRTY, {})
+    dirty.setdefault(project_id, set()).update(task_ids)
+
+
+@event.listens_for(Session, "before_commit")
+def _rescore_dirty(session: Session) -> None:
+    dirty: dict[int, set[int]] = session.info.pop(_DIRTY, {})
+    for project_id, task_ids in dirty.items():
+        rescore_tasks(session, project_id, task_ids)
+
+
+# -- computing scores ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Subject:
+    kind: str  # annotation | prediction
+    id: int
+    task_id: int
+    key: str  # annotator user id, or model version
+    job_id: int | None
+    result: list[Any]
+
+
+def _score_rows(
+    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
+) -> list[dict[str, Any]]:
+    """Fresh score rows for the given tasks (only those with a GT)."""
+    if not task_ids:
+        return []
+    gts = {
+        a.task_id: a
+        for a in session.scalars(
+            select(Annotation).where(
+                Annotation.task_id.in_(task_ids),
+                Annotation.ground_truth.is_(True),
+                Annotation.deleted_at.is_(None),
+            )
+        )
+    }
+    if not gts:
+        return []
+    sizes = {
+        t: (w, h)
+        for t, w, h in session.execute(
+            select(Task.id, Task.width, Task.height).where(Task.id.in_(list(gts)))
+        )
+    }
+    subjects = [
+        _Subject("annotation", a.id, a.task_id, str(a.completed_by_id or ""), a.job_id, a.result)
+        for a in session.scalars(
+            select(Annotation).where(
+                Annotation.task_id.in_(list(gts)),
+                Annotation.ground_truth.is_(False),
+                Annotation.deleted_at.is_(None),
+                Annotation.was_cancelled.is_(False),
+            )
+        )
+    ] + [
+        _Subject("prediction", p.id, p.task_id, p.model_version or "", None, p.result)
+        for p in session.scalars(
+            select(Prediction).where(
+                Prediction.task_id.in_(list(gts)), Prediction.deleted_at.is_(None)
+            )
+        )
+    ]
+    if not settings.empty_is_annotated:
+        subjects = [s for s in subjects if s.kind == "prediction" or s.result]
+    gt_regions = {}
+    for t, gt in gts.items():
+        w, h = sizes.get(t, (None, None))
+        try:
+            gt_regions[t] = regions_of(gt.result, w, h)
+        except RegionError:
+            continue
+    subjects = [s for s in subjects if s.task_id in gt_regions]
+    now = utcnow()
+    rows = []
+    for sub in subjects:
+        w, h = sizes.get(sub.task_id, (None, None))
+        try:
+            score = score_result(gt_regions[sub.task_id], regions_of(sub.result, w, h), settings)
+        except RegionError:
+            continue  # unreadable for the converter: left unscored rather than failing the change
+        gt = gts[sub.task_id]
+        rows.append(_row(project_id, sub, gt, score, now))
+    return rows
+
+
+def _row(
+    project_id: int, sub: _Subject, gt: Annotation, score: ResultScore, now: Any
+) -> dict[str, Any]:
+    c = score.counts
+    return {
+        "project_id": project_id,
+        "task_id": sub.task_id,
+        "subject_kind": sub.kind,
+        "subject_key": sub.key,
+        "annotation_id": sub.id if sub.kind == "annotation" else None,
+        "prediction_id": sub.id if sub.kind == "prediction" else None,
+        "job_id": sub.job_id,
+        "gt_annotation_id": gt.id,
+        "gt_revision": gt.revision,
+        "tp": c.tp,
+        "fp": c.fp,
+        "fn": c.fn,
+        "matched": c.matched,
+        "iou_sum": c.iou_sum,
+        "accuracy": float(c.accuracy),
+        "labels": score.labels,
+        "confusion": score.confusion,
+        "computed_at": now,
+    }
+
+
+def _contributions(row: dict[str, Any], sign: int) -> Iterator[tuple[AggKey, tuple[float, ...]]]:
+    """What one score adds to (sign=1) or takes from (sign=-1) each aggregate it belongs to."""
+    kind = "annotator" if row["subject_kind"] == "annotation" else "model"
+    total = "annotations" if kind == "annotator" else "predictions"
+    groups = [(kind, row["subject_key"]), (total, "")]
+    if row["job_id"] is not None:
+        groups.append(("job", str(row["job_id"])))
+    whole = (1, row["tp"], row["fp"], row["fn"], row["matched"], row["iou_sum"], row["accuracy"])
+    for gk, key in groups:
+        yield (gk, key, ""), tuple(sign * v for v in whole)
+        for label, (tp, fp, fn, matched, iou_sum) in row["labels"].items():
+            acc = tp / (tp + fp + fn) if tp + fp + fn else 1.0
+            yield (gk, key, label), tuple(sign * v for v in (1, tp, fp, fn, matched, iou_sum, acc))
+
+
+def _apply_deltas(session: Session, project_id: int, deltas: dict[AggKey, list[float]]) -> None:
+    """Add the deltas to the aggregate rows in one multi-row upsert."""
+    rows = [
+        {
+            "project_id": project_id,
+            "group_kind": gk,
+            "group_key": key,
+            "label": label,
+            **dict(zip(AGG_FIELDS, d, strict=True)),
+        }
+        for (gk, key, label), d in deltas.items()
+        if any(d)
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(QualityAggregate)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["project_id", "group_kind", "group_key", "label"],
+        set_={f: getattr(QualityAggregate, f) + getattr(stmt.excluded, f) for f in AGG_FIELDS},
+    )
+    for i in range(0, len(rows), 1000):
+        session.execute(stmt, rows[i : i + 1000])
+
+
+def _sum_contributions(
+    rows: Iterable[dict[str, Any]], sign: int, into: dict[AggKey, list[float]]
+) -> None:
+    for row in rows:
+        for key, values in _contributions(row, sign):
+            acc = into[key]
+            for i, v in enumerate(values):
+                acc[i] += v
+
+
+def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) -> int:
+    """Recompute the scores of these tasks and move the aggregates by the difference.
+
+    Called in the same transaction as the change, so scores never lag behind labels.
+    Returns the number of score rows written.
+    """
+    ids = sorted(set(task_ids))
+    if not ids:
+        return 0
+    project = session.get(Project, project_id)
+    assert project is not None
+    settings = settings_of(project)
+    deltas: dict[AggKey, list[float]] = defaultdict(lambda: [0.0] * len(AGG_FIELDS))
+    written = 0
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i : i + CHUNK]
+        old = [
+            {
+                "subject_kind": s.subject_kind, "subject_key": s.subject_key, "job_id": s.job_id,
+                "tp": s.tp, "fp": s.fp, "fn": s.fn, "matched": s.matched, "iou_sum": s.iou_sum,
+                "accuracy": s.accuracy, "labels": s.labels,
+            }
+            for s in session.scalars(select(QualityScore).where(QualityScore.task_id.in_(chunk)))
+        ]  # fmt: skip
+        _sum_contributions(old, -1, deltas)
+        session.execute(delete(QualityScore).where(QualityScore.task_id.in_(chunk)))
+        new = _score_rows(session, project_id, chunk, settings)
+        if new:
+            session.execute(QualityScore.__table__.insert(), new)
+        _sum_contributions(new, 1, deltas)
+        written += len(new)
+    _apply_deltas(session, project_id, deltas)
+    return written
+
+
+def recompute_project(
+    db: Database, project_id: int, progress: Callable[[int, int], None] = lambda _d, _t: None
+) -> dict[str, Any]:
+    """Rebuild every score and aggregate of the project, one committed chunk at a time.
+
+    Chunks go through `rescore_tasks`, so a label change made meanwhile is never counted
+    twice: whichever comes second replaces the first's rows and moves aggregates by the
+    difference.
+    """
+    with db.session() as s:
+        s.execute(delete(QualityScore).where(QualityScore.project_id == project_id))
+        s.execute(delete(QualityAggregate).where(QualityAggregate.project_id == project_id))
+        task_ids = list(
+            s.scalars(
+                select(Annotation.task_id)
+                .join(Task, Task.id == Annotation.task_id)
+                .where(
+                    Annotation.project_id == project_id,
+                    Annotation.ground_truth.is_(True),
+                    Annotation.deleted_at.is_(None),
+                    Task.deleted_at.is_(None),
+                )
+                .order_by(Annotation.task_id)
+            )
+        )
+    progress(0, len(task_ids))
+    written = 0
+    for i in range(0, len(task_ids), CHUNK):
+        with db.session() as s:
+            written += rescore_tasks(s, project_id, task_ids[i : i + CHUNK])
+        progress(min(i + CHUNK, len(task_ids)), len(task_ids))
+    return {"tasks": len(task_ids), "scores": written}
+
+
+def start_recompute(db: Database, actor: Actor, project_id: int) -> int:
+    """Queue a full recompute (or return the one already queued or running)."""
+    from assay.services import background
+
+    with db.session(write=False) as s:
+        authorize(s, actor, Action.QUALITY_SETTINGS, project_id)
+        running = background.active_job(s, project_id, "quality.recompute")
+        if running is not None:
+            return running.id
+    return background.submit(
+        db,
+        actor,
+        "quality.recompute",
+        project_id,
+        lambda d, _job, report: recompute_project(d, project_id, report),
+    )
+
+
+# -- reading scores --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupQuality:
+    """Micro (summed counts) and macro (mean accuracy) quality of one group, with CIs."""
+
+    kind: str
+    key: str
+    label: str
+    n: int
+    tp: int
+    fp: int
+    fn: int
+    matched: int
+    iou_sum: float
+    accuracy_sum: float
+
+    @property
+    def micro(self) -> Counts:
+        return Counts(
+            tp=self.tp, fp=self.fp, fn=self.fn, matched=self.matched, iou_sum=self.iou_sum
+        )
+
+    @property
+    def mean_accuracy(self) -> float | None:
+        return self.accuracy_sum / self.n if self.n else None
+
+
+def groups(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    kind: str,
+    label: str | None = "",
+    key: str | None = None,
+) -> list[GroupQuality]:
+    """Aggregates of one kind (annotator, model, job, annotations, predictions); `label` ""
+    for all labels, None for every per-label row. Annotators may read only their own."""
+    authorize(session, actor, Action.TASK_VIEW, project_id)
+    if not actor.may(Action.QUALITY_VIEW):
+        if kind != "annotator":
+            raise Forbidden("Annotators see only their own scores.")
+        key = str(actor.id)
+    stmt = select(QualityAggregate).where(
+        QualityAggregate.project_id == project_id, QualityAggregate.group_kind == kind
+    )
+    if label is not None:
+        stmt = stmt.where(QualityAggregate.label == label)
+    else:
+        stmt = stmt.where(QualityAggregate.label != "")
+    if key is not None:
+        stmt = stmt.where(QualityAggregate.group_key == key)
+    rows = session.scalars(stmt.order_by(QualityAggregate.group_key, QualityAggregate.label))
+    return [
+        GroupQuality(
+            r.group_kind,
+            r.group_key,
+            r.label,
+            r.n,
+            r.tp,
+            r.fp,
+            r.fn,
+            r.matched,
+            r.iou_sum,
+            r.accuracy_sum,
+        )
+        for r in rows
+        if r.n > 0
+    ]
+
+
+def score_of_annotation(session: Session, annotation_id: int) -> QualityScore | None:
+    return session.scalar(select(QualityScore).where(QualityScore.annotation_id == annotation_id))
+
+
+def confusion(
+    session: Session, actor: Actor, project_id: int, kind: str = "annotation"
+) -> dict[tuple[str, str], int]:
+    """Label confusion summed over the project's scored annotations (or predictions)."""
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    stmt = (
+        select(QualityScore.confusion)
+        .where(QualityScore.project_id == project_id, QualityScore.subject_kind == kind)
+        .execution_options(yield_per=5000)
+    )
+    for pairs in session.scalars(stmt):
+        for g, p, n in pairs:
+            out[(g, p)] += n
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class AnnotationQuality:
+    annotation: Annotation
+    score: QualityScore | None  # None when the task has no GT (or the annotation is the GT)
+    conflicts: list[RegionConflict]
+
+
+def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> AnnotationQuality:
+    """An annotation's accuracy and its region conflicts with the GT; annotators see their own."""
+    from assay.services.annotations import get_annotation
+    from assay.services.ground_truth import current_gt
+
+    ann = get_annotation(session, actor, annotation_id)
+    gt = current_gt(session, ann.task_id)
+    if gt is None or gt.id == ann.id:
+        return AnnotationQuality(ann, None, [])
+    task = session.get(Task, ann.task_id)
+    assert task is not None
+    project = session.get(Project, ann.project_id)
+    assert project is not None
+    w, h = task.width, task.height
+    try:
+        found = conflicts_of(
+            regions_of(gt.result, w, h), regions_of(ann.result, w, h), settings_of(project)
+        )
+    except RegionError:
+        found = []
+    return AnnotationQuality(ann, score_of_annotation(session, ann.id), found)
+
+
+@dataclass(frozen=True)
+class TaskAgreement:
+    annotations: list[Annotation]  # the GT (if any) first, then the others by id
+    matrix: list[list[float | None]]  # accuracy of column j against row i as reference
+    agreement: float | None  # mean pairwise accuracy between the non-GT annotations
+
+
+def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreement:
+    from assay.services.tasks import get_task
+
+    task = get_task(session, actor, task_id)
+    authorize(session, actor, Action.QUALITY_VIEW, task.project_id)
+    project = session.get(Project, task.project_id)
+    assert project is not None
+    settings = settings_of(project)
+    anns = list(
+        session.scalars(
+            select(Annotation)
+            .where(
+                Annotation.task_id == task.id,
+                Annotation.deleted_at.is_(None),
+                Annotation.was_cancelled.is_(False),
+            )
+            .order_by(Annotation.ground_truth.desc(), Annotation.id)
+        )
+    )
+    regions = [regions_of(a.result, task.width, task.height) for a in anns]
+    n = len(anns)
+    matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
+    pairs = []
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                acc = float(score_result(regions[i], regions[j], settings).counts.accuracy)
+                matrix[i][j] = round(acc, 6)
+                if i < j and not anns[i].ground_truth and not anns[j].ground_truth:
+                    pairs.append(acc)
+    return TaskAgreement(anns, matrix, round(sum(pairs) / len(pairs), 6) if pairs else None)
+
+
+@dataclass(frozen=True)
+class ProjectAgreement:
+    annotators: list[int]
+    matrix: list[list[float | None]]  # mean pairwise accuracy over shared tasks
+    shared: list[list[int]]  # how many tasks each pair shares
+
+
+def project_agreement(session: Session, actor: Actor, project_id: int) -> ProjectAgreement:
+    """Annotator x annotator agreement: mean pairwise accuracy over the tasks both annotated.
+
+    Computed on request over every task with two or more annotators (non-GT, live).
+    """
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
+    project = session.get(Project, project_id)
+    assert project is not None
+    settings = settings_of(project)
+    rows = session.execute(
+        select(
+            Annotation.task_id,
+            Annotation.completed_by_id,
+            Annotation.result,
+            Task.width,
+            Task.height,
+        )
+        .join(Task, Task.id == Annotation.task_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.deleted_at.is_(None),
+            Annotation.ground_truth.is_(False),
+            Annotation.was_cancelled.is_(False),
+            Task.deleted_at.is_(None),
+        )
+        .order_by(Annotation.task_id, Annotation.id)
+        .execution_options(yield_per=5000)
+    )
+    by_task: dict[int, dict[int, Any]] = defaultdict(dict)
+    sizes: dict[int, tuple[Any, Any]] = {}
+    for task_id, user_id, result, w, h in rows:
+        if user_id is not None:
+            by_task[task_id].setdefault(
+                user_id, result
+            )  # an annotator's first annotation of the task
+            sizes[task_id] = (w, h)
+    people = sorted({u for per in by_task.values() for u in per})
+    index = {u: i for i, u in enumerate(people)}
+    total = [[0.0] * len(people) for _ in people]
+    count = [[0] * len(people) for _ in people]
+    for task_id, per in by_task.items():
+        if len(per) < 2:
+            continue
+        w, h = sizes[task_id]
+        try:
+            regs = {u: regions_of(r, w, h) for u, r in per.items()}
+        except RegionError:
+            continue
+        users = sorted(regs)
+        for a_i, a in enumerate(users):
+            for b in users[a_i + 1 :]:
+                acc = float(score_result(regs[a], regs[b], settings).counts.accuracy)
+                for x, y in ((a, b), (b, a)):
+                    total[index[x]][index[y]] += acc
+                    count[index[x]][index[y]] += 1
+    matrix = [
+        [round(total[i][j] / count[i][j], 6) if count[i][j] else None for j in range(len(people))]
+        for i in range(len(people))
+    ]
+    return ProjectAgreement(people, matrix, count)

@@ -1,0 +1,208 @@
+"""Scoring one result against a task's ground truth: Label Studio regions in, counts out.
+
+Pure (no database): the bridge from formats.regions (pixels, per shape type) to the numeric
+core in metrics. Shapes are matched within their own type; labels per the settings; task-level
+choices count as regions matched by label alone, so for them accuracy is the Jaccard index
+(exact match for single choice). Formulas: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assay.formats.regions import (
+    TaskRegions,
+    keypoint_iou_matrix,
+    polygon_regions_iou_matrix,
+    rectangle_iou_matrix,
+    regions_from_label_studio,
+)
+from assay.metrics import Conflicts, Counts, find_conflicts, match_regions
+from assay.metrics.confusion import UNMATCHED
+
+MATCH_METHODS = ("hungarian", "greedy")
+KEYPOINT_SIGMA_PX = 10.0  # a keypoint within ~10 px of the GT point scores about IoU 0.6
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """How a project matches regions to its ground truth."""
+
+    iou_threshold: float = 0.5
+    low_overlap_threshold: float = 0.8
+    match_method: str = "hungarian"
+    label_aware: bool = True
+    empty_is_annotated: bool = True  # an annotation with no regions is scored (else skipped)
+    target_accuracy: float = 0.8  # shown as the goal line on dashboards
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any] | None) -> QualitySettings:
+        known = {k: v for k, v in (value or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ResultScore:
+    counts: Counts
+    labels: dict[str, list[float]]  # label -> [tp, fp, fn, matched, iou_sum]
+    confusion: list[list[Any]]  # [[gt_label, pred_label, n], ...], UNMATCHED on either side
+
+
+@dataclass(frozen=True)
+class RegionConflict:
+    kind: str  # missing | extra | label_mismatch | low_overlap | duplicate
+    gt_region: str | None  # Label Studio region id in the GT
+    region: str | None  # region id in the scored result
+    label: str | None
+    gt_label: str | None
+    iou: float | None
+
+
+@dataclass
+class _Shape:
+    """One shape type of both sides: IoU, labels, region ids, scores."""
+
+    iou: np.ndarray
+    gt_labels: np.ndarray
+    labels: np.ndarray
+    gt_ids: tuple[str, ...]
+    ids: tuple[str, ...]
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def regions_of(
+    result: Sequence[Mapping[str, Any]], width: float | None, height: float | None
+) -> TaskRegions:
+    """Pixels from a Label Studio result; percent space (100 x 100) when no size is known."""
+    has_size = width and height
+    return regions_from_label_studio(
+        result, float(width) if has_size else 100.0, float(height) if has_size else 100.0
+    )
+
+
+def _shapes(gt: TaskRegions, sub: TaskRegions) -> list[_Shape]:
+    out = []
+    pairs = (
+        (gt.rectangles, sub.rectangles, rectangle_iou_matrix),
+        (gt.polygons, sub.polygons, polygon_regions_iou_matrix),
+        (gt.keypoints, sub.keypoints, lambda a, b: keypoint_iou_matrix(a, b, KEYPOINT_SIGMA_PX)),
+    )
+    for g, s, iou in pairs:
+        if len(g.labels) or len(s.labels):
+            out.append(_Shape(iou(g, s), g.labels, s.labels, g.ids, s.ids, s.scores))
+    return out
+
+
+def _match(shape: _Shape, settings: QualitySettings, label_aware: bool) -> Any:
+    scores = None
+    if settings.match_method == "greedy" and np.isfinite(shape.scores).any():
+        scores = np.nan_to_num(shape.scores, nan=0.0)
+    return match_regions(
+        shape.iou,
+        shape.gt_labels,
+        shape.labels,
+        threshold=settings.iou_threshold,
+        method=settings.match_method,  # type: ignore[arg-type]
+        scores=scores,
+        label_aware=label_aware,
+    )
+
+
+def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -> ResultScore:
+    """Counts of `sub` against `gt`, per label, and the label confusion pairs."""
+    total = Counts()
+    per_label: dict[str, list[float]] = {}
+    confusion: Counter[tuple[str, str]] = Counter()
+
+    def add(label: str, i: int, value: float = 1) -> None:
+        per_label.setdefault(label, [0, 0, 0, 0, 0.0])[i] += value
+
+    for shape in _shapes(gt, sub):
+        m = _match(shape, settings, settings.label_aware)
+        gl, pl = shape.gt_labels, shape.labels
+        same = gl[m.gt_idx] == pl[m.pred_idx]
+        tp = int(same.sum())
+        total = total + Counts(
+            tp=tp,
+            fp=len(pl) - tp,
+            fn=len(gl) - tp,
+            matched=len(m.gt_idx),
+            iou_sum=float(m.iou.sum()),
+        )
+        for g, p, iou, ok in zip(gl[m.gt_idx], pl[m.pred_idx], m.iou, same, strict=True):
+            add(str(g), 3)
+            add(str(g), 4, float(iou))
+            if ok:
+                add(str(g), 0)
+            else:
+                add(str(p), 1)
+                add(str(g), 2)
+        for i in m.unmatched_gt:
+            add(str(gl[i]), 2)
+        for i in m.unmatched_pred:
+            add(str(pl[i]), 1)
+        # The confusion matrix pairs regions regardless of label.
+        mu = m if not settings.label_aware else _match(shape, settings, False)
+        confusion.update(zip(map(str, gl[mu.gt_idx]), map(str, pl[mu.pred_idx]), strict=True))
+        confusion.update((str(gl[i]), UNMATCHED) for i in mu.unmatched_gt)
+        confusion.update((UNMATCHED, str(pl[i])) for i in mu.unmatched_pred)
+
+    for name in set(gt.choices) | set(sub.choices):
+        g, s = set(gt.choices.get(name, ())), set(sub.choices.get(name, ()))
+        both = g & s
+        total = total + Counts(
+            tp=len(both), fp=len(s - g), fn=len(g - s), matched=len(both), iou_sum=float(len(both))
+        )
+        for label in both:
+            add(label, 0), add(label, 3), add(label, 4, 1.0)
+            confusion[(label, label)] += 1
+        for label in s - g:
+            add(label, 1)
+            confusion[(UNMATCHED, label)] += 1
+        for label in g - s:
+            add(label, 2)
+            confusion[(label, UNMATCHED)] += 1
+    return ResultScore(total, per_label, [[g, p, n] for (g, p), n in sorted(confusion.items())])
+
+
+def conflicts_of(
+    gt: TaskRegions, sub: TaskRegions, settings: QualitySettings
+) -> list[RegionConflict]:
+    """Every region-level disagreement of `sub` with `gt`, named by Label Studio region ids."""
+    out: list[RegionConflict] = []
+    for shape in _shapes(gt, sub):
+        m = _match(shape, settings, settings.label_aware)
+        found: Conflicts = find_conflicts(
+            shape.iou,
+            shape.gt_labels,
+            shape.labels,
+            m,
+            threshold=settings.iou_threshold,
+            low_overlap_threshold=settings.low_overlap_threshold,
+        )
+        for kind, g, p, iou in zip(
+            found.kind, found.gt_idx, found.pred_idx, found.iou, strict=True
+        ):
+            out.append(
+                RegionConflict(
+                    kind=str(kind),
+                    gt_region=shape.gt_ids[g] if g >= 0 else None,
+                    region=shape.ids[p] if p >= 0 else None,
+                    label=str(shape.labels[p]) if p >= 0 else None,
+                    gt_label=str(shape.gt_labels[g]) if g >= 0 else None,
+                    iou=None if np.isnan(iou) else round(float(iou), 4),
+                )
+            )
+    for name in set(gt.choices) | set(sub.choices):
+        g, s = set(gt.choices.get(name, ())), set(sub.choices.get(name, ()))
+        out += [RegionConflict("missing", None, None, None, label, None) for label in sorted(g - s)]
+        out += [RegionConflict("extra", None, None, label, None, None) for label in sorted(s - g)]
+    return out
