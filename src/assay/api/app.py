@@ -9,6 +9,7 @@ from assay import __version__
 from assay.api import ground_truth, jobs, media, predictions, projects, quality, system, tasks
 from assay.api.errors import install_error_handlers
 from assay.api.middleware import BodyLimit, OptionalTrailingSlash
+from assay.services import background
 from assay.settings import Settings, get_settings
 from assay.store import migrate
 from assay.store.db import Database
@@ -22,6 +23,8 @@ def create_app(
     db = db or Database.connect(settings.resolved_database_url)
     if run_migrations:
         migrate.upgrade(db.engine)
+        if db.engine.dialect.name == "sqlite":  # one server per SQLite file: its jobs died with it
+            background.fail_interrupted(db)
 
     app = FastAPI(
         title="assay",
