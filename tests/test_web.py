@@ -15,13 +15,15 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class _Page(HTMLParser):
-    """Table body rows (cell texts), <img> sources and <script type=application/json> texts."""
+    """Table header and body rows (cell texts), <img> sources and application/json scripts."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
+        self.headers: list[str] = []
         self.rows: list[list[str]] = []
         self.images: list[dict[str, str | None]] = []
         self.json_scripts: dict[str, str] = {}
+        self._in_head = False
         self._in_body = False
         self._cell: list[str] | None = None
         self._script: str | None = None
@@ -29,11 +31,11 @@ class _Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "tbody":
-            self._in_body = True
+        if tag in ("thead", "tbody"):
+            self._in_head, self._in_body = tag == "thead", tag == "tbody"
         elif tag == "tr" and self._in_body:
             self.rows.append([])
-        elif tag == "td" and self._in_body:
+        elif (tag == "td" and self._in_body) or (tag == "th" and self._in_head):
             self._cell = []
         elif tag == "img":
             self.images.append(a)
@@ -42,10 +44,11 @@ class _Page(HTMLParser):
             self.json_scripts[self._script] = ""
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "tbody":
-            self._in_body = False
-        elif tag == "td" and self._cell is not None:
-            self.rows[-1].append(" ".join("".join(self._cell).split()))
+        if tag in ("thead", "tbody"):
+            self._in_head = self._in_body = False
+        elif tag in ("td", "th") and self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            (self.rows[-1] if tag == "td" else self.headers).append(text)
             self._cell = None
         elif tag == "script":
             self._script = None
@@ -55,6 +58,19 @@ class _Page(HTMLParser):
             self._cell.append(data)
         if self._script is not None:
             self.json_scripts[self._script] += data
+
+    @property
+    def records(self) -> list[dict[str, str]]:
+        """The body rows as {header text: cell text}."""
+        return [dict(zip(self.headers, row, strict=True)) for row in self.rows]
+
+
+COUNT_RE = re.compile(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>")
+
+
+def header_counts(html: str) -> dict[str, str]:
+    """The project page's header counts, {"Tasks": "55", ...}."""
+    return dict(COUNT_RE.findall(html))
 
 
 def csrf_of(html: str) -> str:
@@ -136,8 +152,8 @@ def test_login_goes_to_next_and_the_project_list_shows_the_project(client, peopl
     page = client.get("/")
     assert page.status_code == 200
     rows = _Page(page.text).rows
-    assert rows == [["Survey", "0", "0", "0", rows[0][4]]]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows[0][4])
+    assert rows == [["Survey", "0", "0", "0", "0 (0 %)", rows[0][5]]]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows[0][5])
     assert "lead@example.com" in page.text and ">lead<" in page.text  # top bar: who and role
     assert f'href="/projects/{project["id"]}"' in page.text
 
@@ -234,20 +250,28 @@ def test_project_page_lists_tasks_with_counts_and_paginates(client, people, proj
     assert page.status_code == 200
     parsed = _Page(page.text)
     assert len(parsed.rows) == 50
-    first = parsed.rows[0]
-    assert first[0] == f"#{ids[0]}" and first[2:4] == ["1", "2"]  # annotations, predictions
-    assert parsed.rows[1][2:4] == ["0", "0"]
+    first, second = parsed.records[:2]
+    assert first["Task"] == f"#{ids[0]}"
+    assert (first["Annotations"], first["Predictions"]) == ("1", "2")
+    assert (second["Annotations"], second["Predictions"]) == ("0", "0")
     assert {"src": "/data/media/img0.png", "width": "96", "loading": "lazy"}.items() <= (
         parsed.images[0].items()
     )
     # header counts: 55 tasks, 28 annotations, 22 predictions
-    counts = re.findall(r"<dt>(\w+)</dt><dd>(\d+)</dd>", page.text)
-    assert counts == [("Tasks", "55"), ("Annotations", "28"), ("Predictions", "22")]
+    assert header_counts(page.text) == {
+        "Tasks": "55",
+        "With GT": "0",
+        "Done": "0",
+        "Empty": "0",
+        "GT coverage": "0.0 %",
+        "Annotations": "28",
+        "Predictions": "22",
+    }
     assert "1–50 of 55 tasks" in page.text and "page 1 of 2" in page.text
     assert f'href="/projects/{project["id"]}?page=2"' in page.text
 
     rest = _Page(client.get(f"/projects/{project['id']}?page=2").text)
-    assert [r[0] for r in rest.rows] == [f"#{i}" for i in ids[50:]]
+    assert [r["Task"] for r in rest.records] == [f"#{i}" for i in ids[50:]]
     past = client.get(f"/projects/{project['id']}?page=3")
     assert past.status_code == 404 and "Invalid page." in past.text
 
@@ -359,7 +383,7 @@ def test_annotators_see_only_their_own_annotations_on_the_task_page(
         "annotator2@example.com",
     ]
     project_page = _Page(browser_of(people["annotator"]).get(f"/projects/{project['id']}").text)
-    assert project_page.rows[0][2] == "1"  # the other annotator's annotation is not counted
+    assert project_page.records[0]["Annotations"] == "1"  # not the other annotator's
 
 
 def test_task_page_errors_are_html(client, people, project):

@@ -267,7 +267,7 @@ def test_rotated_boxes_and_polygons_are_drawn_in_place(browser_page, live_server
     page.fill("input[name=email]", lead.email)
     page.fill("input[name=password]", lead.password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/tasks/{task_id}")
+    page.wait_for_url(lambda url: url.split("#")[0] == f"{live_server}/tasks/{task_id}")
     page.wait_for_selector("body[data-drawn=true]")
     image = page.locator("#task-image").bounding_box()
     shapes = page.locator("#overlay g.region .shape")
@@ -297,3 +297,306 @@ def test_rotated_boxes_and_polygons_are_drawn_in_place(browser_page, live_server
         for key in ("width", "height"):
             assert abs(drawn[key] - expected[key]) <= 3, (key, drawn, expected)
     shot(page, "08-task-rotated-and-polygon")
+
+
+# -- ground truth: the task page's stars and the data manager ----------------------------------
+
+
+def sign_in(page, live_server: str, person, path: str) -> None:
+    """Open `path`, log in on the form it redirects to, and come back to `path`."""
+    page.goto(f"{live_server}{path}")
+    page.fill("input[name=email]", person.email)
+    page.fill("input[name=password]", person.password)
+    page.click("button[type=submit]")
+    # the task page may already have put the shown annotation in the #fragment
+    page.wait_for_url(lambda url: url.split("#")[0] == f"{live_server}{path}")
+
+
+def import_items(client, lead, project_id: int, items: list) -> list[int]:
+    r = client.post(
+        f"/api/projects/{project_id}/import?return_task_ids=true", json=items, headers=lead.headers
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["task_ids"]
+
+
+def gt_flags(client, lead, task_id: int) -> dict[int, bool]:
+    r = client.get(f"/api/tasks/{task_id}/annotations", headers=lead.headers)
+    return {a["id"]: a["ground_truth"] for a in r.json()}
+
+
+def said(page, text: str) -> None:
+    """Wait until the data manager's message reads `text` (an action's outcome or error)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#dm-message")).to_have_text(text)
+
+
+def gt_column(page) -> dict[int, str]:
+    """Task id -> the Ground truth cell's text, for the rows on screen."""
+    return {
+        int(row.get_attribute("data-task")): " ".join(row.locator("td.gt").inner_text().split())
+        for row in page.locator("table.tasks tbody tr").all()
+    }
+
+
+def test_lead_stars_an_annotation_on_the_task_page(
+    browser_page, live_server, client, people, project
+):
+    page = browser_page
+    lead = people["lead"]
+    [task_id] = import_items(
+        client,
+        lead,
+        project["id"],
+        [
+            {
+                "data": {"image": png_data_url()},
+                "annotations": [
+                    {"result": [box(10, 20, 30, 25)], "completed_by": people["annotator"].id},
+                    {"result": [box(12, 22, 28, 24)], "completed_by": people["annotator2"].id},
+                ],
+            }
+        ],
+    )
+    first, second = gt_flags(client, lead, task_id)
+    sign_in(page, live_server, lead, f"/tasks/{task_id}")
+    page.wait_for_selector("body[data-drawn=true]")
+    star_first = page.locator(f"button.star[data-annotation='{first}']")
+    star_second = page.locator(f"button.star[data-annotation='{second}']")
+    assert star_first.get_attribute("aria-pressed") == "false"
+    assert star_first.inner_text() == "☆"
+    assert star_first.get_attribute("aria-label") == (
+        f"Ground truth: annotation #{first} by annotator@example.com"
+    )
+
+    star_second.click()
+    page.wait_for_selector(f"button.star[data-annotation='{second}'][aria-pressed=true]")
+    assert page.locator("#task-message").inner_text() == (
+        f"Annotation #{second} is now the ground truth."
+    )
+    assert gt_flags(client, lead, task_id) == {first: False, second: True}
+    assert page.locator(f"[data-gt-badge='{second}']").is_visible()
+    shot(page, "10-task-star-set")
+
+    # starring the other one moves the star (one GT per task), with the keyboard this time
+    star_first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"button.star[data-annotation='{first}'][aria-pressed=true]")
+    assert star_second.get_attribute("aria-pressed") == "false" and star_second.inner_text() == "☆"
+    assert gt_flags(client, lead, task_id) == {first: True, second: False}
+    assert not page.locator(f"[data-gt-badge='{second}']").is_visible()
+
+    page.reload()
+    page.wait_for_selector("body[data-drawn=true]")
+    assert star_first.get_attribute("aria-pressed") == "true" and star_first.inner_text() == "★"
+    assert star_second.get_attribute("aria-pressed") == "false"
+    # the page opens on the GT annotation's regions
+    assert (
+        page.locator(f".source[data-source='annotation-{first}']").get_attribute("aria-pressed")
+        == "true"
+    )
+    shot(page, "11-task-star-after-reload")
+
+    # unstarring keeps the annotation
+    star_first.click()
+    page.wait_for_selector(f"button.star[data-annotation='{first}'][aria-pressed=false]")
+    assert gt_flags(client, lead, task_id) == {first: False, second: False}
+
+    # an error from the API is shown, and nothing changes on screen
+    r = client.delete(f"/api/annotations/{second}", headers=lead.headers)
+    assert r.status_code == 204
+    star_second.click()
+    message = page.locator("#task-message.error")
+    message.wait_for()
+    assert message.inner_text() == (
+        f"The ground truth did not change: Annotation {second} not found."
+    )
+    assert star_second.get_attribute("aria-pressed") == "false"
+    shot(page, "12-task-star-error")
+
+    # a reviewer sees which annotation is GT, but gets no button
+    client.patch(f"/api/annotations/{first}", json={"ground_truth": True}, headers=lead.headers)
+    page.click("text=Log out")
+    page.wait_for_url(f"{live_server}/login")
+    sign_in(page, live_server, people["reviewer"], f"/tasks/{task_id}")
+    assert page.locator("button.star").count() == 0
+    assert page.locator("span.star.on").count() == 1
+
+
+def test_bulk_actions_from_the_data_manager(browser_page, live_server, client, people, project):
+    page = browser_page
+    lead, a1, a2 = people["lead"], people["annotator"].id, people["annotator2"].id
+
+    def ann(author: int) -> dict:
+        return {"result": [box(10, 20, 30, 25)], "completed_by": author}
+
+    image = png_data_url(120, 80)
+    t0, t1, t2, t3 = import_items(
+        client,
+        lead,
+        project["id"],
+        [
+            {"data": {"image": image}, "annotations": [ann(a1), ann(a2)]},
+            {"data": {"image": image}, "annotations": [ann(a2)]},
+            {"data": {"image": image}},
+            {"data": {"image": image}, "annotations": [ann(a1)]},
+        ],
+    )
+    sign_in(page, live_server, lead, f"/projects/{project['id']}")
+    page.wait_for_selector("body[data-dm-ready=true]")
+    actions = page.locator("#dm-actions")
+    assert actions.is_disabled()
+    assert page.locator("#dm-selected").inner_text() == "No tasks selected"
+
+    # tick three tasks by their labels; the counter follows
+    for task_id in (t0, t1, t2):
+        page.get_by_label(f"Select task #{task_id}").check()
+    assert page.locator("#dm-selected").inner_text() == "3 tasks selected"
+    assert page.locator("#dm-page-all").evaluate("el => el.indeterminate") is True
+    assert actions.is_enabled()
+    actions.click()
+    assert actions.get_attribute("aria-expanded") == "true"
+    shot(page, "13-dm-actions-menu")
+    page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    message = page.locator("#dm-message")
+    said(page, "Assign ground truths: 2 changed, 0 unchanged, 1 skipped (of 3 selected tasks).")
+    assert gt_column(page) == {
+        t0: "★ annotator@example.com",
+        t1: "★ annotator2@example.com",
+        t2: "–",
+        t3: "–",
+    }
+    assert page.locator("#dm-counts dd").all_inner_texts()[:2] == ["4", "2"]  # tasks, with GT
+    assert page.locator("input.dm-pick:checked").count() == 0  # the selection is cleared
+    assert page.locator("#dm-selected").inner_text() == "No tasks selected"
+    shot(page, "14-dm-after-assign")
+
+    # set from an annotator: a dialog asks which one
+    page.get_by_label(f"Select task #{t0}").check()
+    page.get_by_label(f"Select task #{t3}").check()
+    actions.click()
+    page.get_by_role("button", name="Set ground truths from annotator…").click()
+    dialog = page.locator("#dm-annotator-dialog")
+    assert dialog.is_visible()
+    dialog.get_by_label("Annotator").select_option(label="annotator2@example.com")
+    shot(page, "15-dm-set-from-annotator-dialog")
+    dialog.get_by_role("button", name="Set ground truths").click()
+    said(
+        page,
+        "Set ground truths from annotator2@example.com: "
+        "1 changed, 0 unchanged, 1 skipped (of 2 selected tasks).",
+    )
+    assert gt_column(page)[t0] == "★ annotator2@example.com" and gt_column(page)[t3] == "–"
+
+    # delete, with the keyboard only: Space ticks, ArrowDown opens the menu, Enter runs
+    page.get_by_label(f"Select task #{t1}").focus()
+    page.keyboard.press("Space")
+    actions.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")  # wraps round to the last item: delete
+    assert page.evaluate("document.activeElement.dataset.action") == "delete_ground_truths"
+    page.keyboard.press("Enter")
+    confirm = page.locator("#dm-delete-dialog")
+    assert confirm.is_visible()
+    assert "cleared on 1 selected task" in confirm.inner_text()
+    shot(page, "16-dm-delete-confirm")
+    page.keyboard.press("Escape")  # changed my mind: nothing happens
+    assert not confirm.is_visible()
+    assert list(gt_flags(client, lead, t1).values()) == [True]
+    actions.click()
+    page.get_by_role("button", name="Delete ground truths (annotations stay)…").click()
+    confirm.get_by_role("button", name="Delete ground truths").click()
+    said(page, "Delete ground truths: 1 changed, 0 unchanged, 0 skipped (of 1 selected task).")
+    assert gt_column(page)[t1] == "–"
+    assert list(gt_flags(client, lead, t1).values()) == [False]  # the annotation stays
+
+    # an API error is shown as it is: a selected task deleted meanwhile
+    page.get_by_label(f"Select task #{t3}").check()
+    assert client.delete(f"/api/tasks/{t3}", headers=lead.headers).status_code == 204
+    actions.click()
+    page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    said(
+        page,
+        "Assign ground truths failed: selectedItems.included: "
+        f"not tasks of project {project['id']}: {t3}",
+    )
+    assert "error" in (message.get_attribute("class") or "")
+    assert page.locator("#dm-selected").inner_text() == "1 task selected"  # kept for a retry
+    shot(page, "17-dm-error")
+
+
+def test_select_all_in_project_with_exclusions(browser_page, live_server, client, people, project):
+    page = browser_page
+    lead = people["lead"]
+    ann = {"result": [box(10, 20, 30, 25)], "completed_by": people["annotator"].id}
+    ids = import_items(
+        client,
+        lead,
+        project["id"],
+        [{"data": {"image": png_data_url(120, 80)}, "annotations": [ann]}] * 7,
+    )
+    posted: list[dict] = []
+    page.on(
+        "request",
+        lambda req: posted.append(req.post_data_json) if "/api/dm/actions" in req.url else None,
+    )
+    base = f"/projects/{project['id']}"
+    sign_in(page, live_server, lead, f"{base}?page_size=3")
+    page.wait_for_selector("body[data-dm-ready=true]")
+
+    banner = page.locator("#dm-banner")
+    assert not banner.is_visible()
+    page.get_by_label("Select all tasks on this page").check()
+    assert page.locator("input.dm-pick:checked").count() == 3
+    assert page.locator("#dm-banner-text").inner_text() == "All 3 tasks on this page are selected."
+    page.get_by_role("button", name="Select all 7 tasks in the project").click()
+    assert page.locator("#dm-banner-text").inner_text() == (
+        "All 7 tasks in the project are selected."
+    )
+    assert page.locator("#dm-selected").inner_text() == "7 tasks selected"
+    shot(page, "18-dm-select-all-in-project")
+
+    # unticking rows excludes them, on this page and on the next
+    page.get_by_label(f"Select task #{ids[1]}").uncheck()
+    page.click("a[rel=next]")
+    page.wait_for_url(f"{live_server}{base}?page_size=3&page=2")
+    page.wait_for_selector("body[data-dm-ready=true]")
+    assert page.locator("input.dm-pick:checked").count() == 3  # the selection survived paging
+    page.get_by_label(f"Select task #{ids[4]}").uncheck()
+    assert page.locator("#dm-banner-text").inner_text() == (
+        "All 7 tasks in the project are selected, except 2."
+    )
+    assert page.locator("#dm-selected").inner_text() == "5 tasks selected"
+    assert page.locator("#dm-page-all").evaluate("el => el.indeterminate") is True
+    shot(page, "19-dm-select-all-with-exclusions")
+    page.click("#dm-actions")
+    page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    said(page, "Assign ground truths: 5 changed, 0 unchanged, 0 skipped (of 5 selected tasks).")
+    assert posted[-1] == {"selectedItems": {"all": True, "excluded": [ids[1], ids[4]]}}
+    r = client.get(
+        f"/api/tasks?project={project['id']}&ground_truth=false&fields=task_only",
+        headers=lead.headers,
+    )
+    assert [t["id"] for t in r.json()["tasks"]] == [ids[1], ids[4]]
+    assert page.locator("#dm-counts dd").nth(1).inner_text() == "5"  # With GT
+
+    # under the "No GT" filter, "all" means the filtered tasks, sent by id
+    page.get_by_role("link", name="No GT").click()
+    page.wait_for_url(f"{live_server}{base}?page_size=3&ground_truth=false")
+    page.wait_for_selector("body[data-dm-ready=true]")
+    assert page.locator("#dm-selected").inner_text() == "No tasks selected"
+    page.goto(f"{live_server}{base}?page_size=1&ground_truth=false")
+    page.get_by_label("Select all tasks on this page").check()
+    page.get_by_role("button", name="Select all 2 tasks without ground truth").click()
+    page.click("a[rel=next]")  # run it from page 2, which will no longer exist afterwards
+    page.wait_for_url(f"{live_server}{base}?page_size=1&ground_truth=false&page=2")
+    page.wait_for_selector("body[data-dm-ready=true]")
+    page.click("#dm-actions")
+    page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    said(page, "Assign ground truths: 2 changed, 0 unchanged, 0 skipped (of 2 selected tasks).")
+    assert posted[-1] == {"selectedItems": {"all": False, "included": [ids[1], ids[4]]}}
+    # the filter is now empty; the table says so and the URL went back to page 1
+    assert "No tasks without ground truth." in page.locator("#dm-table").inner_text()
+    assert page.url == f"{live_server}{base}?page_size=1&ground_truth=false"
+    shot(page, "20-dm-filter-emptied")

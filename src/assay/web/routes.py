@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from assay.api.deps import check_csrf
-from assay.services import authors, projects, tasks, users
-from assay.services.access import Action, Actor
+from assay.services import authors, projects, task_table, tasks, users
+from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
 from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
@@ -89,6 +90,7 @@ def project_list(
             "title": "Projects",
             "projects": [(p, counts[p.id]) for p in rows],
             "pages": pager(request, pg),
+            "sees_gt": actor.may(Action.GROUND_TRUTH_VIEW),
         }
         return render(request, "projects.html", context, actor)
 
@@ -99,10 +101,19 @@ def project_page(
     project_id: int,
     page: int = Query(1),
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    ground_truth: bool | None = Query(None),
 ) -> Response:
+    """The data manager: the project's counts and its task table, filtered by ground truth."""
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
-        listing = tasks.list_tasks(s, actor, project_id, page, page_size)
+        listing = tasks.list_tasks(
+            s, actor, project_id, page, page_size, has_ground_truth=ground_truth
+        )
+        header = task_table.table_header(s, actor, project_id)
+        task_ids = [t.id for t in listing.tasks]
+        sees_gt = actor.may(Action.GROUND_TRUTH_VIEW)
+        changes_gt = actor.may(Action.GROUND_TRUTH_CHANGE)
+        gt = task_table.ground_truth_cells(s, actor, project_id, task_ids) if sees_gt else {}
         config = config_of(project)
         key = config.image_key() if config else None
         rows = [
@@ -111,18 +122,45 @@ def project_page(
                 "image": image_src(t.data.get(key)) if key else None,
                 "annotations": len(listing.annotations.get(t.id, [])),
                 "predictions": len(listing.predictions.get(t.id, [])),
+                "gt": gt.get(t.id),
             }
             for t in listing.tasks
         ]
+        annotators = (
+            [u for u in projects.list_members(s, actor, project_id) if u.role == Role.ANNOTATOR]
+            if changes_gt
+            else []
+        )
+        pages = pager(request, listing.page)
         context = {
             "title": project.title or f"Project {project.id}",
             "project": project,
+            "header": header,
             "rows": rows,
-            "total_annotations": listing.total_annotations,
-            "total_predictions": listing.total_predictions,
-            "pages": pager(request, listing.page),
+            "pages": pages,
+            "sees_gt": sees_gt,
+            "changes_gt": changes_gt,
+            "filter": ground_truth,
+            "filters": _gt_filters(request, ground_truth) if sees_gt else [],
+            "annotators": annotators,
+            "dm": {
+                "project": project.id,
+                "filter": ground_truth,
+                "total": pages["total"],
+            },
         }
         return render(request, "project.html", context, actor)
+
+
+def _gt_filters(request: Request, current: bool | None) -> list[dict[str, Any]]:
+    """The All / Has GT / No GT links: same page size, back to page 1."""
+    keep = {k: v for k, v in request.query_params.items() if k == "page_size"}
+    out = []
+    for value, label in ((None, "All"), (True, "Has GT"), (False, "No GT")):
+        params = {**keep, **({"ground_truth": str(value).lower()} if value is not None else {})}
+        url = request.url.path + (f"?{urlencode(params)}" if params else "")
+        out.append({"label": label, "url": url, "current": value is current})
+    return out
 
 
 @router.get("/tasks/{task_id}")
@@ -149,6 +187,8 @@ def task_page(request: Request, task_id: int) -> Response:
             "image": image_src(task.data.get(key)) if key else None,
             "sources": sources,
             "payload": payload,
+            "sees_gt": actor.may(Action.GROUND_TRUTH_VIEW),
+            "changes_gt": actor.may(Action.GROUND_TRUTH_CHANGE),
         }
         return render(request, "task.html", context, actor)
 

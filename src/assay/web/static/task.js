@@ -152,6 +152,56 @@
   }
   select(selected);
 
+  // Ground-truth stars (leads and admins only): a task has at most one GT, so starring one
+  // annotation unstars the others, as the server does in the same transaction.
+  const stars = Array.from(document.querySelectorAll("#sources button.star"));
+  const starMessage = document.getElementById("task-message");
+
+  function showGroundTruth(gtId) {
+    for (const star of stars) {
+      const on = Number(star.dataset.annotation) === gtId;
+      star.setAttribute("aria-pressed", String(on));
+      star.textContent = on ? "★" : "☆";
+      star.title = on ? "Unset ground truth" : "Make this the ground truth";
+    }
+    for (const badge of document.querySelectorAll("[data-gt-badge]")) {
+      badge.hidden = Number(badge.dataset.gtBadge) !== gtId;
+    }
+    for (const source of data.sources) {
+      if (source.kind === "annotation") source.ground_truth = source.id === gtId;
+    }
+  }
+
+  function tell(text, isError) {
+    starMessage.textContent = text;
+    starMessage.classList.toggle("error", isError);
+    starMessage.setAttribute("role", isError ? "alert" : "status");
+    starMessage.hidden = false;
+  }
+
+  for (const star of stars) {
+    star.addEventListener("click", async () => {
+      const id = Number(star.dataset.annotation);
+      const value = star.getAttribute("aria-pressed") !== "true";
+      for (const other of stars) other.disabled = true;
+      try {
+        await assay.api("PATCH", `/api/annotations/${id}`, { ground_truth: value });
+        showGroundTruth(value ? id : null);
+        tell(
+          value
+            ? `Annotation #${id} is now the ground truth.`
+            : `Annotation #${id} is no longer the ground truth.`,
+          false,
+        );
+      } catch (error) {
+        tell(`The ground truth did not change: ${error.message}`, true);
+      } finally {
+        for (const other of stars) other.disabled = false;
+        star.focus();
+      }
+    });
+  }
+
   if (!img) return;
   function ready() {
     fit();

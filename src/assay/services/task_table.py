@@ -1,0 +1,104 @@
+"""What the data manager (a project's task table) shows beyond the task page itself.
+
+The header counts and the Ground Truth column, each decided here for the actor: annotators
+never learn which tasks have ground truth or are done, so they get None for those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assay.services.access import Action, Actor, authorize
+from assay.services.projects import project_counts
+from assay.services.tasks import annotation_visibility
+from assay.store.models import Annotation, Task, User
+
+
+@dataclass(frozen=True)
+class TableHeader:
+    """A project's counts as one actor may see them.
+
+    `annotations` counts only the actor's own for annotators. The GT fields are None for
+    actors who may not see ground truth.
+    """
+
+    tasks: int
+    annotations: int
+    predictions: int
+    ground_truth: int | None = None  # tasks with a GT annotation
+    done: int | None = None  # tasks whose GT stage finished with regions
+    empty: int | None = None  # tasks whose GT stage finished empty
+
+    @property
+    def coverage(self) -> float | None:
+        """Percent of tasks with GT, in [0, 100]; 0 for a project without tasks."""
+        if self.ground_truth is None:
+            return None
+        return 100 * self.ground_truth / self.tasks if self.tasks else 0.0
+
+
+@dataclass(frozen=True)
+class GroundTruthCell:
+    """A task's GT annotation and who made it."""
+
+    annotation_id: int
+    author_id: int | None
+    author_email: str | None
+
+
+def table_header(session: Session, actor: Actor, project_id: int) -> TableHeader:
+    """The counts over a project's live tasks, without the GT ones for annotators."""
+    authorize(session, actor, Action.PROJECT_VIEW, project_id)
+    counts = project_counts(session, [project_id])[project_id]
+    annotations = counts.total_annotations_number
+    if not actor.may(Action.ANNOTATIONS_VIEW_ALL):
+        annotations = (
+            session.scalar(
+                select(func.count())
+                .select_from(Annotation)
+                .join(Task, Task.id == Annotation.task_id)
+                .where(
+                    Annotation.project_id == project_id,
+                    Annotation.deleted_at.is_(None),
+                    Task.deleted_at.is_(None),
+                    *annotation_visibility(actor),
+                )
+            )
+            or 0
+        )
+    if not actor.may(Action.GROUND_TRUTH_VIEW):
+        return TableHeader(counts.task_number, annotations, counts.total_predictions_number)
+    return TableHeader(
+        tasks=counts.task_number,
+        annotations=annotations,
+        predictions=counts.total_predictions_number,
+        ground_truth=counts.ground_truth_number,
+        done=counts.done_number,
+        empty=counts.empty_number,
+    )
+
+
+def ground_truth_cells(
+    session: Session, actor: Actor, project_id: int, task_ids: list[int]
+) -> dict[int, GroundTruthCell]:
+    """The GT annotation and its author's email for each of the tasks that has one.
+
+    One query whatever the number of tasks. Raises Forbidden for actors who may not see GT.
+    """
+    authorize(session, actor, Action.GROUND_TRUTH_VIEW, project_id)
+    if not task_ids:
+        return {}
+    stmt = (
+        select(Annotation.task_id, Annotation.id, Annotation.completed_by_id, User.email)
+        .outerjoin(User, User.id == Annotation.completed_by_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.task_id.in_(task_ids),
+            Annotation.ground_truth.is_(True),
+            Annotation.deleted_at.is_(None),
+        )
+    )
+    return {t: GroundTruthCell(a, uid, email) for t, a, uid, email in session.execute(stmt)}

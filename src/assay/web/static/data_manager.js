@@ -1,0 +1,294 @@
+// Data manager: pick tasks in the project's task table and run the bulk ground-truth actions.
+//
+// A selection is what POST /api/dm/actions takes: {"all": false, "included": [task ids]} or
+// {"all": true, "excluded": [task ids]}. It is kept per project and filter in sessionStorage,
+// so it survives paging. The API's "all" means every task of the project; under a GT filter,
+// "all" is sent as the list of the filtered tasks' ids instead.
+"use strict";
+
+(function () {
+  const data = JSON.parse(document.getElementById("dm-data").textContent);
+  const storageKey = `assay.dm.${data.project}.${data.filter === null ? "all" : data.filter}`;
+  const scope = {
+    null: "in the project",
+    true: "with ground truth",
+    false: "without ground truth",
+  }[String(data.filter)];
+  const table = document.getElementById("dm-table");
+  const counts = document.getElementById("dm-counts");
+  const selectedText = document.getElementById("dm-selected");
+  const clearButton = document.getElementById("dm-clear");
+  const banner = document.getElementById("dm-banner");
+  const bannerText = document.getElementById("dm-banner-text");
+  const everything = document.getElementById("dm-select-everything");
+  const message = document.getElementById("dm-message");
+  const menuButton = document.getElementById("dm-actions");
+  const menuList = document.getElementById("dm-action-list");
+  const items = Array.from(menuList.querySelectorAll("button"));
+  const annotatorDialog = document.getElementById("dm-annotator-dialog");
+  const deleteDialog = document.getElementById("dm-delete-dialog");
+
+  // all=false: `ids` are the selected tasks; all=true: `ids` are the excluded ones.
+  let selection = load();
+  let lastClicked = null;
+  let busy = false;
+
+  function load() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
+      if (saved && typeof saved.all === "boolean" && Array.isArray(saved.ids)) {
+        return { all: saved.all, ids: new Set(saved.ids.map(Number)) };
+      }
+    } catch (error) {
+      // a broken saved selection is dropped
+    }
+    return { all: false, ids: new Set() };
+  }
+
+  function save() {
+    const value = { all: selection.all, ids: Array.from(selection.ids) };
+    try {
+      if (!value.all && !value.ids.length) sessionStorage.removeItem(storageKey);
+      else sessionStorage.setItem(storageKey, JSON.stringify(value));
+    } catch (error) {
+      // no storage (privacy settings, quota): the selection just does not survive paging
+    }
+  }
+
+  function clear() {
+    selection = { all: false, ids: new Set() };
+    sync();
+  }
+
+  function boxes() {
+    return Array.from(table.querySelectorAll("input.dm-pick"));
+  }
+
+  function isSelected(id) {
+    return selection.all ? !selection.ids.has(id) : selection.ids.has(id);
+  }
+
+  function setSelected(id, on) {
+    if (on !== selection.all) selection.ids.add(id);
+    else selection.ids.delete(id);
+  }
+
+  function count() {
+    return selection.all ? Math.max(0, data.total - selection.ids.size) : selection.ids.size;
+  }
+
+  function plural(n, noun) {
+    return `${n} ${noun}${n === 1 ? "" : "s"}`;
+  }
+
+  // Make checkboxes, header checkbox, banner, counter and Actions button show the selection.
+  function sync() {
+    const all = boxes();
+    let checked = 0;
+    for (const box of all) {
+      box.checked = isSelected(Number(box.value));
+      box.closest("tr").classList.toggle("picked", box.checked);
+      if (box.checked) checked += 1;
+    }
+    const pageAll = document.getElementById("dm-page-all");
+    if (pageAll) {
+      pageAll.checked = all.length > 0 && checked === all.length;
+      pageAll.indeterminate = checked > 0 && checked < all.length;
+    }
+    const n = count();
+    selectedText.textContent = n ? `${plural(n, "task")} selected` : "No tasks selected";
+    clearButton.hidden = n === 0;
+    menuButton.disabled = n === 0 || busy;
+    if (menuButton.disabled) closeMenu(false);
+
+    if (selection.all) {
+      const except = selection.ids.size ? `, except ${selection.ids.size}` : "";
+      bannerText.textContent = `All ${plural(data.total, "task")} ${scope} are selected${except}.`;
+      everything.hidden = true;
+      banner.hidden = false;
+    } else if (all.length && checked === all.length && data.total > all.length) {
+      bannerText.textContent = `All ${plural(all.length, "task")} on this page are selected.`;
+      everything.textContent = `Select all ${plural(data.total, "task")} ${scope}`;
+      everything.hidden = false;
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+    }
+    save();
+  }
+
+  table.addEventListener("click", (event) => {
+    const box = event.target.closest("input.dm-pick");
+    if (!box) return;
+    const all = boxes();
+    const index = all.indexOf(box);
+    // Shift-click picks the range from the last clicked box.
+    if (event.shiftKey && lastClicked !== null && lastClicked < all.length) {
+      const [from, to] = [Math.min(lastClicked, index), Math.max(lastClicked, index)];
+      for (const other of all.slice(from, to + 1)) setSelected(Number(other.value), box.checked);
+    } else {
+      setSelected(Number(box.value), box.checked);
+    }
+    lastClicked = index;
+    sync();
+  });
+
+  table.addEventListener("change", (event) => {
+    if (event.target.id !== "dm-page-all") return;
+    for (const box of boxes()) setSelected(Number(box.value), event.target.checked);
+    sync();
+  });
+
+  everything.addEventListener("click", () => {
+    selection = { all: true, ids: new Set() };
+    sync();
+    clearButton.focus();
+  });
+  clearButton.addEventListener("click", () => {
+    clear();
+    const first = boxes()[0];
+    if (first) first.focus();
+  });
+
+  // The Actions menu: a button that shows a list of buttons (disclosure pattern).
+  function openMenu() {
+    menuList.hidden = false;
+    menuButton.setAttribute("aria-expanded", "true");
+    items[0].focus();
+  }
+
+  function closeMenu(focusButton) {
+    if (menuList.hidden) return;
+    menuList.hidden = true;
+    menuButton.setAttribute("aria-expanded", "false");
+    if (focusButton) menuButton.focus();
+  }
+
+  menuButton.addEventListener("click", () => {
+    if (menuList.hidden) openMenu();
+    else closeMenu(false);
+  });
+  menuButton.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" && menuList.hidden) {
+      event.preventDefault();
+      openMenu();
+    }
+  });
+  menuList.addEventListener("keydown", (event) => {
+    const at = items.indexOf(document.activeElement);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeMenu(true);
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      items[(at + step + items.length) % items.length].focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest("#dm-menu")) closeMenu(false);
+  });
+  document.getElementById("dm-menu").addEventListener("focusout", (event) => {
+    if (!event.relatedTarget || !event.relatedTarget.closest("#dm-menu")) closeMenu(false);
+  });
+
+  // Resolve to true when the dialog was closed with its "run" button.
+  function ask(dialog) {
+    return new Promise((resolve) => {
+      dialog.returnValue = "";
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "run"), {
+        once: true,
+      });
+      dialog.showModal();
+    });
+  }
+
+  async function selectedItems() {
+    const except = Array.from(selection.ids);
+    if (!selection.all) return { all: false, included: except };
+    if (data.filter === null) return { all: true, excluded: except };
+    const url =
+      `/api/tasks?project=${data.project}&ground_truth=${data.filter}` +
+      "&fields=task_only&page_size=30001";
+    const listed = await assay.api("GET", url);
+    return {
+      all: false,
+      included: listed.tasks.map((t) => t.id).filter((id) => !selection.ids.has(id)),
+    };
+  }
+
+  function say(text, isError) {
+    message.textContent = text;
+    message.classList.toggle("error", Boolean(isError));
+    message.setAttribute("role", isError ? "alert" : "status");
+    message.hidden = false;
+  }
+
+  function describe(title, r) {
+    return (
+      `${title}: ${r.changed} changed, ${r.unchanged} unchanged, ${r.skipped} skipped ` +
+      `(of ${plural(r.selected, "selected task")}).`
+    );
+  }
+
+  async function run(button) {
+    const action = button.dataset.action;
+    let title = button.dataset.title;
+    closeMenu(true);
+    const body = {};
+    if (action === "set_ground_truths") {
+      if (!(await ask(annotatorDialog))) return;
+      const annotator = document.getElementById("dm-annotator");
+      body.annotator = Number(annotator.value);
+      title = `Set ground truths from ${annotator.selectedOptions[0].textContent}`;
+    } else if (action === "delete_ground_truths") {
+      document.getElementById("dm-delete-text").textContent =
+        `The ground-truth mark is cleared on ${plural(count(), "selected task")}. ` +
+        "The annotations stay, and the change is kept in the ground-truth history.";
+      if (!(await ask(deleteDialog))) return;
+    }
+    busy = true;
+    sync();
+    say("Working…", false);
+    try {
+      body.selectedItems = await selectedItems();
+      const url = `/api/dm/actions?id=${encodeURIComponent(action)}&project=${data.project}`;
+      const result = await assay.api("POST", url, body);
+      clear();
+      await refresh();
+      say(describe(title, result), false);
+    } catch (error) {
+      say(`${title} failed: ${error.message}`, true);
+    } finally {
+      busy = false;
+      sync();
+      message.focus();
+    }
+  }
+
+  for (const item of items) item.addEventListener("click", () => run(item));
+
+  // Reload the counts and the table from the server, keeping the page (or page 1 if the
+  // filter now has fewer pages).
+  async function refresh() {
+    let url = new URL(location.href);
+    let response = await fetch(url, { credentials: "same-origin" });
+    if (response.status === 404 && url.searchParams.has("page")) {
+      url.searchParams.delete("page");
+      response = await fetch(url, { credentials: "same-origin" });
+      history.replaceState(null, "", url);
+    }
+    if (!response.ok || response.redirected) {
+      location.reload();
+      return;
+    }
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    table.replaceChildren(...fresh.getElementById("dm-table").childNodes);
+    counts.replaceChildren(...fresh.getElementById("dm-counts").childNodes);
+    data.total = JSON.parse(fresh.getElementById("dm-data").textContent).total;
+    lastClicked = null;
+  }
+
+  sync();
+  document.body.dataset.dmReady = "true";
+})();

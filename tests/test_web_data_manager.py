@@ -1,0 +1,292 @@
+"""The data manager (a project page's task table) and the task page's GT stars, server-rendered.
+
+What each role sees: the Ground truth and GT status columns, the GT filter, the counts header,
+the checkboxes and the Actions menu. The clicking itself is in test_web_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, update
+
+from assay.store.models import Task
+from conftest import Person, box
+from test_web import _Page, header_counts, import_tasks, log_in
+
+NEXT_RE = re.compile(r'<a href="([^"]+)" rel="next">')
+FILTER_RE = re.compile(r'<a href="([^"]+)"( aria-current="page")?>(All|Has GT|No GT)</a>')
+
+
+@pytest.fixture
+def dm(client, people, project, db) -> dict:
+    """Seven tasks: three with GT (by annotator, annotator2, annotator), one done, one empty.
+
+    t0: annotator (GT), annotator2 · t1: annotator2 (GT) · t2: annotator · t3: nothing
+    t4: annotator (GT), done · t5: nothing, empty · t6: annotator2
+    """
+    a1, a2 = people["annotator"].id, people["annotator2"].id
+
+    def ann(author: int, gt: bool = False) -> dict:
+        return {"result": [box(10, 10, 20, 20)], "completed_by": author, "ground_truth": gt}
+
+    items = [
+        {"data": {"image": "/data/media/0.png"}, "annotations": [ann(a1, True), ann(a2)]},
+        {"data": {"image": "/data/media/1.png"}, "annotations": [ann(a2, True)]},
+        {"data": {"image": "/data/media/2.png"}, "annotations": [ann(a1)]},
+        {"data": {"image": "/data/media/3.png"}},
+        {"data": {"image": "/data/media/4.png"}, "annotations": [ann(a1, True)]},
+        {"data": {"image": "/data/media/5.png"}},
+        {"data": {"image": "/data/media/6.png"}, "annotations": [ann(a2)]},
+    ]
+    ids = import_tasks(client, people["lead"], project["id"], items)
+    with db.session() as s:
+        s.execute(update(Task).where(Task.id == ids[4]).values(gt_status="done"))
+        s.execute(update(Task).where(Task.id == ids[5]).values(gt_status="empty"))
+    return {"project": project["id"], "tasks": ids}
+
+
+@pytest.fixture
+def signed_in(app):
+    """A TestClient with its own cookie jar, signed in as the given person."""
+    from fastapi.testclient import TestClient
+
+    opened: list[TestClient] = []
+
+    def make(person: Person) -> TestClient:
+        c = TestClient(app)
+        opened.append(c)
+        assert log_in(c, person).status_code == 303
+        return c
+
+    yield make
+    for c in opened:
+        c.close()
+
+
+def by_task(page: _Page) -> dict[str, dict[str, str]]:
+    return {r["Task"]: r for r in page.records}
+
+
+def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, people, dm):
+    ids = dm["tasks"]
+    r = signed_in(people["lead"]).get(f"/projects/{dm['project']}")
+    assert r.status_code == 200
+    page = _Page(r.text)
+    assert page.headers == [
+        "Select all tasks on this page", "Task", "Image", "Ground truth", "GT status",
+        "Annotations", "Predictions", "Created",
+    ]  # fmt: skip
+    rows = by_task(page)
+    assert [rows[f"#{i}"]["Ground truth"] for i in ids] == [
+        "★ annotator@example.com",
+        "★ annotator2@example.com",
+        "–",
+        "–",
+        "★ annotator@example.com",
+        "–",
+        "–",
+    ]
+    assert [rows[f"#{i}"]["GT status"] for i in ids] == [
+        "none", "none", "none", "none", "done", "empty", "none",
+    ]  # fmt: skip
+    assert rows[f"#{ids[0]}"]["Select all tasks on this page"] == f"Select task #{ids[0]}"
+    assert r.text.count('class="dm-pick"') == 7
+    assert header_counts(r.text) == {
+        "Tasks": "7",
+        "With GT": "3",
+        "Done": "1",
+        "Empty": "1",
+        "GT coverage": "42.9 %",
+        "Annotations": "6",
+        "Predictions": "0",
+    }
+    # the Actions menu with the three bulk actions, and the page's data for the script
+    assert 'id="dm-actions"' in r.text and "data_manager.js" in r.text
+    actions = re.findall(r'data-action="(\w+)"[^>]*>([^<]+)</button>', r.text)
+    assert actions == [
+        ("set_ground_truths", "Set ground truths from annotator…"),
+        ("assign_ground_truths", "Assign ground truths (earliest annotation)"),
+        ("delete_ground_truths", "Delete ground truths (annotations stay)…"),
+    ]
+    assert json.loads(page.json_scripts["dm-data"]) == {
+        "project": dm["project"],
+        "filter": None,
+        "total": 7,
+    }
+    # "Set ground truths from annotator…" offers the project's annotators, and only them
+    options = re.findall(r'<option value="(\d+)">([^<]+)</option>', r.text)
+    assert options == [
+        (str(people["annotator"].id), "annotator@example.com"),
+        (str(people["annotator2"].id), "annotator2@example.com"),
+    ]
+
+
+def test_admin_gets_the_actions_menu_too(signed_in, people, dm):
+    r = signed_in(people["admin"]).get(f"/projects/{dm['project']}")
+    assert 'id="dm-actions"' in r.text and r.text.count('class="dm-pick"') == 7
+
+
+def test_reviewer_sees_ground_truth_but_no_checkboxes_or_actions(signed_in, people, dm):
+    r = signed_in(people["reviewer"]).get(f"/projects/{dm['project']}")
+    page = _Page(r.text)
+    assert page.headers == [
+        "Task", "Image", "Ground truth", "GT status", "Annotations", "Predictions", "Created",
+    ]  # fmt: skip
+    assert by_task(page)[f"#{dm['tasks'][1]}"]["Ground truth"] == "★ annotator2@example.com"
+    assert header_counts(r.text)["With GT"] == "3"
+    assert "dm-actions" not in r.text and "dm-pick" not in r.text
+    assert "data_manager.js" not in r.text and "dm-data" not in r.text
+    assert [label for _, _, label in FILTER_RE.findall(r.text)] == ["All", "Has GT", "No GT"]
+
+
+def test_annotator_never_sees_ground_truth_on_the_project_page(signed_in, people, dm):
+    annotator = signed_in(people["annotator"])
+    r = annotator.get(f"/projects/{dm['project']}")
+    assert r.status_code == 200
+    page = _Page(r.text)
+    assert page.headers == ["Task", "Image", "Annotations", "Predictions", "Created"]
+    assert "★" not in r.text and "Ground truth" not in r.text and "GT" not in r.text
+    assert "dm-actions" not in r.text and "dm-pick" not in r.text
+    assert not FILTER_RE.findall(r.text)
+    # their own three annotations; nothing about GT, done or empty
+    assert header_counts(r.text) == {"Tasks": "7", "Annotations": "3", "Predictions": "0"}
+    assert [r["Annotations"] for r in page.records] == ["1", "0", "1", "0", "1", "0", "0"]
+    # asking for the filter by hand is refused
+    refused = annotator.get(f"/projects/{dm['project']}?ground_truth=true")
+    assert refused.status_code == 403
+    assert "may not do ground_truth.view" in refused.text and "<html" in refused.text
+
+
+def test_filter_has_gt_and_no_gt_and_paging_keeps_the_filter(signed_in, people, dm):
+    lead = signed_in(people["lead"])
+    ids, base = dm["tasks"], f"/projects/{dm['project']}"
+
+    def walk(url: str) -> list[list[str]]:
+        """Task cells of every page, following the Next links from `url`."""
+        pages = []
+        while url:
+            r = lead.get(url.replace("&amp;", "&"))
+            assert r.status_code == 200, r.text
+            pages.append([row["Task"] for row in _Page(r.text).records])
+            found = NEXT_RE.search(r.text)
+            url = found.group(1) if found else ""
+        return pages
+
+    assert walk(f"{base}?ground_truth=true&page_size=2") == [
+        [f"#{ids[0]}", f"#{ids[1]}"],
+        [f"#{ids[4]}"],
+    ]
+    assert walk(f"{base}?ground_truth=false&page_size=2") == [
+        [f"#{ids[2]}", f"#{ids[3]}"],
+        [f"#{ids[5]}", f"#{ids[6]}"],
+    ]
+    assert walk(f"{base}?page_size=3") == [
+        [f"#{i}" for i in ids[:3]],
+        [f"#{i}" for i in ids[3:6]],
+        [f"#{ids[6]}"],
+    ]
+
+    r = lead.get(f"{base}?ground_truth=false&page_size=2&page=2")
+    assert "3–4 of 4 tasks" in r.text and "page 2 of 2" in r.text
+    # the filter links keep the page size, go back to page 1 and mark the current one
+    assert FILTER_RE.findall(r.text) == [
+        (f"{base}?page_size=2", "", "All"),
+        (f"{base}?page_size=2&amp;ground_truth=true", "", "Has GT"),
+        (f"{base}?page_size=2&amp;ground_truth=false", ' aria-current="page"', "No GT"),
+    ]
+    # the header counts are the project's, not the filter's; the script gets the filtered total
+    assert header_counts(r.text)["Tasks"] == "7"
+    assert json.loads(_Page(r.text).json_scripts["dm-data"])["filter"] is False
+    assert json.loads(_Page(r.text).json_scripts["dm-data"])["total"] == 4
+
+    past = lead.get(f"{base}?ground_truth=true&page_size=2&page=3")
+    assert past.status_code == 404 and "Invalid page." in past.text
+    bad = lead.get(f"{base}?ground_truth=maybe")
+    assert bad.status_code == 400 and "ground_truth" in bad.text
+
+
+def test_filter_with_no_match_says_so(signed_in, people, client, project):
+    import_tasks(client, people["lead"], project["id"], [{"image": "/data/media/x.png"}])
+    r = signed_in(people["lead"]).get(f"/projects/{project['id']}?ground_truth=true")
+    assert r.status_code == 200
+    assert "No tasks with ground truth." in r.text and "<tbody>" not in r.text
+    assert header_counts(r.text)["GT coverage"] == "0.0 %"
+
+
+@contextmanager
+def counting_queries(db) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_gt_authors_take_one_query_whatever_the_page_size(signed_in, people, client, dm, db):
+    lead = signed_in(people["lead"])
+    url = f"/projects/{dm['project']}"
+    with counting_queries(db) as few:
+        assert lead.get(url + "?page_size=2").status_code == 200
+    more = [
+        {"data": {"image": f"/data/media/m{i}.png"},
+         "annotations": [{"result": [], "completed_by": people["annotator"].id,
+                          "ground_truth": True}]}
+        for i in range(30)
+    ]  # fmt: skip
+    import_tasks(client, people["lead"], dm["project"], more)
+    with counting_queries(db) as many:
+        r = lead.get(url + "?page_size=40")
+    assert r.status_code == 200
+    gt_cells = [row["Ground truth"] for row in _Page(r.text).records]
+    assert gt_cells.count("★ annotator@example.com") == 32 and len(gt_cells) == 37
+    assert len(many) == len(few), (len(few), len(many))
+
+
+def test_project_list_shows_gt_coverage_to_those_who_see_gt(signed_in, people, dm):
+    lead = _Page(signed_in(people["lead"]).get("/").text)
+    assert lead.headers[4] == "With GT" and lead.rows[0][4] == "3 (43 %)"
+    annotator = _Page(signed_in(people["annotator"]).get("/").text)
+    assert "With GT" not in annotator.headers and len(annotator.rows[0]) == 5
+
+
+# -- the task page's stars ---------------------------------------------------------------------
+
+STAR_BUTTON_RE = re.compile(
+    r'<button type="button" class="star" data-annotation="(\d+)" aria-pressed="(true|false)"'
+)
+
+
+def _annotation_ids(client, lead: Person, task_id: int) -> list[int]:
+    r = client.get(f"/api/tasks/{task_id}/annotations", headers=lead.headers)
+    return [a["id"] for a in r.json()]
+
+
+def test_task_page_star_buttons_for_lead_state_for_reviewer_nothing_for_annotator(
+    signed_in, people, client, dm
+):
+    task_id = dm["tasks"][0]
+    gt, other = _annotation_ids(client, people["lead"], task_id)
+
+    for who in ("lead", "admin"):
+        r = signed_in(people[who]).get(f"/tasks/{task_id}")
+        assert STAR_BUTTON_RE.findall(r.text) == [(str(gt), "true"), (str(other), "false")]
+        assert f'aria-label="Ground truth: annotation #{gt} by annotator@example.com"' in r.text
+        assert 'id="task-message"' in r.text
+
+    reviewer = signed_in(people["reviewer"]).get(f"/tasks/{task_id}").text
+    assert not STAR_BUTTON_RE.findall(reviewer) and 'id="task-message"' not in reviewer
+    assert reviewer.count('<span class="star on" role="img" aria-label="Ground truth"') == 1
+
+    annotator = signed_in(people["annotator"]).get(f"/tasks/{task_id}").text
+    assert 'class="star' not in annotator and ">GT<" not in annotator
+    assert '"ground_truth": true' not in annotator
