@@ -191,3 +191,12 @@ def test_annotator_never_sees_ground_truth_or_others(client, people, project):
         for t in listed["tasks"]
         for a in t["annotations"]
     )
+
+
+def test_annotators_get_no_ground_truth_counts(client, people):
+    ids = _setup(client, people)
+    for role, sees in (("annotator", False), ("reviewer", True), ("lead", True)):
+        body = client.get(f"/api/projects/{ids['project']}", headers=people[role].headers).json()
+        assert ("ground_truth_number" in body) is sees and ("ground_truth_coverage" in body) is sees, role
+        listed = client.get("/api/projects", headers=people[role].headers).json()["results"][0]
+        assert ("done_number" in listed) is sees, role

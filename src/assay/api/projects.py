@@ -32,9 +32,9 @@ def _fields(body: ProjectIn) -> dict[str, Any]:
     return {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
 
 
-def _one(s: Any, project: Any) -> dict[str, Any]:
+def _one(s: Any, actor: Any, project: Any) -> dict[str, Any]:
     counts = projects.project_counts(s, [project.id])[project.id]
-    return serializers.project(project, counts)
+    return serializers.project(project, actor, counts)
 
 
 def page_url(request: Request, page: int) -> str:
@@ -51,7 +51,7 @@ def list_projects(
     with ctx.read() as s:
         rows, pg = projects.list_projects(s, ctx.actor, page, page_size)
         counts = projects.project_counts(s, [p.id for p in rows])
-        results = [serializers.project(p, counts[p.id]) for p in rows]
+        results = [serializers.project(p, ctx.actor, counts[p.id]) for p in rows]
     return {
         "count": pg.total,
         "next": page_url(request, pg.number + 1) if pg.has_next else None,
@@ -64,20 +64,20 @@ def list_projects(
 def create_project(body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         project = projects.create_project(s, ctx.actor, **_fields(body))
-        return _one(s, project)
+        return _one(s, ctx.actor, project)
 
 
 @router.get("/{project_id}")
 def get_project(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return _one(s, projects.get_project(s, ctx.actor, project_id))
+        return _one(s, ctx.actor, projects.get_project(s, ctx.actor, project_id))
 
 
 @router.patch("/{project_id}")
 def update_project(project_id: int, body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         project = projects.update_project(s, ctx.actor, project_id, **_fields(body))
-        return _one(s, project)
+        return _one(s, ctx.actor, project)
 
 
 @router.delete("/{project_id}", status_code=204)

@@ -41,13 +41,14 @@ def user(u: User) -> dict[str, Any]:
     }
 
 
-def project(p: Project, counts: ProjectCounts | None = None) -> dict[str, Any]:
+def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> dict[str, Any]:
+    """A project; its ground-truth counts only for roles that may see ground truth."""
     counts = counts or ProjectCounts()
     try:
         parsed = parse_label_config(p.label_config).parsed_label_config()
     except LabelConfigError:
         parsed = {}
-    return {
+    out = {
         "id": p.id,
         "title": p.title,
         "description": p.description,
@@ -67,15 +68,18 @@ def project(p: Project, counts: ProjectCounts | None = None) -> dict[str, Any]:
         "total_annotations_number": counts.total_annotations_number,
         "total_predictions_number": counts.total_predictions_number,
         "finished_task_number": counts.num_tasks_with_annotations,
-        "ground_truth_number": counts.ground_truth_number,
-        "done_number": counts.done_number,
-        "empty_number": counts.empty_number,
-        "ground_truth_coverage": (
-            round(100 * counts.ground_truth_number / counts.task_number, 2)
-            if counts.task_number
-            else 0.0
-        ),
     }
+    if actor.may(Action.GROUND_TRUTH_VIEW):
+        coverage = (
+            100 * counts.ground_truth_number / counts.task_number if counts.task_number else 0.0
+        )
+        out.update(
+            ground_truth_number=counts.ground_truth_number,
+            done_number=counts.done_number,
+            empty_number=counts.empty_number,
+            ground_truth_coverage=round(coverage, 2),
+        )
+    return out
 
 
 def annotation(
