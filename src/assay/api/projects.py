@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
@@ -16,6 +17,15 @@ from assay.services import export, projects, tasks
 from assay.services.errors import Invalid
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
+BIG_IMPORT = 1000  # tasks; after more, PostgreSQL's statistics are refreshed
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The request body as JSON (orjson: several times faster on big imports)."""
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"Malformed JSON: {exc}.", {"body": [str(exc)]}) from None
 
 
 class ProjectIn(BaseModel):
@@ -95,15 +105,15 @@ async def import_tasks(
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     raw = await request.body()
-    try:
-        items = json.loads(raw) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(f"Malformed JSON: {exc}.", {"body": [str(exc)]}) from None
-    from starlette.concurrency import run_in_threadpool
 
     def work() -> tasks.ImportResult:
+        items = parse_json_body(raw)
         with ctx.write() as s:
-            return tasks.import_tasks(s, ctx.actor, project_id, items)
+            result = tasks.import_tasks(s, ctx.actor, project_id, items)
+        if result.task_count >= BIG_IMPORT:
+            with ctx.write() as s:
+                tasks.refresh_statistics(s)
+        return result
 
     result = await run_in_threadpool(work)
     body: dict[str, Any] = {

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from assay.formats.label_config import LabelConfig
@@ -90,7 +90,10 @@ def import_tasks(
         for t in prepared.tasks
     ]
     task_ids = list(
-        session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), task_rows)
+        session.scalars(
+            Task.__table__.insert().returning(Task.__table__.c.id, sort_by_parameter_order=True),
+            task_rows,
+        )
     )
     if prepared.annotations:
         ann_rows = [
@@ -100,12 +103,14 @@ def import_tasks(
         ]  # fmt: skip
         ann_ids = list(
             session.scalars(
-                insert(Annotation).returning(Annotation.id, sort_by_parameter_order=True),
+                Annotation.__table__.insert().returning(
+                    Annotation.__table__.c.id, sort_by_parameter_order=True
+                ),
                 ann_rows,
             )
         )
         session.execute(
-            insert(AnnotationRevision),
+            AnnotationRevision.__table__.insert(),
             [
                 {"annotation_id": aid, "revision": 1, "action": "created", "result": a["result"],
                  "ground_truth": a["ground_truth"], "was_cancelled": a["was_cancelled"],
@@ -115,7 +120,7 @@ def import_tasks(
         )  # fmt: skip
     if prepared.predictions:
         session.execute(
-            insert(Prediction),
+            Prediction.__table__.insert(),
             [
                 {**p, "task_id": task_ids[i], "project_id": project_id, "created_at": now,
                  "updated_at": now}
@@ -313,33 +318,46 @@ def list_tasks(
         )
     )
     ann_filter = annotation_visibility(actor)
-    total_ann = (
-        session.scalar(
-            select(func.count())
-            .select_from(Annotation)
-            .join(Task, Task.id == Annotation.task_id)
-            .where(
-                Annotation.project_id == project_id,
-                Annotation.deleted_at.is_(None),
-                *live,
-                *ann_filter,
-            )
-        )
-        or 0
-    )
-    total_pred = (
-        session.scalar(
-            select(func.count())
-            .select_from(Prediction)
-            .join(Task, Task.id == Prediction.task_id)
-            .where(Prediction.project_id == project_id, Prediction.deleted_at.is_(None), *live)
-        )
-        or 0
-    )
+    filtered = has_ground_truth is not None
+    total_ann = _live_count(session, Annotation, project_id, live, filtered, *ann_filter)
+    total_pred = _live_count(session, Prediction, project_id, live, filtered)
     annotations, predictions = (
         regions_of(session, actor, [t.id for t in tasks]) if with_regions else ({}, {})
     )
     return TaskPage(tasks, annotations, predictions, pg, total_ann, total_pred)
+
+
+def _live_count(
+    session: Session,
+    model: Any,
+    project_id: int,
+    live: tuple[Any, ...],
+    filtered: bool,
+    *where: Any,
+) -> int:
+    """Live rows of `model` on the project's listed tasks.
+
+    Unfiltered, this is the project's live rows minus those on deleted tasks: two indexed
+    counts instead of a join over every row (which PostgreSQL plans badly on fresh tables).
+    """
+    rows = (model.project_id == project_id, model.deleted_at.is_(None), *where)
+    on_tasks = select(func.count()).select_from(model).join(Task, Task.id == model.task_id)
+    if filtered:
+        return session.scalar(on_tasks.where(*rows, *live)) or 0
+    total = session.scalar(select(func.count()).select_from(model).where(*rows)) or 0
+    gone = (
+        session.scalar(
+            on_tasks.where(*rows, Task.project_id == project_id, Task.deleted_at.is_not(None))
+        )
+        or 0
+    )
+    return total - gone
+
+
+def refresh_statistics(session: Session) -> None:
+    """After a big import, let PostgreSQL's planner see the new row counts at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE tasks, annotations, predictions, annotation_revisions"))
 
 
 def annotation_visibility(actor: Actor) -> tuple[Any, ...]:
