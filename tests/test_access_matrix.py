@@ -200,3 +200,22 @@ def test_annotators_get_no_ground_truth_counts(client, people):
         assert ("ground_truth_number" in body) is sees and ("ground_truth_coverage" in body) is sees, role
         listed = client.get("/api/projects", headers=people[role].headers).json()["results"][0]
         assert ("done_number" in listed) is sees, role
+
+
+def test_every_api_route_refuses_a_bad_token(app, client):
+    """Every endpoint but health and version answers 401 to a wrong token, whatever it does
+    (or forgets to do) after: authentication cannot be left out by one endpoint."""
+    public = {"/health", "/api/version"}
+    checked = 0
+    for path, methods in app.openapi()["paths"].items():
+        if path in public:
+            continue
+        concrete = path.replace("{path}", "x.png")
+        while "{" in concrete:
+            start = concrete.index("{")
+            concrete = concrete[:start] + "1" + concrete[concrete.index("}", start) + 1 :]
+        for method in methods:
+            r = client.request(method.upper(), concrete, headers={"Authorization": "Token not-a-real-token"}, json={})
+            assert r.status_code == 401, (method, path, r.status_code)
+            checked += 1
+    assert checked > 40

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -20,9 +20,32 @@ CSRF_HEADER = "x-csrftoken"
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """What the request presented: an API token, or a signed-in web session's user id."""
+
+    token: str | None = None
+    user_id: int | None = None
+
+    def actor(self, session: Session) -> Actor:
+        if self.token is not None:
+            return users.authenticate_token(session, self.token)
+        assert self.user_id is not None
+        return users.active_user(session, self.user_id)
+
+
+@dataclass
 class Ctx:
-    actor: Actor
+    credentials: Credentials
     db: Database
+    _actor: Actor | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> Actor:
+        """The authenticated actor, checked once per request in a short read."""
+        if self._actor is None:
+            with self.db.session(write=False) as s:
+                self._actor = self.credentials.actor(s)
+        return self._actor
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -54,24 +77,29 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise Forbidden("CSRF check failed: reload the page and try again.")
 
 
-def current_actor(request: Request) -> Actor:
+def credentials_of(request: Request) -> Credentials:
     """Token in the Authorization header (API clients), else the web session cookie."""
-    db = database(request)
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() not in ("token", "bearer") or not token.strip():
             raise Unauthorized("Authorization header must be 'Token <your API token>'.")
-        with db.session(write=False) as s:
-            return users.authenticate_token(s, token.strip())
+        return Credentials(token=token.strip())
     user_id = request.session.get("uid") if "session" in request.scope else None
     if user_id is None:
         raise Unauthorized("Authentication credentials were not provided.")
     if request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get(CSRF_HEADER))
-    with db.session(write=False) as s:
-        return users.active_user(s, int(user_id))
+    return Credentials(user_id=int(user_id))
+
+
+def current_actor(request: Request) -> Actor:
+    with database(request).session(write=False) as s:
+        return credentials_of(request).actor(s)
 
 
 def context(request: Request) -> Ctx:
-    return Ctx(actor=current_actor(request), db=database(request))
+    """Authenticates before anything else about the request is looked at (401 comes first)."""
+    ctx = Ctx(credentials=credentials_of(request), db=database(request))
+    ctx.actor  # noqa: B018
+    return ctx
