@@ -8,30 +8,13 @@ from __future__ import annotations
 import base64
 import io
 import math
-from pathlib import Path
 
 import pytest
 
+import browser
 from conftest import box
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-    ),
-]
+pytestmark = browser.marks
 
 
 def png_data_url(width: int = 400, height: int = 300) -> str:
@@ -50,31 +33,12 @@ def png_data_url(width: int = 400, height: int = 300) -> str:
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        # network errors the tests provoke on purpose (403, 404) log "Failed to load resource"
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
+    with browser.chromium_page(1280, 800) as page:
         yield page
-        browser.close()
-    assert errors == [], f"the pages logged errors: {errors}"
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    browser.shot(page, name, full_page=True)
 
 
 def assert_box_on_screen(page, index: int, region: dict) -> None:

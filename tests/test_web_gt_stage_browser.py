@@ -15,27 +15,12 @@ from urllib.parse import quote
 
 import pytest
 
+import browser
 from conftest import box
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 TOLERANCE = 0.5  # percent of the image size; a pixel on screen is about 0.15 % here
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-    ),
-]
+pytestmark = browser.marks
 
 FIRST = [box(10, 15, 20, 20, "Elephant"), box(60, 50, 15, 20, "Zebra")]
 SECOND = [
@@ -122,31 +107,12 @@ def media(settings) -> Path:
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 860})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        # network errors the tests provoke on purpose (404 on Back) log "Failed to load resource"
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
+    with browser.chromium_page(1400, 860) as page:
         yield page
-        browser.close()
-    assert errors == [], f"the pages logged errors: {errors}"
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    browser.shot(page, name, full_page=False)
 
 
 def sign_in(page, live_server: str, person, target: str) -> None:

@@ -84,6 +84,22 @@ def create_annotation(
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
     _check_lead_time(lead_time)
+    ann = add_annotation(session, actor, task, result, job_id, was_cancelled, lead_time)
+    if ground_truth:
+        _gt.make_ground_truth(session, actor, ann)
+    return ann
+
+
+def add_annotation(
+    session: Session,
+    actor: Actor,
+    task: Task,
+    result: list[Any],
+    job_id: int | None = None,
+    was_cancelled: bool = False,
+    lead_time: float | None = None,
+) -> Annotation:
+    """Store a checked result as a new annotation by the actor, with its first revision."""
     now = utcnow()
     ann = Annotation(
         task_id=task.id,
@@ -101,8 +117,6 @@ def create_annotation(
     session.add(ann)
     session.flush()
     record_revision(session, ann, "created", actor)
-    if ground_truth:
-        _gt.make_ground_truth(session, actor, ann)
     return ann
 
 

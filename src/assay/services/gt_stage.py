@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from assay.services import ground_truth as gt
 from assay.services import jobs
 from assay.services.access import Action, Actor, authorize
-from assay.services.annotations import record_revision
+from assay.services.annotations import add_annotation, record_revision
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.tasks import checked_result, get_task, label_config_of_project
 from assay.store.models import (
@@ -195,19 +195,7 @@ def finish_task(
         _event(session, task, job, "revised", actor, status=status, regions=len(result))
         return DoneResult(task, ann, _progress(session, job))
     _require_fully_annotated(_progress(session, job), job)
-    ann = Annotation(
-        task_id=task.id,
-        project_id=task.project_id,
-        job_id=job.id,
-        completed_by_id=actor.id,
-        result=result,
-        created_at=now,
-        updated_at=now,
-        updated_by_id=actor.id,
-    )
-    session.add(ann)
-    session.flush()
-    record_revision(session, ann, "created", actor)
+    ann = add_annotation(session, actor, task, result, job_id=job.id)
     gt.make_ground_truth(session, actor, ann)
     task.gt_status = status
     task.done_at = now
