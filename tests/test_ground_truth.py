@@ -340,3 +340,17 @@ def test_editing_gt_keeps_older_revisions_readable(client, people, project):
         "results"
     ]
     assert [(h["action"], h["revision"]) for h in hist] == [("edited", 2), ("set", 1)]
+
+
+def test_imported_ground_truth_is_in_history_and_scored(client, people, project):
+    """A GT that arrives by import is an answer-key change like any other: recorded and scored."""
+    lead = people["lead"].headers
+    items = [{"data": {"image": "a.jpg"}, "annotations": [
+        {"result": [box(1, 1, 5, 5)], "ground_truth": True},
+        {"result": [box(1, 1, 5, 5)], "completed_by": people["annotator"].id},
+    ]}]  # fmt: skip
+    (t,) = client.post(f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=lead).json()["task_ids"]
+    hist = client.get(f"/api/projects/{project['id']}/ground-truth/history?task={t}", headers=lead).json()
+    assert [h["action"] for h in hist["results"]] == ["set"]
+    rows = client.get(f"/api/projects/{project['id']}/quality/annotators", headers=lead).json()
+    assert [(r["email"], r["accuracy"]) for r in rows] == [("annotator@example.com", 1.0)]

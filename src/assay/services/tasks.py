@@ -14,6 +14,7 @@ from assay.formats.label_studio import RegionError, validate_result
 from assay.services import quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
+from assay.services.ground_truth import record_changes
 from assay.services.pagination import Page, page_of
 from assay.services.projects import label_config_of
 from assay.store.models import Annotation, AnnotationRevision, Prediction, Task, User
@@ -118,6 +119,15 @@ def import_tasks(
                 for aid, a in zip(ann_ids, ann_rows, strict=True)
             ],
         )  # fmt: skip
+        record_changes(
+            session,
+            actor,
+            [
+                (project_id, row["task_id"], "set", None, aid, 1)
+                for aid, row in zip(ann_ids, ann_rows, strict=True)
+                if row["ground_truth"]
+            ],
+        )
     if prepared.predictions:
         session.execute(
             Prediction.__table__.insert(),
