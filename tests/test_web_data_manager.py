@@ -1,7 +1,7 @@
 """The data manager (a project page's task table) and the task page's GT stars, server-rendered.
 
-What each role sees: the Ground truth and GT status columns, the GT filter, the counts header,
-the checkboxes and the Actions menu. The clicking itself is in test_web_browser.py.
+What each role sees: the Ground truth and GT status columns, the Accuracy and Agreement columns,
+the GT filter, the counts header, the checkboxes and the Actions menu. The clicking itself is in test_web_browser.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, update
 
+from assay.services.errors import Forbidden
 from assay.store.models import Task
 from conftest import Person, box
 from test_web import _Page, header_counts, import_tasks, log_in
@@ -79,7 +80,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
     page = _Page(r.text)
     assert page.headers == [
         "Select all tasks on this page", "Task", "Image", "Ground truth", "GT status",
-        "Annotations", "Predictions", "Created",
+        "Accuracy", "Agreement", "Annotations", "Predictions", "Created",
     ]  # fmt: skip
     rows = by_task(page)
     assert [rows[f"#{i}"]["Ground truth"] for i in ids] == [
@@ -135,7 +136,8 @@ def test_reviewer_sees_ground_truth_but_no_checkboxes_or_actions(signed_in, peop
     r = signed_in(people["reviewer"]).get(f"/projects/{dm['project']}")
     page = _Page(r.text)
     assert page.headers == [
-        "Task", "Image", "Ground truth", "GT status", "Annotations", "Predictions", "Created",
+        "Task", "Image", "Ground truth", "GT status", "Accuracy", "Agreement", "Annotations",
+        "Predictions", "Created",
     ]  # fmt: skip
     assert by_task(page)[f"#{dm['tasks'][1]}"]["Ground truth"] == "★ annotator2@example.com"
     assert header_counts(r.text)["With GT"] == "3"
@@ -151,6 +153,7 @@ def test_annotator_never_sees_ground_truth_on_the_project_page(signed_in, people
     page = _Page(r.text)
     assert page.headers == ["Task", "Image", "Annotations", "Predictions", "Created"]
     assert "★" not in r.text and "Ground truth" not in r.text and "GT" not in r.text
+    assert "Accuracy" not in r.text and "Agreement" not in r.text
     assert "dm-actions" not in r.text and "dm-pick" not in r.text
     assert not FILTER_RE.findall(r.text)
     # their own three annotations; nothing about GT, done or empty
@@ -249,6 +252,82 @@ def test_gt_authors_take_one_query_whatever_the_page_size(signed_in, people, cli
     assert r.status_code == 200
     gt_cells = [row["Ground truth"] for row in _Page(r.text).records]
     assert gt_cells.count("★ annotator@example.com") == 32 and len(gt_cells) == 37
+    assert len(many) == len(few), (len(few), len(many))
+
+
+# -- the Accuracy and Agreement columns ---------------------------------------------------------
+
+TWO_BOXES = [box(10, 10, 10, 10), box(40, 40, 10, 10)]
+
+
+def _quality_tasks(client, people: dict, project_id: int, n: int, with_gt: bool = True) -> list:
+    """n tasks with a GT of two boxes (unless not with_gt) and a cancelled annotation, which
+    takes no part in either column; then annotator posts both boxes (accuracy 1) and
+    annotator2 the first only (0.5), which scores them against the GT."""
+    cancelled = {"result": [], "completed_by": people["annotator2"].id, "was_cancelled": True}
+    gt = {"result": TWO_BOXES, "completed_by": people["annotator"].id, "ground_truth": True}
+    item = {"data": {"image": "/data/media/q.png"}, "annotations": [cancelled]}
+    if with_gt:
+        item["annotations"].insert(0, gt)
+    ids = import_tasks(client, people["lead"], project_id, [item] * n)
+    for t in ids:
+        for who, result in (("annotator", TWO_BOXES), ("annotator2", TWO_BOXES[:1])):
+            r = client.post(
+                f"/api/tasks/{t}/annotations", json={"result": result}, headers=people[who].headers
+            )
+            assert r.status_code == 201, r.text
+    return ids
+
+
+def test_lead_admin_reviewer_see_accuracy_and_agreement_per_task(signed_in, people, client, dm):
+    # t: GT; A perfect (100 %), B one box of two (50 %): accuracy 75 %; A vs B: 1 TP, 1 FN
+    # u: the same without GT: agreement only
+    (t,) = _quality_tasks(client, people, dm["project"], 1)
+    (u,) = _quality_tasks(client, people, dm["project"], 1, with_gt=False)
+    for who in ("lead", "admin", "reviewer"):
+        rows = by_task(_Page(signed_in(people[who]).get(f"/projects/{dm['project']}").text))
+        cells = {k: (r["Accuracy"], r["Agreement"]) for k, r in rows.items()}
+        assert cells[f"#{t}"] == ("75 %", "50 %"), who
+        assert cells[f"#{u}"] == ("–", "50 %"), who
+        # dm's tasks were imported, which scores nothing, and have at most one non-GT annotation
+        assert [cells[f"#{i}"] for i in dm["tasks"]] == [("–", "–")] * 7, who
+
+
+def test_quality_cells_match_task_agreement_and_the_stored_scores(people, client, dm, db):
+    from assay.services import quality, task_table
+    from assay.services.access import Actor, Role
+
+    (t,) = _quality_tasks(client, people, dm["project"], 1)
+    (u,) = _quality_tasks(client, people, dm["project"], 1, with_gt=False)
+    with db.session() as s:
+        lead = Actor(people["lead"].id, Role.LEAD)
+        cells = task_table.quality_cells(s, lead, dm["project"], [t, u, *dm["tasks"]])
+        assert set(cells) == {t, u}
+        assert cells[t].agreement == quality.task_agreement(s, lead, t).agreement == 0.5
+        assert cells[u].agreement == quality.task_agreement(s, lead, u).agreement == 0.5
+        assert cells[t].accuracy == pytest.approx(0.75) and cells[u].accuracy is None
+        annotator = Actor(people["annotator"].id, Role.ANNOTATOR)
+        with pytest.raises(Forbidden):
+            task_table.quality_cells(s, annotator, dm["project"], [t])
+
+
+def test_quality_columns_take_a_fixed_number_of_queries(signed_in, people, client, dm, db):
+    lead = signed_in(people["lead"])
+    url = f"/projects/{dm['project']}"
+    _quality_tasks(client, people, dm["project"], 1)
+    with counting_queries(db) as few:
+        r = lead.get(url + "?page_size=8")
+    assert r.status_code == 200
+    assert [(row["Accuracy"], row["Agreement"]) for row in _Page(r.text).records].count(
+        ("75 %", "50 %")
+    ) == 1
+    _quality_tasks(client, people, dm["project"], 25)
+    with counting_queries(db) as many:
+        r = lead.get(url + "?page_size=40")
+    assert r.status_code == 200
+    records = _Page(r.text).records
+    assert len(records) == 33
+    assert [(row["Accuracy"], row["Agreement"]) for row in records].count(("75 %", "50 %")) == 26
     assert len(many) == len(few), (len(few), len(many))
 
 

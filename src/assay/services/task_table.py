@@ -1,20 +1,26 @@
 """What the data manager (a project's task table) shows beyond the task page itself.
 
-The header counts and the Ground Truth column, each decided here for the actor: annotators
-never learn which tasks have ground truth or are done, so they get None for those.
+The header counts, the Ground Truth column and the Accuracy and Agreement columns, each
+decided here for the actor: annotators never learn which tasks have ground truth or are done,
+so they get None for those, and never see quality.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assay.formats.regions import RegionError
 from assay.services.access import Action, Actor, authorize
 from assay.services.projects import project_counts
+from assay.services.quality import settings_of
+from assay.services.scoring import regions_of, score_result
 from assay.services.tasks import annotation_visibility
-from assay.store.models import Annotation, Task, User
+from assay.store.models import Annotation, Project, QualityScore, Task, User
 
 
 @dataclass(frozen=True)
@@ -102,3 +108,78 @@ def ground_truth_cells(
         )
     )
     return {t: GroundTruthCell(a, uid, email) for t, a, uid, email in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class QualityCell:
+    """A task's quality in the table; None where there is nothing to compute."""
+
+    accuracy: float | None  # mean accuracy of its scored annotations against its GT
+    agreement: float | None  # mean pairwise accuracy between its annotations (two or more)
+
+
+def quality_cells(
+    session: Session, actor: Actor, project_id: int, task_ids: list[int]
+) -> dict[int, QualityCell]:
+    """Accuracy and agreement of each of the tasks, for actors who may view quality.
+
+    Two queries whatever the number of tasks: the mean stored score per task, and the tasks'
+    live, non-GT, non-cancelled annotations, whose pairwise accuracies are computed here as in
+    `quality.task_agreement` (each pair once, the later annotation against the earlier).
+    Raises Forbidden for actors who may not view quality.
+    """
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
+    if not task_ids:
+        return {}
+    accuracy: dict[int, float] = {
+        t: float(mean)
+        for t, mean in session.execute(
+            select(QualityScore.task_id, func.avg(QualityScore.accuracy))
+            .where(
+                QualityScore.project_id == project_id,
+                QualityScore.task_id.in_(task_ids),
+                QualityScore.subject_kind == "annotation",
+            )
+            .group_by(QualityScore.task_id)
+        )
+        if mean is not None
+    }
+    project = session.get(Project, project_id)
+    assert project is not None
+    settings = settings_of(project)
+    by_task: dict[int, list[Any]] = defaultdict(list)
+    sizes: dict[int, tuple[Any, Any]] = {}
+    for task_id, result, w, h in session.execute(
+        select(Annotation.task_id, Annotation.result, Task.width, Task.height)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.task_id.in_(task_ids),
+            Annotation.ground_truth.is_(False),
+            Annotation.deleted_at.is_(None),
+            Annotation.was_cancelled.is_(False),
+        )
+        .order_by(Annotation.task_id, Annotation.id)
+    ):
+        by_task[task_id].append(result)
+        sizes[task_id] = (w, h)
+    agreement: dict[int, float] = {}
+    for task_id, results in by_task.items():
+        if len(results) < 2:
+            continue
+        w, h = sizes[task_id]
+        try:
+            regions = [regions_of(r, w, h) for r in results]
+        except RegionError:
+            continue  # unreadable: left blank rather than failing the page
+        pairs = [
+            float(score_result(regions[i], regions[j], settings).counts.accuracy)
+            for i in range(len(regions))
+            for j in range(i + 1, len(regions))
+        ]
+        agreement[task_id] = round(sum(pairs) / len(pairs), 6)
+    return {
+        t: QualityCell(accuracy.get(t), agreement.get(t))
+        for t in task_ids
+        if t in accuracy or t in agreement
+    }

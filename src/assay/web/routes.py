@@ -114,6 +114,8 @@ def project_page(
         sees_gt = actor.may(Action.GROUND_TRUTH_VIEW)
         changes_gt = actor.may(Action.GROUND_TRUTH_CHANGE)
         gt = task_table.ground_truth_cells(s, actor, project_id, task_ids) if sees_gt else {}
+        sees_quality = actor.may(Action.QUALITY_VIEW)
+        quality = task_table.quality_cells(s, actor, project_id, task_ids) if sees_quality else {}
         config = config_of(project)
         key = config.image_key() if config else None
         rows = [
@@ -123,6 +125,7 @@ def project_page(
                 "annotations": len(listing.annotations.get(t.id, [])),
                 "predictions": len(listing.predictions.get(t.id, [])),
                 "gt": gt.get(t.id),
+                "quality": quality.get(t.id),
             }
             for t in listing.tasks
         ]
@@ -140,6 +143,7 @@ def project_page(
             "pages": pages,
             "sees_gt": sees_gt,
             "changes_gt": changes_gt,
+            "sees_quality": sees_quality,
             "filter": ground_truth,
             "filters": _gt_filters(request, ground_truth) if sees_gt else [],
             "annotators": annotators,
