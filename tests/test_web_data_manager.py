@@ -289,8 +289,8 @@ def test_lead_admin_reviewer_see_accuracy_and_agreement_per_task(signed_in, peop
         cells = {k: (r["Accuracy"], r["Agreement"]) for k, r in rows.items()}
         assert cells[f"#{t}"] == ("75 %", "50 %"), who
         assert cells[f"#{u}"] == ("–", "50 %"), who
-        # dm's tasks were imported, which scores nothing, and have at most one non-GT annotation
-        assert [cells[f"#{i}"] for i in dm["tasks"]] == [("–", "–")] * 7, who
+        # dm's first task: an imported GT and one matching annotation; the rest have no pair
+        assert [cells[f"#{i}"] for i in dm["tasks"]] == [("100 %", "–")] + [("–", "–")] * 6, who
 
 
 def test_quality_cells_match_task_agreement_and_the_stored_scores(people, client, dm, db):
@@ -302,7 +302,7 @@ def test_quality_cells_match_task_agreement_and_the_stored_scores(people, client
     with db.session() as s:
         lead = Actor(people["lead"].id, Role.LEAD)
         cells = task_table.quality_cells(s, lead, dm["project"], [t, u, *dm["tasks"]])
-        assert set(cells) == {t, u}
+        assert set(cells) == {t, u, dm["tasks"][0]}
         assert cells[t].agreement == quality.task_agreement(s, lead, t).agreement == 0.5
         assert cells[u].agreement == quality.task_agreement(s, lead, u).agreement == 0.5
         assert cells[t].accuracy == pytest.approx(0.75) and cells[u].accuracy is None
