@@ -9,17 +9,20 @@ project (`recompute_project`, run as a background job).
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
-from assay.metrics import Counts
+from assay.metrics import Counts, CountTable
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Forbidden, Invalid
 from assay.services.scoring import (
@@ -31,6 +34,7 @@ from assay.services.scoring import (
     regions_of,
     score_result,
 )
+from assay.services.scoring_batch import score_batch
 from assay.store.db import Database
 from assay.store.models import Annotation, Prediction, Project, QualityAggregate, QualityScore, Task
 from assay.store.types import utcnow
@@ -117,13 +121,59 @@ class _Subject:
 def _score_rows(
     session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
 ) -> list[dict[str, Any]]:
-    """Fresh score rows for the given tasks (only those with a GT)."""
+    """Fresh score rows for the given tasks (only those with a GT).
+
+    Reads only the columns scoring needs (no ORM objects) and scores all pairs at once with
+    `score_batch`: per pair exactly what `score_result` gives, vectorised.
+    """
     if not task_ids:
         return []
+    with _gc_paused():
+        return _score_rows_now(session, project_id, task_ids, settings)
+
+
+def _score_rows_now(
+    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
+) -> list[dict[str, Any]]:
+    """`_score_rows` itself; the decoded JSON dies with this frame, before collection resumes."""
+    gts, sizes, subjects = _load(session, task_ids, settings)
+    tasks = list(gts)
+    position = {t: i for i, t in enumerate(tasks)}
+    no_size = (None, None)
+    scores = score_batch(
+        [gts[t].result for t in tasks],
+        [s.result for s in subjects],
+        [position[s.task_id] for s in subjects],
+        [sizes.get(t, no_size)[0] for t in tasks],
+        [sizes.get(t, no_size)[1] for t in tasks],
+        settings,
+    )
+    # None where either side is unreadable: left unscored rather than failing the change
+    scored = [(sub, sc) for sub, sc in zip(subjects, scores, strict=True) if sc is not None]
+    accuracy = CountTable.from_counts(sc.counts for _, sc in scored).accuracy.tolist()
+    now = utcnow()
+    return [
+        _row(project_id, sub, gts[sub.task_id], sc, acc, now)
+        for (sub, sc), acc in zip(scored, accuracy, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _GroundTruth:
+    id: int
+    revision: int
+    result: list[Any]
+
+
+def _load(
+    session: Session, task_ids: list[int], settings: QualitySettings
+) -> tuple[dict[int, _GroundTruth], dict[int, tuple[Any, Any]], list[_Subject]]:
+    """The tasks' GTs (by task id), image sizes (by task id), and what to score against them:
+    live annotations that are not cancelled, then live predictions."""
     gts = {
-        a.task_id: a
-        for a in session.scalars(
-            select(Annotation).where(
+        task_id: _GroundTruth(gt_id, revision, result)
+        for gt_id, task_id, revision, result in session.execute(
+            select(Annotation.id, Annotation.task_id, Annotation.revision, Annotation.result).where(
                 Annotation.task_id.in_(task_ids),
                 Annotation.ground_truth.is_(True),
                 Annotation.deleted_at.is_(None),
@@ -131,7 +181,7 @@ def _score_rows(
         )
     }
     if not gts:
-        return []
+        return {}, {}, []
     sizes = {
         t: (w, h)
         for t, w, h in session.execute(
@@ -139,9 +189,15 @@ def _score_rows(
         )
     }
     subjects = [
-        _Subject("annotation", a.id, a.task_id, str(a.completed_by_id or ""), a.job_id, a.result)
-        for a in session.scalars(
-            select(Annotation).where(
+        _Subject("annotation", a_id, task_id, str(user_id or ""), job_id, result)
+        for a_id, task_id, user_id, job_id, result in session.execute(
+            select(
+                Annotation.id,
+                Annotation.task_id,
+                Annotation.completed_by_id,
+                Annotation.job_id,
+                Annotation.result,
+            ).where(
                 Annotation.task_id.in_(list(gts)),
                 Annotation.ground_truth.is_(False),
                 Annotation.deleted_at.is_(None),
@@ -149,38 +205,43 @@ def _score_rows(
             )
         )
     ] + [
-        _Subject("prediction", p.id, p.task_id, p.model_version or "", None, p.result)
-        for p in session.scalars(
-            select(Prediction).where(
-                Prediction.task_id.in_(list(gts)), Prediction.deleted_at.is_(None)
-            )
+        _Subject("prediction", p_id, task_id, model_version or "", None, result)
+        for p_id, task_id, model_version, result in session.execute(
+            select(
+                Prediction.id, Prediction.task_id, Prediction.model_version, Prediction.result
+            ).where(Prediction.task_id.in_(list(gts)), Prediction.deleted_at.is_(None))
         )
     ]
     if not settings.empty_is_annotated:
         subjects = [s for s in subjects if s.kind == "prediction" or s.result]
-    gt_regions = {}
-    for t, gt in gts.items():
-        w, h = sizes.get(t, (None, None))
-        try:
-            gt_regions[t] = regions_of(gt.result, w, h)
-        except RegionError:
-            continue
-    subjects = [s for s in subjects if s.task_id in gt_regions]
-    now = utcnow()
-    rows = []
-    for sub in subjects:
-        w, h = sizes.get(sub.task_id, (None, None))
-        try:
-            score = score_result(gt_regions[sub.task_id], regions_of(sub.result, w, h), settings)
-        except RegionError:
-            continue  # unreadable for the converter: left unscored rather than failing the change
-        gt = gts[sub.task_id]
-        rows.append(_row(project_id, sub, gt, score, now))
-    return rows
+    return gts, sizes, subjects
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause automatic garbage collection while a chunk's JSON is decoded and scored.
+
+    Decoding makes hundreds of thousands of small dicts and lists that all stay alive until
+    the chunk is scored, and every automatic collection walks all of them again: that more
+    than doubles the time of a full recompute. Collection resumes (if it was on) at the end;
+    any reference cycle made meanwhile is collected then.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _row(
-    project_id: int, sub: _Subject, gt: Annotation, score: ResultScore, now: Any
+    project_id: int,
+    sub: _Subject,
+    gt: _GroundTruth,
+    score: ResultScore,
+    accuracy: float,
+    now: Any,
 ) -> dict[str, Any]:
     c = score.counts
     return {
@@ -198,7 +259,7 @@ def _row(
         "fn": c.fn,
         "matched": c.matched,
         "iou_sum": c.iou_sum,
-        "accuracy": float(c.accuracy),
+        "accuracy": accuracy,  # c.accuracy, computed for all rows at once
         "labels": score.labels,
         "confusion": score.confusion,
         "computed_at": now,
@@ -249,11 +310,89 @@ def _apply_deltas(session: Session, project_id: int, deltas: dict[AggKey, list[f
 def _sum_contributions(
     rows: Iterable[dict[str, Any]], sign: int, into: dict[AggKey, list[float]]
 ) -> None:
-    for row in rows:
-        for key, values in _contributions(row, sign):
-            acc = into[key]
-            for i, v in enumerate(values):
-                acc[i] += v
+    """Add every row's `_contributions` to `into`, vectorised over rows.
+
+    The very floats of adding them one at a time: each aggregate's values are summed left to
+    right in row order starting from its current value (`np.bincount` adds its weights in
+    order), and keys new to `into` are added in the order the rows first name them.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    # Slots: per row its whole counts (label "") then its labels in dict order; values (S, 7)
+    # as AGG_FIELDS: n, tp, fp, fn, matched, iou_sum, accuracy.
+    items = [(r, label, v) for r, row in enumerate(rows) for label, v in row["labels"].items()]
+    n_rows, n_items = len(rows), len(items)
+    whole = np.array(
+        [(1, w["tp"], w["fp"], w["fn"], w["matched"], w["iou_sum"], w["accuracy"]) for w in rows],
+        dtype=np.float64,
+    ).reshape(n_rows, len(AGG_FIELDS))
+    per_label = np.ones((n_items, len(AGG_FIELDS)))
+    if n_items:
+        counts = np.array([v for _, _, v in items], dtype=np.float64)
+        if counts.shape != (n_items, 5):
+            raise ValueError("score labels must map to [tp, fp, fn, matched, iou_sum]")
+        per_label[:, 1:6] = counts
+        tp, total = per_label[:, 1], per_label[:, 1:4].sum(axis=1)
+        np.divide(tp, total, out=per_label[:, 6], where=total != 0)  # 1.0 where nothing at all
+    values = np.concatenate([whole, per_label]) * sign
+    label_ids: dict[str, int] = {"": 0}
+    slot_row = np.array([*range(n_rows), *(r for r, _, _ in items)], dtype=np.int64)
+    slot_label = np.array(
+        [0] * n_rows + [label_ids.setdefault(label, len(label_ids)) for _, label, _ in items],
+        dtype=np.int64,
+    )
+    # Groups: per row (kind, key), (total, "") and ("job", id) unless it has no job (-1).
+    group_ids: dict[tuple[str, str], int] = {}
+    row_groups = np.array(
+        [
+            (
+                group_ids.setdefault(_group(row), len(group_ids)),
+                group_ids.setdefault(_total(row), len(group_ids)),
+                -1
+                if row["job_id"] is None
+                else group_ids.setdefault(("job", str(row["job_id"])), len(group_ids)),
+            )
+            for row in rows
+        ],
+        dtype=np.int64,
+    )
+    # Events, one per (row, group, slot), in the order of the one-at-a-time loop.
+    n_slots = len(slot_row)
+    ev_slot = np.tile(np.arange(n_slots), 3)
+    ev_j = np.repeat(np.arange(3), n_slots)
+    ev_group = row_groups[slot_row[ev_slot], ev_j]
+    real = ev_group >= 0
+    ev_slot, ev_j, ev_group = ev_slot[real], ev_j[real], ev_group[real]
+    order = np.lexsort((ev_slot, ev_j, slot_row[ev_slot]))
+    ev_slot, ev_group = ev_slot[order], ev_group[order]
+    key = ev_group * len(label_ids) + slot_label[ev_slot]
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    groups, labels = list(group_ids), list(label_ids)
+    names = [
+        (*groups[g], labels[lab])
+        for g, lab in zip(*(x.tolist() for x in np.divmod(uniq, len(labels))), strict=True)
+    ]
+    zero = [0.0] * len(AGG_FIELDS)
+    current = np.array([into.get(k, zero) for k in names], dtype=np.float64)
+    bins = np.concatenate([np.arange(len(uniq)), inverse.reshape(-1)])
+    weights = np.concatenate([current, values[ev_slot]])
+    sums = np.stack(
+        [np.bincount(bins, weights=weights[:, f], minlength=len(uniq)) for f in range(len(zero))],
+        axis=1,
+    ).tolist()
+    for u in np.argsort(first, kind="stable").tolist():
+        into[names[u]] = sums[u]
+
+
+def _group(row: dict[str, Any]) -> tuple[str, str]:
+    """A score's own group (annotator or model) and key, as in `_contributions`."""
+    return ("annotator" if row["subject_kind"] == "annotation" else "model", row["subject_key"])
+
+
+def _total(row: dict[str, Any]) -> tuple[str, str]:
+    """A score's project-wide group, as in `_contributions`."""
+    return ("annotations" if row["subject_kind"] == "annotation" else "predictions", "")
 
 
 def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) -> int:

@@ -1,0 +1,393 @@
+"""The batch scorer gives, pair by pair, exactly what `score_result` gives (bit for bit, key
+order included), and a project recomputed with it stores exactly the rows and aggregates of
+the one-pair-at-a-time path."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from assay.formats.regions import RegionError
+from assay.services import quality
+from assay.services.scoring import QualitySettings, ResultScore, regions_of, score_result
+from assay.services.scoring_batch import score_batch
+from assay.store.models import QualityAggregate, QualityScore
+from conftest import box
+
+LABELS = ["A", "B", "C", "", "unmatched", "Zebra|A", "zz"]
+ALL_SETTINGS = [
+    QualitySettings(iou_threshold=t, match_method=m, label_aware=a)
+    for t in (0.1, 0.5, 1.0)
+    for m in ("hungarian", "greedy")
+    for a in (True, False)
+]
+
+
+def _one_pair(gt: Any, sub: Any, w: Any, h: Any, s: QualitySettings) -> ResultScore | None:
+    """What quality._score_rows did per pair before the batch path."""
+    try:
+        g = regions_of(gt, w, h)
+        return score_result(g, regions_of(sub, w, h), s)
+    except RegionError:
+        return None
+
+
+def _assert_same(got: list[ResultScore | None], want: list[ResultScore | None]) -> None:
+    assert len(got) == len(want)
+    for i, (a, b) in enumerate(zip(got, want, strict=True)):
+        assert a == b, f"pair {i}: {a} != {b}"
+        if a is not None and b is not None:
+            assert list(a.labels) == list(b.labels), f"pair {i}: label order"
+            # exact floats, and the same types (ints stay ints) as score_result's
+            assert repr(a) == repr(b), f"pair {i}"
+
+
+def _check(gts: list[Any], subs: list[Any], gt_of: list[int], sizes: list[tuple[Any, Any]]) -> None:
+    widths, heights = [w for w, _ in sizes], [h for _, h in sizes]
+    for s in ALL_SETTINGS:
+        got = score_batch(gts, subs, gt_of, widths, heights, s)
+        want = [_one_pair(gts[g], sub, *sizes[g], s) for sub, g in zip(subs, gt_of, strict=True)]
+        _assert_same(got, want)
+
+
+# -- random Label Studio results -------------------------------------------------------------
+
+
+def _rect(rng: random.Random, i: int, base: dict | None = None) -> list[dict]:
+    """One rectangle (sometimes split into a rectangle + labels item, sometimes rotated or
+    scored); `base` jitters an existing one so that overlaps and exact ties are common."""
+    if base is not None and rng.random() < 0.8:
+        v = base["value"]
+        x, y, w, h = (
+            v["x"] + rng.choice([0, 0, 0.5, -1, 2]),
+            v["y"] + rng.choice([0, 0, 1]),
+            max(v["width"], 0),
+            v["height"] + rng.choice([0, 0, 3]),
+        )
+    else:
+        x, y = rng.choice([0, 10, 20, 25]) + rng.random() * 4, rng.choice([0, 10, 20]) * 1.0
+        w, h = rng.choice([0, 5, 10, 20]), rng.choice([5, 10, 20])
+    label = rng.choice(LABELS)
+    value: dict[str, Any] = {"x": x, "y": y, "width": w, "height": h}
+    r = rng.random()
+    if r < 0.01:
+        value["rotation"] = rng.choice([30, 90, -45])
+    elif r < 0.04:
+        value["rotation"] = rng.choice([360, -360, 720])
+    elif r < 0.5:
+        value["rotation"] = 0
+    item: dict[str, Any] = {"id": f"r{i}", "from_name": "label", "to_name": "image", "value": value}
+    if rng.random() < 0.1:  # Label Studio's split form: geometry and labels as two items
+        item["type"] = "rectangle"
+        return [item, {"id": f"r{i}", "type": "labels", "value": {"labels": [label]}}]
+    item["type"] = "rectanglelabels"
+    value["rectanglelabels"] = [label] if rng.random() < 0.95 else sorted({label, "B"})
+    if rng.random() < 0.5:
+        item["score"] = rng.choice([0.9, 0.5, 0.5, 0.1, None])
+    return [item]
+
+
+def _result(rng: random.Random, base: list[dict] | None = None) -> list[dict]:
+    """A result with 0-12 rectangles; sometimes a polygon, keypoint, choices (task level or
+    per region), text area, relation or a malformed entry."""
+    n = rng.choice([0, 1, 2, 3, 5, 5, 5, 9, 12])
+    rects = [it for it in (base or []) if it.get("type") in ("rectanglelabels", "rectangle")
+             and "width" in it.get("value", {})]  # fmt: skip
+    out: list[dict] = []
+    for i in range(n):
+        out += _rect(rng, i, rng.choice(rects) if rects else None)
+    r = rng.random()
+    if r < 0.03:
+        out.append(
+            {"type": "polygonlabels", "value": {"points": [[0, 0], [10, 0], [0, 10]],
+                                                 "polygonlabels": ["A"]}}
+        )  # fmt: skip
+    elif r < 0.06:
+        out.append({"type": "keypointlabels", "value": {"x": 5, "y": 5, "keypointlabels": ["A"]}})
+    elif r < 0.09:
+        out.append({"type": "choices", "value": {"choices": [rng.choice(["A", "B"])]}})
+    elif r < 0.12 and n:
+        out.append({"id": "r0", "type": "choices", "value": {"choices": ["occluded"]}})
+    elif r < 0.15:
+        out.append({"type": "textarea", "value": {"text": ["note"]}})
+    elif r < 0.17:
+        out.append({"type": "relation", "from_id": "r0", "to_id": "r1"})
+    elif r < 0.19 and n:
+        out[0] = {**out[0], "value": {**out[0]["value"], "width": -1}}  # unreadable
+    elif r < 0.20:
+        out.append({"type": "rectanglelabels"})  # no value: unreadable
+    elif r < 0.21 and n:
+        out[0] = {**out[0], "score": "high"}  # unreadable score
+    rng.shuffle(out)
+    return out
+
+
+def _project(rng: random.Random, n_tasks: int) -> tuple[list, list, list[int], list]:
+    gts, subs, gt_of, sizes = [], [], [], []
+    for t in range(n_tasks):
+        gt = _result(rng)
+        gts.append(gt)
+        sizes.append(rng.choice([(1000, 800), (640, 640), (None, None), (0, 480), (1920, None)]))
+        for _ in range(rng.choice([0, 1, 3, 3])):
+            subs.append(_result(rng, gt) if rng.random() < 0.9 else gt)
+            gt_of.append(t)
+    return gts, subs, gt_of, sizes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batch_equals_score_result_on_random_projects(seed):
+    _check(*_project(random.Random(seed), 150))
+
+
+@given(st.randoms(use_true_random=False), st.integers(1, 6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_batch_equals_score_result_property(rng, n_tasks):
+    _check(*_project(rng, n_tasks))
+
+
+def test_edge_cases():
+    a, b = box(10, 10, 10, 10, label="A"), box(10.5, 10, 10, 10, label="B", score=0.7)
+    gts = [[], [a], [], [a, a], [{"type": "polygonlabels"}], "not a list"]
+    subs = [[], [], [a], [b], [a, b, b], [a], [a], [a]]
+    gt_of = [0, 1, 2, 3, 3, 4, 5, 0]
+    _check(gts, subs, gt_of, [(1600, 1200)] * len(gts))
+
+
+def test_many_matches_sum_like_numpy():
+    """Nine or more matched pairs: numpy sums those pairwise, not left to right."""
+    rng = random.Random(7)
+    gt = [box(i * 10 + rng.random(), rng.random() * 50, 7, 7, label="A") for i in range(10)]
+    sub = [box(b["value"]["x"] + rng.random(), b["value"]["y"], 7, 7, label="A") for b in gt]
+    _check([gt], [sub, sub[:8], sub[:7]], [0, 0, 0], [(1000, 1000)])
+
+
+def test_empty_batch_and_bad_index():
+    assert score_batch([], [], [], [], [], QualitySettings()) == []
+    with pytest.raises(ValueError, match="gt_index"):
+        score_batch([[]], [[]], [1], [None], [None], QualitySettings())
+
+
+# -- in the server: the batch path stores what the one-pair path stores ----------------------
+
+
+def _stored(db, pid):
+    """Every score row (in insertion order, without id and time) and every aggregate."""
+    with db.session(write=False) as s:
+        scores = [
+            (
+                r.annotation_id, r.prediction_id, r.task_id, r.subject_kind, r.subject_key,
+                r.job_id, r.gt_annotation_id, r.gt_revision, r.tp, r.fp, r.fn, r.matched,
+                r.iou_sum, r.accuracy, list(r.labels.items()), r.confusion,
+            )
+            for r in s.scalars(
+                select(QualityScore)
+                .where(QualityScore.project_id == pid)
+                .order_by(QualityScore.id)
+            )
+        ]  # fmt: skip
+        aggs = {
+            (r.group_kind, r.group_key, r.label): (
+                r.n, r.tp, r.fp, r.fn, r.matched, r.iou_sum, r.accuracy_sum
+            )
+            for r in s.scalars(select(QualityAggregate).where(QualityAggregate.project_id == pid))
+        }  # fmt: skip
+    return scores, aggs
+
+
+def _score_rows_per_pair(session, project_id, task_ids, settings):
+    """quality._score_rows as it was before the batch path (ORM objects, one score_result
+    call per pair), kept here as the reference."""
+    from assay.services.quality import _Subject
+    from assay.store.models import Annotation, Prediction, Task
+    from assay.store.types import utcnow
+
+    def _row(project_id, sub, gt, score, now):
+        c = score.counts
+        return {
+            "project_id": project_id,
+            "task_id": sub.task_id,
+            "subject_kind": sub.kind,
+            "subject_key": sub.key,
+            "annotation_id": sub.id if sub.kind == "annotation" else None,
+            "prediction_id": sub.id if sub.kind == "prediction" else None,
+            "job_id": sub.job_id,
+            "gt_annotation_id": gt.id,
+            "gt_revision": gt.revision,
+            "tp": c.tp,
+            "fp": c.fp,
+            "fn": c.fn,
+            "matched": c.matched,
+            "iou_sum": c.iou_sum,
+            "accuracy": float(c.accuracy),
+            "labels": score.labels,
+            "confusion": score.confusion,
+            "computed_at": now,
+        }
+
+    if not task_ids:
+        return []
+    gts = {
+        a.task_id: a
+        for a in session.scalars(
+            select(Annotation).where(
+                Annotation.task_id.in_(task_ids),
+                Annotation.ground_truth.is_(True),
+                Annotation.deleted_at.is_(None),
+            )
+        )
+    }
+    if not gts:
+        return []
+    sizes = {
+        t: (w, h)
+        for t, w, h in session.execute(
+            select(Task.id, Task.width, Task.height).where(Task.id.in_(list(gts)))
+        )
+    }
+    subjects = [
+        _Subject("annotation", a.id, a.task_id, str(a.completed_by_id or ""), a.job_id, a.result)
+        for a in session.scalars(
+            select(Annotation).where(
+                Annotation.task_id.in_(list(gts)),
+                Annotation.ground_truth.is_(False),
+                Annotation.deleted_at.is_(None),
+                Annotation.was_cancelled.is_(False),
+            )
+        )
+    ] + [
+        _Subject("prediction", p.id, p.task_id, p.model_version or "", None, p.result)
+        for p in session.scalars(
+            select(Prediction).where(
+                Prediction.task_id.in_(list(gts)), Prediction.deleted_at.is_(None)
+            )
+        )
+    ]
+    if not settings.empty_is_annotated:
+        subjects = [s for s in subjects if s.kind == "prediction" or s.result]
+    gt_regions = {}
+    for t, gt in gts.items():
+        w, h = sizes.get(t, (None, None))
+        try:
+            gt_regions[t] = regions_of(gt.result, w, h)
+        except RegionError:
+            continue
+    subjects = [s for s in subjects if s.task_id in gt_regions]
+    now = utcnow()
+    rows = []
+    for sub in subjects:
+        w, h = sizes.get(sub.task_id, (None, None))
+        try:
+            score = score_result(gt_regions[sub.task_id], regions_of(sub.result, w, h), settings)
+        except RegionError:
+            continue
+        rows.append(_row(project_id, sub, gts[sub.task_id], score, now))
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("method", "label_aware", "empty_is_annotated"),
+    [("hungarian", True, True), ("greedy", False, False)],
+)
+def test_project_recompute_equals_the_per_pair_path(
+    client, people, project, db, monkeypatch, method, label_aware, empty_is_annotated
+):
+    """Random tasks (some without GT, some with rotated boxes that take the one-pair path,
+    some empty), three annotators and a model each: a recompute with the batch path stores
+    the same score rows, in the same order, and the same aggregates as the old per-pair one."""
+    rng = random.Random(11)
+    lead = people["lead"].headers
+    pid = project["id"]
+    r = client.patch(
+        f"/api/projects/{pid}/quality-settings",
+        json={"match_method": method, "label_aware": label_aware,
+              "empty_is_annotated": empty_is_annotated},
+        headers=lead,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    names = ["Elephant", "Zebra", "Giraffe"]
+    tasks = []
+    for i in range(80):
+        gt = [box(rng.uniform(5, 80), rng.uniform(5, 80), 10, 10, label=rng.choice(names))
+              for _ in range(rng.choice([0, 3, 5, 9]))]  # fmt: skip
+        anns = [{"result": gt, "ground_truth": True}] if i % 7 else []
+        for _ in range(3):
+            res = [
+                box(b["value"]["x"] + rng.uniform(-3, 3), b["value"]["y"], 10, 10,
+                    label=rng.choice(names) if rng.random() < 0.2 else b["value"]["rectanglelabels"][0])
+                for b in gt if rng.random() < 0.9
+            ]  # fmt: skip
+            if i % 11 == 0:
+                turned = box(40, 40, 10, 10)
+                res.append({**turned, "value": {**turned["value"], "rotation": 30}})
+            anns.append({"result": res})
+        preds = [{"result": [box(10, 10, 10, 10, score=rng.random())], "model_version": "m1"}]
+        tasks.append({"data": {"image": f"{i}.jpg"}, "annotations": anns, "predictions": preds})
+    r = client.post(f"/api/projects/{pid}/import", json=tasks, headers=lead)
+    assert r.status_code == 201, r.text
+
+    quality.recompute_project(db, pid)
+    batch = _stored(db, pid)
+    assert len(batch[0]) > 200 and batch[1]
+
+    monkeypatch.setattr(quality, "_score_rows", _score_rows_per_pair)
+    quality.recompute_project(db, pid)
+    assert _stored(db, pid) == batch
+
+
+# -- aggregates: the vectorised sum is the one-at-a-time sum ----------------------------------
+
+
+def _sum_one_by_one(rows, sign, into):
+    """quality._sum_contributions as it was: one contribution at a time."""
+    for row in rows:
+        for key, values in quality._contributions(row, sign):
+            acc = into[key]
+            for i, v in enumerate(values):
+                acc[i] += v
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sum_contributions_equals_one_at_a_time(seed):
+    from collections import defaultdict
+
+    rng = random.Random(seed)
+
+    def row():
+        labels = {}
+        for label in rng.sample(["A", "B", "", "C|D", "unmatched"], rng.randint(0, 4)):
+            tp, fp, fn = rng.randint(0, 3), rng.randint(0, 2), rng.randint(0, 2)
+            matched = tp + rng.randint(0, 1)
+            labels[label] = [tp, fp, fn, matched, sum(rng.random() for _ in range(matched))]
+        tp, fp, fn = (sum(v[i] for v in labels.values()) for i in range(3))
+        return {
+            "subject_kind": rng.choice(["annotation", "prediction"]),
+            "subject_key": rng.choice(["1", "2", "m1", ""]),
+            "job_id": rng.choice([None, 1, 2]),
+            "tp": tp, "fp": fp, "fn": fn,
+            "matched": sum(v[3] for v in labels.values()),
+            "iou_sum": sum(v[4] for v in labels.values()),
+            "accuracy": tp / (tp + fp + fn) if tp + fp + fn else 1.0,
+            "labels": labels,
+        }  # fmt: skip
+
+    want = defaultdict(lambda: [0.0] * len(quality.AGG_FIELDS))
+    got = defaultdict(lambda: [0.0] * len(quality.AGG_FIELDS))
+    for sign in (-1, 1, 1, -1, 1):  # several calls into the same dict, as rescore_tasks does
+        rows = [row() for _ in range(rng.choice([0, 1, 50, 300]))]
+        _sum_one_by_one(rows, sign, want)
+        quality._sum_contributions(rows, sign, got)
+        assert list(got.items()) == list(want.items())  # same floats, same key order
+
+
+def test_only_empty_pairs_and_large_results_in_slices(monkeypatch):
+    import assay.services.scoring_batch as sb
+
+    _check([[], [{"type": "textarea", "value": {"text": ["x"]}}]], [[], [], []], [0, 1, 1],
+           [(100, 100), (None, None)])  # fmt: skip
+    monkeypatch.setattr(sb, "_MAX_CELLS", 30)  # a few pairs per slice
+    _check(*_project(random.Random(99), 40))
