@@ -32,6 +32,8 @@ test-postgresql: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/coco_eval.py --no-memory
+	$(PY) benchmarks/quality_server.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
