@@ -197,7 +197,9 @@ def test_annotators_get_no_ground_truth_counts(client, people):
     ids = _setup(client, people)
     for role, sees in (("annotator", False), ("reviewer", True), ("lead", True)):
         body = client.get(f"/api/projects/{ids['project']}", headers=people[role].headers).json()
-        assert ("ground_truth_number" in body) is sees and ("ground_truth_coverage" in body) is sees, role
+        assert ("ground_truth_number" in body) is sees and (
+            "ground_truth_coverage" in body
+        ) is sees, role
         listed = client.get("/api/projects", headers=people[role].headers).json()["results"][0]
         assert ("done_number" in listed) is sees, role
 
@@ -215,7 +217,12 @@ def test_every_api_route_refuses_a_bad_token(app, client):
             start = concrete.index("{")
             concrete = concrete[:start] + "1" + concrete[concrete.index("}", start) + 1 :]
         for method in methods:
-            r = client.request(method.upper(), concrete, headers={"Authorization": "Token not-a-real-token"}, json={})
+            r = client.request(
+                method.upper(),
+                concrete,
+                headers={"Authorization": "Token not-a-real-token"},
+                json={},
+            )
             assert r.status_code == 401, (method, path, r.status_code)
             checked += 1
     assert checked > 40

@@ -293,8 +293,17 @@ def test_oversized_body_is_413(client, people, project, app):
 
 def test_list_totals_leave_out_deleted_tasks_and_deleted_rows(client, people, project):
     h = people["lead"].headers
-    items = [{"data": {"image": f"{i}.jpg"}, "annotations": [{"result": [box(1, 1, 2, 2)]}], "predictions": [{"result": []}]} for i in range(3)]
-    ids = client.post(f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=h).json()["task_ids"]
+    items = [
+        {
+            "data": {"image": f"{i}.jpg"},
+            "annotations": [{"result": [box(1, 1, 2, 2)]}],
+            "predictions": [{"result": []}],
+        }
+        for i in range(3)
+    ]
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=h
+    ).json()["task_ids"]
     client.delete(f"/api/tasks/{ids[0]}", headers=h)
     ann = client.get(f"/api/tasks/{ids[1]}/annotations", headers=h).json()[0]
     client.delete(f"/api/annotations/{ann['id']}", headers=h)

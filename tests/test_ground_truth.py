@@ -349,8 +349,12 @@ def test_imported_ground_truth_is_in_history_and_scored(client, people, project)
         {"result": [box(1, 1, 5, 5)], "ground_truth": True},
         {"result": [box(1, 1, 5, 5)], "completed_by": people["annotator"].id},
     ]}]  # fmt: skip
-    (t,) = client.post(f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=lead).json()["task_ids"]
-    hist = client.get(f"/api/projects/{project['id']}/ground-truth/history?task={t}", headers=lead).json()
+    (t,) = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=lead
+    ).json()["task_ids"]
+    hist = client.get(
+        f"/api/projects/{project['id']}/ground-truth/history?task={t}", headers=lead
+    ).json()
     assert [h["action"] for h in hist["results"]] == ["set"]
     rows = client.get(f"/api/projects/{project['id']}/quality/annotators", headers=lead).json()
     assert [(r["email"], r["accuracy"]) for r in rows] == [("annotator@example.com", 1.0)]
