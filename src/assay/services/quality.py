@@ -395,6 +395,17 @@ def _total(row: dict[str, Any]) -> tuple[str, str]:
     return ("annotations" if row["subject_kind"] == "annotation" else "predictions", "")
 
 
+def _has_gt_or_scores(session: Session, task_ids: list[int]) -> bool:
+    """Whether any of these tasks has a live GT annotation or stored scores."""
+    gt = select(Annotation.id).where(
+        Annotation.task_id.in_(task_ids),
+        Annotation.ground_truth.is_(True),
+        Annotation.deleted_at.is_(None),
+    )
+    scored = select(QualityScore.id).where(QualityScore.task_id.in_(task_ids))
+    return session.scalar(select(gt.exists() | scored.exists())) or False
+
+
 def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) -> int:
     """Recompute the scores of these tasks and move the aggregates by the difference.
 
@@ -402,8 +413,8 @@ def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) ->
     Returns the number of score rows written.
     """
     ids = sorted(set(task_ids))
-    if not ids:
-        return 0
+    if not ids or (len(ids) <= CHUNK and not _has_gt_or_scores(session, ids)):
+        return 0  # most label changes happen on tasks without GT: one query, nothing to do
     project = session.get(Project, project_id)
     assert project is not None
     settings = settings_of(project)
