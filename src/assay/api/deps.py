@@ -93,11 +93,6 @@ def credentials_of(request: Request) -> Credentials:
     return Credentials(user_id=int(user_id))
 
 
-def current_actor(request: Request) -> Actor:
-    with database(request).session(write=False) as s:
-        return credentials_of(request).actor(s)
-
-
 def context(request: Request) -> Ctx:
     """Authenticates before anything else about the request is looked at (401 comes first)."""
     ctx = Ctx(credentials=credentials_of(request), db=database(request))

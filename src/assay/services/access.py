@@ -48,7 +48,6 @@ class Action(StrEnum):
     QUALITY_VIEW = "quality.view"  # everyone's scores and agreement
     QUALITY_SETTINGS = "quality.settings"  # change matching settings, recompute
     USERS_MANAGE = "users.manage"
-    USERS_LIST = "users.list"
 
 
 _ALL = frozenset(Role)
@@ -80,7 +79,6 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.QUALITY_VIEW: _READERS,
     Action.QUALITY_SETTINGS: _STAFF,
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
-    Action.USERS_LIST: _STAFF,
 }
 
 

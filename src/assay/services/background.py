@@ -93,8 +93,3 @@ def fail_interrupted(db: Database) -> None:
             .where(BackgroundJob.status.in_(("queued", "running")))
             .values(status="failed", error="interrupted: the server stopped", finished_at=utcnow())
         )
-
-
-def wait_idle() -> None:
-    """Block until queued work has run (tests, CLI)."""
-    _executor.submit(lambda: None).result()

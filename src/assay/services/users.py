@@ -15,7 +15,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Action, Actor, Role, authorize
+from assay.services.access import Actor, Role
 from assay.services.errors import Conflict, Invalid, NotFound, Unauthorized
 from assay.store.models import User
 from assay.store.types import utcnow
@@ -89,12 +89,6 @@ def reset_token(session: Session, user_id: int) -> str:
     return token
 
 
-def set_password(session: Session, user_id: int, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid.field("password", f"must have at least {MIN_PASSWORD} characters")
-    get_user(session, user_id).password_hash = _hasher().hash(password)
-
-
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -131,8 +125,3 @@ def active_user(session: Session, user_id: int) -> Actor:
     if user is None or not user.is_active:
         raise Unauthorized("Your session has ended; log in again.")
     return actor_of(user)
-
-
-def list_users(session: Session, actor: Actor) -> list[User]:
-    authorize(session, actor, Action.USERS_LIST)
-    return list(session.scalars(select(User).order_by(User.id)))
