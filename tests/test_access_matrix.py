@@ -35,6 +35,7 @@ def _setup(client, people, project=None):
         "tasks": ids,
         "others_annotation": other["id"],
         "prediction": pred["id"],
+        "reviewer": people["reviewer"].id,
     }
 
 
@@ -118,6 +119,38 @@ MATRIX = {
     ),
     "export": (
         lambda x: ("GET", f"/api/projects/{x['project']}/export?download_all_tasks=true", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "review others' annotation": (
+        lambda x: (
+            "POST",
+            f"/api/annotations/{x['others_annotation']}/reviews",
+            {"action": "reject", "comment": "no"},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 403},
+    ),
+    "see others' reviews": (
+        lambda x: ("GET", f"/api/annotations/{x['others_annotation']}/reviews", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 404},
+    ),
+    "review stream": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/review/next?order=agreement", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "assign reviewers": (
+        lambda x: (
+            "POST",
+            f"/api/dm/actions?id=assign_reviewers&project={x['project']}",
+            {"selectedItems": {"all": True}, "reviewers": [x["reviewer"]]},
+        ),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "dashboard": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/dashboard", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "scorecard csv": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/dashboard/annotators?format=csv", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
     ),
 }

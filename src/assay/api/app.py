@@ -6,7 +6,18 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from assay import __version__
-from assay.api import ground_truth, jobs, media, predictions, projects, quality, system, tasks
+from assay.api import (
+    dashboard,
+    ground_truth,
+    jobs,
+    media,
+    predictions,
+    projects,
+    quality,
+    reviews,
+    system,
+    tasks,
+)
 from assay.api.errors import install_error_handlers
 from assay.api.middleware import BodyLimit, OptionalTrailingSlash
 from assay.services import background
@@ -38,7 +49,8 @@ def create_app(
     app.state.db = db
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (system, projects, tasks, predictions, ground_truth, jobs, quality, media):
+    routers = (system, projects, tasks, predictions, ground_truth, jobs, quality, reviews)
+    for module in (*routers, dashboard, media):
         app.include_router(module.router)
 
     from assay.web import routes as web_routes

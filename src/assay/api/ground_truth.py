@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
-from assay.services import ground_truth, tasks
+from assay.services import ground_truth, review, tasks
 from assay.services.access import Actor
 from assay.services.errors import Invalid
 
@@ -32,6 +32,12 @@ ACTIONS: dict[str, tuple[str, BulkAction]] = {
     "delete_ground_truths": (
         "Delete ground truths (annotations stay)",
         lambda s, a, p, body: ground_truth.bulk_delete(s, a, p, body.get("selectedItems")),
+    ),
+    "assign_reviewers": (
+        "Assign reviewers",
+        lambda s, a, p, body: review.assign_reviewers(
+            s, a, p, body.get("selectedItems"), body.get("reviewers")
+        ),
     ),
     "delete_tasks": (
         "Delete tasks",

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from assay.api.deps import Ctx, context
 from assay.api.serializers import iso
 from assay.metrics import wilson_interval
-from assay.services import authors, background, quality
+from assay.services import authors, background, dashboard, quality
 from assay.services.access import Action
 from assay.services.errors import Invalid
 
@@ -160,11 +160,7 @@ def confusion(
     """Label confusion (GT rows x predicted columns) with an "unmatched" row and column."""
     with ctx.read() as s:
         pairs = quality.confusion(s, ctx.actor, project_id, of)
-    names = [*sorted({g for g, _ in pairs} | {p for _, p in pairs} - {"unmatched"}), "unmatched"]
-    index = {n: i for i, n in enumerate(names)}
-    matrix = [[0] * len(names) for _ in names]
-    for (g, p), n in pairs.items():
-        matrix[index[g]][index[p]] += n
+    names, matrix = dashboard.confusion_table(pairs)
     return {"labels": names, "matrix": matrix}
 
 

@@ -16,6 +16,7 @@ from assay.store.models import (
     GroundTruthChange,
     Prediction,
     Project,
+    Review,
     Task,
     User,
 )
@@ -96,6 +97,7 @@ def annotation(
         "was_cancelled": a.was_cancelled,
         "lead_time": a.lead_time,
         "revision": a.revision,
+        "review_status": a.review_status,
         "created_at": iso(a.created_at),
         "updated_at": iso(a.updated_at),
         "updated_by": a.updated_by_id,
@@ -105,6 +107,24 @@ def annotation(
     if result is not None:
         out["result"] = result
     return out
+
+
+def review(r: Review) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "annotation": r.annotation_id,
+        "task": r.task_id,
+        "project": r.project_id,
+        "created_by": r.reviewer_id,
+        "action": r.action,
+        "accepted": r.action != "reject",
+        "comment": r.comment,
+        "reviewed_revision": r.reviewed_revision,
+        "fixed_revision": r.fixed_revision,
+        "created_at": iso(r.created_at),
+        "undone_at": iso(r.undone_at),
+        "undone_by": r.undone_by_id,
+    }
 
 
 def prediction(p: Prediction) -> dict[str, Any]:

@@ -48,6 +48,9 @@ def list_tasks(
     ground_truth: bool | None = Query(
         None, description="Only tasks with (true) or without (false) GT."
     ),
+    review_status: str | None = Query(
+        None, description="Only tasks with an annotation of this review status."
+    ),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     if project is None:
@@ -62,6 +65,7 @@ def list_tasks(
             page_size,
             with_regions=with_regions,
             has_ground_truth=ground_truth,
+            review_status=review_status,
         )
         rows = [
             serializers.task(

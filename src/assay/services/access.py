@@ -47,6 +47,9 @@ class Action(StrEnum):
     TASK_REOPEN = "task.reopen"  # take a done task back out of done
     QUALITY_VIEW = "quality.view"  # everyone's scores and agreement
     QUALITY_SETTINGS = "quality.settings"  # change matching settings, recompute
+    REVIEW = "review"  # accept, fix & accept or reject others' annotations; undo one's own
+    REVIEWS_MANAGE = "reviews.manage"  # undo anyone's review, assign reviewers to tasks
+    DASHBOARD_VIEW = "dashboard.view"  # annotator performance, agreement matrix, models
     USERS_MANAGE = "users.manage"
 
 
@@ -78,6 +81,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.TASK_REOPEN: frozenset({Role.ADMIN}),
     Action.QUALITY_VIEW: _READERS,
     Action.QUALITY_SETTINGS: _STAFF,
+    Action.REVIEW: _READERS,
+    Action.REVIEWS_MANAGE: _STAFF,
+    Action.DASHBOARD_VIEW: _READERS,
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
 }
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, event, select
+from sqlalchemy import and_, bindparam, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from assay.services.scoring import (
     RegionConflict,
     ResultScore,
     conflicts_of,
+    mean_pairwise_accuracy,
     regions_of,
     score_result,
 )
@@ -103,6 +104,61 @@ def _rescore_dirty(session: Session) -> None:
     dirty: dict[int, set[int]] = session.info.pop(_DIRTY, {})
     for project_id, task_ids in dirty.items():
         rescore_tasks(session, project_id, task_ids)
+        refresh_agreement(session, project_id, task_ids)
+
+
+_SET_AGREEMENT = (
+    update(Task.__table__)
+    .where(Task.__table__.c.id == bindparam("task_id"))
+    .values(agreement=bindparam("value"), updated_at=Task.__table__.c.updated_at)
+)
+
+
+def refresh_agreement(session: Session, project_id: int, task_ids: Iterable[int]) -> int:
+    """Recompute `Task.agreement` of these tasks from their live non-GT annotations.
+
+    One query per chunk (tasks outer-joined to their annotations); only changed values are
+    written. Returns how many tasks changed.
+    """
+    ids = sorted(set(task_ids))
+    if not ids:
+        return 0
+    project = session.get(Project, project_id)
+    assert project is not None
+    settings = settings_of(project)
+    changed = []
+    for i in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(Task.id, Task.agreement, Task.width, Task.height, Annotation.result)
+            .outerjoin(
+                Annotation,
+                and_(
+                    Annotation.task_id == Task.id,
+                    Annotation.deleted_at.is_(None),
+                    Annotation.ground_truth.is_(False),
+                    Annotation.was_cancelled.is_(False),
+                ),
+            )
+            .where(Task.id.in_(ids[i : i + CHUNK]))
+            .order_by(Task.id, Annotation.id)
+        )
+        tasks: dict[int, tuple[Any, Any, Any, list[Any]]] = {}
+        for task_id, old, w, h, result in rows:
+            entry = tasks.setdefault(task_id, (old, w, h, []))
+            if result is not None:
+                entry[3].append(result)
+        for task_id, (old, w, h, results) in tasks.items():
+            new = None
+            if len(results) >= 2:
+                try:
+                    new = mean_pairwise_accuracy([regions_of(r, w, h) for r in results], settings)
+                except RegionError:
+                    new = None  # unreadable: left blank rather than failing the write
+            if new != old:
+                changed.append({"task_id": task_id, "value": new})
+    if changed:
+        session.execute(_SET_AGREEMENT, changed)
+    return len(changed)
 
 
 # -- computing scores ------------------------------------------------------------------------
@@ -466,13 +522,36 @@ def recompute_project(
                 .order_by(Annotation.task_id)
             )
         )
-    progress(0, len(task_ids))
+        shared = agreement_task_ids(s, project_id)
+    total = len(task_ids) + len(shared)
+    progress(0, total)
     written = 0
     for i in range(0, len(task_ids), CHUNK):
         with db.session() as s:
             written += rescore_tasks(s, project_id, task_ids[i : i + CHUNK])
-        progress(min(i + CHUNK, len(task_ids)), len(task_ids))
-    return {"tasks": len(task_ids), "scores": written}
+        progress(min(i + CHUNK, len(task_ids)), total)
+    for i in range(0, len(shared), CHUNK):
+        with db.session() as s:
+            refresh_agreement(s, project_id, shared[i : i + CHUNK])
+        progress(len(task_ids) + min(i + CHUNK, len(shared)), total)
+    return {"tasks": len(task_ids), "scores": written, "agreement_tasks": len(shared)}
+
+
+def agreement_task_ids(session: Session, project_id: int) -> list[int]:
+    """Tasks whose agreement may be set: two or more live non-GT annotations, or a value now."""
+    several = (
+        select(Annotation.task_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.deleted_at.is_(None),
+            Annotation.ground_truth.is_(False),
+            Annotation.was_cancelled.is_(False),
+        )
+        .group_by(Annotation.task_id)
+        .having(func.count() >= 2)
+    )
+    valued = select(Task.id).where(Task.project_id == project_id, Task.agreement.is_not(None))
+    return sorted(set(session.scalars(several)) | set(session.scalars(valued)))
 
 
 def start_recompute(db: Database, actor: Actor, project_id: int) -> int:
@@ -645,15 +724,13 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
     regions = [regions_of(a.result, task.width, task.height) for a in anns]
     n = len(anns)
     matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
-    pairs = []
     for i in range(n):
         for j in range(n):
             if i != j:
                 acc = float(score_result(regions[i], regions[j], settings).counts.accuracy)
                 matrix[i][j] = round(acc, 6)
-                if i < j and not anns[i].ground_truth and not anns[j].ground_truth:
-                    pairs.append(acc)
-    return TaskAgreement(anns, matrix, round(sum(pairs) / len(pairs), 6) if pairs else None)
+    others = [r for a, r in zip(anns, regions, strict=True) if not a.ground_truth]
+    return TaskAgreement(anns, matrix, mean_pairwise_accuracy(others, settings))
 
 
 @dataclass(frozen=True)

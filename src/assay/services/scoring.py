@@ -206,3 +206,14 @@ def conflicts_of(
         out += [RegionConflict("missing", None, None, None, label, None) for label in sorted(g - s)]
         out += [RegionConflict("extra", None, None, label, None, None) for label in sorted(s - g)]
     return out
+
+
+def mean_pairwise_accuracy(regions: list[TaskRegions], settings: QualitySettings) -> float | None:
+    """A task's agreement: the mean accuracy over each pair of its annotations, the earlier
+    one as reference; None below two annotations. The one definition every view uses."""
+    pairs = [
+        float(score_result(regions[i], regions[j], settings).counts.accuracy)
+        for i in range(len(regions))
+        for j in range(i + 1, len(regions))
+    ]
+    return round(sum(pairs) / len(pairs), 6) if pairs else None

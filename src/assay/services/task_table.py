@@ -7,20 +7,15 @@ so they get None for those, and never see quality.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assay.formats.regions import RegionError
 from assay.services.access import Action, Actor, authorize
 from assay.services.projects import project_counts
-from assay.services.quality import settings_of
-from assay.services.scoring import regions_of, score_result
 from assay.services.tasks import annotation_visibility
-from assay.store.models import Annotation, Project, QualityScore, Task, User
+from assay.store.models import Annotation, QualityScore, Task, User
 
 
 @dataclass(frozen=True)
@@ -124,8 +119,7 @@ def quality_cells(
     """Accuracy and agreement of each of the tasks, for actors who may view quality.
 
     Two queries whatever the number of tasks: the mean stored score per task, and the tasks'
-    live, non-GT, non-cancelled annotations, whose pairwise accuracies are computed here as in
-    `quality.task_agreement` (each pair once, the later annotation against the earlier).
+    stored agreement (kept current by `quality.refresh_agreement`).
     Raises Forbidden for actors who may not view quality.
     """
     authorize(session, actor, Action.QUALITY_VIEW, project_id)
@@ -144,40 +138,14 @@ def quality_cells(
         )
         if mean is not None
     }
-    project = session.get(Project, project_id)
-    assert project is not None
-    settings = settings_of(project)
-    by_task: dict[int, list[Any]] = defaultdict(list)
-    sizes: dict[int, tuple[Any, Any]] = {}
-    for task_id, result, w, h in session.execute(
-        select(Annotation.task_id, Annotation.result, Task.width, Task.height)
-        .join(Task, Task.id == Annotation.task_id)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.task_id.in_(task_ids),
-            Annotation.ground_truth.is_(False),
-            Annotation.deleted_at.is_(None),
-            Annotation.was_cancelled.is_(False),
+    agreement: dict[int, float] = {
+        t: a
+        for t, a in session.execute(
+            select(Task.id, Task.agreement).where(
+                Task.id.in_(task_ids), Task.agreement.is_not(None)
+            )
         )
-        .order_by(Annotation.task_id, Annotation.id)
-    ):
-        by_task[task_id].append(result)
-        sizes[task_id] = (w, h)
-    agreement: dict[int, float] = {}
-    for task_id, results in by_task.items():
-        if len(results) < 2:
-            continue
-        w, h = sizes[task_id]
-        try:
-            regions = [regions_of(r, w, h) for r in results]
-        except RegionError:
-            continue  # unreadable: left blank rather than failing the page
-        pairs = [
-            float(score_result(regions[i], regions[j], settings).counts.accuracy)
-            for i in range(len(regions))
-            for j in range(i + 1, len(regions))
-        ]
-        agreement[task_id] = round(sum(pairs) / len(pairs), 6)
+    }
     return {
         t: QualityCell(accuracy.get(t), agreement.get(t))
         for t in task_ids

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +128,10 @@ def import_tasks(
                 if row["ground_truth"]
             ],
         )
+        per_task = Counter(
+            r["task_id"] for r in ann_rows if not r["ground_truth"] and not r["was_cancelled"]
+        )
+        quality.touch(session, project_id, [t for t, n in per_task.items() if n >= 2])
     if prepared.predictions:
         session.execute(
             Prediction.__table__.insert(),
@@ -301,12 +305,14 @@ def list_tasks(
     page_size: int = 100,
     with_regions: bool = True,
     has_ground_truth: bool | None = None,
+    review_status: str | None = None,
 ) -> TaskPage:
     """One page of a project's tasks with their live annotations and predictions.
 
     Three queries whatever the page size: the page, its annotations, its predictions.
     Annotators get only their own annotations. `has_ground_truth` filters on whether the
-    task has a GT annotation (leads, reviewers and admins only).
+    task has a GT annotation, `review_status` on whether one of its annotations has that
+    review status (leads, reviewers and admins only).
     """
     authorize(session, actor, Action.TASK_VIEW, project_id)
     live: tuple[Any, ...] = (Task.project_id == project_id, Task.deleted_at.is_(None))
@@ -320,6 +326,11 @@ def list_tasks(
             .exists()
         )
         live = (*live, has_gt if has_ground_truth else ~has_gt)
+    if review_status is not None:
+        from assay.services import review
+
+        authorize(session, actor, Action.REVIEW, project_id)
+        live = (*live, review.has_review_status(review.check_review_status(review_status)))
     total = session.scalar(select(func.count()).select_from(Task).where(*live)) or 0
     pg = page_of(page, page_size, total)
     tasks = list(
@@ -328,7 +339,7 @@ def list_tasks(
         )
     )
     ann_filter = annotation_visibility(actor)
-    filtered = has_ground_truth is not None
+    filtered = has_ground_truth is not None or review_status is not None
     total_ann = _live_count(session, Annotation, project_id, live, filtered, *ann_filter)
     total_pred = _live_count(session, Prediction, project_id, live, filtered)
     annotations, predictions = (

@@ -103,6 +103,9 @@ class Task(Base):
     done_at: Mapped[datetime | None] = mapped_column()
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     done_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    # Mean pairwise accuracy between its live non-GT annotations (None below two), kept up to
+    # date with the scores so the review stream can order by it.
+    agreement: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
@@ -179,6 +182,8 @@ class Annotation(Base):
     was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time: Mapped[float | None] = mapped_column(Float)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The latest standing review: none | accepted | fixed | rejected (services.review).
+    review_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -201,6 +206,43 @@ class AnnotationRevision(Base):
     was_cancelled: Mapped[bool] = mapped_column(Boolean)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """A reviewer's verdict on an annotation: accept, fix & accept (a new revision by the
+    reviewer) or reject. Undoing keeps the row with `undone_at` set."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        Index("ix_reviews_annotation", "annotation_id", "created_at"),
+        Index("ix_reviews_project_reviewer", "project_id", "reviewer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(12))  # accept | fix_accept | reject
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_revision: Mapped[int] = mapped_column(Integer)  # the annotation's revision reviewed
+    fixed_revision: Mapped[int | None] = mapped_column(Integer)  # fix_accept: the fix's revision
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column()
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ReviewerAssignment(Base):
+    """A reviewer assigned to a task; when a task has any, only they (and leads) review it."""
+
+    __tablename__ = "reviewer_assignments"
+    __table_args__ = (Index("ix_reviewer_assignments_project_user", "project_id", "user_id"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Prediction(Base):

@@ -1,0 +1,94 @@
+"""The project dashboard as JSON, and the annotator scorecard as CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from assay.api.deps import Ctx, context
+from assay.api.quality import _num, _table, group_row
+from assay.services import authors, dashboard, quality
+from assay.services.access import Actor
+
+router = APIRouter(prefix="/api", tags=["dashboard"])
+
+
+def annotator_rows(s: Session, actor: Actor, project_id: int) -> list[dict[str, Any]]:
+    """The Annotator Performance table, one flat row per annotator (also the CSV scorecard)."""
+    rows = []
+    for r in dashboard.annotator_performance(s, actor, project_id):
+        q = group_row(r.quality) if r.quality else {}
+        ci = r.accuracy_ci
+        rows.append(
+            {
+                "annotator": r.user_id,
+                "email": r.email,
+                "annotations": r.annotations,
+                "cancelled": r.cancelled,
+                "median_lead_time": r.median_lead_time,
+                "reviewed": r.reviewed,
+                "accepted": r.accepted,
+                "fixed": r.fixed,
+                "rejected": r.rejected,
+                "accept_rate": r.rate(r.accepted),
+                "fix_rate": r.rate(r.fixed),
+                "reject_rate": r.rate(r.rejected),
+                "scored": q.get("scored", 0),
+                "accuracy": q.get("accuracy"),
+                "accuracy_ci": list(ci) if ci else [None, None],
+                "mean_accuracy": q.get("mean_accuracy"),
+                "precision": q.get("precision"),
+                "recall": q.get("recall"),
+                "f1": q.get("f1"),
+                "agreement": r.agreement,
+                "honeypot_accuracy": r.honeypot_accuracy,
+            }
+        )
+    return rows
+
+
+@router.get("/projects/{project_id}/dashboard")
+def project_dashboard(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Annotator performance, agreement matrix, weekly accuracy, confusion, models vs GT."""
+    with ctx.read() as s:
+        people = annotator_rows(s, ctx.actor, project_id)
+        agreement = quality.project_agreement(s, ctx.actor, project_id)
+        weeks = dashboard.accuracy_by_week(s, ctx.actor, project_id)
+        names, matrix = dashboard.confusion_table(quality.confusion(s, ctx.actor, project_id))
+        models = quality.groups(s, ctx.actor, project_id, "model")
+        emails = authors.emails_of(s, [*agreement.annotators, *weeks])
+    return {
+        "project": project_id,
+        "annotators": people,
+        "agreement": {
+            "annotators": [{"id": a, "email": emails.get(a)} for a in agreement.annotators],
+            "matrix": agreement.matrix,
+            "shared_tasks": agreement.shared,
+        },
+        "accuracy_over_time": [
+            {
+                "annotator": user_id,
+                "email": emails.get(user_id),
+                "weeks": [_week(w) for w in series],
+            }
+            for user_id, series in sorted(weeks.items())
+        ],
+        "confusion": {"labels": names, "matrix": matrix},
+        "models": [{"model_version": g.key, **group_row(g)} for g in models],
+    }
+
+
+def _week(w: dashboard.WeekAccuracy) -> dict[str, Any]:
+    return {"week": w.week.isoformat(), "scored": w.scored, "mean_accuracy": _num(w.mean_accuracy)}
+
+
+@router.get("/projects/{project_id}/dashboard/annotators")
+def annotator_scorecard(
+    project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)
+) -> Any:
+    """The Annotator Performance table; `?format=csv` for the scorecard file."""
+    with ctx.read() as s:
+        rows = annotator_rows(s, ctx.actor, project_id)
+    return _table(rows, format, f"project-{project_id}-annotator-scorecard")

@@ -1,0 +1,101 @@
+"""Review endpoints: verdicts on annotations, undo, the review stream, reviewer assignment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict
+
+from assay.api import serializers
+from assay.api.deps import Ctx, context
+from assay.services import review, tasks
+from assay.services.errors import Invalid
+
+router = APIRouter(prefix="/api", tags=["review"])
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Any = None
+    comment: Any = ""
+    result: Any = None
+
+
+@router.post("/annotations/{annotation_id}/reviews", status_code=201)
+def create_review(
+    annotation_id: int, body: ReviewIn, ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    """Accept, fix & accept (with the corrected `result`) or reject an annotation."""
+    with ctx.write() as s:
+        r = review.review_annotation(
+            s, ctx.actor, annotation_id, body.action, body.comment, body.result
+        )
+        return serializers.review(r)
+
+
+@router.get("/annotations/{annotation_id}/reviews")
+def list_reviews(annotation_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    with ctx.read() as s:
+        return [serializers.review(r) for r in review.list_reviews(s, ctx.actor, annotation_id)]
+
+
+@router.post("/reviews/{review_id}/undo")
+def undo_review(review_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Take a review back; undoing a fix & accept restores the result that was reviewed."""
+    with ctx.write() as s:
+        return serializers.review(review.undo_review(s, ctx.actor, review_id))
+
+
+def _ids(value: str | None, field: str) -> list[int] | None:
+    if value is None or value == "":
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise Invalid.field(field, "must be comma-separated task ids") from None
+
+
+@router.get("/projects/{project_id}/review/next")
+def next_for_review(
+    project_id: int,
+    order: str = Query("task", description="task | annotator | agreement | confidence | accuracy"),
+    annotator: int | None = Query(None, description="Only this annotator's annotations."),
+    tasks_: str | None = Query(None, alias="tasks", description="Only these task ids (1,2,3)."),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    """The next annotation this reviewer has not reviewed, with its task and progress."""
+    with ctx.read() as s:
+        nxt = review.next_for_review(
+            s, ctx.actor, project_id, order, annotator, _ids(tasks_, "tasks")
+        )
+        task_json = None
+        if nxt.task is not None:
+            anns, preds = tasks.regions_of(s, ctx.actor, [nxt.task.id])
+            task_json = serializers.task(
+                nxt.task, ctx.actor, anns.get(nxt.task.id, []), preds.get(nxt.task.id, [])
+            )
+        return {
+            "annotation": serializers.annotation(nxt.annotation, ctx.actor)
+            if nxt.annotation
+            else None,
+            "task": task_json,
+            "remaining": nxt.remaining,
+            "total": nxt.total,
+            "reviewed": nxt.total - nxt.remaining,
+        }
+
+
+@router.get("/tasks/{task_id}/reviewers")
+def task_reviewers(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    with ctx.read() as s:
+        r = review.task_reviewers(s, ctx.actor, task_id)
+        return {"assigned": r.assigned, "reviewed": r.reviewed}
+
+
+@router.delete("/tasks/{task_id}/reviewers/{user_id}", status_code=204)
+def remove_reviewer(task_id: int, user_id: int, ctx: Ctx = Depends(context)) -> Response:
+    with ctx.write() as s:
+        review.remove_reviewer(s, ctx.actor, task_id, user_id)
+    return Response(status_code=204)

@@ -1,0 +1,162 @@
+"""A project's dashboard: annotator performance, agreement, accuracy over time, models.
+
+Everything here is read from stored rows (annotations, reviews, quality scores and
+aggregates); the heavy numbers were computed when labels changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assay.metrics import wilson_interval
+from assay.services import authors, quality
+from assay.services.access import Action, Actor, authorize
+from assay.store.models import Annotation, QualityScore
+
+
+@dataclass(frozen=True)
+class AnnotatorPerformance:
+    user_id: int
+    email: str | None
+    annotations: int  # live, non-GT, not cancelled
+    cancelled: int
+    median_lead_time: float | None  # seconds
+    reviewed: int
+    accepted: int
+    fixed: int
+    rejected: int
+    quality: quality.GroupQuality | None  # scores against GT; None when nothing is scored
+    agreement: float | None  # mean pairwise accuracy with the others, weighted by shared tasks
+    honeypot_accuracy: float | None = None  # filled once the project has honeypots
+
+    def rate(self, n: int) -> float | None:
+        return round(n / self.reviewed, 6) if self.reviewed else None
+
+    @property
+    def accuracy_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the micro accuracy tp / (tp + fp + fn)."""
+        if self.quality is None:
+            return None
+        c = self.quality.micro
+        low, high = wilson_interval(c.tp, c.tp + c.fp + c.fn)
+        return round(float(low), 6), round(float(high), 6)
+
+
+def annotator_performance(
+    session: Session, actor: Actor, project_id: int
+) -> list[AnnotatorPerformance]:
+    """One row per person with annotations in the project, by email; a handful of queries."""
+    authorize(session, actor, Action.DASHBOARD_VIEW, project_id)
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    live = (
+        Annotation.project_id == project_id,
+        Annotation.deleted_at.is_(None),
+        Annotation.ground_truth.is_(False),
+        Annotation.completed_by_id.is_not(None),
+    )
+    for user_id, cancelled, status, n in session.execute(
+        select(
+            Annotation.completed_by_id,
+            Annotation.was_cancelled,
+            Annotation.review_status,
+            func.count(),
+        )
+        .where(*live)
+        .group_by(Annotation.completed_by_id, Annotation.was_cancelled, Annotation.review_status)
+    ):
+        c = counts[user_id]
+        if cancelled:
+            c["cancelled"] += n
+            continue
+        c["annotations"] += n
+        c[status] += n
+    lead_times: dict[int, list[float]] = defaultdict(list)
+    for user_id, lead_time in session.execute(
+        select(Annotation.completed_by_id, Annotation.lead_time).where(
+            *live, Annotation.was_cancelled.is_(False), Annotation.lead_time.is_not(None)
+        )
+    ):
+        lead_times[user_id].append(lead_time)
+    scores = {
+        int(g.key): g
+        for g in quality.groups(session, actor, project_id, "annotator")
+        if g.key.isdigit()
+    }
+    agreement = _agreement_with_others(quality.project_agreement(session, actor, project_id))
+    emails = authors.emails_of(session, counts)
+    rows = []
+    for user_id, c in counts.items():
+        times = lead_times.get(user_id)
+        rows.append(
+            AnnotatorPerformance(
+                user_id=user_id,
+                email=emails.get(user_id),
+                annotations=c["annotations"],
+                cancelled=c["cancelled"],
+                median_lead_time=round(float(np.median(times)), 3) if times else None,
+                reviewed=c["accepted"] + c["fixed"] + c["rejected"],
+                accepted=c["accepted"],
+                fixed=c["fixed"],
+                rejected=c["rejected"],
+                quality=scores.get(user_id),
+                agreement=agreement.get(user_id),
+            )
+        )
+    return sorted(rows, key=lambda r: (r.email or "", r.user_id))
+
+
+def _agreement_with_others(result: quality.ProjectAgreement) -> dict[int, float]:
+    out = {}
+    for i, user_id in enumerate(result.annotators):
+        shared = np.array(result.shared[i], dtype=float)
+        values = np.array([v if v is not None else 0.0 for v in result.matrix[i]])
+        if shared.sum():
+            out[user_id] = round(float((values * shared).sum() / shared.sum()), 6)
+    return out
+
+
+@dataclass(frozen=True)
+class WeekAccuracy:
+    week: date  # the Monday the week starts on
+    scored: int
+    mean_accuracy: float
+
+
+def accuracy_by_week(
+    session: Session, actor: Actor, project_id: int
+) -> dict[int, list[WeekAccuracy]]:
+    """Each annotator's mean accuracy against GT per week of annotation, oldest week first."""
+    authorize(session, actor, Action.DASHBOARD_VIEW, project_id)
+    sums: dict[tuple[int, date], list[float]] = defaultdict(lambda: [0, 0.0])
+    for key, created_at, accuracy in session.execute(
+        select(QualityScore.subject_key, Annotation.created_at, QualityScore.accuracy)
+        .join(Annotation, Annotation.id == QualityScore.annotation_id)
+        .where(QualityScore.project_id == project_id, QualityScore.subject_kind == "annotation")
+        .execution_options(yield_per=5000)
+    ):
+        if not key.isdigit():
+            continue
+        day = created_at.date()
+        acc = sums[(int(key), day - timedelta(days=day.weekday()))]
+        acc[0] += 1
+        acc[1] += accuracy
+    out: dict[int, list[WeekAccuracy]] = defaultdict(list)
+    for (user_id, week), (n, total) in sorted(sums.items()):
+        out[user_id].append(WeekAccuracy(week, int(n), round(total / n, 6)))
+    return dict(out)
+
+
+def confusion_table(pairs: dict[tuple[str, str], int]) -> tuple[list[str], list[list[int]]]:
+    """Label names (``unmatched`` last) and the GT-row x predicted-column count matrix."""
+    names = [*sorted({g for g, _ in pairs} | {p for _, p in pairs} - {"unmatched"}), "unmatched"]
+    index = {n: i for i, n in enumerate(names)}
+    matrix = [[0] * len(names) for _ in names]
+    for (g, p), n in pairs.items():
+        matrix[index[g]][index[p]] += n
+    return names, matrix
