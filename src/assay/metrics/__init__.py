@@ -51,18 +51,26 @@ from assay.metrics.scores import (
 __all__ = [
     "UNMATCHED",
     "Aggregate",
+    "AnnotatorRegions",
     "BatchMatching",
+    "ClassificationConsensus",
+    "Clusters",
     "ConflictKind",
     "Conflicts",
+    "ConsensusResult",
     "CountTable",
     "Counts",
+    "DawidSkeneResult",
     "MatchMethod",
     "Matching",
+    "MergedRegion",
+    "ProjectConsensus",
     "accuracy_score",
     "aggregate",
     "agreement_matrix",
     "category_counts",
     "choices_indicator",
+    "cluster_regions",
     "coco_evaluate",
     "cohen_kappa_matrix",
     "cohen_kappa_score",
@@ -70,6 +78,7 @@ __all__ = [
     "confusion_matrix_batch",
     "count_batch",
     "count_matches",
+    "dawid_skene",
     "encode_labels",
     "exact_match_score",
     "f1_score",
@@ -81,14 +90,39 @@ __all__ = [
     "label_counts_batch",
     "match_batch",
     "match_regions",
+    "merge_classifications",
+    "merge_many",
+    "merge_regions",
     "precision_score",
     "recall_score",
     "region_reliability_data",
     "reliability_matrix",
+    "reliability_weights",
     "task_agreement_matrix",
     "task_agreement_score",
+    "triage",
     "wilson_interval",
 ]
+
+# Consensus (assay.metrics.consensus, issue #10): loaded on first use, like coco_evaluate.
+_CONSENSUS = frozenset(
+    {
+        "AnnotatorRegions",
+        "ClassificationConsensus",
+        "Clusters",
+        "ConsensusResult",
+        "DawidSkeneResult",
+        "MergedRegion",
+        "ProjectConsensus",
+        "cluster_regions",
+        "dawid_skene",
+        "merge_classifications",
+        "merge_many",
+        "merge_regions",
+        "reliability_weights",
+        "triage",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -98,4 +132,8 @@ def __getattr__(name: str) -> Any:
         from assay.metrics.coco import coco_evaluate
 
         return coco_evaluate
+    if name in _CONSENSUS:
+        from assay.metrics import consensus
+
+        return getattr(consensus, name)
     raise AttributeError(f"module 'assay.metrics' has no attribute {name!r}")
