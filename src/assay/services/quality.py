@@ -136,6 +136,7 @@ def refresh_agreement(session: Session, project_id: int, task_ids: Iterable[int]
                     Annotation.task_id == Task.id,
                     Annotation.deleted_at.is_(None),
                     Annotation.ground_truth.is_(False),
+                    Annotation.kind == "manual",
                     Annotation.was_cancelled.is_(False),
                 ),
             )
@@ -256,6 +257,7 @@ def _load(
             ).where(
                 Annotation.task_id.in_(list(gts)),
                 Annotation.ground_truth.is_(False),
+                Annotation.kind == "manual",
                 Annotation.deleted_at.is_(None),
                 Annotation.was_cancelled.is_(False),
             )
@@ -545,6 +547,7 @@ def agreement_task_ids(session: Session, project_id: int) -> list[int]:
             Annotation.project_id == project_id,
             Annotation.deleted_at.is_(None),
             Annotation.ground_truth.is_(False),
+            Annotation.kind == "manual",
             Annotation.was_cancelled.is_(False),
         )
         .group_by(Annotation.task_id)
@@ -729,7 +732,11 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
             if i != j:
                 acc = float(score_result(regions[i], regions[j], settings).counts.accuracy)
                 matrix[i][j] = round(acc, 6)
-    others = [r for a, r in zip(anns, regions, strict=True) if not a.ground_truth]
+    others = [
+        r
+        for a, r in zip(anns, regions, strict=True)
+        if not a.ground_truth and a.kind == "manual"
+    ]
     return TaskAgreement(anns, matrix, mean_pairwise_accuracy(others, settings))
 
 
@@ -762,6 +769,7 @@ def project_agreement(session: Session, actor: Actor, project_id: int) -> Projec
             Annotation.project_id == project_id,
             Annotation.deleted_at.is_(None),
             Annotation.ground_truth.is_(False),
+            Annotation.kind == "manual",
             Annotation.was_cancelled.is_(False),
             Task.deleted_at.is_(None),
         )

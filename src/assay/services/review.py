@@ -415,6 +415,7 @@ def _scope(
             Annotation.deleted_at.is_(None),
             Annotation.was_cancelled.is_(False),
             Annotation.ground_truth.is_(False),
+            Annotation.kind == "manual",
             Task.deleted_at.is_(None),
             Annotation.completed_by_id.is_distinct_from(actor.id),
         )

@@ -135,6 +135,8 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
+    # Consensus: each task goes to this many different assignees; None = every assignee.
+    replicas: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
@@ -182,6 +184,8 @@ class Annotation(Base):
     was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time: Mapped[float | None] = mapped_column(Float)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # manual (a person's work) | consensus (merged from several; services.consensus).
+    kind: Mapped[str] = mapped_column(String(12), default="manual", server_default="manual")
     # The latest standing review: none | accepted | fixed | rejected (services.review).
     review_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -243,6 +247,28 @@ class ReviewerAssignment(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsensusResult(Base):
+    """The latest merge of a task's annotations: the consensus annotation, how well the
+    annotators agreed, and whether it waits for adjudication."""
+
+    __tablename__ = "consensus_results"
+    __table_args__ = (Index("ix_consensus_results_project", "project_id", "status"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
+    annotators: Mapped[int] = mapped_column(Integer)  # how many annotations were merged
+    agreement: Mapped[float] = mapped_column(Float)
+    tied: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending: merged | adjudicate: waits for a lead | adjudicated | accepted (auto GT)
+    status: Mapped[str] = mapped_column(String(12), default="merged")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    adjudicated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    adjudicated_at: Mapped[datetime | None] = mapped_column()
 
 
 class Prediction(Base):

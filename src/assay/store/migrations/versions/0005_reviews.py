@@ -94,20 +94,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("agreement", sa.Float(), nullable=True))
 
     # ### end Alembic commands ###
-    _backfill_agreement()
-
-
-def _backfill_agreement() -> None:
-    """Fill tasks.agreement for tasks that already have two or more annotations."""
-    from sqlalchemy.orm import Session
-
-    from assay.services.quality import agreement_task_ids, refresh_agreement
-
-    session = Session(bind=op.get_bind())
-    project_ids = session.scalars(sa.text("SELECT id FROM projects")).all()
-    for project_id in project_ids:
-        refresh_agreement(session, project_id, agreement_task_ids(session, project_id))
-    session.flush()
+    # tasks.agreement starts empty: the next recompute of a project (or any label change of a
+    # task) fills it. Migrations do not call services, whose models move on after this one.
 
 
 def downgrade() -> None:

@@ -1,0 +1,263 @@
+"""Pascal VOC XML <-> `Dataset`: one ``<annotation>`` file per image with its size and boxes.
+
+Coordinates: continuous pixel coordinates, origin at the image's top-left corner, as Label
+Studio and CVAT write them: ``xmin = x``, ``ymin = y``, ``xmax = x + w``, ``ymax = y + h``
+(not the VOC devkit's 1-based inclusive pixel indices). Values may be fractional; integral
+values are written without a decimal point. A box must lie in the image: ``0 <= xmin <= xmax
+<= width`` and the same for y, or the reader rejects it.
+
+Read: ``filename``, ``size/width``, ``size/height``, each ``object``'s ``name`` and ``bndbox``;
+an optional ``score`` or ``confidence`` makes the object a prediction. ``pose``,
+``truncated``, ``difficult`` and ``occluded`` are ignored. DOCTYPE and entity declarations are
+rejected (no external or expanding entities are ever resolved).
+
+Write: boxes only. Polygons, masks and keypoints are dropped, rotation is written as the
+axis-aligned envelope, and scores, authors, jobs, timestamps and GT flags are dropped; each is
+counted in `Notes`.
+
+Errors name the file, the line of the element when known, and a path with 0-based object
+indexes, e.g. ``Annotations/a.xml line 14: field 'object[2].bndbox.xmax': 650 is outside
+the image (width 640)``.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+from xml.parsers import expat
+
+from assay.formats.dataset import (
+    Dataset,
+    FormatError,
+    ImageRecord,
+    Notes,
+    RegionRecord,
+    envelope,
+)
+
+__all__ = ["iter_voc_files", "read_voc", "read_voc_files", "voc_path", "voc_xml"]
+
+
+def voc_path(image_key: str) -> str:
+    """``Annotations/<image key with .xml>``, e.g. ``Annotations/train/a.xml``."""
+    return str(PurePosixPath("Annotations", image_key.replace("\\", "/")).with_suffix(".xml"))
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass
+class _El:
+    tag: str
+    line: int
+    text: str = ""
+    children: list[_El] = field(default_factory=list)
+
+    def find(self, tag: str) -> _El | None:
+        return next((c for c in self.children if c.tag == tag), None)
+
+
+def _parse(data: bytes | str, file: str) -> _El:
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    stack: list[_El] = []
+    roots: list[_El] = []
+
+    def start(tag: str, _attrs: Any) -> None:
+        el = _El(tag, parser.CurrentLineNumber)
+        (stack[-1].children if stack else roots).append(el)
+        stack.append(el)
+
+    def end(_tag: str) -> None:
+        stack.pop()
+
+    def chars(text: str) -> None:
+        if stack:
+            stack[-1].text += text
+
+    def refuse(*_args: Any) -> None:
+        raise FormatError(
+            file, parser.CurrentLineNumber, None, "DOCTYPE and entities are not allowed"
+        )
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as e:
+        raise FormatError(
+            file, e.lineno, None, f"malformed XML: {expat.errors.messages[e.code]}"
+        ) from None
+    return roots[0]
+
+
+def read_voc(
+    data: bytes | str, *, file: str = "annotation.xml", model_version: str | None = None
+) -> tuple[ImageRecord, list[RegionRecord]]:
+    """Read one VOC XML file: the image (key = ``filename``) and its box regions."""
+    root = _parse(data, file)
+    if root.tag != "annotation":
+        raise FormatError(
+            file, root.line, None, f"root element must be <annotation>, not <{root.tag}>"
+        )
+    name_el = _child(root, "filename", file, "")
+    key = name_el.text.strip()
+    if not key:
+        raise FormatError(file, name_el.line, "filename", "is empty")
+    size = _child(root, "size", file, "")
+    width = _int(_child(size, "width", file, "size"), file, "size.width")
+    height = _int(_child(size, "height", file, "size"), file, "size.height")
+    image = ImageRecord(key=key, width=width, height=height)
+    regions = []
+    objects = [c for c in root.children if c.tag == "object"]
+    for i, obj in enumerate(objects):
+        path = f"object[{i}]"
+        label_el = _child(obj, "name", file, path)
+        label = label_el.text.strip()
+        if not label:
+            raise FormatError(file, label_el.line, f"{path}.name", "is empty")
+        box = _child(obj, "bndbox", file, path)
+        v = {k: _num(_child(box, k, file, f"{path}.bndbox"), file, f"{path}.bndbox.{k}")
+             for k in ("xmin", "ymin", "xmax", "ymax")}  # fmt: skip
+        for lo, hi, limit, what in (
+            ("xmin", "xmax", width, "width"),
+            ("ymin", "ymax", height, "height"),
+        ):
+            for k in (lo, hi):
+                if not 0 <= v[k] <= limit:
+                    raise FormatError(
+                        file, box.find(k).line, f"{path}.bndbox.{k}",  # type: ignore[union-attr]
+                        f"{_fmt(v[k])} is outside the image ({what} {limit})",
+                    )  # fmt: skip
+            if v[hi] < v[lo]:
+                raise FormatError(
+                    file, box.find(hi).line, f"{path}.bndbox.{hi}",  # type: ignore[union-attr]
+                    f"{_fmt(v[hi])} is less than {lo} {_fmt(v[lo])}",
+                )  # fmt: skip
+        score_el = obj.find("score") or obj.find("confidence")
+        score = _num(score_el, file, f"{path}.{score_el.tag}") if score_el else None
+        regions.append(
+            RegionRecord(
+                image=key,
+                label=label,
+                kind="box",
+                x=v["xmin"],
+                y=v["ymin"],
+                w=v["xmax"] - v["xmin"],
+                h=v["ymax"] - v["ymin"],
+                score=score,
+                source="prediction" if score is not None else "annotation",
+                author=model_version if score is not None else None,
+            )
+        )
+    return image, regions
+
+
+def read_voc_files(
+    files: Mapping[str, bytes | str], *, model_version: str | None = None
+) -> Dataset:
+    """Read every ``*.xml`` of relative path -> content; labels in first-use order. Two files
+    for the same ``filename`` are an error."""
+    images: list[ImageRecord] = []
+    regions: list[RegionRecord] = []
+    seen: dict[str, str] = {}
+    for path in sorted(files):
+        if not path.lower().endswith(".xml"):
+            continue
+        image, regs = read_voc(files[path], file=path, model_version=model_version)
+        if image.key in seen:
+            raise FormatError(path, None, "filename", f"{image.key!r} is also in {seen[image.key]}")
+        seen[image.key] = path
+        images.append(image)
+        regions.extend(regs)
+    labels = tuple(dict.fromkeys(r.label for r in regions))
+    return Dataset(tuple(images), tuple(regions), labels)
+
+
+def _child(el: _El, tag: str, file: str, path: str) -> _El:
+    found = el.find(tag)
+    if found is None:
+        raise FormatError(file, el.line, f"{path}.{tag}" if path else tag, "missing")
+    return found
+
+
+def _num(el: _El, file: str, field: str) -> float:
+    text = el.text.strip()
+    try:
+        v = float(text)
+    except ValueError:
+        raise FormatError(file, el.line, field, f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise FormatError(file, el.line, field, f"{text!r} is not a finite number")
+    return v
+
+
+def _int(el: _El, file: str, field: str) -> int:
+    v = _num(el, file, field)
+    if v != int(v) or v <= 0:
+        raise FormatError(
+            file, el.line, field, f"must be a positive integer, got {el.text.strip()!r}"
+        )
+    return int(v)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def voc_xml(
+    image: ImageRecord, regions: Iterable[RegionRecord], notes: Notes | None = None
+) -> bytes:
+    """One image's VOC XML (UTF-8, with an XML declaration)."""
+    notes = notes if notes is not None else Notes()
+    root = ET.Element("annotation")
+    key = PurePosixPath(image.key.replace("\\", "/"))
+    ET.SubElement(root, "folder").text = str(key.parent) if str(key.parent) != "." else ""
+    ET.SubElement(root, "filename").text = image.key
+    size = ET.SubElement(root, "size")
+    for tag, value in (("width", image.width), ("height", image.height), ("depth", 3)):
+        ET.SubElement(size, tag).text = str(value)
+    ET.SubElement(root, "segmented").text = "0"
+    for r in regions:
+        if r.kind != "box":
+            notes.drop(f"{r.kind}: VOC holds boxes only; not written")
+            continue
+        if r.rotated:
+            notes.drop("rotation: written as the axis-aligned envelope")
+        if r.score is not None:
+            notes.drop("score: VOC has no field for it")
+        if r.author is not None or r.job is not None or r.created_at is not None:
+            notes.drop("author, job, timestamp: VOC has no field for them")
+        if r.is_ground_truth:
+            notes.drop("is_ground_truth: VOC has no field for it")
+        x, y, w, h = envelope(r)
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = r.label
+        ET.SubElement(obj, "pose").text = "Unspecified"
+        ET.SubElement(obj, "truncated").text = "0"
+        ET.SubElement(obj, "difficult").text = "0"
+        box = ET.SubElement(obj, "bndbox")
+        for tag, value in (("xmin", x), ("ymin", y), ("xmax", x + w), ("ymax", y + h)):
+            ET.SubElement(box, tag).text = _fmt(value)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def iter_voc_files(
+    items: Iterable[tuple[ImageRecord, Iterable[RegionRecord]]], *, notes: Notes | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(Annotations/<stem>.xml, content)`` per image, one image at a time."""
+    notes = notes if notes is not None else Notes()
+    for image, regions in items:
+        yield voc_path(image.key), voc_xml(image, regions, notes)
+
+
+def _fmt(v: float) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
