@@ -82,7 +82,7 @@ def test_cli_import_folder_and_json(cli_env, client, people, project, tmp_path):
     (folder / "notes.txt").write_text("not an image")
     runner = CliRunner()
     result = runner.invoke(
-        cli_app, ["import", str(project["id"]), str(folder), "--as", "lead@example.com"]
+        cli_app, ["import", str(project["id"]), str(folder), "--user", "lead@example.com"]
     )
     assert result.exit_code == 0, result.output
     assert "imported 2 tasks" in result.output
@@ -104,7 +104,7 @@ def test_cli_import_folder_and_json(cli_env, client, people, project, tmp_path):
     )  # as the first admin
     assert result.exit_code == 0 and "1 annotations" in result.output
     result = runner.invoke(
-        cli_app, ["import", str(project["id"]), str(export), "--as", "nobody@example.com"]
+        cli_app, ["import", str(project["id"]), str(export), "--user", "nobody@example.com"]
     )
     assert result.exit_code == 1 and "no user with email nobody@example.com" in result.output
 
@@ -120,7 +120,7 @@ def test_cli_import_folder_and_json(cli_env, client, people, project, tmp_path):
         )
     )
     result = runner.invoke(
-        cli_app, ["import", str(project["id"]), str(bad), "--as", "admin@example.com"]
+        cli_app, ["import", str(project["id"]), str(bad), "--user", "admin@example.com"]
     )
     assert result.exit_code == 1 and "unknown label 'Cat'" in result.output
     assert (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -152,18 +153,32 @@ def _actor(session: Session, email: str | None) -> Actor:
 def import_(
     project: int = typer.Argument(..., help="Project id."),
     source: Path = typer.Argument(
-        ..., help="A folder of images, or a Label Studio JSON file of tasks."
+        ...,
+        help="A folder of images, a Label Studio JSON file of tasks, or with --format a label "
+        "file, folder or zip in that format.",
     ),
-    as_user: str = typer.Option(
-        None, "--as", help="Email of the user to import as (default: first admin)."
+    fmt: str = typer.Option(
+        None, "--format", help="coco, yolo, voc, ls-json or csv (label files, not images)."
+    ),
+    as_: str = typer.Option(
+        None, "--as", help="Import every region as annotations or predictions."
+    ),
+    annotator: str = typer.Option(None, help="Email of the member the annotations are by."),
+    model_version: str = typer.Option(None, help="Model version of imported predictions."),
+    add_labels: bool = typer.Option(
+        False, "--add-labels", help="Add labels the label config lacks instead of failing."
+    ),
+    user: str = typer.Option(
+        None, "--user", help="Email of the user to import as (default: first admin)."
     ),
 ) -> None:
-    """Import a folder of images (one task each) or a Label Studio JSON file, all or nothing."""
+    """Import images (one task each), Label Studio JSON, or label files in a format; all or
+    nothing."""
     import json
 
     from rich.progress import Progress
 
-    from assay.services import media, tasks
+    from assay.services import format_import, media, tasks
     from assay.services.errors import AssayError
 
     settings = get_settings()
@@ -172,7 +187,24 @@ def import_(
     db = _database(settings)
     try:
         with db.session() as s:
-            actor = _actor(s, as_user)
+            actor = _actor(s, user)
+            if fmt is not None:
+                files = _read_files(source)
+                with err.status(f"importing {len(files)} file(s) as {fmt}"):
+                    done = format_import.import_files(
+                        s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
+                        model_version=model_version, add_labels=add_labels,
+                    )  # fmt: skip
+                out.print(
+                    f"imported {done.tasks_created} new tasks ({done.tasks_matched} matched), "
+                    f"{done.annotations} annotations, {done.predictions} predictions "
+                    f"into project {project}"
+                )
+                if done.labels_added:
+                    out.print(f"labels added to the config: {', '.join(done.labels_added)}")
+                for note in done.notes:
+                    err.print(f"not imported: {note}", highlight=False)
+                return
             if source.is_dir():
                 total = len(media.find_images(source))
                 with Progress(console=err, transient=True) as progress:
@@ -194,6 +226,86 @@ def import_(
         f"imported {result.task_count} tasks, {result.annotation_count} annotations, "
         f"{result.prediction_count} predictions into project {project}"
     )
+
+
+def _read_files(source: Path) -> dict[str, bytes]:
+    """A file as {name: bytes}, or a folder's label files by relative path (images skipped)."""
+    if source.is_file():
+        return {source.name: source.read_bytes()}
+    from rich.progress import Progress
+
+    from assay.services.media import IMAGE_SUFFIXES
+
+    with Progress(console=err, transient=True) as progress:
+        paths = [p for p in sorted(source.rglob("*")) if p.is_file()]
+        bar = progress.add_task("reading files", total=len(paths))
+        files = {}
+        for p in paths:
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                files[p.relative_to(source).as_posix()] = p.read_bytes()
+            progress.advance(bar)
+    return files
+
+
+@app.command()
+def export(
+    project: int = typer.Argument(..., help="Project id."),
+    fmt: str = typer.Option("JSON", "--format", help="JSON, COCO, YOLO, VOC or CSV."),
+    out_path: Path = typer.Option(..., "--out", help="The file to write (YOLO, VOC, CSV: a zip)."),
+    ground_truth_only: bool = typer.Option(False, help="Only the answer key (GT annotations)."),
+    as_of: datetime = typer.Option(None, help="With --ground-truth-only: the key at that time."),
+    review_status: str = typer.Option(None, help="Only annotations of these review statuses."),
+    job: int = typer.Option(None, help="Only this job's tasks and annotations."),
+    annotator: int = typer.Option(None, help="Only this annotator's annotations (user id)."),
+    model_version: str = typer.Option(
+        None, help="Only (and, for region formats, export) this model's predictions."
+    ),
+    all_tasks: bool = typer.Option(
+        None, "--all-tasks/--annotated-only", help="Also tasks without annotations."
+    ),
+    user: str = typer.Option(
+        None, "--user", help="Email of the user to export as (default: first admin)."
+    ),
+) -> None:
+    """Export a project, streamed to a file (constant memory)."""
+    from assay.services import export as exporting
+    from assay.services.errors import AssayError
+
+    settings = get_settings()
+    db = _database(settings)
+    kind = fmt.upper()
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    flt = exporting.ExportFilter(
+        all_tasks=all_tasks if all_tasks is not None else kind not in ("JSON", "JSON_MIN"),
+        ground_truth_only=ground_truth_only,
+        as_of=as_of,
+        review_status=tuple(v for v in (review_status or "").split(",") if v),
+        job_id=job,
+        annotator_id=annotator,
+        model_version=model_version,
+    )
+    try:
+        with db.session(write=False) as s:
+            actor = _actor(s, user)
+        kind = exporting.check_export(db, actor, project, kind, flt)
+        if kind in ("JSON", "JSON_MIN"):
+            from assay.api.serializers import export_row
+
+            stream = exporting.iter_export_json(db, actor, project, export_row(actor), flt)
+        else:
+            stream = exporting.iter_export_regions(db, actor, project, kind, flt)
+        written = 0
+        tmp = out_path.with_name(out_path.name + ".part")
+        with tmp.open("wb") as f, err.status(f"exporting project {project} as {kind}") as status:
+            for chunk in stream:
+                f.write(chunk)
+                written += len(chunk)
+                status.update(f"exporting project {project} as {kind}: {written / 1e6:.1f} MB")
+        tmp.replace(out_path)
+    except AssayError as exc:
+        fail(exc.detail)
+    out.print(f"wrote {out_path} ({written / 1e6:.1f} MB)")
 
 
 @app.command()

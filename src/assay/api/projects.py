@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
-from assay.services import export, projects, tasks
+from assay.services import export, format_import, projects, tasks
 from assay.services.errors import Invalid
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
@@ -102,8 +102,21 @@ async def import_tasks(
     project_id: int,
     request: Request,
     return_task_ids: bool = Query(False),
+    format: str | None = Query(
+        None,
+        description="coco | yolo | voc | ls-json | csv: the body is a multipart upload of the "
+        "file(s) or a zip; without it, the body is a Label Studio JSON list of tasks.",
+    ),
+    as_: str | None = Query(None, alias="as", description="annotations | predictions"),
+    annotator: str | None = Query(None, description="Email of the annotations' author."),
+    model_version: str | None = Query(None, description="Model version of the predictions."),
+    add_labels: bool = Query(False, description="Add labels the config lacks instead of failing."),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
+    if format is not None:
+        return await _import_format(
+            project_id, request, format, as_, annotator, model_version, add_labels, ctx
+        )
     raw = await request.body()
 
     def work() -> tasks.ImportResult:
@@ -132,12 +145,52 @@ async def import_tasks(
     return body
 
 
+async def _import_format(
+    project_id: int,
+    request: Request,
+    fmt: str,
+    as_: str | None,
+    annotator: str | None,
+    model_version: str | None,
+    add_labels: bool,
+    ctx: Ctx,
+) -> dict[str, Any]:
+    """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
+    form = await request.form()
+    uploads = [v for _, v in form.multi_items() if hasattr(v, "read") and hasattr(v, "filename")]
+    if not uploads:
+        raise Invalid.field("file", "upload the file(s) as multipart form data")
+    files = {}
+    for upload in uploads:
+        files[upload.filename or "upload"] = await upload.read()
+
+    def work() -> format_import.FormatImport:
+        with ctx.write() as s:
+            return format_import.import_files(
+                s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
+                model_version=model_version, add_labels=add_labels,
+            )  # fmt: skip
+
+    done = await run_in_threadpool(work)
+    return {
+        "task_count": done.tasks_created,
+        "matched_task_count": done.tasks_matched,
+        "annotation_count": done.annotations,
+        "prediction_count": done.predictions,
+        "labels_added": done.labels_added,
+        "notes": done.notes,
+        "task_ids": done.task_ids,
+    }
+
+
 @router.get("/{project_id}/export")
 def export_project(
     project_id: int,
     export_type_camel: str | None = Query(None, alias="exportType"),
     export_type: str | None = Query(None),
-    download_all_tasks: bool = Query(False),
+    download_all_tasks: bool | None = Query(
+        None, description="Also tasks without annotations (default: JSON no, other formats yes)."
+    ),
     ids: list[int] | None = Query(None),
     ground_truth_only: bool = Query(
         False, description="Only the answer key: tasks with GT, GT annotation only."
@@ -145,43 +198,48 @@ def export_project(
     as_of: datetime | None = Query(
         None, description="ISO-8601: the answer key as it was at that time."
     ),
+    review_status: str | None = Query(
+        None, description="Only annotations of these review statuses, e.g. accepted,fixed."
+    ),
+    job: int | None = Query(None, description="Only this job's tasks and annotations."),
+    annotator: int | None = Query(None, description="Only this annotator's annotations."),
+    model_version: str | None = Query(
+        None, description="Only this model's predictions (region formats: export them)."
+    ),
     ctx: Ctx = Depends(context),
 ) -> StreamingResponse:
-    """Label Studio JSON export, streamed. Both SDKs' spellings of the type are accepted."""
-    kind = export_type_camel or export_type or "JSON"
-    if as_of is not None:
-        if not ground_truth_only:
-            raise Invalid.field("as_of", "goes with ground_truth_only=true")
-        if as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=UTC)
-    export.check_export(ctx.db, ctx.actor, project_id, kind, ground_truth_only)
-
-    def row(t: Any, anns: list[Any], preds: list[Any], key: Any) -> dict[str, Any]:
-        if key is None:
-            return serializers.task(t, ctx.actor, anns, preds)
-        out = serializers.task(t, ctx.actor, [], [])
-        out["annotations"] = [
-            serializers.annotation(anns[0], ctx.actor, result=key.result, ground_truth=True)
-        ]
-        out["annotations"][0]["revision"] = key.revision
-        out["total_annotations"] = 1
-        out["ground_truth"] = True
-        return out
-
-    stream = export.iter_export_json(
-        ctx.db,
-        ctx.actor,
-        project_id,
-        row,
-        all_tasks=download_all_tasks,
-        task_ids=ids,
+    """Export as JSON (Label Studio), COCO, YOLO, VOC or CSV, streamed; YOLO, VOC and CSV
+    come as a zip. Both SDKs' spellings of the type are accepted."""
+    kind = (export_type_camel or export_type or "JSON").upper()
+    json_like = kind in ("JSON", "JSON_MIN")
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    flt = export.ExportFilter(
+        all_tasks=download_all_tasks if download_all_tasks is not None else not json_like,
+        task_ids=tuple(ids) if ids else None,
         ground_truth_only=ground_truth_only,
         as_of=as_of,
+        review_status=tuple(v for v in (review_status or "").split(",") if v),
+        job_id=job,
+        annotator_id=annotator,
+        model_version=model_version,
     )
-    filename = f"project-{project_id}-{'ground-truth' if ground_truth_only else 'export'}.json"
+    kind = export.check_export(ctx.db, ctx.actor, project_id, kind, flt)
+
+    if json_like:
+        stream = export.iter_export_json(
+            ctx.db, ctx.actor, project_id, serializers.export_row(ctx.actor), flt
+        )
+    else:
+        stream = export.iter_export_regions(ctx.db, ctx.actor, project_id, kind, flt)
+    media_type, suffix = export.OUTPUT[kind]
+    name = "ground-truth" if ground_truth_only else "export"
+    filename = f"project-{project_id}-{name}-{kind.lower()}.{suffix}"
+    if json_like:
+        filename = f"project-{project_id}-{name}.json"
     return StreamingResponse(
         stream,
-        media_type="application/json",
+        media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

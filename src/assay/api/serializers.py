@@ -229,6 +229,7 @@ def job(v: JobView) -> dict[str, Any]:
         "title": v.job.title,
         "task_ids": v.task_ids,
         "assignees": v.assignee_ids,
+        "replicas": v.job.replicas,
         "created_by": v.job.created_by_id,
         "created_at": iso(v.job.created_at),
         "progress": progress(v.progress),
@@ -273,3 +274,20 @@ def stage_state(session: Any, state: StageState, actor: Actor) -> dict[str, Any]
         regions=regions,
     )
     return out
+
+
+def export_row(actor: Actor) -> Any:
+    """The exported task of Label Studio JSON: the task with its annotations and predictions,
+    or, for an answer key entry, with only its GT annotation as of the key's revision."""
+
+    def row(t: Task, anns: list[Annotation], preds: list[Prediction], key: Any) -> dict[str, Any]:
+        if key is None:
+            return task(t, actor, anns, preds)
+        out = task(t, actor, [], [])
+        out["annotations"] = [annotation(anns[0], actor, result=key.result, ground_truth=True)]
+        out["annotations"][0]["revision"] = key.revision
+        out["total_annotations"] = 1
+        out["ground_truth"] = True
+        return out
+
+    return row

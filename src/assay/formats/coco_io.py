@@ -346,6 +346,7 @@ def write_coco(
     notes: Notes | None = None,
     extras: bool = True,
     info: Mapping[str, Any] | None = None,
+    ids_from_external: bool = False,
 ) -> Iterator[bytes]:
     """Stream a COCO instances file as UTF-8 JSON chunks of about 64 KiB.
 
@@ -354,6 +355,8 @@ def write_coco(
     size) however many regions there are. labels: category names, ids 1..K in this order.
     What COCO cannot hold is counted in `notes`. Raises ValueError for a region whose image
     or label is not listed (a caller bug: check labels with `unknown_labels` first).
+    ids_from_external: use each image's `external_id` (an integer, e.g. the task id) as its
+    COCO id, so detection results written against the export name the images back.
     """
     notes = notes if notes is not None else Notes()
     cat_ids = {label: i + 1 for i, label in enumerate(labels)}
@@ -366,7 +369,8 @@ def write_coco(
     for image in images:
         if image.key in index:
             raise ValueError(f"image {image.key!r} is listed twice")
-        iid = len(index) + 1
+        iid = int(image.external_id) if ids_from_external and image.external_id else len(index) + 1
+        first = not index
         index[image.key] = (iid, image.width, image.height)
         entry: dict[str, Any] = {
             "id": iid,
@@ -381,7 +385,7 @@ def write_coco(
             if image.jobs:
                 extra["jobs"] = list(image.jobs)
             entry["assay"] = extra
-        yield from buf.add((b"," if iid > 1 else b"") + orjson.dumps(entry))
+        yield from buf.add((b"" if first else b",") + orjson.dumps(entry))
     yield from buf.add(b'],"annotations":[')
     aid = 0
     for r in regions:

@@ -168,3 +168,16 @@ def _parse_cached(xml: str) -> LabelConfig:
 def _check_unique(name: str, *seen: dict[str, object]) -> None:
     if any(name in s for s in seen):
         raise LabelConfigError(f'name "{name}" is used by two tags')
+
+
+def with_labels(xml: str, control: str, labels: list[str]) -> str:
+    """The config with `labels` appended as <Label> children of the named control (for an
+    import that brings labels the project does not have yet)."""
+    root = ET.fromstring(xml)
+    for el in root.iter():
+        if el.get("name") == control and el.get("toName") is not None:
+            child = LABEL_CHILD.get(el.tag, "Label")
+            for label in labels:
+                ET.SubElement(el, child, {"value": label})
+            return ET.tostring(root, encoding="unicode")
+    raise LabelConfigError(f'label_config has no control named "{control}"')

@@ -1,104 +1,358 @@
-"""Project export in Label Studio JSON, streamed: memory stays flat whatever the project size."""
+"""Project export, streamed: Label Studio JSON, COCO, YOLO, Pascal VOC and Scout-style CSVs.
+
+Tasks are read CHUNK at a time (keyset pagination on id) and written as they come, so memory
+stays flat whatever the project size (COCO keeps one small entry per image, the format's
+own index). Multi-file formats stream as a zip. Filters narrow what is exported: the answer
+key (`ground_truth_only`, optionally `as_of` a time), a review status, a job, an annotator,
+a model version.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
-from assay.services import ground_truth
+from assay.formats import scout_csv
+from assay.formats.coco_io import write_coco
+from assay.formats.dataset import ImageRecord, Notes, RegionRecord
+from assay.formats.label_config import LabelConfig
+from assay.formats.ls_convert import ls_result_to_regions
+from assay.formats.voc import iter_voc_files
+from assay.formats.yolo import iter_yolo_files
+from assay.formats.zipstream import iter_zip
+from assay.services import authors, ground_truth
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
-from assay.services.tasks import regions_of
+from assay.services.media import MEDIA_URL
+from assay.services.review import REVIEW_STATUSES
+from assay.services.tasks import label_config_of_project, regions_of
 from assay.store.db import Database
-from assay.store.models import Annotation, Prediction, Task
+from assay.store.models import Annotation, Job, JobTask, Prediction, Task
 
 CHUNK = 1000
-EXPORT_TYPES = ("JSON", "JSON_MIN")
+EXPORT_TYPES = ("JSON", "JSON_MIN", "COCO", "YOLO", "VOC", "CSV")
+# media type and file suffix of each export type
+OUTPUT = {
+    "JSON": ("application/json", "json"),
+    "JSON_MIN": ("application/json", "json"),
+    "COCO": ("application/json", "json"),
+    "YOLO": ("application/zip", "zip"),
+    "VOC": ("application/zip", "zip"),
+    "CSV": ("application/zip", "zip"),
+}
 
 # (task, annotations, predictions, answer key entry or None) -> one exported task
 TaskRow = Callable[
     [Task, list[Annotation], list[Prediction], "ground_truth.AnswerKeyEntry | None"], dict[str, Any]
 ]
+Batch = list[tuple[Task, list[Annotation], list[Prediction], "ground_truth.AnswerKeyEntry | None"]]
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """What to export. Annotation filters (review status, job, annotator) keep the tasks and
+    drop the annotations that do not match; `model_version` keeps only that model's
+    predictions (and, in the region formats, exports predictions instead of annotations)."""
+
+    all_tasks: bool = False  # also tasks without any (matching) annotation
+    task_ids: tuple[int, ...] | None = None
+    ground_truth_only: bool = False
+    as_of: datetime | None = None
+    review_status: tuple[str, ...] = ()
+    job_id: int | None = None
+    annotator_id: int | None = None
+    model_version: str | None = None
 
 
 def check_export(
-    db: Database, actor: Actor, project_id: int, export_type: str, ground_truth_only: bool = False
-) -> None:
-    """Run the checks before streaming starts, so that errors are still proper 4xx answers."""
-    if export_type.upper() not in EXPORT_TYPES:
+    db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
+) -> str:
+    """Run the checks before streaming starts, so that errors are still proper 4xx answers.
+
+    Returns the export type in capitals.
+    """
+    kind = export_type.upper()
+    if kind not in EXPORT_TYPES:
         raise Invalid.field("exportType", f"must be one of {', '.join(EXPORT_TYPES)}")
+    if flt.as_of is not None and not flt.ground_truth_only:
+        raise Invalid.field("as_of", "goes with ground_truth_only=true")
+    for status in flt.review_status:
+        if status not in REVIEW_STATUSES:
+            raise Invalid.field("review_status", f"must be one of {', '.join(REVIEW_STATUSES)}")
     with db.session(write=False) as s:
         authorize(s, actor, Action.PROJECT_EXPORT, project_id)
-        if ground_truth_only:
+        if flt.ground_truth_only:
             authorize(s, actor, Action.GROUND_TRUTH_VIEW, project_id)
+        if flt.review_status:
+            authorize(s, actor, Action.REVIEW, project_id)
+        if flt.job_id is not None:
+            job = s.get(Job, flt.job_id)
+            if job is None or job.project_id != project_id or job.deleted_at is not None:
+                raise Invalid.field("job", f"job {flt.job_id} is not a job of project {project_id}")
+    return kind
 
 
-def iter_export_json(
-    db: Database,
-    actor: Actor,
-    project_id: int,
-    task_row: TaskRow,
-    all_tasks: bool = False,
-    task_ids: list[int] | None = None,
-    ground_truth_only: bool = False,
-    as_of: datetime | None = None,
-) -> Iterator[bytes]:
-    """Yield a JSON array of tasks, CHUNK tasks per query round (keyset pagination on id).
+def iter_batches(db: Database, actor: Actor, project_id: int, flt: ExportFilter) -> Iterator[Batch]:
+    """The exported tasks with their kept annotations and predictions, CHUNK tasks at a time.
 
-    `ground_truth_only` exports the answer key: each task that has GT with only its GT
-    annotation; with `as_of`, the answer key exactly as it was then (tasks that existed,
-    the GT annotation and the regions of that time).
+    `ground_truth_only` gives each task that has GT with only its GT annotation (as it was at
+    `as_of`, when given) and no predictions.
     """
-    yield b"["
-    first = True
     last_id = 0
     with db.session(write=False) as s:
         while True:
             stmt = select(Task).where(
-                ground_truth.tasks_as_of(project_id, as_of), Task.id > last_id
+                ground_truth.tasks_as_of(project_id, flt.as_of), Task.id > last_id
             )
-            if task_ids:
-                stmt = stmt.where(Task.id.in_(task_ids))
-            if not all_tasks and not ground_truth_only:
+            if flt.task_ids:
+                stmt = stmt.where(Task.id.in_(flt.task_ids))
+            if flt.job_id is not None:
+                stmt = stmt.where(
+                    Task.id.in_(select(JobTask.task_id).where(JobTask.job_id == flt.job_id))
+                )
+            if not flt.all_tasks and not flt.ground_truth_only and not flt.model_version:
                 stmt = stmt.where(
                     exists().where(Annotation.task_id == Task.id, Annotation.deleted_at.is_(None))
                 )
             tasks = list(s.scalars(stmt.order_by(Task.id).limit(CHUNK)))
             if not tasks:
                 break
-            ids = [t.id for t in tasks]
-            rows = []
-            if ground_truth_only:
-                key = ground_truth.answer_key(s, ids, as_of)
-                anns = {
-                    a.id: a
-                    for a in s.scalars(
-                        select(Annotation).where(
-                            Annotation.id.in_([e.annotation_id for e in key.values()])
-                        )
-                    )
-                }
-                rows = [
-                    task_row(t, [anns[key[t.id].annotation_id]], [], key[t.id])
-                    for t in tasks
-                    if t.id in key
-                ]
-            else:
-                annotations, predictions = regions_of(s, actor, ids)
-                rows = [
-                    task_row(t, annotations.get(t.id, []), predictions.get(t.id, []), None)
-                    for t in tasks
-                ]
-            if rows:
-                chunk = ",".join(
-                    json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows
-                )
-                yield (chunk if first else "," + chunk).encode()
-                first = False
+            batch = _batch(s, actor, tasks, flt)
+            if batch:
+                yield batch
             last_id = tasks[-1].id
             s.expunge_all()
+
+
+def _batch(s: Session, actor: Actor, tasks: list[Task], flt: ExportFilter) -> Batch:
+    ids = [t.id for t in tasks]
+    if flt.ground_truth_only:
+        key = ground_truth.answer_key(s, ids, flt.as_of)
+        anns = {
+            a.id: a
+            for a in s.scalars(
+                select(Annotation).where(Annotation.id.in_([e.annotation_id for e in key.values()]))
+            )
+        }
+        return [(t, [anns[key[t.id].annotation_id]], [], key[t.id]) for t in tasks if t.id in key]
+    annotations, predictions = regions_of(s, actor, ids)
+    out: Batch = []
+    for t in tasks:
+        anns = [a for a in annotations.get(t.id, []) if _keep(a, flt)]
+        preds = predictions.get(t.id, [])
+        if flt.model_version is not None:
+            preds = [p for p in preds if p.model_version == flt.model_version]
+        filtered = flt.review_status or flt.job_id is not None or flt.annotator_id is not None
+        if filtered and not anns and not flt.all_tasks and flt.model_version is None:
+            continue
+        out.append((t, anns, preds, None))
+    return out
+
+
+def _keep(a: Annotation, flt: ExportFilter) -> bool:
+    return (
+        (not flt.review_status or a.review_status in flt.review_status)
+        and (flt.job_id is None or a.job_id == flt.job_id)
+        and (flt.annotator_id is None or a.completed_by_id == flt.annotator_id)
+    )
+
+
+# -- Label Studio JSON ---------------------------------------------------------------------
+
+
+def iter_export_json(
+    db: Database, actor: Actor, project_id: int, task_row: TaskRow, flt: ExportFilter
+) -> Iterator[bytes]:
+    """Yield a JSON array of tasks, one chunk of rows at a time."""
+    yield b"["
+    first = True
+    for batch in iter_batches(db, actor, project_id, flt):
+        chunk = ",".join(
+            json.dumps(task_row(*row), ensure_ascii=False, separators=(",", ":")) for row in batch
+        )
+        yield (chunk if first else "," + chunk).encode()
+        first = False
     yield b"]"
+
+
+# -- region formats -----------------------------------------------------------------------
+
+
+def image_key(task: Task, config: LabelConfig) -> str:
+    """How a task's image is named in the region formats: its path under the media root for
+    images assay serves, else the URL's path (or the value itself)."""
+    field = config.image_key()
+    value = task.data.get(field) if field else None
+    if not isinstance(value, str) or not value:
+        return f"task-{task.id}"
+    if value.startswith(MEDIA_URL):
+        return unquote(value[len(MEDIA_URL) :])
+    parsed = urlparse(value)
+    if parsed.scheme in ("http", "https", "s3", "gs") and parsed.path.strip("/"):
+        return unquote(parsed.path.lstrip("/"))
+    return value.lstrip("/")
+
+
+@dataclass
+class _Records:
+    """Turns exported rows into the formats' records, with the names they need."""
+
+    config: LabelConfig
+    flt: ExportFilter
+    notes: Notes
+    emails: dict[int, str] = dataclasses.field(default_factory=dict)
+    jobs: dict[int, str] = dataclasses.field(default_factory=dict)
+    task_jobs: dict[int, list[str]] = dataclasses.field(default_factory=dict)
+    seen: set[str] = dataclasses.field(default_factory=set)
+    keys: dict[int, str] = dataclasses.field(default_factory=dict)
+
+    def load_names(self, s: Session, batch: Batch) -> None:
+        """Emails of the batch's authors and names of its tasks' jobs, in two queries."""
+        self.emails.update(
+            authors.emails_of(s, {a.completed_by_id for _, anns, _, _ in batch for a in anns})
+        )
+        self.task_jobs = {}
+        ids = [t.id for t, *_ in batch]
+        for task_id, job_id, title in s.execute(
+            select(JobTask.task_id, Job.id, Job.title)
+            .join(Job, Job.id == JobTask.job_id)
+            .where(JobTask.task_id.in_(ids), Job.deleted_at.is_(None))
+            .order_by(Job.id)
+        ):
+            name = title or f"job-{job_id}"
+            self.jobs[job_id] = name
+            self.task_jobs.setdefault(task_id, []).append(name)
+
+    def image(self, task: Task) -> ImageRecord | None:
+        if not task.width or not task.height:
+            self.notes.drop("image size unknown: task left out")
+            return None
+        key = image_key(task, self.config)
+        if key in self.seen:  # two tasks of one image: keep both, apart
+            path = PurePosixPath(key)
+            key = str(path.with_name(f"{path.stem}__task{task.id}{path.suffix}"))
+        self.seen.add(key)
+        self.keys[task.id] = key
+        return ImageRecord(
+            key=key,
+            width=task.width,
+            height=task.height,
+            external_id=str(task.id),
+            gt_status=task.gt_status,  # type: ignore[arg-type]
+            jobs=tuple(self.task_jobs.get(task.id, ())),
+        )
+
+    def regions(
+        self, task: Task, anns: list[Annotation], preds: list[Prediction], key: Any
+    ) -> list[RegionRecord]:
+        image = self.keys.get(task.id)
+        if image is None:
+            return []
+        out: list[RegionRecord] = []
+        if self.flt.model_version is not None:
+            for p in preds:
+                regs = ls_result_to_regions(
+                    p.result, task.width, task.height, image=image, source="prediction",
+                    author=p.model_version, group=f"prediction-{p.id}", notes=self.notes,
+                    created_at=_iso(p.created_at),
+                )  # fmt: skip
+                out += [r if r.score is not None else dataclasses.replace(r, score=p.score)
+                        for r in regs]  # fmt: skip
+            return out
+        for a in anns:
+            if a.was_cancelled:
+                continue
+            out += ls_result_to_regions(
+                key.result if key is not None else a.result, task.width, task.height,
+                image=image, source="annotation", author=self.emails.get(a.completed_by_id),
+                job=self.jobs.get(a.job_id) if a.job_id else None, created_at=_iso(a.created_at),
+                is_ground_truth=key is not None or a.ground_truth, group=f"annotation-{a.id}",
+                notes=self.notes,
+            )  # fmt: skip
+        known = set(self.config.labels)
+        kept = [r for r in out if r.label in known]
+        self.notes.drop(
+            "label no longer in the label config: region left out", len(out) - len(kept)
+        )
+        return kept
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def iter_export_regions(
+    db: Database, actor: Actor, project_id: int, kind: str, flt: ExportFilter
+) -> Iterator[bytes]:
+    """COCO JSON, or a zip of YOLO / VOC / CSV files; what a format cannot hold is listed in
+    the zip's NOTES.txt.
+
+    COCO and the CSVs list every image before any region, so they read the tasks twice: once
+    for the images (no region conversion), once for the regions.
+    """
+    with db.session(write=False) as s:
+        config = label_config_of_project(s, project_id)
+    notes = Notes()
+    rec = _Records(config, flt, notes)
+    labels = list(config.labels)
+
+    def rows(with_regions: bool = True) -> Iterator[tuple[ImageRecord, list[RegionRecord]]]:
+        rec.seen.clear()  # each pass names the images the same way
+        with db.session(write=False) as s:
+            for batch in iter_batches(db, actor, project_id, flt):
+                rec.load_names(s, batch)
+                for task, anns, preds, key in batch:
+                    image = rec.image(task)
+                    if image is not None:
+                        yield image, rec.regions(task, anns, preds, key) if with_regions else []
+
+    def images() -> Iterator[ImageRecord]:
+        return (image for image, _ in rows(with_regions=False))
+
+    def regions() -> Iterator[RegionRecord]:
+        return (r for _, regs in rows() for r in regs)
+
+    if kind == "COCO":
+        yield from write_coco(
+            images(), _later(regions), labels, notes=notes, ids_from_external=True
+        )
+        return
+    members: Iterator[tuple[str, Any]]
+    if kind == "YOLO":
+        members = iter_yolo_files(rows(), labels, scores=flt.model_version is not None, notes=notes)
+    elif kind == "VOC":
+        members = iter_voc_files(rows(), notes=notes)
+    else:
+        members = iter(
+            [
+                ("images.csv", scout_csv.iter_images_csv(images())),
+                ("annotations.csv", scout_csv.iter_annotations_csv(_later(regions), notes=notes)),
+            ]
+        )
+    yield from iter_zip(chain(members, [("NOTES.txt", _notes_text(notes, kind))]))
+
+
+def _later(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """Start a pass only when its first item is wanted (after the previous pass ended)."""
+    yield from make()
+
+
+def _notes_text(notes: Notes, kind: str) -> Iterator[bytes]:
+    """A generator, so it is written last: once every member's notes are known."""
+    lines = notes.summary()
+    body = (
+        "What this format could not hold:\n" + "".join(f"- {line}\n" for line in lines)
+        if lines
+        else "Nothing was left out.\n"
+    )
+    yield (f"Exported by assay as {kind}.\n" + body).encode()

@@ -63,12 +63,16 @@ def import_tasks(
     items: Any,
     label_config: LabelConfig | None = None,
     sizes: list[tuple[int, int]] | None = None,
+    into: list[int | None] | None = None,
 ) -> ImportResult:
     """Check every item first, then write them in bulk; one bad item writes nothing.
 
     Items are Label Studio tasks: {"data": {...}, "annotations": [...], "predictions": [...]},
     or a flat dict that is itself the data. `sizes` gives each item's image (width, height) in
-    pixels when known; otherwise it is taken from the regions' original_width/height.
+    pixels when known; otherwise it is taken from the regions' original_width/height. `into`
+    names, per item, an existing live task of the project to add its annotations and
+    predictions to instead of creating one (None: create). `task_ids` answers the created
+    tasks only.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if not isinstance(items, list):
@@ -86,16 +90,26 @@ def import_tasks(
         for row, (w, h) in zip(prepared.tasks, sizes, strict=True):
             row["width"], row["height"] = w, h
     now = utcnow()
+    into = into if into is not None else [None] * len(prepared.tasks)
     task_rows = [
         {**t, "project_id": project_id, "created_at": now, "updated_at": now}
-        for t in prepared.tasks
+        for t, existing in zip(prepared.tasks, into, strict=True)
+        if existing is None
     ]
-    task_ids = list(
-        session.scalars(
-            Task.__table__.insert().returning(Task.__table__.c.id, sort_by_parameter_order=True),
-            task_rows,
+    created = (
+        list(
+            session.scalars(
+                Task.__table__.insert().returning(
+                    Task.__table__.c.id, sort_by_parameter_order=True
+                ),
+                task_rows,
+            )
         )
+        if task_rows
+        else []
     )
+    fresh = iter(created)
+    task_ids = [existing if existing is not None else next(fresh) for existing in into]
     if prepared.annotations:
         ann_rows = [
             {**a, "task_id": task_ids[i], "project_id": project_id, "created_at": now,
@@ -141,11 +155,12 @@ def import_tasks(
                 for i, p in prepared.predictions
             ],
         )  # fmt: skip
+    quality.touch(session, project_id, [t for t in into if t is not None])
     return ImportResult(
-        task_count=len(task_ids),
+        task_count=len(created),
         annotation_count=len(prepared.annotations),
         prediction_count=len(prepared.predictions),
-        task_ids=task_ids,
+        task_ids=created,
     )
 
 
