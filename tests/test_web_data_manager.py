@@ -80,7 +80,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
     page = _Page(r.text)
     assert page.headers == [
         "Select all tasks on this page", "Task", "Image", "Ground truth", "GT status",
-        "Accuracy", "Agreement", "Annotations", "Predictions", "Created",
+        "Accuracy", "Agreement", "Review", "Reviewers", "Annotations", "Predictions", "Created",
     ]  # fmt: skip
     rows = by_task(page)
     assert [rows[f"#{i}"]["Ground truth"] for i in ids] == [
@@ -106,17 +106,19 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "Annotations": "6",
         "Predictions": "0",
     }
-    # the Actions menu with the three bulk actions, and the page's data for the script
+    # the Actions menu with the bulk actions, and the page's data for the script
     assert 'id="dm-actions"' in r.text and "data_manager.js" in r.text
     actions = re.findall(r'data-action="(\w+)"[^>]*>([^<]+)</button>', r.text)
     assert actions == [
         ("set_ground_truths", "Set ground truths from annotator…"),
         ("assign_ground_truths", "Assign ground truths (earliest annotation)"),
+        ("assign_reviewers", "Assign reviewers…"),
         ("delete_ground_truths", "Delete ground truths (annotations stay)…"),
     ]
     assert json.loads(page.json_scripts["dm-data"]) == {
         "project": dm["project"],
         "filter": None,
+        "review_status": None,
         "total": 7,
     }
     # "Set ground truths from annotator…" offers the project's annotators, and only them
@@ -136,8 +138,8 @@ def test_reviewer_sees_ground_truth_but_no_checkboxes_or_actions(signed_in, peop
     r = signed_in(people["reviewer"]).get(f"/projects/{dm['project']}")
     page = _Page(r.text)
     assert page.headers == [
-        "Task", "Image", "Ground truth", "GT status", "Accuracy", "Agreement", "Annotations",
-        "Predictions", "Created",
+        "Task", "Image", "Ground truth", "GT status", "Accuracy", "Agreement", "Review",
+        "Reviewers", "Annotations", "Predictions", "Created",
     ]  # fmt: skip
     assert by_task(page)[f"#{dm['tasks'][1]}"]["Ground truth"] == "★ annotator2@example.com"
     assert header_counts(r.text)["With GT"] == "3"

@@ -53,12 +53,17 @@ def annotator_rows(s: Session, actor: Actor, project_id: int) -> list[dict[str, 
 def project_dashboard(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Annotator performance, agreement matrix, weekly accuracy, confusion, models vs GT."""
     with ctx.read() as s:
-        people = annotator_rows(s, ctx.actor, project_id)
-        agreement = quality.project_agreement(s, ctx.actor, project_id)
-        weeks = dashboard.accuracy_by_week(s, ctx.actor, project_id)
-        names, matrix = dashboard.confusion_table(quality.confusion(s, ctx.actor, project_id))
-        models = quality.groups(s, ctx.actor, project_id, "model")
-        emails = authors.emails_of(s, [*agreement.annotators, *weeks])
+        return dashboard_json(s, ctx.actor, project_id)
+
+
+def dashboard_json(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
+    """The dashboard's numbers; the dashboard page renders the same dict."""
+    people = annotator_rows(s, actor, project_id)
+    agreement = quality.project_agreement(s, actor, project_id)
+    weeks = dashboard.accuracy_by_week(s, actor, project_id)
+    names, matrix = dashboard.confusion_table(quality.confusion(s, actor, project_id))
+    models = quality.groups(s, actor, project_id, "model")
+    emails = authors.emails_of(s, [*agreement.annotators, *weeks])
     return {
         "project": project_id,
         "annotators": people,

@@ -102,11 +102,19 @@ def check_export(
     return kind
 
 
-def iter_batches(db: Database, actor: Actor, project_id: int, flt: ExportFilter) -> Iterator[Batch]:
+def iter_batches(
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    flt: ExportFilter,
+    annotations: bool = True,
+    predictions: bool = True,
+) -> Iterator[Batch]:
     """The exported tasks with their kept annotations and predictions, CHUNK tasks at a time.
 
     `ground_truth_only` gives each task that has GT with only its GT annotation (as it was at
-    `as_of`, when given) and no predictions.
+    `as_of`, when given) and no predictions. `annotations` / `predictions` False leave those
+    out unread (annotations are still read when a filter on them decides which tasks go).
     """
     last_id = 0
     with db.session(write=False) as s:
@@ -127,14 +135,21 @@ def iter_batches(db: Database, actor: Actor, project_id: int, flt: ExportFilter)
             tasks = list(s.scalars(stmt.order_by(Task.id).limit(CHUNK)))
             if not tasks:
                 break
-            batch = _batch(s, actor, tasks, flt)
+            batch = _batch(s, actor, tasks, flt, annotations, predictions)
             if batch:
                 yield batch
             last_id = tasks[-1].id
             s.expunge_all()
 
 
-def _batch(s: Session, actor: Actor, tasks: list[Task], flt: ExportFilter) -> Batch:
+def _batch(
+    s: Session,
+    actor: Actor,
+    tasks: list[Task],
+    flt: ExportFilter,
+    with_anns: bool,
+    with_preds: bool,
+) -> Batch:
     ids = [t.id for t in tasks]
     if flt.ground_truth_only:
         key = ground_truth.answer_key(s, ids, flt.as_of)
@@ -145,15 +160,16 @@ def _batch(s: Session, actor: Actor, tasks: list[Task], flt: ExportFilter) -> Ba
             )
         }
         return [(t, [anns[key[t.id].annotation_id]], [], key[t.id]) for t in tasks if t.id in key]
-    annotations, predictions = regions_of(s, actor, ids)
+    filtered = bool(flt.review_status) or flt.job_id is not None or flt.annotator_id is not None
+    drops = filtered and not flt.all_tasks and flt.model_version is None
+    annotations, predictions = regions_of(s, actor, ids, with_anns or drops, with_preds)
     out: Batch = []
     for t in tasks:
         anns = [a for a in annotations.get(t.id, []) if _keep(a, flt)]
         preds = predictions.get(t.id, [])
         if flt.model_version is not None:
             preds = [p for p in preds if p.model_version == flt.model_version]
-        filtered = flt.review_status or flt.job_id is not None or flt.annotator_id is not None
-        if filtered and not anns and not flt.all_tasks and flt.model_version is None:
+        if drops and not anns:
             continue
         out.append((t, anns, preds, None))
     return out
@@ -306,10 +322,13 @@ def iter_export_regions(
     rec = _Records(config, flt, notes)
     labels = list(config.labels)
 
+    predicted = flt.model_version is not None
+
     def rows(with_regions: bool = True) -> Iterator[tuple[ImageRecord, list[RegionRecord]]]:
         rec.seen.clear()  # each pass names the images the same way
+        wanted = (with_regions and not predicted, with_regions and predicted)
         with db.session(write=False) as s:
-            for batch in iter_batches(db, actor, project_id, flt):
+            for batch in iter_batches(db, actor, project_id, flt, *wanted):
                 rec.load_names(s, batch)
                 for task, anns, preds, key in batch:
                     image = rec.image(task)
@@ -329,7 +348,7 @@ def iter_export_regions(
         return
     members: Iterator[tuple[str, Any]]
     if kind == "YOLO":
-        members = iter_yolo_files(rows(), labels, scores=flt.model_version is not None, notes=notes)
+        members = iter_yolo_files(rows(), labels, scores=predicted, notes=notes)
     elif kind == "VOC":
         members = iter_voc_files(rows(), notes=notes)
     else:

@@ -1,17 +1,19 @@
 """What the data manager (a project's task table) shows beyond the task page itself.
 
-The header counts, the Ground Truth column and the Accuracy and Agreement columns, each
-decided here for the actor: annotators never learn which tasks have ground truth or are done,
-so they get None for those, and never see quality.
+The header counts, the Ground Truth column, the Accuracy and Agreement columns and the Review
+and Reviewers columns, each decided here for the actor: annotators never learn which tasks
+have ground truth or are done, so they get None for those, and never see quality or reviews.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assay.services import authors, review
 from assay.services.access import Action, Actor, authorize
 from assay.services.projects import project_counts
 from assay.services.tasks import annotation_visibility
@@ -151,3 +153,65 @@ def quality_cells(
         for t in task_ids
         if t in accuracy or t in agreement
     }
+
+
+@dataclass(frozen=True)
+class ReviewCell:
+    """A task's review state: its annotations by review status, and its reviewers' emails.
+
+    Counts are over live, non-cancelled, non-GT annotations (what the review stream offers);
+    `assigned` are the reviewers assigned to the task, `reviewed` those with a standing review
+    of one of its annotations.
+    """
+
+    accepted: int = 0
+    fixed: int = 0
+    rejected: int = 0
+    pending: int = 0  # not reviewed yet
+    assigned: list[str] = field(default_factory=list)
+    reviewed: list[str] = field(default_factory=list)
+
+    @property
+    def reviewable(self) -> int:
+        return self.accepted + self.fixed + self.rejected + self.pending
+
+
+def review_cells(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    task_ids: list[int],
+    annotations: dict[int, list[Annotation]],
+) -> dict[int, ReviewCell]:
+    """The Review and Reviewers cells of the tasks, for actors who may review.
+
+    `annotations` are the tasks' live annotations as the page already loaded them
+    (tasks.list_tasks), so the statuses cost no query; the reviewers cost three (assigned,
+    reviewed, their emails) whatever the number of tasks. Raises Forbidden for annotators.
+    """
+    authorize(session, actor, Action.REVIEW, project_id)
+    people = review.reviewers_of(session, task_ids)
+    emails = authors.emails_of(
+        session, {u for r in people.values() for u in (*r.assigned, *r.reviewed)}
+    )
+
+    def named(ids: list[int]) -> list[str]:
+        return sorted(emails.get(u, f"user {u}") for u in ids)
+
+    out: dict[int, ReviewCell] = {}
+    for task_id in task_ids:
+        statuses = Counter(
+            a.review_status
+            for a in annotations.get(task_id, [])
+            if not a.was_cancelled and not a.ground_truth and a.deleted_at is None
+        )
+        who = people.get(task_id)
+        out[task_id] = ReviewCell(
+            accepted=statuses["accepted"],
+            fixed=statuses["fixed"],
+            rejected=statuses["rejected"],
+            pending=statuses["none"],
+            assigned=named(who.assigned) if who else [],
+            reviewed=named(who.reviewed) if who else [],
+        )
+    return out

@@ -404,23 +404,32 @@ def annotation_visibility(actor: Actor) -> tuple[Any, ...]:
 
 
 def regions_of(
-    session: Session, actor: Actor, task_ids: list[int]
+    session: Session,
+    actor: Actor,
+    task_ids: list[int],
+    with_annotations: bool = True,
+    with_predictions: bool = True,
 ) -> tuple[dict[int, list[Annotation]], dict[int, list[Prediction]]]:
+    """The tasks' live annotations the actor may see and their predictions, by task."""
     annotations: dict[int, list[Annotation]] = defaultdict(list)
     predictions: dict[int, list[Prediction]] = defaultdict(list)
     if not task_ids:
         return annotations, predictions
-    for a in session.scalars(
-        select(Annotation)
-        .where(
-            Annotation.task_id.in_(task_ids),
-            Annotation.deleted_at.is_(None),
-            *annotation_visibility(actor),
+    for a in (
+        ()
+        if not with_annotations
+        else session.scalars(
+            select(Annotation)
+            .where(
+                Annotation.task_id.in_(task_ids),
+                Annotation.deleted_at.is_(None),
+                *annotation_visibility(actor),
+            )
+            .order_by(Annotation.id)
         )
-        .order_by(Annotation.id)
     ):
         annotations[a.task_id].append(a)
-    if actor.may(Action.PREDICTION_VIEW):
+    if with_predictions and actor.may(Action.PREDICTION_VIEW):
         for p in session.scalars(
             select(Prediction)
             .where(Prediction.task_id.in_(task_ids), Prediction.deleted_at.is_(None))

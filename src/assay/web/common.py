@@ -135,7 +135,8 @@ class PageRoute(APIRoute):
                 name = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
                 detail = f"{name}: {first.get('msg', 'invalid')}"
                 response = await run_in_threadpool(error_page, request, 400, detail)
-            response.headers.update(PAGE_HEADERS)
+            for key, value in PAGE_HEADERS.items():  # a page may set its own CSP
+                response.headers.setdefault(key, value)
             return response
 
         return page_handler

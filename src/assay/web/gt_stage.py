@@ -93,7 +93,7 @@ def stage_page(request: Request, job_id: int, back: bool = Query(False)) -> Resp
             return RedirectResponse(complete_url(job_id), status_code=303)
         project = projects.get_project(s, actor, state.job.project_id)
         config = config_of(project)
-        control = _box_control(config)
+        control = box_control(config)
         if config is None or control is None:
             detail = (
                 f"The project's label config has no {BOX_CONTROL} control; "
@@ -104,8 +104,8 @@ def stage_page(request: Request, job_id: int, back: bool = Query(False)) -> Resp
         payload = {
             "job": {"id": state.job.id, "title": _job_title(state.job)},
             "control": {"from_name": control.name, "to_name": control.to_name[0]},
-            "labels": _labels(config, control),
-            "image_key": _image_key(config, control),
+            "labels": label_list(config, control),
+            "image_key": image_key_of(config, control),
             "people": {
                 str(uid): email
                 for uid, email in authors.emails_of(s, [*assignees, actor.id]).items()
@@ -158,7 +158,7 @@ def _blocked(request: Request, s: Session, actor: Actor, job_id: int, detail: st
     return render(request, "gt_stage.html", context, actor, status_code=409)
 
 
-def _box_control(config: LabelConfig | None) -> ControlTag | None:
+def box_control(config: LabelConfig | None) -> ControlTag | None:
     """The first RectangleLabels control that labels an image."""
     if config is None:
         return None
@@ -172,12 +172,12 @@ def _box_control(config: LabelConfig | None) -> ControlTag | None:
     return None
 
 
-def _labels(config: LabelConfig, control: ControlTag) -> list[dict[str, str]]:
+def label_list(config: LabelConfig, control: ControlTag) -> list[dict[str, str]]:
     colours = label_colours(config)
     return [{"name": label, "colour": colours[label]} for label in control.labels]
 
 
-def _image_key(config: LabelConfig, control: ControlTag) -> str:
+def image_key_of(config: LabelConfig, control: ControlTag) -> str:
     """The task data key of the image the control labels, e.g. "image" for value="$image"."""
     return config.objects[control.to_name[0]].value
 

@@ -15,7 +15,7 @@ from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
 from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
-from assay.web import gt_stage
+from assay.web import dashboard, gt_stage, review
 from assay.web.common import (
     HERE,
     MAX_PAGE_SIZE,
@@ -102,12 +102,21 @@ def project_page(
     page: int = Query(1),
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     ground_truth: bool | None = Query(None),
+    review_status: str | None = Query(None),
 ) -> Response:
-    """The data manager: the project's counts and its task table, filtered by ground truth."""
+    """The data manager: the project's counts and its task table, filtered by ground truth
+    and by review status."""
+    review_status = review_status or None
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
         listing = tasks.list_tasks(
-            s, actor, project_id, page, page_size, has_ground_truth=ground_truth
+            s,
+            actor,
+            project_id,
+            page,
+            page_size,
+            has_ground_truth=ground_truth,
+            review_status=review_status,
         )
         header = task_table.table_header(s, actor, project_id)
         task_ids = [t.id for t in listing.tasks]
@@ -116,6 +125,12 @@ def project_page(
         gt = task_table.ground_truth_cells(s, actor, project_id, task_ids) if sees_gt else {}
         sees_quality = actor.may(Action.QUALITY_VIEW)
         quality = task_table.quality_cells(s, actor, project_id, task_ids) if sees_quality else {}
+        reviews = actor.may(Action.REVIEW)
+        review_cells = (
+            task_table.review_cells(s, actor, project_id, task_ids, listing.annotations)
+            if reviews
+            else {}
+        )
         config = config_of(project)
         key = config.image_key() if config else None
         rows = [
@@ -126,14 +141,14 @@ def project_page(
                 "predictions": len(listing.predictions.get(t.id, [])),
                 "gt": gt.get(t.id),
                 "quality": quality.get(t.id),
+                "review": review_cells.get(t.id),
             }
             for t in listing.tasks
         ]
-        annotators = (
-            [u for u in projects.list_members(s, actor, project_id) if u.role == Role.ANNOTATOR]
-            if changes_gt
-            else []
-        )
+        members = projects.list_members(s, actor, project_id) if changes_gt else []
+        annotators = [u for u in members if u.role == Role.ANNOTATOR]
+        reviewers = [u for u in members if u.role in REVIEWER_ROLES and u.is_active]
+        manages_reviews = actor.may(Action.REVIEWS_MANAGE)
         pages = pager(request, listing.page)
         context = {
             "title": project.title or f"Project {project.id}",
@@ -144,27 +159,64 @@ def project_page(
             "sees_gt": sees_gt,
             "changes_gt": changes_gt,
             "sees_quality": sees_quality,
+            "reviews": reviews,
+            "manages_reviews": manages_reviews,
+            "sees_dashboard": actor.may(Action.DASHBOARD_VIEW),
             "filter": ground_truth,
+            "review_filter": review_status,
             "filters": _gt_filters(request, ground_truth) if sees_gt else [],
+            "review_filters": _review_filters(request, review_status) if reviews else [],
             "annotators": annotators,
+            "reviewers": reviewers,
+            "review_url": f"/projects/{project.id}/review",
             "dm": {
                 "project": project.id,
                 "filter": ground_truth,
+                "review_status": review_status,
                 "total": pages["total"],
             },
         }
         return render(request, "project.html", context, actor)
 
 
+REVIEWER_ROLES = (Role.ADMIN, Role.LEAD, Role.REVIEWER)
+REVIEW_FILTERS = (
+    (None, "Any review"),
+    ("none", "Not reviewed"),
+    ("accepted", "Accepted"),
+    ("fixed", "Fixed"),
+    ("rejected", "Rejected"),
+)
+
+
+def _filter_url(request: Request, name: str, value: str | None) -> str:
+    """This page with one filter set (or cleared), the others and the page size kept, page 1."""
+    keep = {
+        k: v
+        for k, v in request.query_params.items()
+        if k in ("page_size", "ground_truth", "review_status") and k != name and v
+    }
+    params = {**keep, **({name: value} if value is not None else {})}
+    return request.url.path + (f"?{urlencode(params)}" if params else "")
+
+
 def _gt_filters(request: Request, current: bool | None) -> list[dict[str, Any]]:
-    """The All / Has GT / No GT links: same page size, back to page 1."""
-    keep = {k: v for k, v in request.query_params.items() if k == "page_size"}
+    """The All / Has GT / No GT links: same page size and review filter, back to page 1."""
     out = []
     for value, label in ((None, "All"), (True, "Has GT"), (False, "No GT")):
-        params = {**keep, **({"ground_truth": str(value).lower()} if value is not None else {})}
-        url = request.url.path + (f"?{urlencode(params)}" if params else "")
+        text = str(value).lower() if value is not None else None
+        url = _filter_url(request, "ground_truth", text)
         out.append({"label": label, "url": url, "current": value is current})
     return out
+
+
+def _review_filters(request: Request, current: str | None) -> list[dict[str, Any]]:
+    """Tasks with an annotation of this review status: same page size and GT filter."""
+    return [
+        {"label": label, "url": _filter_url(request, "review_status", value),
+         "current": value == current}
+        for value, label in REVIEW_FILTERS
+    ]  # fmt: skip
 
 
 @router.get("/tasks/{task_id}")
@@ -237,4 +289,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages and /static to the app."""
     app.include_router(router)
     app.include_router(gt_stage.router)
+    app.include_router(review.router)
+    app.include_router(dashboard.router)
+    app.include_router(dashboard.assets)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

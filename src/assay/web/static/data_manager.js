@@ -1,19 +1,26 @@
-// Data manager: pick tasks in the project's task table and run the bulk ground-truth actions.
+// Data manager: pick tasks in the project's task table and run the bulk actions (ground
+// truths, reviewer assignment), or review the picked tasks.
 //
 // A selection is what POST /api/dm/actions takes: {"all": false, "included": [task ids]} or
 // {"all": true, "excluded": [task ids]}. It is kept per project and filter in sessionStorage,
-// so it survives paging. The API's "all" means every task of the project; under a GT filter,
-// "all" is sent as the list of the filtered tasks' ids instead.
+// so it survives paging. The API's "all" means every task of the project; under a GT or
+// review filter, "all" is sent as the list of the filtered tasks' ids instead.
+//
+// "Review N selected" opens the review stream with ?tasks=<ids>. With every task of the
+// project selected (no filter, no exclusion) it opens the whole stream, without a subset.
 "use strict";
 
 (function () {
   const data = JSON.parse(document.getElementById("dm-data").textContent);
-  const storageKey = `assay.dm.${data.project}.${data.filter === null ? "all" : data.filter}`;
+  const filtered = data.filter !== null || data.review_status !== null;
+  const storageKey =
+    `assay.dm.${data.project}.${data.filter === null ? "all" : data.filter}` +
+    `.${data.review_status || "any"}`;
   const scope = {
     null: "in the project",
     true: "with ground truth",
     false: "without ground truth",
-  }[String(data.filter)];
+  }[String(data.filter)] + (data.review_status ? " under this review filter" : "");
   const table = document.getElementById("dm-table");
   const counts = document.getElementById("dm-counts");
   const selectedText = document.getElementById("dm-selected");
@@ -27,6 +34,8 @@
   const items = Array.from(menuList.querySelectorAll("button"));
   const annotatorDialog = document.getElementById("dm-annotator-dialog");
   const deleteDialog = document.getElementById("dm-delete-dialog");
+  const reviewersDialog = document.getElementById("dm-reviewers-dialog");
+  const reviewLink = document.getElementById("dm-review");
 
   // all=false: `ids` are the selected tasks; all=true: `ids` are the excluded ones.
   let selection = load();
@@ -99,6 +108,9 @@
     selectedText.textContent = n ? `${plural(n, "task")} selected` : "No tasks selected";
     clearButton.hidden = n === 0;
     menuButton.disabled = n === 0 || busy;
+    if (reviewLink) {
+      reviewLink.textContent = n ? `Review ${n} selected` : "Review All Tasks";
+    }
     if (menuButton.disabled) closeMenu(false);
 
     if (selection.all) {
@@ -203,14 +215,19 @@
     });
   }
 
+  // The tasks the table lists (under its filters), every page: ids only.
+  function listUrl() {
+    const q = new URLSearchParams({ project: data.project, fields: "task_only", page_size: 30001 });
+    if (data.filter !== null) q.set("ground_truth", String(data.filter));
+    if (data.review_status) q.set("review_status", data.review_status);
+    return `/api/tasks?${q}`;
+  }
+
   async function selectedItems() {
     const except = Array.from(selection.ids);
     if (!selection.all) return { all: false, included: except };
-    if (data.filter === null) return { all: true, excluded: except };
-    const url =
-      `/api/tasks?project=${data.project}&ground_truth=${data.filter}` +
-      "&fields=task_only&page_size=30001";
-    const listed = await assay.api("GET", url);
+    if (!filtered) return { all: true, excluded: except };
+    const listed = await assay.api("GET", listUrl());
     return {
       all: false,
       included: listed.tasks.map((t) => t.id).filter((id) => !selection.ids.has(id)),
@@ -246,6 +263,17 @@
         `The ground-truth mark is cleared on ${plural(count(), "selected task")}. ` +
         "The annotations stay, and the change is kept in the ground-truth history.";
       if (!(await ask(deleteDialog))) return;
+    } else if (action === "assign_reviewers") {
+      for (const box of reviewersDialog.querySelectorAll("input[name=reviewer]")) box.checked = false;
+      if (!(await ask(reviewersDialog))) return;
+      const picked = Array.from(reviewersDialog.querySelectorAll("input[name=reviewer]:checked"));
+      if (!picked.length) {
+        say(`${title}: pick at least one reviewer.`, true);
+        return;
+      }
+      body.reviewers = picked.map((box) => Number(box.value));
+      const names = picked.map((box) => box.parentElement.textContent.trim().split(/\s+/)[0]);
+      title = `Assign ${names.join(", ")}`;
     }
     busy = true;
     sync();
@@ -267,6 +295,26 @@
   }
 
   for (const item of items) item.addEventListener("click", () => run(item));
+
+  // Review the selection: its ids as ?tasks=, or the whole stream for every task.
+  if (reviewLink) {
+    reviewLink.addEventListener("click", async (event) => {
+      if (!count() || (selection.all && !filtered && !selection.ids.size)) return;
+      event.preventDefault();
+      try {
+        let ids;
+        if (selection.all) {
+          const listed = await assay.api("GET", listUrl());
+          ids = listed.tasks.map((t) => t.id).filter((id) => !selection.ids.has(id));
+        } else {
+          ids = Array.from(selection.ids).sort((a, b) => a - b);
+        }
+        location.assign(`${reviewLink.dataset.base}?tasks=${ids.join(",")}`);
+      } catch (error) {
+        say(`Could not list the selected tasks: ${error.message}`, true);
+      }
+    });
+  }
 
   // Reload the counts and the table from the server, keeping the page (or page 1 if the
   // filter now has fewer pages).

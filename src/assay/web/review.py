@@ -1,0 +1,120 @@
+"""The review stream page: a reviewer accepts, fixes & accepts, or rejects annotations one at
+a time, in the order they choose.
+
+The page is plain JS (static/review.js, with the editor's panes and tools from
+static/editor_*.js) over the JSON API: `GET /api/projects/{id}/review/next`, `POST
+/api/annotations/{id}/reviews`, `GET /api/annotations/{id}/quality`. This module renders the
+shell and what the script needs to start. Who may review is decided by services.review, as
+for the API: annotators get the 403 page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from assay.services import authors, projects, review
+from assay.services.access import Action, Role
+from assay.services.errors import Invalid
+from assay.web.common import PageRoute, config_of, label_colours, reading, render
+from assay.web.gt_stage import box_control, image_key_of, label_list
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+ORDER_TITLES = {
+    "task": "Task id",
+    "annotator": "Annotator",
+    "agreement": "Lowest agreement first",
+    "confidence": "Lowest model confidence first",
+    "accuracy": "Lowest accuracy vs GT first",
+}
+
+
+def task_subset(value: str | None) -> list[int] | None:
+    """`?tasks=3,5,8` as a list of task ids; None (every task) when empty or absent.
+
+    >>> task_subset("3, 5,8"), task_subset(""), task_subset(None)
+    ([3, 5, 8], None, None)
+    """
+    if not value:
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise Invalid.field("tasks", "must be comma-separated task ids") from None
+
+
+def _user_id(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid.field("annotator", "must be a user id") from None
+
+
+@router.get("/projects/{project_id}/review")
+def review_page(
+    request: Request,
+    project_id: int,
+    order: str = Query("task"),
+    annotator_: str | None = Query(None, alias="annotator"),
+    tasks_: str | None = Query(None, alias="tasks"),
+) -> Response:
+    """The review stream of a project, optionally limited to one annotator or some tasks.
+
+    `annotator` may be empty (the form's "Everyone"); `tasks` is the data manager's selection.
+    """
+    subset = task_subset(tasks_)
+    annotator = _user_id(annotator_)
+    with reading(request) as (s, actor):
+        # the service checks the role and the order; its counts give the first progress
+        first = review.next_for_review(s, actor, project_id, order, annotator, subset)
+        project = projects.get_project(s, actor, project_id)
+        config = config_of(project)
+        control = box_control(config)
+        members = projects.list_members(s, actor, project_id)
+        annotators = [u for u in members if u.role == Role.ANNOTATOR]
+        people = authors.emails_of(s, [u.id for u in members] + [actor.id])
+        if first.annotation is not None:
+            people.update(authors.emails_of(s, [first.annotation.completed_by_id]))
+        image_key = (
+            image_key_of(config, control)
+            if config and control
+            else (config.image_key() if config else None)
+        )
+        payload: dict[str, Any] = {
+            "project": project.id,
+            "order": order,
+            "annotator": annotator,
+            "tasks": subset,
+            "control": (
+                {"from_name": control.name, "to_name": control.to_name[0]} if control else None
+            ),
+            "labels": label_list(config, control) if config and control else [],
+            "colours": label_colours(config),
+            "image_key": image_key,
+            "people": {str(uid): email for uid, email in people.items()},
+            "sees_quality": actor.may(Action.QUALITY_VIEW),
+            "urls": {
+                "next": f"/api/projects/{project.id}/review/next",
+                "review": "/api/annotations/{annotation}/reviews",
+                "quality": "/api/annotations/{annotation}/quality",
+                "project": f"/projects/{project.id}",
+            },
+        }
+        context = {
+            "title": f"Review · {project.title or f'Project {project.id}'}",
+            "project": project,
+            "payload": payload,
+            "orders": ORDER_TITLES,
+            "order": order,
+            "annotators": annotators,
+            "annotator": annotator,
+            "subset": subset,
+            "first": {"total": first.total, "reviewed": first.total - first.remaining},
+            "can_fix": control is not None,
+        }
+        return render(request, "review.html", context, actor)
