@@ -153,6 +153,38 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/dashboard/annotators?format=csv", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
     ),
+    "honeypot settings": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/honeypot-settings", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "change honeypot settings": (
+        lambda x: ("PATCH", f"/api/projects/{x['project']}/honeypot-settings", {"per_job": 0}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "honeypot pool": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/honeypots", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "honeypot reports": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/honeypots/annotators", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "add to honeypots": (
+        lambda x: (
+            "POST",
+            f"/api/dm/actions?id=add_to_honeypots&project={x['project']}",
+            {"selectedItems": {"all": True}},
+        ),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "sample ground truth": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/ground-truth/sample",
+            {"count": 1, "seed": 1},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
 }
 
 

@@ -34,7 +34,9 @@ def _upload(client, headers, project_id, fmt, files, **params):
 
 def _new_project(client, people, title="copy"):
     r = client.post(
-        "/api/projects", json={"title": title, "label_config": RECT_CONFIG}, headers=people["lead"].headers
+        "/api/projects",
+        json={"title": title, "label_config": RECT_CONFIG},
+        headers=people["lead"].headers,
     )
     return r.json()["id"]
 
@@ -128,7 +130,9 @@ def test_coco_round_trip_into_a_new_project_keeps_boxes_and_the_gt_flag(client, 
     original = json.loads(exported)
 
     def boxes(doc):
-        return sorted((a["category_id"], *map(lambda v: round(v, 6), a["bbox"])) for a in doc["annotations"])
+        return sorted(
+            (a["category_id"], *map(lambda v: round(v, 6), a["bbox"])) for a in doc["annotations"]
+        )
 
     assert boxes(again) == boxes(original)
     rotated = [a for a in again["annotations"] if "box" in a["assay"]]
@@ -211,9 +215,7 @@ def test_csv_import_brings_annotations_by_their_authors(client, people, survey):
         client, lead, survey["project"], "csv", {"annotations.csv": f"{header}\n{rows}".encode()}
     )
     assert r.status_code == 201, r.text
-    anns = client.get(
-        f"/api/tasks/{survey['tasks'][2]}/annotations", headers=lead
-    ).json()
+    anns = client.get(f"/api/tasks/{survey['tasks'][2]}/annotations", headers=lead).json()
     assert anns[0]["completed_by"] == people["annotator"].id
 
 
@@ -245,7 +247,9 @@ def test_unknown_labels_are_listed_or_added(client, people, survey):
     body = f"{header}\nsurvey/c.jpg,1,1,5,5,,Wildebeest,annotation,,,,false\n".encode()
     r = _upload(client, lead, survey["project"], "csv", {"annotations.csv": body})
     assert r.status_code == 400 and "Wildebeest" in r.json()["detail"]
-    r = _upload(client, lead, survey["project"], "csv", {"annotations.csv": body}, add_labels="true")
+    r = _upload(
+        client, lead, survey["project"], "csv", {"annotations.csv": body}, add_labels="true"
+    )
     assert r.status_code == 201, r.text
     assert r.json()["labels_added"] == ["Wildebeest"]
     config = client.get(f"/api/projects/{survey['project']}", headers=lead).json()
@@ -256,9 +260,33 @@ def test_unknown_labels_are_listed_or_added(client, people, survey):
     ("fmt", "files", "where"),
     [
         ("coco", {"bad.json": b"{not json"}, "bad.json"),
-        ("yolo", {"data.yaml": b"names: [Elephant]\n", "labels/survey/c.txt": b"0 0.5 0.5 0.1\n"}, "labels/survey/c.txt line 1"),
-        ("voc", {"a.xml": b"<annotation><filename>z.jpg</filename><size><width>10</width><height>10</height></size><object><name>Zebra</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>50</xmax><ymax>5</ymax></bndbox></object></annotation>"}, "xmax"),
-        ("coco", {"i.json": json.dumps({"images": [{"id": 1, "file_name": "q.jpg", "width": 10, "height": 10}], "categories": [{"id": 1, "name": "Zebra"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 1, 2, 2]}]}).encode()}, "category_id"),
+        (
+            "yolo",
+            {"data.yaml": b"names: [Elephant]\n", "labels/survey/c.txt": b"0 0.5 0.5 0.1\n"},
+            "labels/survey/c.txt line 1",
+        ),
+        (
+            "voc",
+            {
+                "a.xml": b"<annotation><filename>z.jpg</filename><size><width>10</width><height>10</height></size><object><name>Zebra</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>50</xmax><ymax>5</ymax></bndbox></object></annotation>"
+            },
+            "xmax",
+        ),
+        (
+            "coco",
+            {
+                "i.json": json.dumps(
+                    {
+                        "images": [{"id": 1, "file_name": "q.jpg", "width": 10, "height": 10}],
+                        "categories": [{"id": 1, "name": "Zebra"}],
+                        "annotations": [
+                            {"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 1, 2, 2]}
+                        ],
+                    }
+                ).encode()
+            },
+            "category_id",
+        ),
     ],
 )
 def test_malformed_files_are_refused_with_file_line_and_field_and_write_nothing(
@@ -271,12 +299,17 @@ def test_malformed_files_are_refused_with_file_line_and_field_and_write_nothing(
     assert where in r.json()["detail"]
     after = client.get(f"/api/tasks?project={survey['project']}", headers=lead).json()
     assert (after["total"], after["total_annotations"], after["total_predictions"]) == (
-        before["total"], before["total_annotations"], before["total_predictions"]
+        before["total"],
+        before["total_annotations"],
+        before["total_predictions"],
     )
 
 
 def test_cli_export_and_import_round_trip(client, people, survey, tmp_path, settings, monkeypatch):
-    monkeypatch.setenv("ASSAY_DATABASE_URL", str(client.app.state.db.engine.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv(
+        "ASSAY_DATABASE_URL",
+        str(client.app.state.db.engine.url.render_as_string(hide_password=False)),
+    )
     monkeypatch.setenv("ASSAY_DATA_DIR", str(settings.data_dir))
     runner = CliRunner()
     out = tmp_path / "gt.zip"

@@ -9,6 +9,7 @@ from assay import __version__
 from assay.api import (
     dashboard,
     ground_truth,
+    honeypots,
     jobs,
     media,
     predictions,
@@ -49,7 +50,17 @@ def create_app(
     app.state.db = db
     app.state.settings = settings
     install_error_handlers(app)
-    routers = (system, projects, tasks, predictions, ground_truth, jobs, quality, reviews)
+    routers = (
+        system,
+        projects,
+        tasks,
+        predictions,
+        ground_truth,
+        jobs,
+        quality,
+        reviews,
+        honeypots,
+    )
     for module in (*routers, dashboard, media):
         app.include_router(module.router)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
-from assay.services import ground_truth, review, tasks
+from assay.services import ground_truth, honeypots, review, tasks
 from assay.services.access import Actor
 from assay.services.errors import Invalid
 
@@ -38,6 +38,16 @@ ACTIONS: dict[str, tuple[str, BulkAction]] = {
         lambda s, a, p, body: review.assign_reviewers(
             s, a, p, body.get("selectedItems"), body.get("reviewers")
         ),
+    ),
+    "add_to_honeypots": (
+        "Add to honeypots (tasks with GT)",
+        lambda s, a, p, body: honeypots.add_to_pool(
+            s, a, p, body.get("selectedItems"), body.get("difficulty")
+        ),
+    ),
+    "remove_from_honeypots": (
+        "Remove from honeypots",
+        lambda s, a, p, body: honeypots.remove_from_pool(s, a, p, body.get("selectedItems")),
     ),
     "delete_tasks": (
         "Delete tasks",

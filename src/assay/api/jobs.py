@@ -20,6 +20,7 @@ class JobIn(BaseModel):
     title: Any = None
     task_ids: Any = None
     assignees: Any = None
+    replicas: Any = None
 
 
 class JobPatch(BaseModel):
@@ -28,6 +29,7 @@ class JobPatch(BaseModel):
     title: Any = None
     add_task_ids: Any = None
     assignees: Any = None
+    replicas: Any = None
 
 
 class DoneIn(BaseModel):
@@ -41,7 +43,9 @@ class DoneIn(BaseModel):
 @router.post("/projects/{project_id}/jobs", status_code=201)
 def create_job(project_id: int, body: JobIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
-        job = jobs.create_job(s, ctx.actor, project_id, body.title, body.task_ids, body.assignees)
+        job = jobs.create_job(
+            s, ctx.actor, project_id, body.title, body.task_ids, body.assignees, body.replicas
+        )
         return serializers.job(jobs.views_of(s, [job])[0])
 
 

@@ -51,6 +51,9 @@ class Action(StrEnum):
     REVIEWS_MANAGE = "reviews.manage"  # undo anyone's review, assign reviewers to tasks
     DASHBOARD_VIEW = "dashboard.view"  # annotator performance, agreement matrix, models
     USERS_MANAGE = "users.manage"
+    HONEYPOTS_MANAGE = "honeypots.manage"  # the pool, its settings, rerolling a job's honeypots
+    HONEYPOTS_VIEW = "honeypots.view"  # which tasks are honeypots, every attempt and its score
+    JOB_SUBMIT = "job.submit"  # hand in one's own work on a job and get feedback
 
 
 _ALL = frozenset(Role)
@@ -85,6 +88,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.REVIEWS_MANAGE: _STAFF,
     Action.DASHBOARD_VIEW: _READERS,
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Action.HONEYPOTS_MANAGE: _STAFF,
+    Action.HONEYPOTS_VIEW: _STAFF,
+    Action.JOB_SUBMIT: _ALL,
 }
 
 

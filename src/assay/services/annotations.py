@@ -76,7 +76,13 @@ def create_annotation(
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
     if job_id is not None:
         _check_job(session, actor, task, job_id)
-    if task.gt_status != "none" and not actor.may(Action.GT_STAGE):
+    from assay.services import jobs as _jobs
+
+    if (
+        task.gt_status != "none"
+        and not actor.may(Action.GT_STAGE)
+        and not (job_id is not None and _jobs.is_honeypot(session, job_id, task.id))
+    ):
         raise Conflict(
             f"Task {task.id} is done: its ground truth is final and it takes no more annotations."
         )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.metrics import wilson_interval
-from assay.services import authors, quality
+from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize
 from assay.store.models import Annotation, QualityScore
 
@@ -90,6 +90,7 @@ def annotator_performance(
     }
     agreement = _agreement_with_others(quality.project_agreement(session, actor, project_id))
     emails = authors.emails_of(session, counts)
+    on_honeypots = honeypots.accuracy_by_annotator(session, project_id)
     rows = []
     for user_id, c in counts.items():
         times = lead_times.get(user_id)
@@ -106,6 +107,7 @@ def annotator_performance(
                 rejected=c["rejected"],
                 quality=scores.get(user_id),
                 agreement=agreement.get(user_id),
+                honeypot_accuracy=on_honeypots[user_id][1] if user_id in on_honeypots else None,
             )
         )
     return sorted(rows, key=lambda r: (r.email or "", r.user_id))

@@ -115,7 +115,12 @@ def next_task(
         session.scalars(
             select(Task.id)
             .join(JobTask, JobTask.task_id == Task.id)
-            .where(JobTask.job_id == job.id, Task.deleted_at.is_(None), Task.gt_status == "none")
+            .where(
+                JobTask.job_id == job.id,
+                JobTask.is_honeypot.is_(False),  # honeypots have GT: never GT candidates
+                Task.deleted_at.is_(None),
+                Task.gt_status == "none",
+            )
         )
     )
     if not open_ids:

@@ -6,15 +6,17 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from assay.services import honeypots
 from assay.services.access import Action, Actor, authorize, is_member
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Task, User
 
 MAX_TITLE = 200
+MIN_REPLICAS, MAX_REPLICAS = 2, 11
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,11 @@ def create_job(
     title: Any = "",
     task_ids: Any = None,
     assignees: Any = None,
+    replicas: Any = None,
+    with_honeypots: bool = True,
 ) -> Job:
+    """A job over the given tasks; honeypots from the project's pool are mixed in at random
+    positions (services.honeypots) unless `with_honeypots` is off."""
     authorize(session, actor, Action.JOBS_MANAGE, project_id)
     title = _check_title(title)
     task_ids = _check_ids(task_ids if task_ids is not None else [], "task_ids")
@@ -109,18 +115,46 @@ def create_job(
     assignee_ids = _check_ids(assignees if assignees is not None else [], "assignees")
     _check_tasks(session, project_id, task_ids)
     _check_assignees(session, project_id, assignee_ids)
-    job = Job(project_id=project_id, title=title, created_by_id=actor.id)
+    replicas = _check_replicas(replicas, len(assignee_ids))
+    job = Job(project_id=project_id, title=title, created_by_id=actor.id, replicas=replicas)
     session.add(job)
     session.flush()
+    chosen = (
+        honeypots.choose(session, project_id, task_ids, assignee_ids, job.id)
+        if with_honeypots
+        else []
+    )
     session.execute(
         insert(JobTask),
-        [{"job_id": job.id, "task_id": t, "position": i} for i, t in enumerate(task_ids)],
+        [
+            {"job_id": job.id, "task_id": t, "position": i, "is_honeypot": hp}
+            for i, (t, hp) in enumerate(honeypots.mix_in(task_ids, chosen))
+        ],
     )
     if assignee_ids:
         session.execute(
             insert(JobAssignee), [{"job_id": job.id, "user_id": u} for u in assignee_ids]
         )
+    honeypots.record_exposures(session, job, chosen, assignee_ids)
     return job
+
+
+def _check_replicas(value: Any, assignees: int) -> int | None:
+    """None (every assignee does every task) or 2-11, and no more than the assignees."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid.field("replicas", "must be an integer from 2 to 11, or null")
+    if not MIN_REPLICAS <= value <= MAX_REPLICAS:
+        raise Invalid.field(
+            "replicas", f"must be from {MIN_REPLICAS} to {MAX_REPLICAS}, not {value}"
+        )
+    if value > assignees:
+        raise Invalid.field(
+            "replicas",
+            f"{value} replicas need at least {value} assignees; the job has {assignees}",
+        )
+    return value
 
 
 def _check_title(title: Any) -> str:
@@ -132,7 +166,7 @@ def _check_title(title: Any) -> str:
 
 
 def update_job(session: Session, actor: Actor, job_id: int, **fields: Any) -> Job:
-    """Change the title, add tasks (`add_task_ids`), or replace the assignees."""
+    """Change the title, add tasks (`add_task_ids`), replace the assignees, set `replicas`."""
     job = get_job(session, actor, job_id)
     authorize(session, actor, Action.JOBS_MANAGE, job.project_id)
     if fields.get("title") is not None:
@@ -153,12 +187,21 @@ def update_job(session: Session, actor: Actor, job_id: int, **fields: Any) -> Jo
                     for i, t in enumerate(new)
                 ],
             )
+    before = list(session.scalars(select(JobAssignee.user_id).where(JobAssignee.job_id == job.id)))
+    after = before
     if fields.get("assignees") is not None:
-        ids = _check_ids(fields["assignees"], "assignees")
-        _check_assignees(session, job.project_id, ids)
+        after = _check_ids(fields["assignees"], "assignees")
+        _check_assignees(session, job.project_id, after)
+    if "replicas" in fields:
+        job.replicas = _check_replicas(fields["replicas"], len(after))
+    elif job.replicas is not None and job.replicas > len(after):
+        _check_replicas(job.replicas, len(after))
+    if fields.get("assignees") is not None:
         session.execute(delete(JobAssignee).where(JobAssignee.job_id == job.id))
-        if ids:
-            session.execute(insert(JobAssignee), [{"job_id": job.id, "user_id": u} for u in ids])
+        if after:
+            session.execute(insert(JobAssignee), [{"job_id": job.id, "user_id": u} for u in after])
+        if set(after) != set(before):
+            honeypots.assignees_changed(session, job, before, after)
     session.flush()
     return job
 
@@ -244,36 +287,63 @@ def job_task_ids(session: Session, job_id: int) -> list[int]:
     return list(session.scalars(stmt))
 
 
+def is_honeypot(session: Session, job_id: int, task_id: int) -> bool:
+    """Whether the task is a honeypot mixed into this job (its GT may be final already)."""
+    row = session.get(JobTask, (job_id, task_id))
+    return row is not None and row.is_honeypot
+
+
 def require_task_in_job(session: Session, job: Job, task_id: int) -> None:
     if session.get(JobTask, (job.id, task_id)) is None:
         raise Invalid.field("task", f"task {task_id} is not in job {job.id}")
 
 
-def next_to_annotate(session: Session, actor: Actor, job_id: int) -> tuple[Task | None, int]:
-    """The assignee's next task in job order that they have not annotated and that is not done.
-
-    Returns (task or None, how many remain for them).
-    """
-    job = get_job(session, actor, job_id)
-    if not is_assignee(session, job.id, actor.id):
-        raise Invalid.field("job", f"you are not an assignee of job {job.id}")
+def _queue(job: Job, user_id: int) -> Any:
+    """The user's open tasks of the job, in job order: not annotated by them (anywhere), not
+    done (a honeypot is served even though its GT is final), and with `replicas` set not yet
+    annotated in this job by that many people (honeypots go to every assignee)."""
     mine = (
         select(Annotation.id)
         .where(
             Annotation.task_id == JobTask.task_id,
-            Annotation.completed_by_id == actor.id,
+            Annotation.completed_by_id == user_id,
             Annotation.deleted_at.is_(None),
         )
         .exists()
     )
-    stmt = (
-        select(Task)
-        .join(JobTask, JobTask.task_id == Task.id)
-        .where(JobTask.job_id == job.id, Task.deleted_at.is_(None), Task.gt_status == "none", ~mine)
-        .order_by(JobTask.position)
-    )
+    where = [
+        JobTask.job_id == job.id,
+        Task.deleted_at.is_(None),
+        or_(Task.gt_status == "none", JobTask.is_honeypot.is_(True)),
+        ~mine,
+    ]
+    if job.replicas is not None:
+        people = (
+            select(func.count(func.distinct(Annotation.completed_by_id)))
+            .where(
+                Annotation.task_id == JobTask.task_id,
+                Annotation.job_id == job.id,
+                Annotation.deleted_at.is_(None),
+                Annotation.was_cancelled.is_(False),
+            )
+            .scalar_subquery()
+        )
+        where.append(or_(JobTask.is_honeypot.is_(True), people < job.replicas))
+    return select(Task).join(JobTask, JobTask.task_id == Task.id).where(*where)
+
+
+def next_to_annotate(session: Session, actor: Actor, job_id: int) -> tuple[Task | None, int]:
+    """The assignee's next task of their queue (see `_queue`) and how many remain for them.
+
+    With replicas, two assignees asking at once may both get a task that needs one more
+    replica; both answers are kept (the task then has one replica too many), no reservation.
+    """
+    job = get_job(session, actor, job_id)
+    if not is_assignee(session, job.id, actor.id):
+        raise Invalid.field("job", f"you are not an assignee of job {job.id}")
+    stmt = _queue(job, actor.id)
     remaining = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return session.scalars(stmt.limit(1)).first(), remaining
+    return session.scalars(stmt.order_by(JobTask.position).limit(1)).first(), remaining
 
 
 def shuffled(job_id: int, task_ids: list[int]) -> list[int]:

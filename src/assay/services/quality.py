@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from assay.formats.regions import RegionError
 from assay.metrics import Counts, CountTable
 from assay.services.access import Action, Actor, authorize
-from assay.services.errors import Forbidden, Invalid
+from assay.services.errors import Invalid
 from assay.services.scoring import (
     MATCH_METHODS,
     QualitySettings,
@@ -613,12 +613,12 @@ def groups(
     key: str | None = None,
 ) -> list[GroupQuality]:
     """Aggregates of one kind (annotator, model, job, annotations, predictions); `label` ""
-    for all labels, None for every per-label row. Annotators may read only their own."""
-    authorize(session, actor, Action.TASK_VIEW, project_id)
-    if not actor.may(Action.QUALITY_VIEW):
-        if kind != "annotator":
-            raise Forbidden("Annotators see only their own scores.")
-        key = str(actor.id)
+    for all labels, None for every per-label row.
+
+    Annotators read no scores, not even their own: a score moving after an answer would tell
+    them which tasks have GT (honeypots). Their feedback is the job submission's.
+    """
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
     stmt = select(QualityAggregate).where(
         QualityAggregate.project_id == project_id, QualityAggregate.group_kind == kind
     )
@@ -676,11 +676,13 @@ class AnnotationQuality:
 
 
 def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> AnnotationQuality:
-    """An annotation's accuracy and its region conflicts with the GT; annotators see their own."""
+    """An annotation's accuracy and its region conflicts with the GT (not for annotators: it
+    would reveal which of their tasks have GT)."""
     from assay.services.annotations import get_annotation
     from assay.services.ground_truth import current_gt
 
     ann = get_annotation(session, actor, annotation_id)
+    authorize(session, actor, Action.QUALITY_VIEW, ann.project_id)
     gt = current_gt(session, ann.task_id)
     if gt is None or gt.id == ann.id:
         return AnnotationQuality(ann, None, [])
@@ -733,9 +735,7 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
                 acc = float(score_result(regions[i], regions[j], settings).counts.accuracy)
                 matrix[i][j] = round(acc, 6)
     others = [
-        r
-        for a, r in zip(anns, regions, strict=True)
-        if not a.ground_truth and a.kind == "manual"
+        r for a, r in zip(anns, regions, strict=True) if not a.ground_truth and a.kind == "manual"
     ]
     return TaskAgreement(anns, matrix, mean_pairwise_accuracy(others, settings))
 

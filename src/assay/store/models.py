@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,6 +67,10 @@ class Project(Base):
     color: Mapped[str] = mapped_column(String(16), default="#FFFFFF")
     # Matching settings for scoring against GT (services.quality.QualitySettings); {} = defaults.
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'")
+    )
+    # Honeypot rotation (services.honeypots.HoneypotSettings); {} = defaults.
+    honeypot_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -148,6 +153,8 @@ class JobTask(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A honeypot mixed into the job (services.honeypots); never shown to its annotators.
+    is_honeypot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class JobAssignee(Base):
@@ -386,3 +393,58 @@ class BackgroundJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class Honeypot(Base):
+    """A task with GT in its project's honeypot pool. Leaving the pool or retiring (after
+    `max_exposures`) keeps the row, so it can be restored and its history explained."""
+
+    __tablename__ = "honeypots"
+    __table_args__ = (Index("ix_honeypots_project", "project_id", "removed_at", "retired_at"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # easy | medium | hard, set by a lead; None = derived from annotators' accuracy on it.
+    difficulty: Mapped[str | None] = mapped_column(String(10))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column()  # out of the pool (bulk action)
+    retired_at: Mapped[datetime | None] = mapped_column()  # reached max_exposures
+
+
+class HoneypotExposure(Base):
+    """A honeypot shown to one annotator in one job: what rotation and retirement count."""
+
+    __tablename__ = "honeypot_exposures"
+    __table_args__ = (Index("ix_honeypot_exposures_user", "user_id", "task_id"),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobSubmission(Base):
+    """One attempt of an annotator to hand in a job, scored on the job's honeypots.
+
+    status: accepted (at or above target, or no honeypots) | needs_fixes (back to the
+    annotator) | to_lead (failed the last allowed attempt). `details` (per honeypot task
+    accuracy) is for leads only; `hints` are the plain-word feedback the annotator sees.
+    """
+
+    __tablename__ = "job_submissions"
+    __table_args__ = (Index("ix_job_submissions_job_user", "job_id", "user_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    score: Mapped[float | None] = mapped_column(Float)  # mean accuracy on the honeypots
+    target: Mapped[float] = mapped_column(Float)
+    honeypots: Mapped[int] = mapped_column(Integer, default=0)  # how many were scored
+    hints: Mapped[list[Any]] = mapped_column(default=list)
+    details: Mapped[list[Any]] = mapped_column(default=list)  # [[task_id, accuracy], ...]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)

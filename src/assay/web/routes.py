@@ -15,7 +15,7 @@ from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
 from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
-from assay.web import dashboard, gt_stage, review
+from assay.web import dashboard, feedback, gt_stage, review
 from assay.web.common import (
     HERE,
     MAX_PAGE_SIZE,
@@ -292,4 +292,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(review.router)
     app.include_router(dashboard.router)
     app.include_router(dashboard.assets)
+    app.include_router(feedback.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

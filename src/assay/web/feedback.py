@@ -1,0 +1,58 @@
+"""The job feedback page: an annotator hands in a job and sees the result at once.
+
+`GET /jobs/{id}/feedback` shows the caller's own attempts (status, score against the target,
+up to three hints); its form posts to `POST /jobs/{id}/submit`, which calls the same service
+as `POST /api/jobs/{id}/submit` and comes back here. Nothing on the page says which tasks
+were honeypots: services.honeypots gives an annotator only the score and the hints.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from assay.api.deps import check_csrf
+from assay.services import honeypots, jobs, projects, users
+from assay.web.common import LoginRequired, PageRoute, database, reading, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+STATUS_TITLES = {
+    "open": "Not handed in yet",
+    "accepted": "Accepted",
+    "needs_fixes": "Needs fixes",
+    "to_lead": "Sent to a lead",
+}
+
+
+@router.get("/jobs/{job_id}/feedback")
+def feedback_page(request: Request, job_id: int) -> Response:
+    with reading(request) as (s, actor):
+        fb = honeypots.feedback(s, actor, job_id)
+        project = projects.get_project(s, actor, fb.job.project_id)
+        progress = jobs.job_progress(s, [fb.job.id])[fb.job.id]
+        latest = fb.attempts[-1] if fb.attempts else None
+        context = {
+            "title": f"Feedback · {fb.job.title or f'Job {fb.job.id}'}",
+            "project": project,
+            "job": fb.job,
+            "fb": fb,
+            "latest": latest,
+            "status_title": STATUS_TITLES[fb.status],
+            "progress": progress,
+            "error": request.query_params.get("error"),
+        }
+        return render(request, "job_feedback.html", context, actor)
+
+
+@router.post("/jobs/{job_id}/submit")
+def submit(
+    request: Request, job_id: int, submitted_csrf: str = Form("", alias="csrf_token")
+) -> Response:
+    check_csrf(request, submitted_csrf)
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        raise LoginRequired
+    with database(request).session(write=True) as s:
+        honeypots.submit_job(s, users.active_user(s, uid), job_id)
+    return RedirectResponse(f"/jobs/{job_id}/feedback", status_code=303)
