@@ -7,6 +7,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from assay import __version__
 from assay.api import (
+    consensus,
     dashboard,
     ground_truth,
     honeypots,
@@ -60,6 +61,7 @@ def create_app(
         quality,
         reviews,
         honeypots,
+        consensus,
     )
     for module in (*routers, dashboard, media):
         app.include_router(module.router)
