@@ -211,3 +211,26 @@ def project(client: TestClient, people: dict[str, Person]) -> dict:
         )
         assert r.status_code == 201, r.text
     return p
+
+
+def wait_for_job(client: TestClient, headers: dict[str, str], job_id: int) -> dict:
+    """Poll a background job until it is done or failed; its final state."""
+    for _ in range(400):
+        job = client.get(f"/api/background-jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("background job did not finish")
+
+
+def add_member(
+    db: Database, client: TestClient, lead: Person, project_id: int, key: str, role: str
+) -> Person:
+    """A new user `<key>@example.com` with the role, added to the project by the lead."""
+    with db.session() as s:
+        user, token = users.create_user(s, f"{key}@example.com", role, password=f"{key}-password")
+    r = client.post(
+        f"/api/projects/{project_id}/members", json={"user": user.id}, headers=lead.headers
+    )
+    assert r.status_code == 201, r.text
+    return Person(user.id, f"{key}@example.com", role, token, f"{key}-password")

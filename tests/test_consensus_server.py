@@ -3,44 +3,23 @@ re-run and removal, the adjudication queue, auto-accept as GT, and the rules aro
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from assay.services import users
-from conftest import Person, box
-
-
-def _wait(client, headers, job_id):
-    for _ in range(400):
-        job = client.get(f"/api/background-jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError("background job did not finish")
+from conftest import Person, add_member, box, wait_for_job
 
 
 def _merge(client, people, project_id, **body):
     lead = people["lead"].headers
     r = client.post(f"/api/projects/{project_id}/consensus/merge", json=body, headers=lead)
     assert r.status_code == 202, r.text
-    job = _wait(client, lead, r.json()["id"])
+    job = wait_for_job(client, lead, r.json()["id"])
     assert job["status"] == "done", job
     return job["result"]
 
 
 @pytest.fixture
 def third(db, client, people, project) -> Person:
-    with db.session() as s:
-        user, token = users.create_user(
-            s, "annotator3@example.com", "annotator", password="third-password"
-        )
-    client.post(
-        f"/api/projects/{project['id']}/members",
-        json={"user": user.id},
-        headers=people["lead"].headers,
-    )
-    return Person(user.id, "annotator3@example.com", "annotator", token, "third-password")
+    return add_member(db, client, people["lead"], project["id"], "annotator3", "annotator")
 
 
 def _task(client, people, project, results_by_person):

@@ -4,23 +4,13 @@ settings with a background recompute, per-annotation conflicts, agreement."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from sqlalchemy import select
 
 from assay.services import quality
 from assay.store.models import QualityAggregate
-from conftest import box
-
-
-def _wait(client, headers, job_id):
-    for _ in range(200):
-        job = client.get(f"/api/background-jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError("background job did not finish")
+from conftest import box, wait_for_job
 
 
 @pytest.fixture
@@ -237,14 +227,14 @@ def test_settings_change_recomputes_in_the_background(client, people, scored):
     # the model's box is shifted by 0.5 % of the width: IoU 0.95 -> still a match at 0.9
     r = client.patch(url, json={"iou_threshold": 0.96}, headers=lead)
     assert r.status_code == 200 and r.json()["recompute_job"]
-    job = _wait(client, lead, r.json()["recompute_job"])
+    job = wait_for_job(client, lead, r.json()["recompute_job"])
     assert job["status"] == "done" and job["percent"] == 100.0 and job["result"]["tasks"] == 2
     models = client.get(f"/api/projects/{pid}/quality/models", headers=lead).json()
     assert models[0]["tp"] == 0
     r = client.patch(url, json={"target_accuracy": 0.5}, headers=lead)
     assert r.json()["recompute_job"] is None  # the goal line is not a matching setting
     r = client.post(f"/api/projects/{pid}/quality/recompute", headers=lead)
-    assert r.status_code == 202 and _wait(client, lead, r.json()["id"])["status"] == "done"
+    assert r.status_code == 202 and wait_for_job(client, lead, r.json()["id"])["status"] == "done"
 
 
 def test_annotators_read_no_scores_that_would_reveal_gt_tasks(client, people, scored):

@@ -8,8 +8,7 @@ import io
 
 import pytest
 
-from assay.services import users
-from conftest import Person, box
+from conftest import Person, add_member, box
 
 
 def _import(client, people, project, tasks):
@@ -53,16 +52,7 @@ def work(client, people, project):
 
 @pytest.fixture
 def reviewer2(db, client, people, project) -> Person:
-    with db.session() as s:
-        user, token = users.create_user(
-            s, "reviewer2@example.com", "reviewer", password="reviewer2-password"
-        )
-    client.post(
-        f"/api/projects/{project['id']}/members",
-        json={"user": user.id},
-        headers=people["lead"].headers,
-    )
-    return Person(user.id, "reviewer2@example.com", "reviewer", token, "reviewer2-password")
+    return add_member(db, client, people["lead"], project["id"], "reviewer2", "reviewer")
 
 
 def _status(client, people, ann_id):

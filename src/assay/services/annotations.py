@@ -194,6 +194,11 @@ def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> Non
         raise Forbidden("You may delete only your own annotations.")
     if ann.ground_truth:
         _gt.clear_ground_truth(session, actor, ann)
+    soft_delete(session, actor, ann)
+
+
+def soft_delete(session: Session, actor: Actor, ann: Annotation) -> None:
+    """Hide the annotation everywhere; the row and a "deleted" revision keep its history."""
     now = utcnow()
     ann.deleted_at = now
     ann.deleted_by_id = actor.id

@@ -32,7 +32,7 @@ from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.metrics.consensus import AnnotatorRegions, merge_many
 from assay.services import background, quality
 from assay.services.access import Action, Actor, authorize
-from assay.services.annotations import add_annotation, record_revision
+from assay.services.annotations import add_annotation, soft_delete
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.ground_truth import lock_tasks, make_ground_truth, record_changes
 from assay.services.scoring import regions_of
@@ -266,13 +266,7 @@ def _retire(session: Session, actor: Actor, annotation_id: int) -> None:
     ann = session.get(Annotation, annotation_id)
     if ann is None or ann.deleted_at is not None or ann.ground_truth:
         return
-    now = utcnow()
-    ann.deleted_at = now
-    ann.deleted_by_id = actor.id
-    ann.revision += 1
-    ann.updated_at = now
-    session.flush()
-    record_revision(session, ann, "deleted", actor)
+    soft_delete(session, actor, ann)
 
 
 def _accept_as_gt(session: Session, actor: Actor, ann: Annotation) -> None:
