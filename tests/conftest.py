@@ -97,7 +97,11 @@ def db(database: Database) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-not-for-production")
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-not-for-production",
+        background_queue="thread",  # tests/test_background_queue.py covers procrastinate
+    )
 
 
 @pytest.fixture

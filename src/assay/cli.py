@@ -101,6 +101,25 @@ def demo(
 
 
 @app.command()
+def worker() -> None:
+    """Run background jobs from PostgreSQL's queue (procrastinate) until stopped (Ctrl-C).
+
+    Any number of workers on any machines may share one database; `assay serve` runs one
+    itself unless ASSAY_EMBEDDED_WORKER=false.
+    """
+    from assay.services import background
+
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        background.use_queue(db, "procrastinate")
+    except ValueError as exc:
+        fail(str(exc))
+    err.print("assay worker: waiting for background jobs (Ctrl-C stops)", highlight=False)
+    background.run_worker(db)
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations (serve does this on start too)."""
     _database(get_settings())

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     )
     max_body_mb: float = Field(200.0, description="Largest request body accepted, in MiB.")
     session_max_age_s: int = Field(14 * 24 * 3600, description="Web login lifetime in seconds.")
+    background_queue: str = Field(
+        "auto",
+        description="Who runs background jobs: thread (in this process), procrastinate "
+        "(PostgreSQL's queue, run by `assay worker` processes), or auto: procrastinate on "
+        "PostgreSQL, thread on SQLite.",
+    )
+    embedded_worker: bool = Field(
+        True,
+        description="With the procrastinate queue, `assay serve` also runs a worker itself; "
+        "set false when dedicated `assay worker` processes do the work.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

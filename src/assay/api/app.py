@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -36,10 +39,21 @@ def create_app(
     db = db or Database.connect(settings.resolved_database_url)
     if run_migrations:
         migrate.upgrade(db.engine)
-        if db.engine.dialect.name == "sqlite":  # one server per SQLite file: its jobs died with it
-            background.fail_interrupted(db)
+    queue = background.use_queue(db, settings.background_queue)
+    if run_migrations and db.engine.dialect.name == "sqlite":
+        background.fail_interrupted(db)  # one server per SQLite file: its jobs died with it
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = None
+        if queue == "procrastinate" and settings.embedded_worker:
+            stop = background.start_embedded_worker(db)
+        yield
+        if stop is not None:
+            stop()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="assay",
         version=__version__,
         description="Ground truth and annotation quality; speaks the Label Studio REST API.",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from assay.formats.dataset import RegionRecord
@@ -297,22 +297,29 @@ def start_merge(db: Database, actor: Actor, project_id: int, **params: Any) -> i
         task_ids = tasks_to_merge(s, actor, project_id, params.get("tasks"), params.get("job"))
     if not task_ids:
         raise Invalid.field("tasks", "no tasks to merge")
-    job_id = params.get("job")
+    params = {"project_id": project_id, "tasks": task_ids, "job": params.get("job"),
+              "settings": settings.to_json()}  # fmt: skip
+    return background.submit(db, actor, "consensus.merge", project_id, params)
 
-    def work(d: Database, _job: int, report: Callable[[int, int], None]) -> dict[str, Any]:
-        totals = {"merged": 0, "adjudicate": 0, "accepted": 0, "skipped": 0}
-        report(0, len(task_ids))
-        for i in range(0, len(task_ids), CHUNK):
-            with d.session() as s:
-                counts = merge_tasks(
-                    s, actor, project_id, task_ids[i : i + CHUNK], settings, job_id
-                )
-            for k, v in counts.items():
-                totals[k] += v
-            report(min(i + CHUNK, len(task_ids)), len(task_ids))
-        return {"tasks": len(task_ids), **totals, "settings": settings.to_json()}
 
-    return background.submit(db, actor, "consensus.merge", project_id, work)
+@background.job_kind("consensus.merge")
+def _merge_job(
+    db: Database, actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
+) -> dict[str, Any]:
+    """Merge CHUNK tasks per transaction, so progress shows and a failure keeps what is done."""
+    project_id, task_ids = params["project_id"], params["tasks"]
+    settings = MergeSettings(**params["settings"])
+    totals = {"merged": 0, "adjudicate": 0, "accepted": 0, "skipped": 0}
+    report(0, len(task_ids))
+    for i in range(0, len(task_ids), CHUNK):
+        with db.session() as s:
+            counts = merge_tasks(
+                s, actor, project_id, task_ids[i : i + CHUNK], settings, params["job"]
+            )
+        for k, v in counts.items():
+            totals[k] += v
+        report(min(i + CHUNK, len(task_ids)), len(task_ids))
+    return {"tasks": len(task_ids), **totals, "settings": settings.to_json()}
 
 
 # -- reading, removing, adjudicating -------------------------------------------------------
@@ -365,10 +372,9 @@ def remove_consensus(session: Session, actor: Actor, task_id: int) -> None:
     session.flush()
 
 
-def next_to_adjudicate(session: Session, actor: Actor, project_id: int) -> tuple[Task | None, int]:
-    """The waiting task with the lowest agreement first (ties: tied votes first, then id)."""
-    authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
-    waiting = (
+def _waiting(project_id: int) -> Select[tuple[ConsensusResult]]:
+    """The project's live tasks in the adjudication queue."""
+    return (
         select(ConsensusResult)
         .join(Task, Task.id == ConsensusResult.task_id)
         .where(
@@ -377,7 +383,18 @@ def next_to_adjudicate(session: Session, actor: Actor, project_id: int) -> tuple
             Task.deleted_at.is_(None),
         )
     )
-    remaining = session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
+
+
+def waiting_count(session: Session, actor: Actor, project_id: int) -> int:
+    """How many of the project's tasks wait for adjudication (one count query)."""
+    authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
+    return session.scalar(select(func.count()).select_from(_waiting(project_id).subquery())) or 0
+
+
+def next_to_adjudicate(session: Session, actor: Actor, project_id: int) -> tuple[Task | None, int]:
+    """The waiting task with the lowest agreement first (ties: tied votes first, then id)."""
+    remaining = waiting_count(session, actor, project_id)
+    waiting = _waiting(project_id)
     row = session.scalars(
         waiting.order_by(
             ConsensusResult.agreement, ConsensusResult.tied.desc(), ConsensusResult.task_id

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
 from assay.metrics import Counts, CountTable
+from assay.services import background
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
 from assay.services.scoring import (
@@ -559,20 +560,19 @@ def agreement_task_ids(session: Session, project_id: int) -> list[int]:
 
 def start_recompute(db: Database, actor: Actor, project_id: int) -> int:
     """Queue a full recompute (or return the one already queued or running)."""
-    from assay.services import background
-
     with db.session(write=False) as s:
         authorize(s, actor, Action.QUALITY_SETTINGS, project_id)
         running = background.active_job(s, project_id, "quality.recompute")
         if running is not None:
             return running.id
-    return background.submit(
-        db,
-        actor,
-        "quality.recompute",
-        project_id,
-        lambda d, _job, report: recompute_project(d, project_id, report),
-    )
+    return background.submit(db, actor, "quality.recompute", project_id, {"project_id": project_id})
+
+
+@background.job_kind("quality.recompute")
+def _recompute_job(
+    db: Database, _actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
+) -> dict[str, Any]:
+    return recompute_project(db, params["project_id"], report)
 
 
 # -- reading scores --------------------------------------------------------------------------

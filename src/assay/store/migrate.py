@@ -13,6 +13,11 @@ from sqlalchemy import Connection, Engine
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """What Alembic compares with the models: everything but procrastinate's own tables."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate"))
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

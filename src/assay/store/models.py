@@ -384,6 +384,7 @@ class BackgroundJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     status: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|done|failed
     progress: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from assay.store.migrate import include_name
 from assay.store.models import Base
 
 config = context.config
@@ -17,6 +18,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()
