@@ -163,7 +163,10 @@ def test_job_list_for_reviewers_and_annotators(client, people, survey, signed_in
     annotator = signed_in(people["annotator2"]).get(f"/projects/{survey['project']}/jobs")
     rows = rows_of(annotator.text)
     assert list(rows) == [survey["ready"]]
-    assert rows[survey["ready"]] == f"Ready #{survey['ready']} 3 2 annotators 100 % 3 of 3"
+    assert rows[survey["ready"]] == (
+        f"Ready #{survey['ready']} Hand in & feedback → 3 2 annotators 100 % 3 of 3"
+    )
+    assert f'href="/jobs/{survey["ready"]}/feedback"' in annotator.text
     assert "Ground truth done" not in annotator.text and "@example.com</td>" not in annotator.text
 
     outsider = signed_in(people["annotator2"]).get("/projects/999999/jobs")

@@ -42,6 +42,10 @@ def complete_url(job_id: int) -> str:
     return f"/jobs/{job_id}/ground-truth/complete"
 
 
+def feedback_url(job_id: int) -> str:
+    return f"/jobs/{job_id}/feedback"
+
+
 @router.get("/projects/{project_id}/jobs")
 def job_list(
     request: Request,
@@ -65,6 +69,8 @@ def job_list(
                 "progress": v.progress,
                 "stage": stage_url(v.job.id),
                 "complete": complete_url(v.job.id),
+                # an assignee hands the job in and sees the result there
+                "feedback": feedback_url(v.job.id) if actor.id in v.assignee_ids else None,
             }
             for v in views
         ]

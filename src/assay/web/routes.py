@@ -8,14 +8,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 
 from assay.api.deps import check_csrf
-from assay.services import authors, projects, task_table, tasks, users
+from assay.services import authors, consensus, projects, task_table, tasks, users
 from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
 from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
-from assay.web import dashboard, feedback, gt_stage, review
+from assay.web import adjudication, dashboard, feedback, gt_stage, review
 from assay.web.common import (
     HERE,
     MAX_PAGE_SIZE,
@@ -149,6 +150,7 @@ def project_page(
         annotators = [u for u in members if u.role == Role.ANNOTATOR]
         reviewers = [u for u in members if u.role in REVIEWER_ROLES and u.is_active]
         manages_reviews = actor.may(Action.REVIEWS_MANAGE)
+        waiting = consensus.waiting_count(s, actor, project_id) if changes_gt else None
         pages = pager(request, listing.page)
         context = {
             "title": project.title or f"Project {project.id}",
@@ -169,17 +171,30 @@ def project_page(
             "annotators": annotators,
             "reviewers": reviewers,
             "review_url": f"/projects/{project.id}/review",
+            "waiting": waiting,
+            "adjudication_url": adjudication.adjudication_url(project.id),
+            "weightings": WEIGHTING_TITLES,
             "dm": {
                 "project": project.id,
                 "filter": ground_truth,
                 "review_status": review_status,
                 "total": pages["total"],
             },
+            "consensus_urls": {
+                "merge": f"/api/projects/{project.id}/consensus/merge",
+                "job": "/api/background-jobs/{job}",
+                "waiting": f"/api/projects/{project.id}/adjudication/next",
+            },
         }
         return render(request, "project.html", context, actor)
 
 
 REVIEWER_ROLES = (Role.ADMIN, Role.LEAD, Role.REVIEWER)
+WEIGHTING_TITLES = {
+    "uniform": "Uniform: every annotator counts the same",
+    "accuracy": "Accuracy: each annotator's mean accuracy against GT",
+    "dawid_skene": "Dawid-Skene: reliability estimated from the votes",
+}
 REVIEW_FILTERS = (
     (None, "Any review"),
     ("none", "Not reviewed"),
@@ -228,7 +243,8 @@ def task_page(request: Request, task_id: int) -> Response:
         emails = authors.emails_of(s, [a.completed_by_id for a in anns.get(task.id, [])])
         config = config_of(project)
         key = config.image_key() if config else None
-        sources = [_annotation_source(a, actor, emails) for a in anns.get(task.id, [])]
+        merged = _consensus_of(s, actor, task.id, anns.get(task.id, []))
+        sources = [_annotation_source(a, actor, emails, merged) for a in anns.get(task.id, [])]
         sources += [_prediction_source(p) for p in preds.get(task.id, [])]
         payload = {
             "task": {"id": task.id, "width": task.width, "height": task.height},
@@ -249,13 +265,32 @@ def task_page(request: Request, task_id: int) -> Response:
         return render(request, "task.html", context, actor)
 
 
-def _annotation_source(a: Annotation, actor: Actor, emails: dict[int, str]) -> dict[str, Any]:
-    author = emails.get(a.completed_by_id or -1, f"user {a.completed_by_id}")
+def _consensus_of(
+    s: Session, actor: Actor, task_id: int, anns: list[Annotation]
+) -> dict[str, Any] | None:
+    """The task's consensus (status, agreement, tied vote) when one of `anns` is its merged
+    annotation and the actor may read consensus; else None."""
+    if not any(a.kind == "consensus" for a in anns) or not actor.may(Action.QUALITY_VIEW):
+        return None
+    result = consensus.task_consensus(s, actor, task_id).result
+    if result is None:
+        return None
+    return {"status": result.status, "agreement": result.agreement, "tied": result.tied}
+
+
+def _annotation_source(
+    a: Annotation, actor: Actor, emails: dict[int, str], merged: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    if a.kind == "consensus":
+        title = "Consensus"
+    else:
+        title = emails.get(a.completed_by_id or -1, f"user {a.completed_by_id}")
     return {
         "key": f"annotation-{a.id}",
         "kind": "annotation",
         "id": a.id,
-        "title": author,
+        "title": title,
+        "consensus": merged if a.kind == "consensus" else None,
         "ground_truth": a.ground_truth if actor.may(Action.GROUND_TRUTH_VIEW) else False,
         "cancelled": a.was_cancelled,
         "created": when(a.created_at),
@@ -293,4 +328,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(dashboard.router)
     app.include_router(dashboard.assets)
     app.include_router(feedback.router)
+    app.include_router(adjudication.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

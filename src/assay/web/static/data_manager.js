@@ -296,19 +296,28 @@
 
   for (const item of items) item.addEventListener("click", () => run(item));
 
+  // Whether the selection is every task of the project (no filter, nothing unticked).
+  function everyTask() {
+    return selection.all && !filtered && !selection.ids.size;
+  }
+
+  // The selected task ids, ascending; under "all" they are listed from the server.
+  async function selectedTaskIds() {
+    if (!selection.all) return Array.from(selection.ids).sort((a, b) => a - b);
+    const listed = await assay.api("GET", listUrl());
+    return listed.tasks.map((t) => t.id).filter((id) => !selection.ids.has(id));
+  }
+
+  // For dm_consensus.js: what is selected.
+  window.assayDataManager = { count, everyTask, selectedTaskIds };
+
   // Review the selection: its ids as ?tasks=, or the whole stream for every task.
   if (reviewLink) {
     reviewLink.addEventListener("click", async (event) => {
-      if (!count() || (selection.all && !filtered && !selection.ids.size)) return;
+      if (!count() || everyTask()) return;
       event.preventDefault();
       try {
-        let ids;
-        if (selection.all) {
-          const listed = await assay.api("GET", listUrl());
-          ids = listed.tasks.map((t) => t.id).filter((id) => !selection.ids.has(id));
-        } else {
-          ids = Array.from(selection.ids).sort((a, b) => a - b);
-        }
+        const ids = await selectedTaskIds();
         location.assign(`${reviewLink.dataset.base}?tasks=${ids.join(",")}`);
       } catch (error) {
         say(`Could not list the selected tasks: ${error.message}`, true);

@@ -1,0 +1,66 @@
+"""The adjudication page: a lead walks the project's adjudication queue (tasks whose consensus
+tied or agreed too little), edits the consensus boxes and saves the result as ground truth.
+
+The page is plain JS (static/adjudication.js, with the editor's panes, tools and compare tabs
+from static/editor_*.js) over the JSON API: `GET /api/projects/{id}/adjudication/next` and
+`POST /api/tasks/{id}/adjudicate`. This module renders the shell and what the script needs to
+start. Who may adjudicate is decided by services.consensus, as for the API: everyone but leads
+and admins gets the 403 page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from assay.services import authors, consensus, projects
+from assay.web.common import PageRoute, config_of, label_colours, reading, render
+from assay.web.gt_stage import BOX_CONTROL, box_control, image_key_of, label_list
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def adjudication_url(project_id: int) -> str:
+    return f"/projects/{project_id}/adjudication"
+
+
+@router.get("/projects/{project_id}/adjudication")
+def adjudication_page(request: Request, project_id: int) -> Response:
+    """The editor over the adjudication queue, lowest agreement (and tied votes) first."""
+    with reading(request) as (s, actor):
+        remaining = consensus.waiting_count(s, actor, project_id)  # the role check
+        project = projects.get_project(s, actor, project_id)
+        config = config_of(project)
+        control = box_control(config)
+        members = projects.list_members(s, actor, project_id)
+        people = authors.emails_of(s, [u.id for u in members] + [actor.id])
+        payload: dict[str, Any] | None = None
+        if config is not None and control is not None:
+            payload = {
+                "project": project.id,
+                "control": {"from_name": control.name, "to_name": control.to_name[0]},
+                "labels": label_list(config, control),
+                "colours": label_colours(config),
+                "image_key": image_key_of(config, control),
+                "people": {str(uid): email for uid, email in people.items()},
+                "urls": {
+                    "next": f"/api/projects/{project.id}/adjudication/next",
+                    "adjudicate": "/api/tasks/{task}/adjudicate",
+                    "project": f"/projects/{project.id}",
+                },
+            }
+        context = {
+            "title": f"Adjudication · {project.title or f'Project {project.id}'}",
+            "project": project,
+            "payload": payload,
+            "remaining": remaining,
+            "blocked": (
+                None
+                if payload
+                else f"The project's label config has no {BOX_CONTROL} control; "
+                "adjudication edits boxes."
+            ),
+        }
+        return render(request, "adjudication.html", context, actor, 200 if payload else 409)
