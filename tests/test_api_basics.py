@@ -309,3 +309,63 @@ def test_list_totals_leave_out_deleted_tasks_and_deleted_rows(client, people, pr
     client.delete(f"/api/annotations/{ann['id']}", headers=h)
     page = client.get(f"/api/tasks?project={project['id']}", headers=h).json()
     assert (page["total"], page["total_annotations"], page["total_predictions"]) == (2, 1, 2)
+
+
+def test_list_totals_are_per_project_per_viewer_and_per_filter(client, people, project):
+    lead, ann1 = people["lead"].headers, people["annotator"].headers
+    other = client.post(
+        "/api/projects", json={"title": "other", "label_config": RECT_CONFIG}, headers=lead
+    ).json()
+    row = {"data": {"image": "x.jpg"}, "annotations": [{"result": [box(1, 1, 2, 2)]}],
+           "predictions": [{"result": []}]}  # fmt: skip
+    client.post(f"/api/projects/{other['id']}/import", json=[row] * 4, headers=lead)
+    gone = client.post(f"/api/projects/{other['id']}/import?return_task_ids=true", json=[row],
+                       headers=lead).json()["task_ids"][0]  # fmt: skip
+    client.delete(f"/api/tasks/{gone}", headers=lead)
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true", json=[row] * 5, headers=lead
+    ).json()["task_ids"]
+    for task_id in ids[:3]:  # the annotator's own annotations, one on a task deleted below
+        r = client.post(
+            f"/api/tasks/{task_id}/annotations", json={"result": [box(1, 1, 2, 2)]}, headers=ann1
+        )
+        assert r.status_code == 201, r.text
+    client.delete(f"/api/tasks/{ids[0]}", headers=lead)
+    gt = client.get(f"/api/tasks/{ids[4]}/annotations", headers=lead).json()[0]
+    client.patch(f"/api/annotations/{gt['id']}", json={"ground_truth": True}, headers=lead)
+
+    def totals(headers, query=""):
+        page = client.get(f"/api/tasks?project={project['id']}{query}", headers=headers).json()
+        return page["total"], page["total_annotations"], page["total_predictions"]
+
+    assert totals(lead) == (4, 6, 4)
+    assert totals(ann1) == (4, 2, 4)
+    assert totals(lead, "&ground_truth=true") == (1, 1, 1)
+    assert totals(lead, "&ground_truth=false") == (3, 5, 3)
+    page = client.get(f"/api/tasks?project={other['id']}", headers=lead).json()
+    assert (page["total"], page["total_annotations"], page["total_predictions"]) == (4, 4, 4)
+
+
+def test_import_answers_task_ids_in_order_after_other_writes(client, people, project):
+    h = people["lead"].headers
+    first = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"image": f"{i}.jpg"} for i in range(3)],
+        headers=h,
+    ).json()["task_ids"]
+    client.delete(f"/api/tasks/{first[-1]}", headers=h)
+    items = [
+        {"data": {"image": f"n{i}.jpg"}, "annotations": [{"result": [box(i + 1, 1, 2, 2)]}]}
+        for i in range(4)
+    ]
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=h
+    ).json()["task_ids"]
+    assert ids == sorted(ids) and ids[0] > first[-1] and len(set(ids)) == 4
+    for i, task_id in enumerate(ids):
+        task = client.get(f"/api/tasks/{task_id}", headers=h).json()
+        assert task["data"]["image"] == f"n{i}.jpg"
+        (ann,) = task["annotations"]
+        assert ann["result"][0]["value"]["x"] == box(i + 1, 1, 2, 2)["value"]["x"]
+        revs = client.get(f"/api/annotations/{ann['id']}/revisions", headers=h).json()
+        assert [r["action"] for r in revs] == ["created"]

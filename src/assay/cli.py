@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -293,17 +293,10 @@ def export(
     settings = get_settings()
     db = _database(settings)
     kind = fmt.upper()
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    flt = exporting.ExportFilter(
-        all_tasks=all_tasks if all_tasks is not None else kind not in ("JSON", "JSON_MIN"),
-        ground_truth_only=ground_truth_only,
-        as_of=as_of,
-        review_status=tuple(v for v in (review_status or "").split(",") if v),
-        job_id=job,
-        annotator_id=annotator,
-        model_version=model_version,
-    )
+    flt = exporting.export_filter(
+        kind, all_tasks, None, ground_truth_only, as_of, review_status, job, annotator,
+        model_version,
+    )  # fmt: skip
     try:
         with db.session(write=False) as s:
             actor = _actor(s, user)

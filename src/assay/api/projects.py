@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
+from assay.runtime import gc_paused
 from assay.services import export, format_import, projects, tasks
 from assay.services.errors import Invalid
 
@@ -120,9 +121,11 @@ async def import_tasks(
     raw = await request.body()
 
     def work() -> tasks.ImportResult:
-        items = parse_json_body(raw)
-        with ctx.write() as s:
-            result = tasks.import_tasks(s, ctx.actor, project_id, items)
+        with gc_paused():
+            items = parse_json_body(raw)
+            with ctx.write() as s:
+                result = tasks.import_tasks(s, ctx.actor, project_id, items)
+            del items
         if result.task_count >= BIG_IMPORT:
             with ctx.write() as s:
                 tasks.refresh_statistics(s)
@@ -212,18 +215,10 @@ def export_project(
     come as a zip. Both SDKs' spellings of the type are accepted."""
     kind = (export_type_camel or export_type or "JSON").upper()
     json_like = kind in ("JSON", "JSON_MIN")
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    flt = export.ExportFilter(
-        all_tasks=download_all_tasks if download_all_tasks is not None else not json_like,
-        task_ids=tuple(ids) if ids else None,
-        ground_truth_only=ground_truth_only,
-        as_of=as_of,
-        review_status=tuple(v for v in (review_status or "").split(",") if v),
-        job_id=job,
-        annotator_id=annotator,
-        model_version=model_version,
-    )
+    flt = export.export_filter(
+        kind, download_all_tasks, ids, ground_truth_only, as_of, review_status, job, annotator,
+        model_version,
+    )  # fmt: skip
     kind = export.check_export(ctx.db, ctx.actor, project_id, kind, flt)
 
     if json_like:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
@@ -34,12 +35,21 @@ class AnnotationIn(BaseModel):
     job: int | None = None
 
 
+def _json(body: Any) -> Response:
+    """A JSON answer encoded by orjson straight from the serializers' plain dicts and lists.
+
+    FastAPI would first walk the whole body with `jsonable_encoder`, which for a page of 100
+    tasks with their regions costs more than the queries behind it.
+    """
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
 def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:
     anns, preds = tasks.regions_of(s, ctx.actor, [task.id])
     return serializers.task(task, ctx.actor, anns.get(task.id, []), preds.get(task.id, []))
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=dict[str, Any])
 def list_tasks(
     project: int | None = Query(None),
     page: int = Query(1),
@@ -52,7 +62,7 @@ def list_tasks(
         None, description="Only tasks with an annotation of this review status."
     ),
     ctx: Ctx = Depends(context),
-) -> dict[str, Any]:
+) -> Response:
     if project is None:
         raise Invalid.field("project", "is required: the id of the project whose tasks to list")
     with_regions = fields != "task_only"
@@ -73,12 +83,14 @@ def list_tasks(
             )
             for t in pg.tasks
         ]
-    return {
-        "tasks": rows,
-        "total": pg.page.total,
-        "total_annotations": pg.total_annotations,
-        "total_predictions": pg.total_predictions,
-    }
+    return _json(
+        {
+            "tasks": rows,
+            "total": pg.page.total,
+            "total_annotations": pg.total_annotations,
+            "total_predictions": pg.total_predictions,
+        }
+    )
 
 
 @router.post("/tasks", status_code=201)

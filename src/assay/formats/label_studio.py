@@ -31,10 +31,13 @@ def validate_result(result: Any, config: LabelConfig, field: str = "result") -> 
     if not isinstance(result, list):
         raise RegionError(field, "must be a list of regions")
     for i, region in enumerate(result):
-        _validate_region(region, config, f"{field}[{i}]")
+        try:
+            _validate_region(region, config)
+        except RegionError as exc:  # the checks name paths relative to the region
+            raise RegionError(f"{field}[{i}]{exc.field}", exc.reason) from None
 
 
-def _validate_region(region: Any, config: LabelConfig, path: str) -> None:
+def _validate_region(region: Any, config: LabelConfig, path: str = "") -> None:
     if not isinstance(region, dict):
         raise RegionError(path, "must be an object")
     if region.get("type") == "relation":
@@ -53,16 +56,18 @@ def _validate_region(region: Any, config: LabelConfig, path: str) -> None:
     value = region.get("value")
     if not isinstance(value, dict):
         raise RegionError(f"{path}.value", "missing or not an object")
-    for key in ("original_width", "original_height"):
-        if key in region and region[key] is not None and not _positive_number(region[key]):
+    size = (region.get("original_width"), region.get("original_height"))
+    for key, v in zip(("original_width", "original_height"), size, strict=True):
+        if v is not None and not _positive_number(v):
             raise RegionError(f"{path}.{key}", "must be a positive number")
-    if "score" in region and region["score"] is not None and not _is_number(region["score"]):
+    score = region.get("score")
+    if score is not None and not _is_number(score):
         raise RegionError(f"{path}.score", "must be a number")
-    vpath = f"{path}.value"
+    vpath = f"{path}.value" if path else ".value"
     shape = control.shape
     if shape == "rectangle":
-        size = (region.get("original_width"), region.get("original_height"))
-        _check_rectangle(value, vpath, size if all(_positive_number(v) for v in size) else None)
+        sized = _positive_number(size[0]) and _positive_number(size[1])
+        _check_rectangle(value, vpath, size if sized else None)
     elif shape == "polygon":
         _check_polygon(value, vpath)
     elif shape == "keypoint":
@@ -94,7 +99,14 @@ def _check_labels(value: dict[str, Any], control: ControlTag, vpath: str) -> Non
 def _check_rectangle(
     value: dict[str, Any], vpath: str, image_size: tuple[float, float] | None
 ) -> None:
-    x, y, w, h = (_number(value, k, vpath) for k in ("x", "y", "width", "height"))
+    x, y, w, h = value.get("x"), value.get("y"), value.get("width"), value.get("height")
+    if (  # fast path for the usual plain numbers; otherwise _number names what is wrong
+        type(x) in _PLAIN and type(y) in _PLAIN and type(w) in _PLAIN and type(h) in _PLAIN
+        and math.isfinite(x + y + w + h)
+    ):  # fmt: skip
+        x, y, w, h = float(x), float(y), float(w), float(h)
+    else:
+        x, y, w, h = (_number(value, k, vpath) for k in ("x", "y", "width", "height"))
     if w <= 0:
         raise RegionError(f"{vpath}.width", f"must be > 0, got {w}")
     if h <= 0:
@@ -150,8 +162,12 @@ def _number(value: dict[str, Any], key: str, vpath: str) -> float:
     return float(v)
 
 
+_REAL = (int, float)
+_PLAIN = frozenset((int, float))  # exact types: bool is an int subclass, but not a number here
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, _REAL) and v is not True and v is not False and math.isfinite(v)
 
 
 def _positive_number(v: Any) -> bool:

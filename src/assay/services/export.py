@@ -13,7 +13,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import PurePosixPath
 from typing import Any
@@ -72,6 +72,33 @@ class ExportFilter:
     job_id: int | None = None
     annotator_id: int | None = None
     model_version: str | None = None
+
+
+def export_filter(
+    kind: str,
+    all_tasks: bool | None = None,
+    task_ids: list[int] | None = None,
+    ground_truth_only: bool = False,
+    as_of: datetime | None = None,
+    review_status: str | None = None,
+    job: int | None = None,
+    annotator: int | None = None,
+    model_version: str | None = None,
+) -> ExportFilter:
+    """The filter from request options: `review_status` comma-separated; a naive `as_of` is
+    UTC; all tasks by default except for Label Studio JSON (annotated tasks, as Label Studio)."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    return ExportFilter(
+        all_tasks=all_tasks if all_tasks is not None else kind.upper() not in ("JSON", "JSON_MIN"),
+        task_ids=tuple(task_ids) if task_ids else None,
+        ground_truth_only=ground_truth_only,
+        as_of=as_of,
+        review_status=tuple(v for v in (review_status or "").split(",") if v),
+        job_id=job,
+        annotator_id=annotator,
+        model_version=model_version,
+    )
 
 
 def check_export(

@@ -9,10 +9,8 @@ project (`recompute_project`, run as a background job).
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
 from assay.metrics import Counts, CountTable
+from assay.runtime import gc_paused
 from assay.services import background
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
@@ -186,7 +185,7 @@ def _score_rows(
     """
     if not task_ids:
         return []
-    with _gc_paused():
+    with gc_paused():
         return _score_rows_now(session, project_id, task_ids, settings)
 
 
@@ -274,24 +273,6 @@ def _load(
     if not settings.empty_is_annotated:
         subjects = [s for s in subjects if s.kind == "prediction" or s.result]
     return gts, sizes, subjects
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause automatic garbage collection while a chunk's JSON is decoded and scored.
-
-    Decoding makes hundreds of thousands of small dicts and lists that all stay alive until
-    the chunk is scored, and every automatic collection walks all of them again: that more
-    than doubles the time of a full recompute. Collection resumes (if it was on) at the end;
-    any reference cycle made meanwhile is collected then.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _row(

@@ -96,18 +96,7 @@ def import_tasks(
         for t, existing in zip(prepared.tasks, into, strict=True)
         if existing is None
     ]
-    created = (
-        list(
-            session.scalars(
-                Task.__table__.insert().returning(
-                    Task.__table__.c.id, sort_by_parameter_order=True
-                ),
-                task_rows,
-            )
-        )
-        if task_rows
-        else []
-    )
+    created = _insert_returning_ids(session, Task.__table__, task_rows)
     fresh = iter(created)
     task_ids = [existing if existing is not None else next(fresh) for existing in into]
     if prepared.annotations:
@@ -116,14 +105,7 @@ def import_tasks(
              "updated_at": now, "revision": 1}
             for i, a in prepared.annotations
         ]  # fmt: skip
-        ann_ids = list(
-            session.scalars(
-                Annotation.__table__.insert().returning(
-                    Annotation.__table__.c.id, sort_by_parameter_order=True
-                ),
-                ann_rows,
-            )
-        )
+        ann_ids = _insert_returning_ids(session, Annotation.__table__, ann_rows)
         session.execute(
             AnnotationRevision.__table__.insert(),
             [
@@ -161,6 +143,28 @@ def import_tasks(
         annotation_count=len(prepared.annotations),
         prediction_count=len(prepared.predictions),
         task_ids=created,
+    )
+
+
+def _insert_returning_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows in bulk; answers their new ids in the rows' order.
+
+    SQLAlchemy keeps RETURNING in parameter order on SQLite only by sending one row per
+    statement, so there the ids are given explicitly instead: a writer holds SQLite's write
+    lock (BEGIN IMMEDIATE), so the ids after the largest are free and stay so until commit
+    (and a deferred transaction that raced another writer fails instead of clashing).
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+        ids = list(range(start, start + len(rows)))
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        session.execute(table.insert(), rows)
+        return ids
+    return list(
+        session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
     )
 
 
@@ -346,48 +350,84 @@ def list_tasks(
 
         authorize(session, actor, Action.REVIEW, project_id)
         live = (*live, review.has_review_status(review.check_review_status(review_status)))
-    total = session.scalar(select(func.count()).select_from(Task).where(*live)) or 0
-    pg = page_of(page, page_size, total)
-    tasks = list(
-        session.scalars(
-            select(Task).where(*live).order_by(Task.id).offset(pg.offset).limit(pg.size)
-        )
-    )
     ann_filter = annotation_visibility(actor)
     filtered = has_ground_truth is not None or review_status is not None
-    total_ann = _live_count(session, Annotation, project_id, live, filtered, *ann_filter)
-    total_pred = _live_count(session, Prediction, project_id, live, filtered)
+    if filtered:
+        total, total_ann, total_pred = _filtered_counts(session, project_id, live, ann_filter)
+    else:
+        total, total_ann, total_pred = _live_counts(session, project_id, ann_filter)
+    pg = page_of(page, page_size, total)
+    # Late row lookup: page through the ids alone (an index-only scan of ix_tasks_project_live),
+    # then fetch just the page's rows; an OFFSET over full rows would read every skipped task.
+    page_ids = (
+        select(Task.id).where(*live).order_by(Task.id).offset(pg.offset).limit(pg.size)
+    ).scalar_subquery()
+    tasks = list(session.scalars(select(Task).where(Task.id.in_(page_ids)).order_by(Task.id)))
     annotations, predictions = (
         regions_of(session, actor, [t.id for t in tasks]) if with_regions else ({}, {})
     )
     return TaskPage(tasks, annotations, predictions, pg, total_ann, total_pred)
 
 
-def _live_count(
-    session: Session,
-    model: Any,
-    project_id: int,
-    live: tuple[Any, ...],
-    filtered: bool,
-    *where: Any,
-) -> int:
-    """Live rows of `model` on the project's listed tasks.
+def _live_counts(
+    session: Session, project_id: int, ann_filter: tuple[Any, ...]
+) -> tuple[int, int, int]:
+    """(live tasks, live annotations on them, live predictions on them) in one query.
 
-    Unfiltered, this is the project's live rows minus those on deleted tasks: two indexed
-    counts instead of a join over every row (which PostgreSQL plans badly on fresh tables).
+    Each annotation/prediction count is the project's live rows minus those on deleted tasks:
+    indexed counts instead of a join over every row. The deleted tasks drive the second part
+    (`IN`, through ix_annotations_task / ix_predictions_task), so it costs as much as there
+    are deleted tasks, on both databases.
     """
-    rows = (model.project_id == project_id, model.deleted_at.is_(None), *where)
-    on_tasks = select(func.count()).select_from(model).join(Task, Task.id == model.task_id)
-    if filtered:
-        return session.scalar(on_tasks.where(*rows, *live)) or 0
-    total = session.scalar(select(func.count()).select_from(model).where(*rows)) or 0
-    gone = (
-        session.scalar(
-            on_tasks.where(*rows, Task.project_id == project_id, Task.deleted_at.is_not(None))
+    deleted = select(Task.id).where(Task.project_id == project_id, Task.deleted_at.is_not(None))
+
+    def count(model: Any, *where: Any) -> Any:
+        return select(func.count()).select_from(model).where(*where).scalar_subquery()
+
+    def live_rows(model: Any, *where: Any) -> tuple[Any, ...]:
+        return (model.project_id == project_id, model.deleted_at.is_(None), *where)
+
+    def gone_rows(model: Any, *where: Any) -> tuple[Any, ...]:
+        # No project_id term: it would tempt SQLite (no statistics) into scanning the
+        # project's rows; the deleted tasks are the project's, so are their rows.
+        return (model.task_id.in_(deleted), model.deleted_at.is_(None), *where)
+
+    row = session.execute(
+        select(
+            count(Task, Task.project_id == project_id, Task.deleted_at.is_(None)),
+            count(Annotation, *live_rows(Annotation, *ann_filter)),
+            count(Annotation, *gone_rows(Annotation, *ann_filter)),
+            count(Prediction, *live_rows(Prediction)),
+            count(Prediction, *gone_rows(Prediction)),
         )
-        or 0
-    )
-    return total - gone
+    ).one()
+    tasks, ann, ann_gone, pred, pred_gone = (n or 0 for n in row)
+    return tasks, ann - ann_gone, pred - pred_gone
+
+
+def _filtered_counts(
+    session: Session, project_id: int, live: tuple[Any, ...], ann_filter: tuple[Any, ...]
+) -> tuple[int, int, int]:
+    """(tasks, their live annotations, their live predictions) for a filtered task list."""
+
+    def on_tasks(model: Any, *where: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(model)
+            .join(Task, Task.id == model.task_id)
+            .where(model.project_id == project_id, model.deleted_at.is_(None), *where, *live)
+            .scalar_subquery()
+        )
+
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Task).where(*live).scalar_subquery(),
+            on_tasks(Annotation, *ann_filter),
+            on_tasks(Prediction),
+        )
+    ).one()
+    tasks, ann, pred = (n or 0 for n in row)
+    return tasks, ann, pred
 
 
 def refresh_statistics(session: Session) -> None:

@@ -18,6 +18,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from assay.store.models import Project
+
+_KEPT = "assay_kept_projects"
+
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -58,6 +62,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     immediate = conn.get_execution_options().get("sqlite_immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_projects(session: Session, instance: object) -> None:
+    """Hold loaded projects for the session's life, so `session.get(Project, id)` is one query.
+
+    The identity map only holds weak references: the authorization check, the label config
+    and the quality hooks of one request each load the project and drop it, and each
+    `session.get` would then go back to the database for the same row.
+    """
+    if isinstance(instance, Project):
+        session.info.setdefault(_KEPT, []).append(instance)
 
 
 @dataclass(frozen=True)
