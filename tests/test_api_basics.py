@@ -369,3 +369,24 @@ def test_import_answers_task_ids_in_order_after_other_writes(client, people, pro
         assert ann["result"][0]["value"]["x"] == box(i + 1, 1, 2, 2)["value"]["x"]
         revs = client.get(f"/api/annotations/{ann['id']}/revisions", headers=h).json()
         assert [r["action"] for r in revs] == ["created"]
+
+
+def test_big_imports_leave_postgresql_tables_vacuumed(db):
+    """Without VACUUM, counting and paging read every new row: list p95 at 100k tasks went
+    from ~25 ms to ~120 ms on PostgreSQL."""
+    from sqlalchemy import text
+
+    from assay.services import tasks
+
+    if db.engine.dialect.name != "postgresql":
+        tasks.refresh_statistics(db, wait=True)  # a no-op elsewhere
+        return
+    tasks.refresh_statistics(db, wait=True)
+    with db.engine.connect() as c:
+        vacuumed = c.execute(
+            text(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
+                "AND relname IN ('tasks', 'annotations', 'predictions')"
+            )
+        ).scalars()
+        assert sorted(vacuumed) == ["annotations", "predictions", "tasks"]

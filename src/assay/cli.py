@@ -241,6 +241,7 @@ def import_(
                     result = tasks.import_tasks(s, actor, project, items)
     except AssayError as exc:
         fail(exc.detail)
+    tasks.refresh_statistics(db, wait=True)
     out.print(
         f"imported {result.task_count} tasks, {result.annotation_count} annotations, "
         f"{result.prediction_count} predictions into project {project}"

@@ -127,8 +127,7 @@ async def import_tasks(
                 result = tasks.import_tasks(s, ctx.actor, project_id, items)
             del items
         if result.task_count >= BIG_IMPORT:
-            with ctx.write() as s:
-                tasks.refresh_statistics(s)
+            tasks.refresh_statistics(ctx.db)
         return result
 
     result = await run_in_threadpool(work)
@@ -175,6 +174,8 @@ async def _import_format(
             )  # fmt: skip
 
     done = await run_in_threadpool(work)
+    if done.tasks_created + done.tasks_matched >= BIG_IMPORT:
+        tasks.refresh_statistics(ctx.db)
     return {
         "task_count": done.tasks_created,
         "matched_task_count": done.tasks_matched,
