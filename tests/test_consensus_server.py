@@ -188,3 +188,50 @@ def test_roles(client, people, project):
         client.get(f"/api/tasks/{t}/consensus", headers=people["annotator"].headers).status_code
         == 403
     )
+
+
+CHOICES_CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <Choices name="species" toName="image">
+    <Choice value="Zebra"/><Choice value="Elephant"/><Choice value="Empty"/>
+  </Choices>
+</View>"""
+
+
+def _choice(value):
+    return {"from_name": "species", "to_name": "image", "type": "choices",
+            "value": {"choices": [value]}}  # fmt: skip
+
+
+@pytest.fixture
+def classes(client, people, project, third):
+    """A classification project with the three annotators as members."""
+    lead = people["lead"].headers
+    pid = client.post(
+        "/api/projects", json={"title": "classes", "label_config": CHOICES_CONFIG}, headers=lead
+    ).json()["id"]
+    for person in (people["annotator"], people["annotator2"], third):
+        client.post(f"/api/projects/{pid}/members", json={"user": person.id}, headers=lead)
+    return {"id": pid}
+
+
+def test_classification_tasks_merge_by_majority_and_ties_wait(client, people, classes, third):
+    a, b = people["annotator"], people["annotator2"]
+    majority = _task(
+        client, people, classes,
+        [(a, [_choice("Zebra")]), (b, [_choice("Zebra")]), (third, [_choice("Elephant")])],
+    )  # fmt: skip
+    tie = _task(client, people, classes, [(a, [_choice("Zebra")]), (b, [_choice("Empty")])])
+    same = _task(
+        client, people, classes,
+        [(a, [_choice("Empty")]), (b, [_choice("Empty")]), (third, [_choice("Empty")])],
+    )  # fmt: skip
+    result = _merge(client, people, classes["id"], auto_accept_at=1.0)
+    assert (result["merged"], result["adjudicate"], result["accepted"]) == (1, 1, 1)
+    c = _consensus(client, people, majority)
+    assert c["status"] == "merged"
+    assert c["agreement"] == pytest.approx(2 / 3, abs=1e-6)
+    assert c["annotation"]["result"] == [_choice("Zebra")]
+    assert _consensus(client, people, tie)["tied"] is True
+    accepted = _consensus(client, people, same)
+    assert accepted["status"] == "accepted" and accepted["annotation"]["ground_truth"] is True

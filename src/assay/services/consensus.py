@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from assay.formats.dataset import RegionRecord
 from assay.formats.label_studio import RegionError
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
-from assay.metrics.consensus import AnnotatorRegions, merge_many
+from assay.metrics.consensus import AnnotatorRegions, merge_classifications, merge_many
 from assay.services import background, quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotations import add_annotation, soft_delete
@@ -129,6 +129,7 @@ class _TaskInput:
     task: Task
     annotator_ids: list[int]
     regions: list[AnnotatorRegions]
+    choices: list[dict[str, str]]  # per annotator: Choices control -> the chosen class
 
 
 def _inputs(session: Session, task_ids: list[int]) -> Iterator[_TaskInput]:
@@ -154,14 +155,59 @@ def _inputs(session: Session, task_ids: list[int]) -> Iterator[_TaskInput]:
             continue
         task = tasks[task_id]
         try:
-            regions = [regions_of(r, task.width, task.height).rectangles for r in by_user.values()]
+            parsed = [regions_of(r, task.width, task.height) for r in by_user.values()]
         except RegionError:
             continue
         yield _TaskInput(
             task,
             list(by_user),
-            [AnnotatorRegions(r.xyxy, r.labels.astype(str)) for r in regions],
+            [AnnotatorRegions(p.rectangles.xyxy, p.rectangles.labels.astype(str)) for p in parsed],
+            [{name: values[0] for name, values in p.choices.items() if values} for p in parsed],
         )
+
+
+@dataclass(frozen=True)
+class _ChoiceVotes:
+    """The consensus of one task's Choices controls: control -> (class, support, tied)."""
+
+    classes: dict[str, tuple[str, float, bool]]
+
+    @property
+    def tied(self) -> bool:
+        return any(t for _, _, t in self.classes.values())
+
+
+def _merge_choices(
+    inputs: list[_TaskInput], weighting: str, weights: dict[Any, float]
+) -> list[_ChoiceVotes]:
+    """Per Choices control, one items x annotators matrix over the batch: majority vote (with
+    the annotators' weights), or Dawid-Skene for weighting "dawid_skene"."""
+    out = [_ChoiceVotes({}) for _ in inputs]
+    names = sorted({name for i in inputs for per in i.choices for name in per})
+    people = sorted({a for i in inputs for a in i.annotator_ids})
+    col = {a: j for j, a in enumerate(people)}
+    for name in names:
+        rows = [t for t, i in enumerate(inputs) if any(name in per for per in i.choices)]
+        vocab = sorted({per[name] for i in inputs for per in i.choices if name in per})
+        code = {v: k for k, v in enumerate(vocab)}
+        matrix = np.full((len(rows), len(people)), -1, dtype=np.int64)
+        for r, t in enumerate(rows):
+            for a, per in zip(inputs[t].annotator_ids, inputs[t].choices, strict=True):
+                if name in per:
+                    matrix[r, col[a]] = code[per[name]]
+        if weighting == "dawid_skene" and len(rows) > 1:
+            merged = merge_classifications(matrix, "dawid_skene", n_classes=len(vocab))
+        else:
+            w = [weights.get(a, 1.0) for a in people] if weighting == "accuracy" else None
+            merged = merge_classifications(matrix, "majority", weights=w, n_classes=len(vocab))
+        for r, t in enumerate(rows):
+            label = int(merged.labels[r])
+            if label < 0:
+                continue
+            answers = matrix[r][matrix[r] >= 0]
+            support = float((answers == label).mean()) if len(answers) else 0.0
+            out[t].classes[name] = (vocab[label], round(support, 6), bool(merged.tied[r]))
+    return out
 
 
 def merge_tasks(
@@ -196,11 +242,19 @@ def merge_tasks(
         )
     except ValueError as exc:
         raise Invalid.field("settings", str(exc)) from None
+    votes = _merge_choices(inputs, settings.weighting, merged.weights)
     config = label_config_of_project(session, project_id)
     controls = ls_controls(config)
     lock_tasks(session, [i.task.id for i in inputs])
-    for item, result in zip(inputs, merged.results, strict=True):
-        status = _store(session, actor, item, result, controls, settings, job_id)
+    for item, result, vote in zip(inputs, merged.results, votes, strict=True):
+        choice_items = [
+            {"from_name": name, "to_name": config.controls[name].to_name[0], "type": "choices",
+             "value": {"choices": [label]}}
+            for name, (label, _, _) in vote.classes.items()
+            if name in config.controls
+        ]  # fmt: skip
+        status = _store(session, actor, item, result, vote, choice_items, controls, settings,
+                        job_id)  # fmt: skip
         counts[status] += 1
     return counts
 
@@ -210,10 +264,17 @@ def _store(
     actor: Actor,
     item: _TaskInput,
     result: Any,
+    vote: _ChoiceVotes,
+    choice_items: list[dict[str, Any]],
     controls: Any,
     settings: MergeSettings,
     job_id: int | None,
 ) -> str:
+    """Store one task's consensus and decide its status.
+
+    Agreement: the box consensus agreement when any annotator drew a box, the support of the
+    winning class for each Choices control, averaged; a tied box label or class vote is a tie.
+    """
     task = item.task
     w, h = task.width or 100, task.height or 100
     records = [
@@ -225,23 +286,28 @@ def _store(
             result.boxes, result.labels, result.score, strict=True
         )
     ]  # fmt: skip
-    ls_result = regions_to_ls_result(records, w, h, controls)
+    ls_result = regions_to_ls_result(records, w, h, controls) + choice_items
     old = session.get(ConsensusResult, task.id)
     if old is not None and old.annotation_id is not None:
         _retire(session, actor, old.annotation_id)
     ann = add_annotation(session, actor, task, ls_result, job_id)
     ann.kind = "consensus"
     ann.completed_by_id = None
-    tied = bool(result.tied)
-    agreement = round(float(result.agreement), 6)
+    drew = any(len(r) for r in item.regions)
+    parts = ([float(result.agreement)] if drew or not vote.classes else []) + [
+        support for _, support, _ in vote.classes.values()
+    ]
+    agreement = round(sum(parts) / len(parts), 6)
+    tied = bool(result.tied) or vote.tied
     status = "merged"
     if tied or agreement < settings.adjudicate_below:
         status = "adjudicate"
-    elif (
-        settings.auto_accept_at is not None
-        and float(np.min(result.annotator_agreement)) >= settings.auto_accept_at
-    ):
-        status = "accepted"
+    elif settings.auto_accept_at is not None:
+        # every annotator agrees: each one's box F1 reaches the threshold, each chose the class
+        boxes_ok = float(np.min(result.annotator_agreement)) >= settings.auto_accept_at
+        classes_ok = all(support == 1.0 for _, support, _ in vote.classes.values())
+        if (boxes_ok or not drew) and classes_ok:
+            status = "accepted"
     row = old or ConsensusResult(task_id=task.id, project_id=task.project_id)
     row.annotation_id = ann.id
     row.annotators = len(item.annotator_ids)
