@@ -315,6 +315,10 @@ def test_submit_passes_with_good_answers_and_without_honeypots(client, people, p
     dash = client.get(f"/api/projects/{pool['project']}/dashboard", headers=lead).json()
     perf = next(r for r in dash["annotators"] if r["annotator"] == ann2.id)
     assert perf["honeypot_accuracy"] == 1.0
+    series = next(s for s in dash["honeypot_accuracy_over_time"] if s["annotator"] == ann2.id)
+    assert [(w["scored"], w["mean_accuracy"]) for w in series["weeks"]] == [(2, 1.0)]
+    page = client.get(f"/projects/{pool['project']}/dashboard", headers=lead)
+    assert page.status_code == 200 and "Honeypot accuracy over time" in page.text
 
 
 def test_gt_stage_never_offers_a_jobs_honeypots(client, people, pool):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, context
 from assay.api.quality import _num, _table, group_row
-from assay.services import authors, dashboard, quality
+from assay.services import authors, dashboard, honeypots, quality
 from assay.services.access import Actor
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
@@ -63,7 +63,8 @@ def dashboard_json(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     weeks = dashboard.accuracy_by_week(s, actor, project_id)
     names, matrix = dashboard.confusion_table(quality.confusion(s, actor, project_id))
     models = quality.groups(s, actor, project_id, "model")
-    emails = authors.emails_of(s, [*agreement.annotators, *weeks])
+    on_honeypots = honeypots.accuracy_by_week(s, project_id)
+    emails = authors.emails_of(s, [*agreement.annotators, *weeks, *on_honeypots])
     return {
         "project": project_id,
         "annotators": people,
@@ -79,6 +80,17 @@ def dashboard_json(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
                 "weeks": [_week(w) for w in series],
             }
             for user_id, series in sorted(weeks.items())
+        ],
+        "honeypot_accuracy_over_time": [
+            {
+                "annotator": user_id,
+                "email": emails.get(user_id),
+                "weeks": [
+                    {"week": d.isoformat(), "scored": n, "mean_accuracy": _num(acc)}
+                    for d, n, acc in series
+                ],
+            }
+            for user_id, series in sorted(on_honeypots.items())
         ],
         "confusion": {"labels": names, "matrix": matrix},
         "models": [{"model_version": g.key, **group_row(g)} for g in models],

@@ -878,9 +878,8 @@ def accuracy_by_annotator(session: Session, project_id: int) -> dict[int, tuple[
     return {u: (int(n), round(t / n, 6)) for u, (n, t) in sums.items()}
 
 
-def annotator_report(session: Session, actor: Actor, project_id: int) -> list[AnnotatorHoneypots]:
-    """Per annotator: honeypot accuracy overall and per week, and every job attempt."""
-    authorize(session, actor, Action.HONEYPOTS_VIEW, project_id)
+def _weekly_sums(session: Session, project_id: int) -> dict[int, dict[date, list[float]]]:
+    """Annotator -> Monday of the week -> [honeypot answers scored, accuracy sum]."""
     weeks: dict[int, dict[date, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     for _task, key, at, accuracy in session.execute(
         _honeypot_answer_scores().where(QualityScore.project_id == project_id)
@@ -890,6 +889,21 @@ def annotator_report(session: Session, actor: Actor, project_id: int) -> list[An
             w = weeks[int(key)][day - timedelta(days=day.weekday())]
             w[0] += 1
             w[1] += accuracy
+    return weeks
+
+
+def accuracy_by_week(session: Session, project_id: int) -> dict[int, list[tuple[date, int, float]]]:
+    """Each annotator's honeypot accuracy per week: (Monday, answers scored, mean accuracy)."""
+    return {
+        user_id: [(d, int(n), round(total / n, 6)) for d, (n, total) in sorted(weeks.items())]
+        for user_id, weeks in _weekly_sums(session, project_id).items()
+    }
+
+
+def annotator_report(session: Session, actor: Actor, project_id: int) -> list[AnnotatorHoneypots]:
+    """Per annotator: honeypot accuracy overall and per week, and every job attempt."""
+    authorize(session, actor, Action.HONEYPOTS_VIEW, project_id)
+    weeks = _weekly_sums(session, project_id)
     attempts: dict[int, list[JobSubmission]] = defaultdict(list)
     for sub in session.scalars(
         select(JobSubmission)

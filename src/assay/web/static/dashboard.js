@@ -34,14 +34,14 @@
     }], { yaxis: { autorange: "reversed", automargin: true }, xaxis: { automargin: true } });
   }
 
-  function weeks() {
-    const traces = data.accuracy_over_time.map((s) => ({
+  function weeks(series = data.accuracy_over_time, id = "chart-weeks") {
+    const traces = series.map((s) => ({
       type: "scatter", mode: "lines+markers", name: name(s.annotator, s.email),
       x: s.weeks.map((w) => w.week), y: s.weeks.map((w) => pct(w.mean_accuracy)),
       text: s.weeks.map((w) => `${w.scored} scored`),
       hovertemplate: "week of %{x}: %{y} % (%{text})<extra>%{fullData.name}</extra>",
     }));
-    return plot("chart-weeks", traces, {
+    return plot(id, traces, {
       margin: { l: 60, r: 20, t: 10, b: 60 },
       yaxis: { title: { text: "mean accuracy, %" }, range: [0, 102] },
       xaxis: { type: "category", categoryorder: "category ascending",
@@ -74,7 +74,10 @@
     });
   }
 
-  Promise.all([agreement(), weeks(), confusion(), models()])
+  const honeypotWeeks = () =>
+    weeks(data.honeypot_accuracy_over_time || [], "chart-honeypot-weeks");
+
+  Promise.all([agreement(), weeks(), honeypotWeeks(), confusion(), models()])
     .then(() => { root.dataset.charts = "ready"; })
     .catch((error) => {
       root.dataset.charts = "failed";
