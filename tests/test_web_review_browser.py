@@ -168,6 +168,13 @@ def test_reviewer_accepts_rejects_with_a_comment_and_fixes_a_box(
     assert annotation(client, reviewer, fourth)["review_status"] == "accepted"
     browser.shot(page, "review-finished")
 
+    # U takes the last verdict back and offers that annotation again
+    page.keyboard.press("u")
+    assert wait_annotation(page) == fourth
+    assert annotation(client, reviewer, fourth)["review_status"] == "none"
+    assert page.inner_text("#rv-progress-text") == "3 of 4 reviewed"
+    assert page.locator("#rv-undo").is_disabled()  # one step back only
+
 
 def test_dashboard_draws_its_charts_from_the_bundled_plotly(
     browser_page, live_server, client, people, project, media

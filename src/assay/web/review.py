@@ -101,6 +101,7 @@ def review_page(
             "urls": {
                 "next": f"/api/projects/{project.id}/review/next",
                 "review": "/api/annotations/{annotation}/reviews",
+                "undo": "/api/reviews/{review}/undo",
                 "quality": "/api/annotations/{annotation}/quality",
                 "project": f"/projects/{project.id}",
             },

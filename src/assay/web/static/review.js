@@ -38,6 +38,7 @@
     for (const id of ["rv-accept", "rv-fix", "rv-reject", "rv-fix-save", "rv-fix-cancel"]) {
       $(id).disabled = off;
     }
+    $("rv-undo").disabled = busy || !state.lastReview;
   });
   const api = (method, url, body) => window.assay.api(method, url, body);
   const forAnnotation = (template, id) => template.replace("{annotation}", encodeURIComponent(id));
@@ -162,8 +163,22 @@
     const ann = state.next && state.next.annotation;
     if (!ann) return;
     run(async () => {
-      await api("POST", forAnnotation(config.urls.review, ann.id), body);
-      say(`#${ann.id} ${done}.`);
+      const review = await api("POST", forAnnotation(config.urls.review, ann.id), body);
+      state.lastReview = { id: review.id, annotation: ann.id };
+      say(`#${ann.id} ${done}. Undo with U.`);
+      await next();
+    });
+  }
+
+  // Takes the last verdict back (a fix restores the annotator's boxes); the stream then
+  // offers that annotation again, in its order.
+  function undo() {
+    const last = state.lastReview;
+    if (!last || state.fixing || !rejectForm.hidden) return;
+    run(async () => {
+      await api("POST", config.urls.undo.replace("{review}", last.id));
+      state.lastReview = null;
+      say(`Review of #${last.annotation} undone.`);
       await next();
     });
   }
@@ -242,7 +257,7 @@
     done: saveFix,
   });
 
-  const VERDICT_KEYS = { a: accept, f: startFix, r: openReject };
+  const VERDICT_KEYS = { a: accept, f: startFix, r: openReject, u: undo };
   document.addEventListener("keydown", (event) => {
     const field = event.target.closest && event.target.closest("input, select, textarea");
     if (field || picker.isOpen() || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -258,6 +273,7 @@
   E.button("rv-accept", accept);
   E.button("rv-fix", startFix);
   E.button("rv-reject", openReject);
+  E.button("rv-undo", undo);
   E.button("rv-fix-save", saveFix);
   E.button("rv-fix-cancel", cancelFix);
   E.bindToolbar(ed, viewer);
