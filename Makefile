@@ -34,6 +34,8 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/coco_eval.py --no-memory
 	$(PY) benchmarks/quality_server.py
+	$(PY) benchmarks/export_formats.py
+	$(PY) benchmarks/consensus_sim.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
