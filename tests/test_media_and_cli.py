@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from assay.cli import app as cli_app
 from assay.services.errors import NotFound
 from assay.services.media import resolve_media_path
-from conftest import box
+from conftest import RECT_CONFIG, box
 
 
 def test_resolve_media_path_refuses_escapes(tmp_path):
@@ -38,16 +38,56 @@ def test_resolve_media_path_refuses_escapes(tmp_path):
             resolve_media_path(root, bad)
 
 
-def test_media_route_needs_login_and_blocks_traversal(client, people, settings):
+def test_media_route_needs_login_and_blocks_traversal(client, people, settings, project):
     root = settings.resolved_media_root
-    root.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 6), "green").save(root / "ok.png")
+    (root / "p").mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 6), "green").save(root / "p" / "ok.png")
+    client.post(
+        f"/api/projects/{project['id']}/import",
+        json=[{"image": "/data/media/p/ok.png"}],
+        headers=people["lead"].headers,
+    )
     h = people["annotator"].headers
-    assert client.get("/data/media/ok.png").status_code == 401
-    r = client.get("/data/media/ok.png", headers=h)
+    assert client.get("/data/media/p/ok.png").status_code == 401
+    r = client.get("/data/media/p/ok.png", headers=h)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert client.get("/data/media/..%2F..%2Fetc%2Fpasswd", headers=h).status_code == 404
     assert client.get("/data/media/%2e%2e/secret_key", headers=h).status_code == 404
+
+
+def test_media_files_are_as_private_as_their_projects(client, people, settings, project):
+    """Media paths are easy to guess; a file is served only to who may see a task showing it."""
+    root = settings.resolved_media_root
+    (root / "other").mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 6), "red").save(root / "other" / "secret.png")
+    Image.new("RGB", (8, 6), "red").save(root / "other" / "loose.png")
+    admin = people["admin"].headers
+    private = client.post(
+        "/api/projects", json={"title": "private", "label_config": RECT_CONFIG}, headers=admin
+    ).json()
+    r = client.post(
+        f"/api/projects/{private['id']}/import?return_task_ids=true",
+        json=[{"image": "/data/media/other/secret.png"}],
+        headers=admin,
+    )
+    (task,) = r.json()["task_ids"]
+    url = "/data/media/other/secret.png"
+    for who in ("lead", "reviewer", "annotator"):  # members of `project` only
+        assert client.get(url, headers=people[who].headers).status_code == 404, who
+    assert client.get(url, headers=admin).status_code == 200
+    client.post(
+        f"/api/projects/{private['id']}/members",
+        json={"user": people["annotator"].id},
+        headers=admin,
+    )
+    assert client.get(url, headers=people["annotator"].headers).status_code == 200
+    client.delete(f"/api/tasks/{task}", headers=admin)  # a deleted task shows nothing
+    assert client.get(url, headers=people["annotator"].headers).status_code == 404
+    # a file no task shows: admins only
+    assert (
+        client.get("/data/media/other/loose.png", headers=people["lead"].headers).status_code == 404
+    )
+    assert client.get("/data/media/other/loose.png", headers=admin).status_code == 200
 
 
 @pytest.fixture

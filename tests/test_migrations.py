@@ -67,6 +67,11 @@ def test_upgrade_keeps_existing_rows(tmp_path):
             )
             conn.execute(
                 text(
+                    """INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) VALUES (2, 1, '{"n": 3, "image": "/data/media/project-1/b.png"}', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"""
+                )
+            )
+            conn.execute(
+                text(
                     "INSERT INTO annotations (id, task_id, project_id, completed_by_id, result, ground_truth, was_cancelled, revision, created_at, updated_at) VALUES (1, 1, 1, 1, '[]', true, false, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
                 )
             )
@@ -77,6 +82,8 @@ def test_upgrade_keeps_existing_rows(tmp_path):
                 == 1
             )
             assert conn.execute(text("SELECT gt_status FROM tasks WHERE id = 1")).scalar() == "none"
+            paths = dict(conn.execute(text("SELECT id, media_path FROM tasks")).all())
+            assert paths == {1: None, 2: "project-1/b.png"}  # media access needs the backfill
     finally:
         db.dispose()
         temp.drop()

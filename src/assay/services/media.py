@@ -6,13 +6,15 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Actor
+from assay.services.access import Actor, Role, visible_project_ids
 from assay.services.errors import Invalid, NotFound
-from assay.services.tasks import ImportResult, import_tasks, label_config_of_project
+from assay.services.tasks import MEDIA_URL, ImportResult, import_tasks, label_config_of_project
+from assay.store.models import Task
 
-MEDIA_URL = "/data/media/"
+__all__ = ["MEDIA_URL", "authorize_media_file", "register_images", "resolve_media_path"]
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 
 
@@ -25,6 +27,22 @@ def resolve_media_path(root: Path, relative: str) -> Path:
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFound("File not found.")
     return path
+
+
+def authorize_media_file(session: Session, actor: Actor, relative: str) -> None:
+    """A file is served to whoever may see a live task showing it (admins: any file).
+
+    NotFound otherwise, as for a file that does not exist: media paths are easy to guess
+    (project-7/scan_001.png), and a project's images are as private as the project.
+    """
+    if actor.role == Role.ADMIN:
+        return
+    stmt = select(Task.id).where(Task.media_path == relative, Task.deleted_at.is_(None))
+    visible = visible_project_ids(session, actor)
+    if visible is not None:
+        stmt = stmt.where(Task.project_id.in_(visible))
+    if session.execute(stmt.limit(1)).first() is None:
+        raise NotFound("File not found.")
 
 
 def media_url(root: Path, path: Path) -> str:

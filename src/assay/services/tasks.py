@@ -51,6 +51,17 @@ class _Prepared:
     predictions: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
+MEDIA_URL = "/data/media/"
+
+
+def media_path_of(data: dict[str, Any]) -> str | None:
+    """The media-root path of the first value of the task data served from the media root."""
+    for value in data.values():
+        if isinstance(value, str) and value.startswith(MEDIA_URL):
+            return value[len(MEDIA_URL) :][:1000]
+    return None
+
+
 def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or task.deleted_at is not None:
@@ -253,7 +264,10 @@ def _prepare_one(
     for j, pred in enumerate(predictions or []):
         row = prediction_row(pred, config, f"{path}.predictions[{j}]")
         staged_pred.append((index, row))
-    out.tasks.append({"data": data, "meta": meta, "width": width, "height": height})
+    out.tasks.append(
+        {"data": data, "meta": meta, "width": width, "height": height,
+         "media_path": media_path_of(data)}
+    )  # fmt: skip
     out.annotations.extend(staged_ann)
     out.predictions.extend(staged_pred)
 
@@ -520,6 +534,7 @@ def update_task(
         if not isinstance(data, dict):
             raise Invalid.field("data", "must be an object")
         task.data = data
+        task.media_path = media_path_of(data)
     if meta is not None:
         if not isinstance(meta, dict):
             raise Invalid.field("meta", "must be an object")

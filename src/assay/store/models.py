@@ -95,6 +95,7 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_project_live", "project_id", "deleted_at", "id"),
         Index("ix_tasks_project_gt_status", "project_id", "gt_status"),
+        Index("ix_tasks_media_path", "media_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +104,9 @@ class Task(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
+    # The file under the media root its data points at (/data/media/<media_path>), if any:
+    # who may see the task may fetch the file (services.media.authorize_media_file).
+    media_path: Mapped[str | None] = mapped_column(String(1000))
     # GT stage: "none", "done" (its GT is final) or "empty" (done, and nothing to label).
     gt_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     done_at: Mapped[datetime | None] = mapped_column()
