@@ -8,6 +8,7 @@ PostgreSQL server (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -238,3 +239,45 @@ def add_member(
     )
     assert r.status_code == 201, r.text
     return Person(user.id, f"{key}@example.com", role, token, f"{key}-password")
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def log_in(client: TestClient, person: Person, next_: str | None = None):
+    """Sign in through the login form (CSRF token included); the answer to the POST."""
+    page = client.get("/login", params={"next": next_} if next_ else None)
+    assert page.status_code == 200
+    return client.post(
+        "/login",
+        data={
+            "email": person.email,
+            "password": person.password,
+            "csrf_token": csrf_of(page.text),
+            "next": next_ or "",
+        },
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+def signed_in(app):
+    """make(person): a TestClient with its own cookie jar, signed in as that person."""
+    opened: list[TestClient] = []
+
+    def make(person: Person) -> TestClient:
+        c = TestClient(app)
+        opened.append(c)
+        r = log_in(c, person)
+        assert r.status_code == 303, r.text
+        return c
+
+    yield make
+    for c in opened:
+        c.close()

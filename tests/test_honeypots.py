@@ -289,7 +289,7 @@ def test_submit_feedback_threshold_hints_and_attempts(client, people, pool):
     assert {d["task"] for d in subs[0]["details"]} == hp and subs[0]["annotator"] == ann.id
 
 
-def test_submit_passes_with_good_answers_and_without_honeypots(client, people, pool):
+def test_submit_passes_with_good_answers_and_without_honeypots(client, people, pool, signed_in):
     settings(client, people, pool, per_job=2)
     ann2 = people["annotator2"]
     job = make_job(client, people, pool, pool["plain"][:3], who=("annotator2",))
@@ -317,7 +317,7 @@ def test_submit_passes_with_good_answers_and_without_honeypots(client, people, p
     assert perf["honeypot_accuracy"] == 1.0
     series = next(s for s in dash["honeypot_accuracy_over_time"] if s["annotator"] == ann2.id)
     assert [(w["scored"], w["mean_accuracy"]) for w in series["weeks"]] == [(2, 1.0)]
-    page = client.get(f"/projects/{pool['project']}/dashboard", headers=lead)
+    page = signed_in(people["lead"]).get(f"/projects/{pool['project']}/dashboard")
     assert page.status_code == 200 and "Honeypot accuracy over time" in page.text
 
 

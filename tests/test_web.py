@@ -9,9 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Person, box
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+from conftest import Person, box, csrf_of, log_in
 
 
 class _Page(HTMLParser):
@@ -71,44 +69,6 @@ COUNT_RE = re.compile(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>")
 def header_counts(html: str) -> dict[str, str]:
     """The project page's header counts, {"Tasks": "55", ...}."""
     return dict(COUNT_RE.findall(html))
-
-
-def csrf_of(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "the page has no CSRF field"
-    return match.group(1)
-
-
-def log_in(client: TestClient, person: Person, next_: str | None = None):
-    page = client.get("/login", params={"next": next_} if next_ else None)
-    assert page.status_code == 200
-    return client.post(
-        "/login",
-        data={
-            "email": person.email,
-            "password": person.password,
-            "csrf_token": csrf_of(page.text),
-            "next": next_ or "",
-        },
-        follow_redirects=False,
-    )
-
-
-@pytest.fixture
-def browser_of(app):
-    """A fresh cookie jar signed in as the given person."""
-    opened: list[TestClient] = []
-
-    def make(person: Person) -> TestClient:
-        c = TestClient(app)
-        opened.append(c)
-        r = log_in(c, person)
-        assert r.status_code == 303, r.text
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
 
 
 def import_tasks(client: TestClient, lead: Person, project_id: int, items: list) -> list[int]:
@@ -351,7 +311,7 @@ def test_task_page_embeds_the_regions_json_escaped(client, people, project):
 
 
 def test_annotators_see_only_their_own_annotations_on_the_task_page(
-    client, people, project, browser_of
+    client, people, project, signed_in
 ):
     [task_id] = import_tasks(
         client, people["lead"], project["id"], [{"image": "/data/media/x.png"}]
@@ -371,18 +331,18 @@ def test_annotators_see_only_their_own_annotations_on_the_task_page(
     )
     assert r.status_code == 200, r.text  # even the annotator's own GT flag stays hidden
 
-    own = browser_of(people["annotator"]).get(f"/tasks/{task_id}")
+    own = signed_in(people["annotator"]).get(f"/tasks/{task_id}")
     payload = _task_payload(own.text)
     assert [s["title"] for s in payload["sources"]] == ["annotator@example.com"]
     assert "annotator2@example.com" not in own.text
     assert ">GT<" not in own.text and all(not s.get("ground_truth") for s in payload["sources"])
 
-    reviewer = _task_payload(browser_of(people["reviewer"]).get(f"/tasks/{task_id}").text)
+    reviewer = _task_payload(signed_in(people["reviewer"]).get(f"/tasks/{task_id}").text)
     assert [s["title"] for s in reviewer["sources"]] == [
         "annotator@example.com",
         "annotator2@example.com",
     ]
-    project_page = _Page(browser_of(people["annotator"]).get(f"/projects/{project['id']}").text)
+    project_page = _Page(signed_in(people["annotator"]).get(f"/projects/{project['id']}").text)
     assert project_page.records[0]["Annotations"] == "1"  # not the other annotator's
 
 

@@ -13,9 +13,6 @@ import pytest
 from assay.services.consensus import WEIGHTINGS
 from conftest import box, wait_for_job
 from test_web import _Page, import_tasks
-from test_web_data_manager import signed_in as _signed_in
-
-signed_in = _signed_in  # the fixture, shared
 
 ZEBRA, ELEPHANT = box(10, 15, 20, 20, "Zebra"), box(10, 15, 20, 20, "Elephant")
 GIRAFFE = box(60, 50, 15, 20, "Giraffe")

@@ -11,9 +11,6 @@ import pytest
 
 from conftest import box
 from test_web import _Page, import_tasks
-from test_web_data_manager import signed_in as _signed_in
-
-signed_in = _signed_in  # the fixture, shared
 
 
 @pytest.fixture

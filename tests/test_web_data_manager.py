@@ -17,7 +17,7 @@ from sqlalchemy import event, update
 from assay.services.errors import Forbidden
 from assay.store.models import Task
 from conftest import Person, box
-from test_web import _Page, header_counts, import_tasks, log_in
+from test_web import _Page, header_counts, import_tasks
 
 NEXT_RE = re.compile(r'<a href="([^"]+)" rel="next">')
 FILTER_RE = re.compile(r'<a href="([^"]+)"( aria-current="page")?>(All|Has GT|No GT)</a>')
@@ -49,24 +49,6 @@ def dm(client, people, project, db) -> dict:
         s.execute(update(Task).where(Task.id == ids[4]).values(gt_status="done"))
         s.execute(update(Task).where(Task.id == ids[5]).values(gt_status="empty"))
     return {"project": project["id"], "tasks": ids}
-
-
-@pytest.fixture
-def signed_in(app):
-    """A TestClient with its own cookie jar, signed in as the given person."""
-    from fastapi.testclient import TestClient
-
-    opened: list[TestClient] = []
-
-    def make(person: Person) -> TestClient:
-        c = TestClient(app)
-        opened.append(c)
-        assert log_in(c, person).status_code == 303
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
 
 
 def by_task(page: _Page) -> dict[str, dict[str, str]]:

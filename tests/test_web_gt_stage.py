@@ -13,40 +13,9 @@ from fastapi.testclient import TestClient
 from conftest import Person, box
 from test_gt_stage import annotate_job
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CONFIG_RE = re.compile(r'<script id="gt-config" type="application/json">(.*?)</script>', re.S)
 ROW_RE = re.compile(r'<tr data-job="(\d+)">(.*?)</tr>', re.S)
 TAG_RE = re.compile(r"<[^>]+>")
-
-
-def log_in(client: TestClient, person: Person) -> None:
-    form = client.get("/login")
-    r = client.post(
-        "/login",
-        data={
-            "email": person.email,
-            "password": person.password,
-            "csrf_token": CSRF_RE.search(form.text).group(1),
-        },
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-
-
-@pytest.fixture
-def signed_in(app):
-    """A fresh cookie jar signed in as the given person."""
-    opened: list[TestClient] = []
-
-    def make(person: Person) -> TestClient:
-        c = TestClient(app)
-        opened.append(c)
-        log_in(c, person)
-        return c
-
-    yield make
-    for c in opened:
-        c.close()
 
 
 def make_survey(client: TestClient, people: dict[str, Person], project: dict, images: list[str]):
