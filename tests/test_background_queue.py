@@ -99,3 +99,28 @@ def test_the_embedded_worker_of_the_server_runs_jobs(db, settings, people):
             assert job["status"] == "done"
     finally:
         background.use_queue(db, "thread")
+
+
+def test_a_job_runs_once_even_when_delivered_twice(db, people):
+    """procrastinate may deliver a job again (a worker died after taking it): the row is
+    claimed in one statement, so the second delivery finds it taken."""
+    from assay.services.access import Actor, Role
+
+    runs = []
+
+    @background.job_kind("test.count")
+    def _count(_db, actor, params, report):
+        runs.append(actor.id)
+        return {"n": params["n"]}
+
+    lead = Actor(people["lead"].id, Role.LEAD)
+    background.use_queue(db, "thread")
+    job_id = background.submit(db, lead, "test.count", None, {"n": 3})
+    background._executor.submit(lambda: None).result()  # the thread queue has run it
+    background.run_job(db, job_id)  # a second delivery
+    assert runs == [people["lead"].id]
+    from assay.store.models import BackgroundJob
+
+    with db.session() as s:
+        job = s.get(BackgroundJob, job_id)
+        assert (job.status, job.result) == ("done", {"n": 3})

@@ -451,3 +451,36 @@ def test_job_endpoints_by_role(client, people, pool):
     # another annotator does not even learn that the job exists
     r = client.post(f"{url}/submit", headers=people["annotator2"].headers)
     assert r.status_code == 404
+
+
+def test_annotating_outside_the_job_does_not_tell_honeypots_apart(client, people, pool, db):
+    """A done honeypot took annotations only when the job was named, and answered 409
+    otherwise, unlike an ordinary task: an oracle for which tasks are honeypots."""
+    settings(client, people, pool, per_job=2)
+    job = make_job(client, people, pool, pool["plain"][:3])
+    hp = honeypots_of(client, people, job["id"])
+    with db.session() as s:
+        s.execute(update(Task).where(Task.id.in_(hp)).values(gt_status="done"))
+    ann = people["annotator"].headers
+    for t in [*hp, pool["plain"][0]]:
+        r = client.post(f"/api/tasks/{t}/annotations", json={"result": []}, headers=ann)
+        assert r.status_code == 201, (t, r.text)
+    other = people["annotator2"].headers  # not in the job: a done task stays closed to them
+    r = client.post(f"/api/tasks/{hp[0]}/annotations", json={"result": []}, headers=other)
+    assert r.status_code == 409
+
+
+def test_reviewers_see_no_honeypot_scores_on_the_dashboard(client, people, pool):
+    settings(client, people, pool, per_job=2)
+    job = make_job(client, people, pool, pool["plain"][:3], who=("annotator2",))
+    _answer(
+        client, people["annotator2"], job["id"], set(honeypots_of(client, people, job["id"])), GT
+    )
+    client.post(f"/api/jobs/{job['id']}/submit", headers=people["annotator2"].headers)
+    lead = client.get(f"/api/projects/{pool['project']}/dashboard", headers=people["lead"].headers)
+    assert lead.json()["honeypot_accuracy_over_time"] != []
+    dash = client.get(
+        f"/api/projects/{pool['project']}/dashboard", headers=people["reviewer"].headers
+    ).json()
+    assert dash["honeypot_accuracy_over_time"] == []
+    assert all(r["honeypot_accuracy"] is None for r in dash["annotators"])

@@ -443,3 +443,40 @@ def test_dashboard_reports_reviews_accuracy_agreement_and_models(client, people,
         client.get(f"/api/projects/{p}/dashboard", headers=people["annotator"].headers).status_code
         == 403
     )
+
+
+def test_reviews_never_touch_the_ground_truth(client, people, project):
+    """A reviewer's fix & accept of the GT annotation would rewrite the answer key."""
+    (t,) = _import(
+        client,
+        people,
+        project,
+        [
+            {
+                "data": {"image": "g.jpg"},
+                "annotations": [{"result": [box(1, 1, 5, 5)], "ground_truth": True}],
+            }
+        ],
+    )
+    gt = client.get(f"/api/tasks/{t}/annotations", headers=people["lead"].headers).json()[0]
+    r = _review(client, people["reviewer"], gt["id"], "fix_accept", result=[box(50, 50, 5, 5)])
+    assert r.status_code == 409 and "ground truth" in r.json()["detail"]
+    assert _review(client, people["reviewer"], gt["id"], "accept").status_code == 409
+    now = client.get(f"/api/annotations/{gt['id']}", headers=people["lead"].headers).json()
+    assert now["result"] == gt["result"] and now["review_status"] == "none"
+
+
+def test_one_standing_review_per_reviewer_even_when_two_requests_race(db, people, work):
+    """The check before the insert does not hold between two concurrent requests on
+    PostgreSQL; the database refuses the second standing review."""
+    from sqlalchemy.exc import IntegrityError
+
+    from assay.store.models import Review
+
+    ann = work["a1"][work["tasks"][0]]
+    row = {"annotation_id": ann, "task_id": work["tasks"][0], "project_id": work["project"],
+           "reviewer_id": people["reviewer"].id, "action": "accept", "reviewed_revision": 1}  # fmt: skip
+    with db.session() as s:
+        s.add(Review(**row))
+    with pytest.raises(IntegrityError), db.session() as s:
+        s.add(Review(**row))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from assay.api.deps import Ctx, context
 from assay.api.quality import _num, _table, group_row
 from assay.services import authors, dashboard, honeypots, quality
-from assay.services.access import Actor
+from assay.services.access import Action, Actor
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 
@@ -63,7 +63,9 @@ def dashboard_json(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     weeks = dashboard.accuracy_by_week(s, actor, project_id)
     names, matrix = dashboard.confusion_table(quality.confusion(s, actor, project_id))
     models = quality.groups(s, actor, project_id, "model")
-    on_honeypots = honeypots.accuracy_by_week(s, project_id)
+    on_honeypots = (
+        honeypots.accuracy_by_week(s, project_id) if actor.may(Action.HONEYPOTS_VIEW) else {}
+    )
     emails = authors.emails_of(s, [*agreement.annotators, *weeks, *on_honeypots])
     return {
         "project": project_id,

@@ -81,7 +81,7 @@ def create_annotation(
     if (
         task.gt_status != "none"
         and not actor.may(Action.GT_STAGE)
-        and not (job_id is not None and _jobs.is_honeypot(session, job_id, task.id))
+        and not _jobs.is_honeypot_for(session, actor.id, task.id)
     ):
         raise Conflict(
             f"Task {task.id} is done: its ground truth is final and it takes no more annotations."

@@ -87,8 +87,12 @@ def submit(
         job_id = job.id
     if queue_of(db) == "procrastinate":
         app = procrastinate_app(db.engine.url.render_as_string(hide_password=False), "defer")
-        with app.open():
-            app.tasks[TASK_NAME].defer(job_id=job_id)
+        try:
+            with app.open():
+                app.tasks[TASK_NAME].defer(job_id=job_id)
+        except Exception as exc:  # never leave a row queued that no worker will see
+            _set(db, job_id, status="failed", error=f"not queued: {exc}", finished_at=utcnow())
+            raise
     else:
         future: Future[None] = _executor.submit(run_job, db, job_id)
         future.add_done_callback(
@@ -101,14 +105,23 @@ def run_job(db: Database, job_id: int) -> None:
     """Run one queued job to its end, recording running / done / failed and progress."""
     for module in JOB_MODULES:
         importlib.import_module(module)
-    with db.session(write=False) as s:
+    with db.session() as s:
+        # Claim it in one statement: a retried delivery of the same job finds it taken.
+        claimed = s.execute(
+            update(BackgroundJob)
+            .where(BackgroundJob.id == job_id, BackgroundJob.status == "queued")
+            .values(status="running", started_at=utcnow())
+        ).rowcount
+        if not claimed:
+            return
         job = s.get(BackgroundJob, job_id)
-        if job is None or job.status != "queued":
-            return  # already taken (a retried delivery) or gone
+        assert job is not None
         user = s.get(User, job.created_by_id) if job.created_by_id else None
         kind, params = job.kind, dict(job.params or {})
-    actor = Actor(user.id, Role(user.role), user.email) if user else Actor(0, Role.ADMIN)
-    _set(db, job_id, status="running", started_at=utcnow())
+    if user is None or not user.is_active:
+        _set(db, job_id, status="failed", error="its user is gone", finished_at=utcnow())
+        return
+    actor = Actor(user.id, Role(user.role), user.email)
 
     def report(done: int, total: int) -> None:
         _set(db, job_id, progress=done, total=total)

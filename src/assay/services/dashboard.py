@@ -90,7 +90,11 @@ def annotator_performance(
     }
     agreement = _agreement_with_others(quality.project_agreement(session, actor, project_id))
     emails = authors.emails_of(session, counts)
-    on_honeypots = honeypots.accuracy_by_annotator(session, project_id)
+    on_honeypots = (  # which tasks are honeypots is for leads only
+        honeypots.accuracy_by_annotator(session, project_id)
+        if actor.may(Action.HONEYPOTS_VIEW)
+        else {}
+    )
     rows = []
     for user_id, c in counts.items():
         times = lead_times.get(user_id)

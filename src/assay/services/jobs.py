@@ -287,10 +287,21 @@ def job_task_ids(session: Session, job_id: int) -> list[int]:
     return list(session.scalars(stmt))
 
 
-def is_honeypot(session: Session, job_id: int, task_id: int) -> bool:
-    """Whether the task is a honeypot mixed into this job (its GT may be final already)."""
-    row = session.get(JobTask, (job_id, task_id))
-    return row is not None and row.is_honeypot
+def is_honeypot_for(session: Session, user_id: int, task_id: int) -> bool:
+    """Whether the task is a honeypot in one of the user's jobs: they may annotate it like any
+    task, with or without naming the job (a refusal would tell them it is one)."""
+    stmt = (
+        select(JobTask.task_id)
+        .join(JobAssignee, JobAssignee.job_id == JobTask.job_id)
+        .join(Job, Job.id == JobTask.job_id)
+        .where(
+            JobTask.task_id == task_id,
+            JobTask.is_honeypot.is_(True),
+            JobAssignee.user_id == user_id,
+            Job.deleted_at.is_(None),
+        )
+    )
+    return session.execute(stmt.limit(1)).first() is not None
 
 
 def require_task_in_job(session: Session, job: Job, task_id: int) -> None:

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize, is_member
 from assay.services.annotations import get_annotation, record_revision
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -161,6 +160,10 @@ def _reviewable(session: Session, actor: Actor, annotation_id: int) -> Annotatio
     if ann is None or ann.deleted_at is not None:
         raise NotFound(f"Annotation {annotation_id} not found.")
     authorize(session, actor, Action.REVIEW, ann.project_id)
+    if ann.ground_truth or ann.kind != "manual":
+        # A fix of the GT would change the answer key, which only leads may do.
+        what = "the task's ground truth" if ann.ground_truth else "a consensus"
+        raise Conflict(f"Annotation {ann.id} is {what}: reviews are for annotators' work.")
     if not actor.may(Action.REVIEWS_MANAGE):
         assigned = set(
             session.scalars(
@@ -190,8 +193,6 @@ def _store_result(
     ann.updated_by_id = actor.id
     session.flush()
     record_revision(session, ann, action, actor)
-    if ann.ground_truth:
-        _gt.record_gt_edit(session, actor, ann)
     return ann.revision
 
 
@@ -220,6 +221,7 @@ def has_review_status(status: str) -> Any:
             Annotation.deleted_at.is_(None),
             Annotation.was_cancelled.is_(False),
             Annotation.ground_truth.is_(False),
+            Annotation.kind == "manual",
             Annotation.review_status == status,
         )
         .correlate(Task)

@@ -7,6 +7,7 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -58,7 +59,7 @@ def media_path_of(data: dict[str, Any]) -> str | None:
     """The media-root path of the first value of the task data served from the media root."""
     for value in data.values():
         if isinstance(value, str) and value.startswith(MEDIA_URL):
-            return value[len(MEDIA_URL) :][:1000]
+            return unquote(value[len(MEDIA_URL) :])[:1000]
     return None
 
 

@@ -231,6 +231,15 @@ class Review(Base):
     __table_args__ = (
         Index("ix_reviews_annotation", "annotation_id", "created_at"),
         Index("ix_reviews_project_reviewer", "project_id", "reviewer_id"),
+        # One standing review per reviewer and annotation, also under concurrent clicks.
+        Index(
+            "uq_reviews_standing",
+            "annotation_id",
+            "reviewer_id",
+            unique=True,
+            sqlite_where=text("undone_at IS NULL"),
+            postgresql_where=text("undone_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -439,7 +448,10 @@ class JobSubmission(Base):
     """
 
     __tablename__ = "job_submissions"
-    __table_args__ = (Index("ix_job_submissions_job_user", "job_id", "user_id", "attempt"),)
+    # Unique: two concurrent hand-ins cannot share an attempt (and so pass max_attempts).
+    __table_args__ = (
+        Index("uq_job_submissions_attempt", "job_id", "user_id", "attempt", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
