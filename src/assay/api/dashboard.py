@@ -15,10 +15,12 @@ from assay.services.access import Action, Actor
 router = APIRouter(prefix="/api", tags=["dashboard"])
 
 
-def annotator_rows(s: Session, actor: Actor, project_id: int) -> list[dict[str, Any]]:
+def annotator_rows(
+    s: Session, actor: Actor, project_id: int, agreement: quality.ProjectAgreement | None = None
+) -> list[dict[str, Any]]:
     """The Annotator Performance table, one flat row per annotator (also the CSV scorecard)."""
     rows = []
-    for r in dashboard.annotator_performance(s, actor, project_id):
+    for r in dashboard.annotator_performance(s, actor, project_id, agreement):
         q = group_row(r.quality) if r.quality else {}
         ci = r.accuracy_ci
         rows.append(
@@ -58,8 +60,8 @@ def project_dashboard(project_id: int, ctx: Ctx = Depends(context)) -> dict[str,
 
 def dashboard_json(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     """The dashboard's numbers; the dashboard page renders the same dict."""
-    people = annotator_rows(s, actor, project_id)
     agreement = quality.project_agreement(s, actor, project_id)
+    people = annotator_rows(s, actor, project_id, agreement)
     weeks = dashboard.accuracy_by_week(s, actor, project_id)
     names, matrix = dashboard.confusion_table(quality.confusion(s, actor, project_id))
     models = quality.groups(s, actor, project_id, "model")

@@ -49,9 +49,16 @@ class AnnotatorPerformance:
 
 
 def annotator_performance(
-    session: Session, actor: Actor, project_id: int
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    agreement: quality.ProjectAgreement | None = None,
 ) -> list[AnnotatorPerformance]:
-    """One row per person with annotations in the project, by email; a handful of queries."""
+    """One row per person with annotations in the project, by email; a handful of queries.
+
+    `agreement`: the project's agreement when the caller has it already (it scores every pair
+    of annotations, the dearest part of the dashboard).
+    """
     authorize(session, actor, Action.DASHBOARD_VIEW, project_id)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     live = (
@@ -88,7 +95,9 @@ def annotator_performance(
         for g in quality.groups(session, actor, project_id, "annotator")
         if g.key.isdigit()
     }
-    agreement = _agreement_with_others(quality.project_agreement(session, actor, project_id))
+    with_others = _agreement_with_others(
+        agreement or quality.project_agreement(session, actor, project_id)
+    )
     emails = authors.emails_of(session, counts)
     on_honeypots = (  # which tasks are honeypots is for leads only
         honeypots.accuracy_by_annotator(session, project_id)
@@ -110,7 +119,7 @@ def annotator_performance(
                 fixed=c["fixed"],
                 rejected=c["rejected"],
                 quality=scores.get(user_id),
-                agreement=agreement.get(user_id),
+                agreement=with_others.get(user_id),
                 honeypot_accuracy=on_honeypots[user_id][1] if user_id in on_honeypots else None,
             )
         )
