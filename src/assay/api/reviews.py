@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict
 from assay.api import serializers
 from assay.api.deps import Ctx, context
 from assay.services import review, tasks
-from assay.services.errors import Invalid
 
 router = APIRouter(prefix="/api", tags=["review"])
 
@@ -48,15 +47,6 @@ def undo_review(review_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
         return serializers.review(review.undo_review(s, ctx.actor, review_id))
 
 
-def _ids(value: str | None, field: str) -> list[int] | None:
-    if value is None or value == "":
-        return None
-    try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise Invalid.field(field, "must be comma-separated task ids") from None
-
-
 @router.get("/projects/{project_id}/review/next")
 def next_for_review(
     project_id: int,
@@ -68,7 +58,7 @@ def next_for_review(
     """The next annotation this reviewer has not reviewed, with its task and progress."""
     with ctx.read() as s:
         nxt = review.next_for_review(
-            s, ctx.actor, project_id, order, annotator, _ids(tasks_, "tasks")
+            s, ctx.actor, project_id, order, annotator, review.task_subset(tasks_)
         )
         task_json = None
         if nxt.task is not None:

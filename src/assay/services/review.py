@@ -206,6 +206,20 @@ def _standing_status(session: Session, annotation_id: int) -> str:
     return STATUS_OF[latest] if latest else "none"
 
 
+def task_subset(value: str | None) -> list[int] | None:
+    """`?tasks=3,5,8` of the review stream as task ids; None (every task) when empty or absent.
+
+    >>> task_subset("3, 5,8"), task_subset(""), task_subset(None)
+    ([3, 5, 8], None, None)
+    """
+    if not value:
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise Invalid.field("tasks", "must be comma-separated task ids") from None
+
+
 def check_review_status(value: Any) -> str:
     if value not in REVIEW_STATUSES:
         raise Invalid.field("review_status", f"must be one of {', '.join(REVIEW_STATUSES)}")

@@ -32,20 +32,6 @@ ORDER_TITLES = {
 }
 
 
-def task_subset(value: str | None) -> list[int] | None:
-    """`?tasks=3,5,8` as a list of task ids; None (every task) when empty or absent.
-
-    >>> task_subset("3, 5,8"), task_subset(""), task_subset(None)
-    ([3, 5, 8], None, None)
-    """
-    if not value:
-        return None
-    try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise Invalid.field("tasks", "must be comma-separated task ids") from None
-
-
 def _user_id(value: str | None) -> int | None:
     if not value:
         return None
@@ -67,7 +53,7 @@ def review_page(
 
     `annotator` may be empty (the form's "Everyone"); `tasks` is the data manager's selection.
     """
-    subset = task_subset(tasks_)
+    subset = review.task_subset(tasks_)
     annotator = _user_id(annotator_)
     with reading(request) as (s, actor):
         # the service checks the role and the order; its counts give the first progress
