@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from assay.services import quality
-from assay.store.models import QualityAggregate
+from assay.store.models import QualityAggregate, Task
 from conftest import box, wait_for_job
 
 
@@ -256,6 +256,43 @@ def test_annotators_read_no_scores_that_would_reveal_gt_tasks(client, people, sc
     assert r.status_code == 403
     other = scored["ann"][scored["tasks"][0]]
     assert client.get(f"/api/annotations/{other}/quality", headers=ann).status_code == 404
+
+
+def test_agreement_compares_each_annotators_latest_work_only(client, people, scored, db):
+    """A second try by the same annotator is not a second opinion: every agreement view (the
+    task's, the stored one the review stream sorts by, the project's) pairs annotators' latest
+    annotations, never two by one person."""
+    lead = people["lead"].headers
+    pid, t0, t1 = scored["project"], *scored["tasks"]
+    gt_boxes = [box(10, 10, 10, 10), box(40, 40, 10, 10, label="Zebra")]
+    # annotator2 redoes task 0 right; the wrong first try stays live but is superseded
+    client.post(
+        f"/api/tasks/{t0}/annotations",
+        json={"result": gt_boxes},
+        headers=people["annotator2"].headers,
+    )
+    ta = client.get(f"/api/tasks/{t0}/agreement", headers=lead).json()
+    assert ta["agreement"] == 1.0 and len(ta["annotations"]) == 4  # the matrix still shows all
+    with db.session(write=False) as s:
+        stored = dict(s.execute(select(Task.id, Task.agreement).where(Task.id.in_([t0, t1]))).all())
+    assert stored == {t0: 1.0, t1: 0.0}
+    pa = client.get(f"/api/projects/{pid}/quality/agreement", headers=lead).json()
+    assert pa["matrix"][0][1] == 0.5 and pa["shared_tasks"][0][1] == 2  # (1.0 + 0.0) / 2
+    # one person annotating a task twice gives it no agreement at all
+    solo = client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        json=[{"data": {"image": "solo.jpg"}}],
+        headers=lead,
+    ).json()["task_ids"][0]
+    for result in ([box(1, 1, 5, 5)], [box(60, 60, 5, 5)]):
+        client.post(
+            f"/api/tasks/{solo}/annotations",
+            json={"result": result},
+            headers=people["annotator"].headers,
+        )
+    assert client.get(f"/api/tasks/{solo}/agreement", headers=lead).json()["agreement"] is None
+    with db.session(write=False) as s:
+        assert s.get(Task, solo).agreement is None
 
 
 def test_agreement_and_csv(client, people, scored):

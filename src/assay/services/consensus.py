@@ -33,6 +33,7 @@ from assay.metrics.consensus import AnnotatorRegions, merge_classifications, mer
 from assay.services import background, quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotations import add_annotation, soft_delete
+from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.ground_truth import lock_tasks, make_ground_truth, record_changes
 from assay.services.scoring import regions_of
@@ -133,22 +134,15 @@ class _TaskInput:
 
 
 def _inputs(session: Session, task_ids: list[int]) -> Iterator[_TaskInput]:
-    """Each task's annotators' boxes (their latest live, non-cancelled, non-GT annotation)."""
+    """Each task's annotators' work (`annotator_work`: their latest), parsed."""
     tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
-    per_task: dict[int, dict[int, Any]] = {}
-    for task_id, user_id, result in session.execute(
-        select(Annotation.task_id, Annotation.completed_by_id, Annotation.result)
-        .where(
-            Annotation.task_id.in_(task_ids),
-            Annotation.deleted_at.is_(None),
-            Annotation.was_cancelled.is_(False),
-            Annotation.ground_truth.is_(False),
-            Annotation.kind == "manual",
-            Annotation.completed_by_id.is_not(None),
+    per_task = latest_by_annotator(
+        session.execute(
+            select(Annotation.task_id, Annotation.completed_by_id, Annotation.result)
+            .where(Annotation.task_id.in_(task_ids), *ANNOTATOR_WORK)
+            .order_by(Annotation.task_id, Annotation.id)
         )
-        .order_by(Annotation.task_id, Annotation.id)
-    ):
-        per_task.setdefault(task_id, {})[user_id] = result  # the latest one wins
+    )
     for task_id in task_ids:
         by_user = per_task.get(task_id, {})
         if len(by_user) < 2:

@@ -24,6 +24,7 @@ from assay.metrics import Counts, CountTable
 from assay.runtime import gc_paused
 from assay.services import background
 from assay.services.access import Action, Actor, authorize
+from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
 from assay.services.errors import Invalid
 from assay.services.scoring import (
     MATCH_METHODS,
@@ -115,7 +116,8 @@ _SET_AGREEMENT = (
 
 
 def refresh_agreement(session: Session, project_id: int, task_ids: Iterable[int]) -> int:
-    """Recompute `Task.agreement` of these tasks from their live non-GT annotations.
+    """Recompute `Task.agreement` of these tasks: the mean pairwise accuracy between their
+    annotators' latest work (`annotator_work`).
 
     One query per chunk (tasks outer-joined to their annotations); only changed values are
     written. Returns how many tasks changed.
@@ -129,26 +131,19 @@ def refresh_agreement(session: Session, project_id: int, task_ids: Iterable[int]
     changed = []
     for i in range(0, len(ids), CHUNK):
         rows = session.execute(
-            select(Task.id, Task.agreement, Task.width, Task.height, Annotation.result)
-            .outerjoin(
-                Annotation,
-                and_(
-                    Annotation.task_id == Task.id,
-                    Annotation.deleted_at.is_(None),
-                    Annotation.ground_truth.is_(False),
-                    Annotation.kind == "manual",
-                    Annotation.was_cancelled.is_(False),
-                ),
-            )
+            select(Task.id, Task.agreement, Task.width, Task.height, Annotation.completed_by_id,
+                   Annotation.result)
+            .outerjoin(Annotation, and_(Annotation.task_id == Task.id, *ANNOTATOR_WORK))
             .where(Task.id.in_(ids[i : i + CHUNK]))
             .order_by(Task.id, Annotation.id)
-        )
-        tasks: dict[int, tuple[Any, Any, Any, list[Any]]] = {}
-        for task_id, old, w, h, result in rows:
-            entry = tasks.setdefault(task_id, (old, w, h, []))
-            if result is not None:
-                entry[3].append(result)
-        for task_id, (old, w, h, results) in tasks.items():
+        ).all()  # fmt: skip
+        tasks = {task_id: (old, w, h) for task_id, old, w, h, _, _ in rows}
+        work = latest_by_annotator(
+            (task_id, user_id, result) for task_id, _, _, _, user_id, result in rows
+            if result is not None
+        )  # fmt: skip
+        for task_id, (old, w, h) in tasks.items():
+            results = list(work.get(task_id, {}).values())
             new = None
             if len(results) >= 2:
                 try:
@@ -254,13 +249,7 @@ def _load(
                 Annotation.completed_by_id,
                 Annotation.job_id,
                 Annotation.result,
-            ).where(
-                Annotation.task_id.in_(list(gts)),
-                Annotation.ground_truth.is_(False),
-                Annotation.kind == "manual",
-                Annotation.deleted_at.is_(None),
-                Annotation.was_cancelled.is_(False),
-            )
+            ).where(Annotation.task_id.in_(list(gts)), *ANNOTATOR_WORK)
         )
     ] + [
         _Subject("prediction", p_id, task_id, model_version or "", None, result)
@@ -522,18 +511,12 @@ def recompute_project(
 
 
 def agreement_task_ids(session: Session, project_id: int) -> list[int]:
-    """Tasks whose agreement may be set: two or more live non-GT annotations, or a value now."""
+    """Tasks whose agreement may be set: work by two or more annotators, or a value now."""
     several = (
         select(Annotation.task_id)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.deleted_at.is_(None),
-            Annotation.ground_truth.is_(False),
-            Annotation.kind == "manual",
-            Annotation.was_cancelled.is_(False),
-        )
+        .where(Annotation.project_id == project_id, *ANNOTATOR_WORK)
         .group_by(Annotation.task_id)
-        .having(func.count() >= 2)
+        .having(func.count(Annotation.completed_by_id.distinct()) >= 2)
     )
     valued = select(Task.id).where(Task.project_id == project_id, Task.agreement.is_not(None))
     return sorted(set(session.scalars(several)) | set(session.scalars(valued)))
@@ -685,7 +668,7 @@ def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> An
 class TaskAgreement:
     annotations: list[Annotation]  # the GT (if any) first, then the others by id
     matrix: list[list[float | None]]  # accuracy of column j against row i as reference
-    agreement: float | None  # mean pairwise accuracy between the non-GT annotations
+    agreement: float | None  # mean pairwise accuracy between the annotators' latest work
 
 
 def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreement:
@@ -715,9 +698,12 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
             if i != j:
                 acc = float(score_result(regions[i], regions[j], settings).counts.accuracy)
                 matrix[i][j] = round(acc, 6)
-    others = [
-        r for a, r in zip(anns, regions, strict=True) if not a.ground_truth and a.kind == "manual"
-    ]
+    work = latest_by_annotator(
+        (task.id, a.completed_by_id, r)
+        for a, r in sorted(zip(anns, regions, strict=True), key=lambda ar: ar[0].id)
+        if not a.ground_truth and a.kind == "manual"
+    )
+    others = list(work.get(task.id, {}).values())
     return TaskAgreement(anns, matrix, mean_pairwise_accuracy(others, settings))
 
 
@@ -729,9 +715,10 @@ class ProjectAgreement:
 
 
 def project_agreement(session: Session, actor: Actor, project_id: int) -> ProjectAgreement:
-    """Annotator x annotator agreement: mean pairwise accuracy over the tasks both annotated.
+    """Annotator x annotator agreement: mean pairwise accuracy over the tasks both annotated,
+    each annotator's latest work on a task (`annotator_work`).
 
-    Computed on request over every task with two or more annotators (non-GT, live).
+    Computed on request over every task with two or more annotators.
     """
     authorize(session, actor, Action.QUALITY_VIEW, project_id)
     project = session.get(Project, project_id)
@@ -746,25 +733,18 @@ def project_agreement(session: Session, actor: Actor, project_id: int) -> Projec
             Task.height,
         )
         .join(Task, Task.id == Annotation.task_id)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.deleted_at.is_(None),
-            Annotation.ground_truth.is_(False),
-            Annotation.kind == "manual",
-            Annotation.was_cancelled.is_(False),
-            Task.deleted_at.is_(None),
-        )
+        .where(Annotation.project_id == project_id, *ANNOTATOR_WORK, Task.deleted_at.is_(None))
         .order_by(Annotation.task_id, Annotation.id)
         .execution_options(yield_per=5000)
     )
-    by_task: dict[int, dict[int, Any]] = defaultdict(dict)
     sizes: dict[int, tuple[Any, Any]] = {}
-    for task_id, user_id, result, w, h in rows:
-        if user_id is not None:
-            by_task[task_id].setdefault(
-                user_id, result
-            )  # an annotator's first annotation of the task
+
+    def work() -> Iterator[tuple[int, int | None, Any]]:
+        for task_id, user_id, result, w, h in rows:
             sizes[task_id] = (w, h)
+            yield task_id, user_id, result
+
+    by_task = latest_by_annotator(work())
     people = sorted({u for per in by_task.values() for u in per})
     index = {u: i for i, u in enumerate(people)}
     total = [[0.0] * len(people) for _ in people]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize, is_member
 from assay.services.annotations import get_annotation, record_revision
+from assay.services.annotator_work import ANNOTATOR_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.ground_truth import BulkResult
 from assay.services.selection import selected_task_ids
@@ -232,10 +233,7 @@ def has_review_status(status: str) -> Any:
         select(Annotation.id)
         .where(
             Annotation.task_id == Task.id,
-            Annotation.deleted_at.is_(None),
-            Annotation.was_cancelled.is_(False),
-            Annotation.ground_truth.is_(False),
-            Annotation.kind == "manual",
+            *ANNOTATOR_WORK,
             Annotation.review_status == status,
         )
         .correlate(Task)
@@ -428,10 +426,7 @@ def _scope(
         .join(Task, Task.id == Annotation.task_id)
         .where(
             Annotation.project_id == project_id,
-            Annotation.deleted_at.is_(None),
-            Annotation.was_cancelled.is_(False),
-            Annotation.ground_truth.is_(False),
-            Annotation.kind == "manual",
+            *ANNOTATOR_WORK,
             Task.deleted_at.is_(None),
             Annotation.completed_by_id.is_distinct_from(actor.id),
         )
