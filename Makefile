@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ASSAY_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-sqlite test-postgresql bench lint format serve clean
+.PHONY: demo test test-sqlite test-postgresql fuzz bench lint format serve clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test-sqlite: $(VENV)/.installed
 
 test-postgresql: $(VENV)/.installed
 	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Property tests with fresh random examples (the suite's are fixed); run it ROUNDS times.
+ROUNDS ?= 5
+fuzz: $(VENV)/.installed
+	for i in $$(seq 1 $(ROUNDS)); do \
+	  ASSAY_HYPOTHESIS_PROFILE=fuzz ASSAY_TEST_DB=sqlite $(PY) -m pytest -q -p no:cacheprovider \
+	    $$(grep -l '@given' tests/*.py) || exit 1; \
+	done
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

@@ -3,6 +3,10 @@ emptied between tests; the real ASGI app; users of every role; a live server for
 
 ASSAY_TEST_DB=sqlite (default) or postgresql selects the database; ASSAY_TEST_PG_URL points at the
 PostgreSQL server (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+
+Property tests draw the same examples on every run (hypothesis profile "suite", derandomized),
+so `make test` and CI give the same answer for the same code; `make fuzz` draws fresh examples
+(profile "fuzz") to look for new counterexamples, each of which becomes a plain test.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,6 +37,10 @@ from assay.store.models import Base
 
 PG_URL = os.environ.get("ASSAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKEND = os.environ.get("ASSAY_TEST_DB", "sqlite")
+
+hypothesis_settings.register_profile("suite", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("fuzz", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("ASSAY_HYPOTHESIS_PROFILE", "suite"))
 
 
 @dataclass
