@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from hypothesis import settings as hypothesis_settings
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
