@@ -140,6 +140,27 @@ def test_reliability_weightings_run_in_the_server(client, people, project, weigh
     assert result["settings"]["weighting"] == weighting
 
 
+def test_weights_are_estimated_once_over_the_whole_merge_not_per_batch(
+    client, people, project, third, monkeypatch
+):
+    """annotator3 mislabels every shared box, which only the whole project shows; the last
+    task has just annotator and annotator3. Merged one task per batch, that task must still
+    follow the weights learnt from the others (a per-batch estimate sees a 1-1 tie)."""
+    from assay.services import consensus
+
+    monkeypatch.setattr(consensus, "CHUNK", 1)
+    zebra, elephant = box(10, 10, 20, 20, label="Zebra"), box(10, 10, 20, 20)
+    for _ in range(4):
+        _task(client, people, project,
+              [(people["annotator"], [zebra]), (people["annotator2"], [zebra]), (third, [elephant])])  # fmt: skip
+    last = _task(client, people, project, [(people["annotator"], [zebra]), (third, [elephant])])
+    result = _merge(client, people, project["id"], weighting="dawid_skene")
+    assert result["merged"] == 5
+    c = _consensus(client, people, last)
+    assert c["tied"] is False
+    assert [r["value"]["rectanglelabels"] for r in c["annotation"]["result"]] == [["Zebra"]]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -235,3 +256,18 @@ def test_classification_tasks_merge_by_majority_and_ties_wait(client, people, cl
     assert _consensus(client, people, tie)["tied"] is True
     accepted = _consensus(client, people, same)
     assert accepted["status"] == "accepted" and accepted["annotation"]["ground_truth"] is True
+
+
+def test_dawid_skene_choices_learn_from_every_batch(client, people, classes, third, monkeypatch):
+    from assay.services import consensus
+
+    monkeypatch.setattr(consensus, "CHUNK", 1)
+    a, b = people["annotator"], people["annotator2"]
+    for _ in range(4):
+        _task(client, people, classes,
+              [(a, [_choice("Zebra")]), (b, [_choice("Zebra")]), (third, [_choice("Elephant")])])  # fmt: skip
+    last = _task(client, people, classes, [(a, [_choice("Zebra")]), (third, [_choice("Elephant")])])
+    result = _merge(client, people, classes["id"], weighting="dawid_skene")
+    assert result["merged"] == 5
+    c = _consensus(client, people, last)
+    assert c["tied"] is False and c["annotation"]["result"] == [_choice("Zebra")]

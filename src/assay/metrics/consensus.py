@@ -729,6 +729,29 @@ class ProjectConsensus:
     dawid_skene: DawidSkeneResult | None
 
 
+def cluster_label_rows(
+    clusters: Clusters, columns: Sequence[int], n_annotators: int, vocabulary: Sequence[Any]
+) -> IntArray:
+    """The items × annotators rows one task adds to `label_weights`' matrix: its clusters with
+    two or more members, annotator a's label code in column `columns[a]`, -1 elsewhere."""
+    codes = clusters.label_codes(vocabulary)
+    codes = codes[(codes >= 0).sum(axis=1) >= 2]
+    block = np.full((len(codes), n_annotators), -1, dtype=np.int64)
+    block[:, list(columns)] = codes
+    return block
+
+
+def label_weights(
+    matrix: npt.ArrayLike, n_labels: int, **ds_options: Any
+) -> tuple[FloatArray, DawidSkeneResult]:
+    """Vote weights (A,) of annotators from their labels of shared regions (items × A codes):
+    Dawid–Skene's estimate of each one's label accuracy, as `reliability_weights` (log-odds,
+    K = number of labels)."""
+    k = max(n_labels, 2)
+    ds = dawid_skene(matrix, k, **ds_options)
+    return reliability_weights(ds.accuracy, n_classes=k), ds
+
+
 def merge_many(
     tasks: Sequence[Sequence[AnnotatorRegions | tuple[Any, Any]]],
     annotators: Sequence[Sequence[Hashable]],
@@ -738,6 +761,7 @@ def merge_many(
     vocabulary: Sequence[Any] | None = None,
     quorum: float = 0.5,
     iou_threshold: float = 0.5,
+    weights: Mapping[Hashable, float] | None = None,
     **ds_options: Any,
 ) -> ProjectConsensus:
     """Merge many tasks, with one weight per annotator across them.
@@ -751,6 +775,9 @@ def merge_many(
         labels the answers (codes in `vocabulary`, default: the sorted labels seen);
         `dawid_skene(**ds_options)` estimates each annotator's label accuracy, and
         `reliability_weights` (log-odds, K = number of labels) turns it into weights.
+    weights: annotator id -> weight estimated beforehand (e.g. once over a whole project, when
+      its tasks are merged in batches); replaces `weighting`'s estimate. Ids missing from it get
+      the mean weight.
     """
     _check_unit(quorum, "quorum")
     _check_unit(iou_threshold, "iou_threshold")
@@ -769,7 +796,11 @@ def merge_many(
     id_list = tuple(ids)
     clusters = [cluster_regions(anns, iou_threshold=iou_threshold) for anns in tasks]
     ds: DawidSkeneResult | None = None
-    if weighting == "uniform":
+    if weights is not None:
+        known = np.array([weights[a] for a in id_list if a in weights], dtype=np.float64)
+        fill = float(known.mean()) if len(known) else 1.0
+        w = np.array([weights.get(a, fill) for a in id_list], dtype=np.float64)
+    elif weighting == "uniform":
         w = np.ones(len(ids))
     elif weighting == "accuracy":
         if accuracy is None:
@@ -779,16 +810,12 @@ def merge_many(
         if vocabulary is None:
             seen = {lab.item() for anns in clusters for a in anns.annotations for lab in a.labels}
             vocabulary = sorted(seen)
-        rows = []
-        for cl, who in zip(clusters, annotators, strict=True):
-            codes = cl.label_codes(vocabulary)
-            codes = codes[(codes >= 0).sum(axis=1) >= 2]
-            block = np.full((len(codes), len(ids)), -1, dtype=np.int64)
-            block[:, [ids[a] for a in who]] = codes
-            rows.append(block)
+        rows = [
+            cluster_label_rows(cl, [ids[a] for a in who], len(ids), vocabulary)
+            for cl, who in zip(clusters, annotators, strict=True)
+        ]
         matrix = np.concatenate(rows) if rows else np.zeros((0, len(ids)), np.int64)
-        ds = dawid_skene(matrix, max(len(vocabulary), 2), **ds_options)
-        w = reliability_weights(ds.accuracy, n_classes=max(len(vocabulary), 2))
+        w, ds = label_weights(matrix, len(vocabulary), **ds_options)
     results = []
     for t, (anns, who, cl) in enumerate(zip(tasks, annotators, clusters, strict=True)):
         tw = w[[ids[a] for a in who]]

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 from assay.formats.dataset import RegionRecord
 from assay.formats.label_studio import RegionError
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
-from assay.metrics.consensus import AnnotatorRegions, merge_classifications, merge_many
+from assay.metrics.consensus import (
+    AnnotatorRegions,
+    cluster_label_rows,
+    cluster_regions,
+    label_weights,
+    merge_classifications,
+    merge_many,
+    reliability_weights,
+)
 from assay.services import background, quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotations import add_annotation, soft_delete
@@ -204,6 +212,87 @@ def _merge_choices(
     return out
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """What one merge holds fixed over all its tasks, estimated before its first batch, so the
+    result of a task does not depend on which batch it fell in: the annotators' vote weights
+    (None: uniform) and, for Dawid-Skene, each task's Choices votes."""
+
+    weights: dict[int, float] | None = None
+    choices: dict[int, _ChoiceVotes] | None = None
+
+
+def _annotator_accuracy(session: Session, actor: Actor, project_id: int) -> dict[int, float]:
+    return {
+        int(g.key): g.mean_accuracy
+        for g in quality.groups(session, actor, project_id, "annotator")
+        if g.key.isdigit() and g.mean_accuracy is not None
+    }
+
+
+def estimate(
+    session: Session, actor: Actor, project_id: int, task_ids: list[int], settings: MergeSettings
+) -> Estimate:
+    """The weights of a merge of these tasks, read CHUNK tasks at a time.
+
+    "accuracy": each annotator's accuracy vs GT now (later auto-accepted GT does not move it).
+    "dawid_skene": one estimate over the labels of every shared region (and, per Choices
+    control, every answer) of all the tasks.
+    """
+    authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
+    if settings.weighting == "uniform":
+        return Estimate()
+    if settings.weighting == "accuracy":
+        people: set[int] = set()
+        for i in range(0, len(task_ids), CHUNK):
+            people.update(
+                session.scalars(
+                    select(Annotation.completed_by_id)
+                    .distinct()
+                    .where(
+                        Annotation.task_id.in_(task_ids[i : i + CHUNK]),
+                        Annotation.completed_by_id.is_not(None),
+                        *ANNOTATOR_WORK,
+                    )
+                )
+            )
+        order = sorted(people)
+        accuracy = _annotator_accuracy(session, actor, project_id)
+        w = reliability_weights([accuracy.get(a, math.nan) for a in order])
+        return Estimate(weights={a: float(x) for a, x in zip(order, w, strict=True)})
+    column: dict[int, int] = {}
+    code: dict[Any, int] = {}
+    blocks: list[tuple[np.ndarray, list[int]]] = []
+    voters: list[_TaskInput] = []
+    for i in range(0, len(task_ids), CHUNK):
+        for item in _inputs(session, task_ids[i : i + CHUNK]):
+            cols = [column.setdefault(a, len(column)) for a in item.annotator_ids]
+            labels = sorted({lab.item() for r in item.regions for lab in r.labels})
+            for lab in labels:
+                code.setdefault(lab, len(code))
+            rows = cluster_label_rows(
+                cluster_regions(item.regions, iou_threshold=settings.iou_threshold),
+                range(len(cols)), len(cols), labels,
+            )  # fmt: skip
+            to_global = np.array([code[lab] for lab in labels] + [-1], dtype=np.int64)
+            blocks.append((to_global[rows], cols))  # -1 indexes the trailing -1
+            if any(item.choices):
+                voters.append(_TaskInput(item.task, item.annotator_ids, [], item.choices))
+    by_name = sorted(code)  # codes in sorted label order, as merge_many numbers them
+    renumber = np.array([by_name.index(lab) for lab in code] + [-1], dtype=np.int64)
+    matrix = np.full((sum(len(b) for b, _ in blocks), len(column)), -1, dtype=np.int64)
+    at = 0
+    for b, cols in blocks:
+        matrix[at : at + len(b), cols] = renumber[b]
+        at += len(b)
+    weights = None
+    if len(matrix):
+        w, _ = label_weights(matrix, len(code))
+        weights = {a: float(w[j]) for a, j in column.items()}
+    votes = _merge_choices(voters, "dawid_skene", {})
+    return Estimate(weights, {v.task.id: vote for v, vote in zip(voters, votes, strict=True)})
+
+
 def merge_tasks(
     session: Session,
     actor: Actor,
@@ -211,20 +300,21 @@ def merge_tasks(
     task_ids: list[int],
     settings: MergeSettings,
     job_id: int | None = None,
+    fixed: Estimate | None = None,
 ) -> dict[str, int]:
-    """Merge the tasks with two or more annotators; returns counts by outcome."""
+    """Merge the tasks with two or more annotators; returns counts by outcome.
+
+    `fixed`: weights estimated over a whole merge (`estimate`) when these tasks are one batch
+    of it; without it they are estimated over these tasks.
+    """
     authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
     inputs = list(_inputs(session, task_ids))
     counts = {"merged": 0, "adjudicate": 0, "accepted": 0, "skipped": len(task_ids) - len(inputs)}
     if not inputs:
         return counts
     accuracy = None
-    if settings.weighting == "accuracy":
-        accuracy = {
-            int(g.key): g.mean_accuracy
-            for g in quality.groups(session, actor, project_id, "annotator")
-            if g.key.isdigit() and g.mean_accuracy is not None
-        }
+    if settings.weighting == "accuracy" and fixed is None:
+        accuracy = _annotator_accuracy(session, actor, project_id)
     try:
         merged = merge_many(
             [i.regions for i in inputs],
@@ -233,10 +323,14 @@ def merge_tasks(
             accuracy=accuracy,
             quorum=settings.quorum,
             iou_threshold=settings.iou_threshold,
+            weights=fixed.weights if fixed else None,
         )
     except ValueError as exc:
         raise Invalid.field("settings", str(exc)) from None
-    votes = _merge_choices(inputs, settings.weighting, merged.weights)
+    if fixed is not None and fixed.choices is not None:
+        votes = [fixed.choices.get(i.task.id, _ChoiceVotes({})) for i in inputs]
+    else:
+        votes = _merge_choices(inputs, settings.weighting, merged.weights)
     config = label_config_of_project(session, project_id)
     controls = ls_controls(config)
     lock_tasks(session, [i.task.id for i in inputs])
@@ -366,15 +460,18 @@ def start_merge(db: Database, actor: Actor, project_id: int, **params: Any) -> i
 def _merge_job(
     db: Database, actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
 ) -> dict[str, Any]:
-    """Merge CHUNK tasks per transaction, so progress shows and a failure keeps what is done."""
+    """Estimate the weights once, then merge CHUNK tasks per transaction, so progress shows
+    and a failure keeps what is done."""
     project_id, task_ids = params["project_id"], params["tasks"]
     settings = MergeSettings(**params["settings"])
     totals = {"merged": 0, "adjudicate": 0, "accepted": 0, "skipped": 0}
     report(0, len(task_ids))
+    with db.session(write=False) as s:
+        fixed = estimate(s, actor, project_id, task_ids, settings)
     for i in range(0, len(task_ids), CHUNK):
         with db.session() as s:
             counts = merge_tasks(
-                s, actor, project_id, task_ids[i : i + CHUNK], settings, params["job"]
+                s, actor, project_id, task_ids[i : i + CHUNK], settings, params["job"], fixed
             )
         for k, v in counts.items():
             totals[k] += v
