@@ -9,6 +9,14 @@ function registered for its kind with `@job_kind`. Who runs it depends on the qu
 
 Either way the function commits chunk by chunk and reports progress into the row, so any
 replica can answer `GET /api/background-jobs/{id}`.
+
+While a job runs, its worker refreshes the row's `heartbeat_at` (every `HEARTBEAT_SECONDS`, and
+on each progress report). A worker that dies (kill -9, out of memory, a machine restart) leaves
+its job "running" with a heartbeat that ages: once older than `STALLED_AFTER` the job is failed
+as stalled (`fail_stalled`, run by `active_job`, `get_job` and each starting worker), so a new
+recompute or merge can start and pollers see the truth. Status only moves forward: a worker
+that comes back after its job was declared stalled stops at its next progress report and does
+not overwrite the row.
 """
 
 from __future__ import annotations
@@ -18,13 +26,15 @@ import importlib
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, Role, authorize
@@ -40,6 +50,11 @@ QUEUE_NAME = "assay"
 TASK_NAME = "assay.run_background_job"
 # Modules whose job functions register themselves on import.
 JOB_MODULES = ("assay.services.quality", "assay.services.consensus")
+# A running job's worker refreshes its heartbeat this often (seconds) ...
+HEARTBEAT_SECONDS = 30.0
+# ... and a running job whose heartbeat is older than this has lost its worker. Far above
+# HEARTBEAT_SECONDS, so a busy database or some clock skew between machines is no death.
+STALLED_AFTER = timedelta(minutes=5)
 
 Report = Callable[[int, int], None]
 # work(db, actor, params, report) -> result dict; report(done, total) records progress.
@@ -101,16 +116,22 @@ def submit(
     return job_id
 
 
+class JobAbandoned(Exception):
+    """Raised by a job's progress report when its row is no longer running (it was declared
+    stalled): the job function stops between chunks instead of racing its replacement."""
+
+
 def run_job(db: Database, job_id: int) -> None:
     """Run one queued job to its end, recording running / done / failed and progress."""
     for module in JOB_MODULES:
         importlib.import_module(module)
     with db.session() as s:
         # Claim it in one statement: a retried delivery of the same job finds it taken.
+        now = utcnow()
         claimed = s.execute(
             update(BackgroundJob)
             .where(BackgroundJob.id == job_id, BackgroundJob.status == "queued")
-            .values(status="running", started_at=utcnow())
+            .values(status="running", started_at=now, heartbeat_at=now)
         ).rowcount
         if not claimed:
             return
@@ -119,27 +140,76 @@ def run_job(db: Database, job_id: int) -> None:
         user = s.get(User, job.created_by_id) if job.created_by_id else None
         kind, params = job.kind, dict(job.params or {})
     if user is None or not user.is_active:
-        _set(db, job_id, status="failed", error="its user is gone", finished_at=utcnow())
+        _finish(db, job_id, status="failed", error="its user is gone")
         return
     actor = Actor(user.id, Role(user.role), user.email)
 
     def report(done: int, total: int) -> None:
-        _set(db, job_id, progress=done, total=total)
+        if not _set_running(db, job_id, progress=done, total=total, heartbeat_at=utcnow()):
+            raise JobAbandoned(f"background job {job_id} is no longer running")
 
     try:
-        result = _KINDS[kind](db, actor, params, report)
+        with _heartbeat(db, job_id):
+            result = _KINDS[kind](db, actor, params, report)
+    except JobAbandoned:
+        log.warning("background job %s stopped: it was declared stalled meanwhile", job_id)
+        return
     except Exception as exc:
         log.exception("background job %s failed", job_id)
-        _set(
-            db, job_id, status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=utcnow()
-        )
+        _finish(db, job_id, status="failed", error=f"{type(exc).__name__}: {exc}")
         return
-    _set(db, job_id, status="done", result=result, finished_at=utcnow())
+    _finish(db, job_id, status="done", result=result)
 
 
 def _set(db: Database, job_id: int, **values: Any) -> None:
     with db.session() as s:
         s.execute(update(BackgroundJob).where(BackgroundJob.id == job_id).values(**values))
+
+
+def _set_running(db: Database, job_id: int, **values: Any) -> bool:
+    """Update the job if it is still running (one cheap UPDATE); whether it was."""
+    with db.session() as s:
+        return bool(
+            s.execute(
+                update(BackgroundJob)
+                .where(BackgroundJob.id == job_id, BackgroundJob.status == "running")
+                .values(**values)
+            ).rowcount
+        )
+
+
+def _finish(db: Database, job_id: int, **values: Any) -> None:
+    """End a running job; one declared stalled meanwhile stays failed."""
+    if not _set_running(db, job_id, finished_at=utcnow(), **values):
+        log.warning(
+            "background job %s ended (%s) after it was declared stalled; the row stays failed",
+            job_id,
+            values.get("status"),
+        )
+
+
+@contextlib.contextmanager
+def _heartbeat(db: Database, job_id: int) -> Iterator[None]:
+    """Refresh the job's heartbeat every HEARTBEAT_SECONDS from a daemon thread while the
+    body runs. A failed beat (a busy or unreachable database) is logged and retried."""
+    stop = threading.Event()
+    every = HEARTBEAT_SECONDS
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                if not _set_running(db, job_id, heartbeat_at=utcnow()):
+                    return  # done, or declared stalled: nothing left to keep alive
+            except Exception:
+                log.warning("heartbeat of background job %s failed", job_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"assay-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 # -- procrastinate -------------------------------------------------------------------------
@@ -180,6 +250,7 @@ def run_worker(db: Database, wait: bool = True, stop: threading.Event | None = N
     """
     import asyncio
 
+    fail_stalled(db)  # jobs whose worker died; procrastinate will not hand them out again
     url = db.engine.url.render_as_string(hide_password=False)
     app = procrastinate_app(url, "worker")
 
@@ -222,6 +293,7 @@ def start_embedded_worker(db: Database) -> Callable[[], None]:
 
 
 def get_job(session: Session, actor: Actor, job_id: int) -> BackgroundJob:
+    fail_stalled(session)  # so a job whose worker died does not show "running" forever
     job = session.get(BackgroundJob, job_id)
     if job is None:
         raise NotFound(f"Background job {job_id} not found.")
@@ -233,6 +305,7 @@ def get_job(session: Session, actor: Actor, job_id: int) -> BackgroundJob:
 
 
 def active_job(session: Session, project_id: int, kind: str) -> BackgroundJob | None:
+    fail_stalled(session)  # a job whose worker died does not block a new one
     return session.scalar(
         select(BackgroundJob).where(
             BackgroundJob.project_id == project_id,
@@ -251,3 +324,52 @@ def fail_interrupted(db: Database) -> None:
             .where(BackgroundJob.status.in_(("queued", "running")))
             .values(status="failed", error="interrupted: the server stopped", finished_at=utcnow())
         )
+
+
+def fail_stalled(target: Session | Database, now: datetime | None = None) -> list[int]:
+    """Fail the running jobs whose heartbeat (or start, for rows older than heartbeats) is
+    older than STALLED_AFTER: their worker died. Returns their ids.
+
+    Any replica or worker may call this at any time: one UPDATE, guarded by the same
+    condition, so a job whose worker beat meanwhile is left alone and a job failed by a
+    concurrent call is not failed twice. A cheap SELECT first keeps the usual case (nothing
+    stalled) a read. Given a session, the UPDATE runs in it, in a savepoint: if the database
+    is busy (SQLite: another writer since this session's snapshot) it is skipped, and the next
+    call does it.
+    """
+    if isinstance(target, Database):
+        with target.session() as s:
+            return fail_stalled(s, now)
+    session = target
+    now = now or utcnow()
+    last_beat = func.coalesce(BackgroundJob.heartbeat_at, BackgroundJob.started_at)
+    stalled = (BackgroundJob.status == "running", last_beat < now - STALLED_AFTER)
+    seen = session.execute(select(BackgroundJob.id, last_beat).where(*stalled)).all()
+    if not seen:
+        return []
+    errors = {
+        job_id: "stalled: its worker stopped answering "
+        f"(no heartbeat for {int((now - beat).total_seconds())} s)"
+        for job_id, beat in seen
+    }
+    try:
+        with session.begin_nested():
+            failed = list(
+                session.scalars(
+                    update(BackgroundJob)
+                    .where(BackgroundJob.id.in_(errors), *stalled)
+                    .values(
+                        status="failed",
+                        error=case(errors, value=BackgroundJob.id),
+                        finished_at=now,
+                    )
+                    .returning(BackgroundJob.id)
+                    .execution_options(synchronize_session="fetch")
+                )
+            )
+    except OperationalError as exc:
+        log.warning("stalled background jobs %s not failed yet: %s", sorted(errors), exc.orig)
+        return []
+    for job_id in failed:
+        log.warning("background job %s failed: %s", job_id, errors[job_id])
+    return failed

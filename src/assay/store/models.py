@@ -407,6 +407,9 @@ class BackgroundJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # Refreshed by the worker while the job runs; a running job whose heartbeat is old has lost
+    # its worker (services.background.fail_stalled).
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
 
 
 class Honeypot(Base):
