@@ -11,16 +11,21 @@ from assay.api.deps import Ctx, context
 from assay.api.quality import _num, _table, group_row
 from assay.services import authors, dashboard, honeypots, quality
 from assay.services.access import Action, Actor
+from assay.services.weekly import WeeklySums, weekly_means
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 
 
 def annotator_rows(
-    s: Session, actor: Actor, project_id: int, agreement: quality.ProjectAgreement | None = None
+    s: Session,
+    actor: Actor,
+    project_id: int,
+    agreement: quality.ProjectAgreement | None = None,
+    honeypot_weeks: WeeklySums | None = None,
 ) -> list[dict[str, Any]]:
     """The Annotator Performance table, one flat row per annotator (also the CSV scorecard)."""
     rows = []
-    for r in dashboard.annotator_performance(s, actor, project_id, agreement):
+    for r in dashboard.annotator_performance(s, actor, project_id, agreement, honeypot_weeks):
         q = group_row(r.quality) if r.quality else {}
         ci = r.accuracy_ci
         rows.append(
@@ -61,13 +66,14 @@ def project_dashboard(project_id: int, ctx: Ctx = Depends(context)) -> dict[str,
 def dashboard_json(s: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     """The dashboard's numbers; the dashboard page renders the same dict."""
     agreement = quality.project_agreement(s, actor, project_id)
-    people = annotator_rows(s, actor, project_id, agreement)
+    honeypot_weeks = (  # which tasks are honeypots is for leads only
+        honeypots.weekly_accuracy(s, project_id) if actor.may(Action.HONEYPOTS_VIEW) else {}
+    )
+    people = annotator_rows(s, actor, project_id, agreement, honeypot_weeks)
     weeks = dashboard.accuracy_by_week(s, actor, project_id)
     names, matrix = dashboard.confusion_table(quality.confusion(s, actor, project_id))
     models = quality.groups(s, actor, project_id, "model")
-    on_honeypots = (
-        honeypots.accuracy_by_week(s, project_id) if actor.may(Action.HONEYPOTS_VIEW) else {}
-    )
+    on_honeypots = {u: weekly_means(per) for u, per in honeypot_weeks.items()}
     emails = authors.emails_of(s, [*agreement.annotators, *weeks, *on_honeypots])
     return {
         "project": project_id,

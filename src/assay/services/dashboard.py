@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from assay.metrics import wilson_interval
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize
+from assay.services.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.store.models import Annotation, QualityScore
 
 
@@ -53,11 +54,13 @@ def annotator_performance(
     actor: Actor,
     project_id: int,
     agreement: quality.ProjectAgreement | None = None,
+    honeypot_weeks: WeeklySums | None = None,
 ) -> list[AnnotatorPerformance]:
     """One row per person with annotations in the project, by email; a handful of queries.
 
     `agreement`: the project's agreement when the caller has it already (it scores every pair
-    of annotations, the dearest part of the dashboard).
+    of annotations, the dearest part of the dashboard); `honeypot_weeks` likewise
+    (`honeypots.weekly_accuracy`).
     """
     authorize(session, actor, Action.DASHBOARD_VIEW, project_id)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -100,7 +103,11 @@ def annotator_performance(
     )
     emails = authors.emails_of(session, counts)
     on_honeypots = (  # which tasks are honeypots is for leads only
-        honeypots.accuracy_by_annotator(session, project_id)
+        honeypots.accuracy_by_annotator(
+            honeypot_weeks
+            if honeypot_weeks is not None
+            else honeypots.weekly_accuracy(session, project_id)
+        )
         if actor.may(Action.HONEYPOTS_VIEW)
         else {}
     )
@@ -148,23 +155,18 @@ def accuracy_by_week(
 ) -> dict[int, list[WeekAccuracy]]:
     """Each annotator's mean accuracy against GT per week of annotation, oldest week first."""
     authorize(session, actor, Action.DASHBOARD_VIEW, project_id)
-    sums: dict[tuple[int, date], list[float]] = defaultdict(lambda: [0, 0.0])
-    for key, created_at, accuracy in session.execute(
-        select(QualityScore.subject_key, Annotation.created_at, QualityScore.accuracy)
-        .join(Annotation, Annotation.id == QualityScore.annotation_id)
-        .where(QualityScore.project_id == project_id, QualityScore.subject_kind == "annotation")
-        .execution_options(yield_per=5000)
-    ):
-        if not key.isdigit():
-            continue
-        day = created_at.date()
-        acc = sums[(int(key), day - timedelta(days=day.weekday()))]
-        acc[0] += 1
-        acc[1] += accuracy
-    out: dict[int, list[WeekAccuracy]] = defaultdict(list)
-    for (user_id, week), (n, total) in sorted(sums.items()):
-        out[user_id].append(WeekAccuracy(week, int(n), round(total / n, 6)))
-    return dict(out)
+    weeks = weekly_sums(
+        session.execute(
+            select(QualityScore.subject_key, Annotation.created_at, QualityScore.accuracy)
+            .join(Annotation, Annotation.id == QualityScore.annotation_id)
+            .where(QualityScore.project_id == project_id, QualityScore.subject_kind == "annotation")
+            .execution_options(yield_per=5000)
+        )
+    )
+    return {
+        user_id: [WeekAccuracy(*w) for w in weekly_means(per)]
+        for user_id, per in sorted(weeks.items())
+    }
 
 
 def confusion_table(pairs: dict[tuple[str, str], int]) -> tuple[list[str], list[list[int]]]:

@@ -20,7 +20,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -33,6 +33,7 @@ from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.ground_truth import BulkResult
 from assay.services.scoring import RegionConflict, conflicts_of, regions_of, score_result
 from assay.services.selection import selected_task_ids
+from assay.services.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.store.models import (
     Annotation,
     Honeypot,
@@ -865,45 +866,30 @@ class AnnotatorHoneypots:
     attempts: list[JobSubmission]
 
 
-def accuracy_by_annotator(session: Session, project_id: int) -> dict[int, tuple[int, float]]:
-    """Each annotator's (scored honeypot answers, mean accuracy) in the project."""
-    sums: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
-    for _task, key, _at, accuracy in session.execute(
-        _honeypot_answer_scores().where(QualityScore.project_id == project_id)
-    ):
-        if key.isdigit():
-            s = sums[int(key)]
-            s[0] += 1
-            s[1] += accuracy
-    return {u: (int(n), round(t / n, 6)) for u, (n, t) in sums.items()}
+def accuracy_by_annotator(weeks: WeeklySums) -> dict[int, tuple[int, float]]:
+    """Each annotator's (scored honeypot answers, mean accuracy), from `weekly_accuracy`."""
+    out = {}
+    for user_id, per in weeks.items():
+        n = sum(int(v[0]) for v in per.values())
+        if n:
+            out[user_id] = (n, round(sum(v[1] for v in per.values()) / n, 6))
+    return out
 
 
-def _weekly_sums(session: Session, project_id: int) -> dict[int, dict[date, list[float]]]:
+def weekly_accuracy(session: Session, project_id: int) -> WeeklySums:
     """Annotator -> Monday of the week -> [honeypot answers scored, accuracy sum]."""
-    weeks: dict[int, dict[date, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for _task, key, at, accuracy in session.execute(
-        _honeypot_answer_scores().where(QualityScore.project_id == project_id)
-    ):
-        if key.isdigit():
-            day = at.date()
-            w = weeks[int(key)][day - timedelta(days=day.weekday())]
-            w[0] += 1
-            w[1] += accuracy
-    return weeks
-
-
-def accuracy_by_week(session: Session, project_id: int) -> dict[int, list[tuple[date, int, float]]]:
-    """Each annotator's honeypot accuracy per week: (Monday, answers scored, mean accuracy)."""
-    return {
-        user_id: [(d, int(n), round(total / n, 6)) for d, (n, total) in sorted(weeks.items())]
-        for user_id, weeks in _weekly_sums(session, project_id).items()
-    }
+    return weekly_sums(
+        (key, at, accuracy)
+        for _task, key, at, accuracy in session.execute(
+            _honeypot_answer_scores().where(QualityScore.project_id == project_id)
+        )
+    )
 
 
 def annotator_report(session: Session, actor: Actor, project_id: int) -> list[AnnotatorHoneypots]:
     """Per annotator: honeypot accuracy overall and per week, and every job attempt."""
     authorize(session, actor, Action.HONEYPOTS_VIEW, project_id)
-    weeks = _weekly_sums(session, project_id)
+    weeks = weekly_accuracy(session, project_id)
     attempts: dict[int, list[JobSubmission]] = defaultdict(list)
     for sub in session.scalars(
         select(JobSubmission)
@@ -921,7 +907,7 @@ def annotator_report(session: Session, actor: Actor, project_id: int) -> list[An
                 user_id,
                 n,
                 round(total / n, 6) if n else None,
-                [(d, int(v[0]), round(v[1] / v[0], 6)) for d, v in ws],
+                weekly_means(weeks[user_id]),
                 attempts[user_id],
             )
         )
