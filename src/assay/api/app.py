@@ -22,6 +22,7 @@ from assay.api import (
     reviews,
     system,
     tasks,
+    users,
 )
 from assay.api.errors import install_error_handlers
 from assay.api.middleware import BodyLimit, OptionalTrailingSlash
@@ -76,6 +77,7 @@ def create_app(
         reviews,
         honeypots,
         consensus,
+        users,
     )
     for module in (*routers, dashboard, media):
         app.include_router(module.router)

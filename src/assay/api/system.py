@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from assay import __version__
 from assay.api import serializers
@@ -38,3 +40,16 @@ def whoami(ctx: Ctx = Depends(context)) -> dict[str, object]:
 def reset_token(ctx: Ctx = Depends(context)) -> dict[str, str]:
     with ctx.write() as s:
         return {"token": users.reset_token(s, ctx.actor.id)}
+
+
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str
+
+
+@router.post("/api/current-user/password", tags=["users"], status_code=204)
+def change_password(body: PasswordChange, ctx: Ctx = Depends(context)) -> Response:
+    """A new password for yourself; the current one must be given."""
+    with ctx.write() as s:
+        users.change_password(s, ctx.actor, body.current_password, body.new_password)
+    return Response(status_code=204)

@@ -50,6 +50,7 @@ class Action(StrEnum):
     REVIEW = "review"  # accept, fix & accept or reject others' annotations; undo one's own
     REVIEWS_MANAGE = "reviews.manage"  # undo anyone's review, assign reviewers to tasks
     DASHBOARD_VIEW = "dashboard.view"  # annotator performance, agreement matrix, models
+    USERS_VIEW = "users.view"  # list and read people (a lead adds them to projects by id)
     USERS_MANAGE = "users.manage"
     HONEYPOTS_MANAGE = "honeypots.manage"  # the pool, its settings, rerolling a job's honeypots
     HONEYPOTS_VIEW = "honeypots.view"  # which tasks are honeypots, every attempt and its score
@@ -87,6 +88,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.REVIEW: _READERS,
     Action.REVIEWS_MANAGE: _STAFF,
     Action.DASHBOARD_VIEW: _READERS,
+    Action.USERS_VIEW: _STAFF,
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
     Action.HONEYPOTS_MANAGE: _STAFF,
     Action.HONEYPOTS_VIEW: _STAFF,

@@ -2,6 +2,11 @@
 
 Tokens are shown once, when made, and stored only as a SHA-256 digest: a leaked database
 does not leak working credentials. Passwords are hashed with argon2 (pwdlib).
+
+Only admins manage users. Everyone may read and change their own name and password (a new
+password needs the current one), never their own role. Users are never deleted (they carry
+labels and history): a user who left is deactivated, after which neither their password nor
+their token works. There is always at least one active admin.
 """
 
 from __future__ import annotations
@@ -15,13 +20,26 @@ from pwdlib import PasswordHash
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Actor, Role
-from assay.services.errors import Conflict, Invalid, NotFound, Unauthorized
+from assay.services.access import Action, Actor, Role, authorize
+from assay.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from assay.store.models import User
 from assay.store.types import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 8
+MAX_NAME = 150  # username, first_name, last_name (the columns' length)
+# `ordering` of the user list (Label Studio's names) -> column; a leading "-" reverses.
+ORDERINGS = {
+    "id": User.id,
+    "email": User.email,
+    "username": User.username,
+    "first_name": User.first_name,
+    "last_name": User.last_name,
+    "role": User.role,
+    "is_active": User.is_active,
+    "date_joined": User.created_at,
+    "last_activity": User.last_activity,
+}
 
 
 @lru_cache(maxsize=1)
@@ -49,28 +67,29 @@ def create_user(
     token: str | None = None,
     first_name: str = "",
     last_name: str = "",
+    username: str | None = None,
 ) -> tuple[User, str]:
-    """Add a user; returns it with its API token (the only time the token is readable)."""
-    email = email.strip().lower()
-    if not EMAIL_RE.match(email):
-        raise Invalid.field("email", f"{email!r} is not an email address")
-    try:
-        role = Role(role).value
-    except ValueError:
-        raise Invalid.field("role", f"must be one of {', '.join(r.value for r in Role)}") from None
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise Invalid.field("password", f"must have at least {MIN_PASSWORD} characters")
+    """Add a user; returns it with its API token (the only time the token is readable).
+
+    No role check: for trusted callers (the command line, the demo). `add_user` is the same
+    for a signed-in actor.
+    """
+    email = _valid_email(session, email)
+    role = _valid_role(role)
+    if password is not None:
+        _valid_password(password)
     if token is not None and len(token) < 16:
         raise Invalid.field("token", "must have at least 16 characters")
-    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-        raise Conflict(f"A user with email {email} exists.", {"email": ["already taken"]})
+    first_name = _valid_name("first_name", first_name)
+    last_name = _valid_name("last_name", last_name)
+    username = _valid_name("username", username or "") or email.split("@")[0]
     token = token or new_token()
     digest = token_digest(token)
     if session.scalar(select(User.id).where(User.token_hash == digest)) is not None:
         raise Conflict("That token is in use.", {"token": ["already taken"]})
     user = User(
         email=email,
-        username=email.split("@")[0],
+        username=username,
         first_name=first_name,
         last_name=last_name,
         role=role,
@@ -80,6 +99,193 @@ def create_user(
     session.add(user)
     session.flush()
     return user, token
+
+
+def add_user(
+    session: Session,
+    actor: Actor,
+    email: str,
+    role: str = Role.ANNOTATOR,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    username: str | None = None,
+) -> tuple[User, str]:
+    """`create_user` on behalf of `actor`; Forbidden unless they may manage users."""
+    authorize(session, actor, Action.USERS_MANAGE)
+    return create_user(
+        session,
+        email,
+        role,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        username=username,
+    )
+
+
+def list_users(
+    session: Session,
+    actor: Actor | None,
+    is_active: bool | None = None,
+    role: str | None = None,
+    ordering: str = "id",
+) -> list[User]:
+    """Every user (or only the active or inactive ones, or one role's), for admins and leads;
+    `actor`
+    None is the command line.
+
+    `ordering` is a field name, "-" first for descending (`-last_activity`); never-seen users
+    sort last either way. Invalid names the bad `ordering` or `role`.
+    """
+    if actor is not None:
+        authorize(session, actor, Action.USERS_VIEW)
+    stmt = select(User)
+    if is_active is not None:
+        stmt = stmt.where(User.is_active.is_(is_active))
+    if role is not None:
+        stmt = stmt.where(User.role == _valid_role(role))
+    column = ORDERINGS.get(ordering.removeprefix("-"))
+    if column is None:
+        raise Invalid.field(
+            "ordering", f"must be one of {', '.join(ORDERINGS)}, '-' first for descending"
+        )
+    key = column.desc() if ordering.startswith("-") else column.asc()
+    return list(session.scalars(stmt.order_by(key.nulls_last(), User.id)))
+
+
+def view_user(session: Session, actor: Actor, user_id: int) -> User:
+    """One user: anyone may read themselves, admins and leads anyone."""
+    if actor.id != user_id:
+        authorize(session, actor, Action.USERS_VIEW)
+    return get_user(session, user_id)
+
+
+def update_user(
+    session: Session,
+    actor: Actor | None,
+    user_id: int,
+    *,
+    email: str | None = None,
+    username: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+    current_password: str | None = None,
+) -> User:
+    """Change the given fields of a user (None leaves a field as it is).
+
+    `actor` None is the command line, run by whoever holds the database: no role check and
+    no current password. Otherwise admins may change anyone; others only their own name and
+    password (Forbidden names the field they may not change). Changing one's own password
+    needs `current_password`. Conflict when the email is taken, or when the change would leave
+    no active admin.
+    """
+    own = actor is not None and actor.id == user_id
+    if actor is not None and not own:
+        authorize(session, actor, Action.USERS_MANAGE)
+    user = get_user(session, user_id)
+    if email is not None and email.strip().lower() == user.email:
+        email = None  # unchanged
+    managed = {"email": email, "role": role, "is_active": is_active}
+    if own and actor is not None and not actor.may(Action.USERS_MANAGE):
+        for name, value in managed.items():
+            if value is not None and value != getattr(user, name):
+                raise Forbidden(
+                    f"A {actor.role} may not change their own {name}; ask an admin.",
+                    {name: ["only an admin can change this"]},
+                )
+    if email is not None:
+        user.email = _valid_email(session, email)
+    for name, value in (
+        ("username", username),
+        ("first_name", first_name),
+        ("last_name", last_name),
+    ):
+        if value is not None:
+            setattr(user, name, _valid_name(name, value))
+    new_role = _valid_role(role) if role is not None else user.role
+    still_active = user.is_active if is_active is None else is_active
+    if user.role == Role.ADMIN and user.is_active and (new_role != Role.ADMIN or not still_active):
+        _keep_an_admin(session, user)
+    user.role = new_role
+    user.is_active = still_active
+    if password is not None:
+        _valid_password(password)
+        if own:
+            _check_current_password(user, current_password)
+        user.password_hash = _hasher().hash(password)
+    session.flush()
+    return user
+
+
+def deactivate_user(session: Session, actor: Actor | None, user_id: int) -> User:
+    """Deactivate, never delete: the user's labels, reviews and history stay theirs."""
+    return update_user(session, actor, user_id, is_active=False)
+
+
+def change_password(
+    session: Session, actor: Actor, current_password: str, new_password: str
+) -> None:
+    """The actor's own new password; Invalid names `current_password` when it is wrong."""
+    user = get_user(session, actor.id)
+    _valid_password(new_password, "new_password")
+    _check_current_password(user, current_password)
+    user.password_hash = _hasher().hash(new_password)
+
+
+def _check_current_password(user: User, current: str | None) -> None:
+    if not current:
+        raise Invalid.field("current_password", "required to change your own password")
+    if not user.password_hash or not _hasher().verify(current, user.password_hash):
+        raise Invalid.field("current_password", "is wrong")
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Conflict if `user` is the last active admin. Locks the admins' rows (PostgreSQL), so
+    two admins demoting each other at once cannot both succeed."""
+    stmt = (
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    if set(session.scalars(stmt)) <= {user.id}:
+        raise Conflict(
+            f"{user.email} is the last active admin; make another user admin first.",
+            {"role": ["the last active admin cannot be demoted or deactivated"]},
+        )
+
+
+def _valid_email(session: Session, email: str) -> str:
+    """The normalized email; Invalid when malformed, Conflict when taken (any case)."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise Invalid.field("email", f"{email!r} is not an email address")
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise Conflict(f"A user with email {email} exists.", {"email": ["already taken"]})
+    return email
+
+
+def _valid_role(role: str) -> str:
+    try:
+        return Role(role).value
+    except ValueError:
+        raise Invalid.field("role", f"must be one of {', '.join(r.value for r in Role)}") from None
+
+
+def _valid_password(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid.field(field, f"must have at least {MIN_PASSWORD} characters")
+
+
+def _valid_name(field: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_NAME:
+        raise Invalid.field(field, f"must have at most {MAX_NAME} characters")
+    return value
 
 
 def reset_token(session: Session, user_id: int) -> str:
