@@ -87,3 +87,55 @@ def test_upgrade_keeps_existing_rows(tmp_path):
     finally:
         db.dispose()
         temp.drop()
+
+
+def test_annotations_fixed_before_0012_keep_their_annotators_result(tmp_path):
+    """Migration 0012 fills `own_result` of annotations a standing fix rewrote, from the
+    revision the fix reviewed, so their annotator's scores stop counting the fix."""
+    import json
+
+    from sqlalchemy import text
+
+    temp = make_temp_database(tmp_path)
+    db = Database.connect(temp.url)
+    mine, fix = [{"id": "a", "type": "choices"}], [{"id": "b", "type": "choices"}]
+    try:
+        migrate.upgrade(db.engine, "0011")
+        ts = "'2026-01-01 00:00:00'"
+        with db.engine.begin() as conn:
+            for stmt in (
+                f"INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (1, 'a@x.org', 'a', '', '', 'admin', true, {ts})",
+                f"INSERT INTO projects (id, title, description, label_config, expert_instruction, color, created_at, updated_at) VALUES (1, 'p', '', '<View/>', '', '#fff', {ts}, {ts})",
+                f"""INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) VALUES (1, 1, '{{}}', '{{}}', {ts}, {ts})""",
+            ):
+                conn.execute(text(stmt))
+            for ann_id, status in ((1, "fixed"), (2, "none")):
+                conn.execute(
+                    text(
+                        "INSERT INTO annotations (id, task_id, project_id, completed_by_id, result, ground_truth, was_cancelled, revision, review_status, created_at, updated_at) "
+                        f"VALUES ({ann_id}, 1, 1, 1, :fix, false, false, 2, '{status}', {ts}, {ts})"
+                    ),
+                    {"fix": json.dumps(fix)},
+                )
+                for rev, result in ((1, mine), (2, fix)):
+                    conn.execute(
+                        text(
+                            "INSERT INTO annotation_revisions (annotation_id, revision, action, result, ground_truth, was_cancelled, changed_by_id, changed_at) "
+                            f"VALUES ({ann_id}, {rev}, 'updated', :r, false, false, 1, {ts})"
+                        ),
+                        {"r": json.dumps(result)},
+                    )
+            conn.execute(
+                text(
+                    "INSERT INTO reviews (annotation_id, task_id, project_id, reviewer_id, action, comment, reviewed_revision, fixed_revision, created_at) "
+                    f"VALUES (1, 1, 1, 1, 'fix_accept', '', 1, 2, {ts})"
+                )
+            )
+        migrate.upgrade(db.engine)
+        with db.engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT id, own_result FROM annotations")).all())
+        own = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows.items()}
+        assert own == {1: mine, 2: None}
+    finally:
+        db.dispose()
+        temp.drop()

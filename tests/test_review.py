@@ -108,6 +108,42 @@ def test_fix_accept_stores_a_new_revision_by_the_reviewer_and_keeps_the_original
     assert revisions[0]["result"][0]["value"]["rectanglelabels"] == ["Elephant"]
 
 
+def test_a_fix_does_not_change_what_the_annotators_work_scores(client, people, project, db):
+    """Scores and agreement measure the annotator's own result: a reviewer's (or a lead's)
+    fix makes the annotation right but leaves the annotator's accuracy where it was, until
+    the annotator changes their work themselves."""
+    lead, ann = people["lead"], people["annotator"]
+    gt = [box(10, 10, 10, 10)]
+    (t,) = _import(client, people, project,
+                   [{"data": {"image": "g.jpg"}, "annotations": [{"result": gt, "ground_truth": True}]}])  # fmt: skip
+    wrong = _annotate(client, ann, t, [box(60, 60, 10, 10)])
+    _annotate(client, people["annotator2"], t, gt)
+
+    def measured():
+        rows = client.get(
+            f"/api/projects/{project['id']}/quality/annotators", headers=lead.headers
+        ).json()
+        own = client.get(f"/api/annotations/{wrong}/quality", headers=lead.headers).json()
+        agreement = client.get(f"/api/tasks/{t}/agreement", headers=lead.headers).json()
+        by_email = {r["email"]: r["accuracy"] for r in rows}
+        return by_email[ann.email], own["accuracy"], agreement["agreement"]
+
+    assert measured() == (0.0, 0.0, 0.0)
+    r = _review(client, people["reviewer"], wrong, "fix_accept", result=gt)
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/annotations/{wrong}", headers=lead.headers).json()["result"][0][
+        "value"
+    ]["x"] == pytest.approx(10)
+    assert measured() == (0.0, 0.0, 0.0)
+    # a lead editing someone's annotation is a fix too
+    client.patch(f"/api/annotations/{wrong}", json={"result": gt}, headers=lead.headers)
+    assert measured() == (0.0, 0.0, 0.0)
+    # the annotator's own edit is their work again
+    r = client.patch(f"/api/annotations/{wrong}", json={"result": gt}, headers=ann.headers)
+    assert r.status_code == 200, r.text
+    assert measured() == (1.0, 1.0, 1.0)
+
+
 def test_undo_of_a_fix_restores_the_reviewed_result(client, people, work):
     ann = work["a1"][work["tasks"][0]]
     review = _review(

@@ -160,7 +160,13 @@ def update_annotation(
     if fields.get("result") is not None:
         config = label_config_of_project(session, ann.project_id)
         result = checked_result(fields["result"], config, "result")
-        content_changed |= result != ann.result
+        if own and ann.own_result is not None:
+            ann.own_result = None  # the author takes the fixed result as their own work
+            content_changed = True
+        elif result != ann.result:
+            content_changed = True
+            if not own and ann.own_result is None:
+                ann.own_result = ann.result  # someone else's edit is a fix: keep the author's
         ann.result = result
     if (
         fields.get("was_cancelled") is not None

@@ -674,7 +674,7 @@ def _score_honeypots(
             continue  # its GT was unset since: it can't be scored
         task = tasks[task_id]
         ans = answers.get(task_id)
-        result = ans.result if ans is not None and not ans.was_cancelled else []
+        result = ans.work_result if ans is not None and not ans.was_cancelled else []
         try:
             g = regions_of(gt.result, task.width, task.height)
             s = regions_of(result, task.width, task.height)

@@ -132,7 +132,7 @@ def refresh_agreement(session: Session, project_id: int, task_ids: Iterable[int]
     for i in range(0, len(ids), CHUNK):
         rows = session.execute(
             select(Task.id, Task.agreement, Task.width, Task.height, Annotation.completed_by_id,
-                   Annotation.result)
+                   Annotation.work_result)
             .outerjoin(Annotation, and_(Annotation.task_id == Task.id, *ANNOTATOR_WORK))
             .where(Task.id.in_(ids[i : i + CHUNK]))
             .order_by(Task.id, Annotation.id)
@@ -248,7 +248,7 @@ def _load(
                 Annotation.task_id,
                 Annotation.completed_by_id,
                 Annotation.job_id,
-                Annotation.result,
+                Annotation.work_result,
             ).where(Annotation.task_id.in_(list(gts)), *ANNOTATOR_WORK)
         )
     ] + [
@@ -657,7 +657,7 @@ def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> An
     w, h = task.width, task.height
     try:
         found = conflicts_of(
-            regions_of(gt.result, w, h), regions_of(ann.result, w, h), settings_of(project)
+            regions_of(gt.result, w, h), regions_of(ann.work_result, w, h), settings_of(project)
         )
     except RegionError:
         found = []
@@ -690,7 +690,7 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
             .order_by(Annotation.ground_truth.desc(), Annotation.id)
         )
     )
-    regions = [regions_of(a.result, task.width, task.height) for a in anns]
+    regions = [regions_of(a.work_result, task.width, task.height) for a in anns]
     n = len(anns)
     matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
     for i in range(n):
@@ -728,7 +728,7 @@ def project_agreement(session: Session, actor: Actor, project_id: int) -> Projec
         select(
             Annotation.task_id,
             Annotation.completed_by_id,
-            Annotation.result,
+            Annotation.work_result,
             Task.width,
             Task.height,
         )

@@ -16,11 +16,15 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    func,
     text,
+    type_coerce,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
-from assay.store.types import JSONType, UTCDateTime, utcnow
+from assay.store.types import JSONType, NullableJSON, UTCDateTime, utcnow
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -199,11 +203,24 @@ class Annotation(Base):
     kind: Mapped[str] = mapped_column(String(12), default="manual", server_default="manual")
     # The latest standing review: none | accepted | fixed | rejected (services.review).
     review_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    # The annotator's own result while a reviewer's fix stands in `result` (else NULL): what
+    # scores and agreement measure (`work_result`), so a fix does not raise the fixed one's.
+    own_result: Mapped[list[Any] | None] = mapped_column(NullableJSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[datetime | None] = mapped_column()
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @hybrid_property
+    def work_result(self) -> list[Any]:
+        """The annotator's own work: their result from before a reviewer's fix, if any."""
+        return self.own_result if self.own_result is not None else self.result
+
+    @work_result.inplace.expression
+    @classmethod
+    def _work_result_expression(cls) -> ColumnElement[list[Any]]:
+        return type_coerce(func.coalesce(cls.own_result, cls.result), JSONType)
 
 
 class AnnotationRevision(Base):
