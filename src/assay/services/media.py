@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Actor, Role, visible_project_ids
 from assay.services.errors import Invalid, NotFound
-from assay.services.tasks import MEDIA_URL, ImportResult, import_tasks, label_config_of_project
+from assay.services.tasks import (
+    MEDIA_URL,
+    ImportResult,
+    import_tasks,
+    label_config_of_project,
+    task_visibility,
+)
 from assay.store.models import Task
 
 __all__ = ["MEDIA_URL", "authorize_media_file", "register_images", "resolve_media_path"]
@@ -37,7 +43,9 @@ def authorize_media_file(session: Session, actor: Actor, relative: str) -> None:
     """
     if actor.role == Role.ADMIN:
         return
-    stmt = select(Task.id).where(Task.media_path == relative, Task.deleted_at.is_(None))
+    stmt = select(Task.id).where(
+        Task.media_path == relative, Task.deleted_at.is_(None), *task_visibility(actor)
+    )
     visible = visible_project_ids(session, actor)
     if visible is not None:
         stmt = stmt.where(Task.project_id.in_(visible))

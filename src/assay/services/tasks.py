@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from assay.formats.label_config import LabelConfig
@@ -21,7 +21,16 @@ from assay.services.ground_truth import record_changes
 from assay.services.pagination import Page, page_of
 from assay.services.projects import label_config_of
 from assay.store.db import Database
-from assay.store.models import Annotation, AnnotationRevision, Prediction, Task, User
+from assay.store.models import (
+    Annotation,
+    AnnotationRevision,
+    Job,
+    JobAssignee,
+    JobTask,
+    Prediction,
+    Task,
+    User,
+)
 from assay.store.types import utcnow
 
 MAX_ERRORS = 20
@@ -68,7 +77,39 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     if task is None or task.deleted_at is not None:
         raise NotFound(f"Task {task_id} not found.")
     authorize(session, actor, Action.TASK_VIEW, task.project_id)
+    scope = task_visibility(actor)
+    if scope and session.scalar(select(Task.id).where(Task.id == task.id, *scope)) is None:
+        raise NotFound(f"Task {task_id} not found.")
     return task
+
+
+def task_visibility(actor: Actor) -> tuple[Any, ...]:
+    """Filters on Task for what this actor may see among their projects' tasks.
+
+    Annotators work on their own jobs only: in a project that organizes work in jobs they see
+    the tasks of the jobs they are assigned to and the tasks they annotated, nothing else.
+    In a project without jobs (annotators picking tasks, as in Label Studio) every task.
+    """
+    if actor.may(Action.ANNOTATIONS_VIEW_ALL):
+        return ()
+    live_jobs = (Job.deleted_at.is_(None),)
+    projects_with_jobs = select(Job.project_id).where(*live_jobs)
+    my_jobs_tasks = (
+        select(JobTask.task_id)
+        .join(JobAssignee, JobAssignee.job_id == JobTask.job_id)
+        .join(Job, Job.id == JobTask.job_id)
+        .where(JobAssignee.user_id == actor.id, *live_jobs)
+    )
+    annotated = select(Annotation.task_id).where(
+        Annotation.completed_by_id == actor.id, Annotation.deleted_at.is_(None)
+    )
+    return (
+        or_(
+            Task.project_id.not_in(projects_with_jobs),
+            Task.id.in_(my_jobs_tasks),
+            Task.id.in_(annotated),
+        ),
+    )
 
 
 def import_tasks(
@@ -347,7 +388,8 @@ def list_tasks(
     """One page of a project's tasks with their live annotations and predictions.
 
     Three queries whatever the page size: the page, its annotations, its predictions.
-    Annotators get only their own annotations. `has_ground_truth` filters on whether the
+    Annotators get only the tasks `task_visibility` shows them, with their own annotations
+    only. `has_ground_truth` filters on whether the
     task has a GT annotation, `review_status` on whether one of its annotations has that
     review status (leads, reviewers and admins only).
     """
@@ -368,8 +410,10 @@ def list_tasks(
 
         authorize(session, actor, Action.REVIEW, project_id)
         live = (*live, review.has_review_status(review.check_review_status(review_status)))
+    scope = task_visibility(actor)
+    live = (*live, *scope)
     ann_filter = annotation_visibility(actor)
-    filtered = has_ground_truth is not None or review_status is not None
+    filtered = has_ground_truth is not None or review_status is not None or bool(scope)
     if filtered:
         total, total_ann, total_pred = _filtered_counts(session, project_id, live, ann_filter)
     else:

@@ -1,0 +1,60 @@
+"""Annotators work on their own jobs only: once a project organizes work in jobs, an annotator
+sees the tasks of the jobs they are assigned to and the tasks they annotated, nothing else (not
+in the task list, not by id, not their images). A project without jobs is open to its
+annotators, as in Label Studio."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from conftest import box
+
+
+def _import(client, people, project, n):
+    r = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"image": f"/data/media/scope/{i}.png"} for i in range(n)],
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["task_ids"]
+
+
+def _listed(client, person, project):
+    r = client.get(f"/api/tasks?project={project['id']}&page_size=100", headers=person.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == len(body["tasks"])  # the count is of what they may see
+    return sorted(t["id"] for t in body["tasks"])
+
+
+def test_annotators_see_their_jobs_tasks_and_their_own_work_only(client, people, project, settings):
+    root = settings.resolved_media_root / "scope"
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(5):
+        Image.new("RGB", (8, 6), "red").save(root / f"{i}.png")
+    t = _import(client, people, project, 5)
+    ann, other, lead = people["annotator"], people["annotator2"], people["lead"]
+    # no jobs yet: every task of the project, as in Label Studio
+    assert _listed(client, ann, project) == t
+    r = client.post(f"/api/tasks/{t[4]}/annotations", json={"result": [box(1, 1, 5, 5)]},
+                    headers=other.headers)  # fmt: skip
+    assert r.status_code == 201
+    r = client.post(
+        f"/api/projects/{project['id']}/jobs",
+        json={"title": "mine", "task_ids": t[:2], "assignees": [ann.id]},
+        headers=lead.headers,
+    )
+    assert r.status_code == 201, r.text
+    # now: own jobs' tasks (+ what one annotated before); leads still see everything
+    assert _listed(client, ann, project) == t[:2]
+    assert _listed(client, other, project) == [t[4]]
+    assert _listed(client, lead, project) == t
+    for task_id, status in ((t[0], 200), (t[2], 404), (t[4], 404)):
+        assert client.get(f"/api/tasks/{task_id}", headers=ann.headers).status_code == status
+        r = client.post(f"/api/tasks/{task_id}/annotations", json={"result": []},
+                        headers=ann.headers)  # fmt: skip
+        assert r.status_code == (201 if status == 200 else 404), (task_id, r.text)
+        assert client.get(f"/data/media/scope/{task_id - t[0]}.png",
+                          headers=ann.headers).status_code == status  # fmt: skip
+    assert client.get(f"/api/tasks/{t[2]}", headers=lead.headers).status_code == 200
