@@ -67,7 +67,7 @@ def test_every_signed_in_role_has_the_header_link_and_the_page(signed_in, people
         assert 'id="my-work-link" aria-current="page"' in r.text
 
 
-def test_annotator_sees_own_jobs_only_with_progress(client, signed_in, people, project):
+def test_annotator_sees_own_jobs_only_with_progress(client, signed_in, people, project, db):
     p = project["id"]
     tasks = import_tasks(client, people["lead"], p, [{"image": f"{i}.jpg"} for i in range(4)])
 
@@ -111,6 +111,14 @@ def test_annotator_sees_own_jobs_only_with_progress(client, signed_in, people, p
     assert sorted(_rows(other, "job")) == [theirs, shared]
     row2 = other.split(f'data-job="{shared}"')[1].split("</tr>")[0]
     assert "1 of 3" in row2
+    # the jobs cost the same statements however many there are
+    me = signed_in(people["annotator"])
+    with counting_queries(db) as two:
+        assert me.get("/me").status_code == 200
+    job("Third", ["annotator"])
+    with counting_queries(db) as three:
+        assert "Third" in me.get("/me").text
+    assert len(two) == len(three)
 
 
 def test_annotator_sees_own_reviews_and_the_reject_comment(client, signed_in, people, project):

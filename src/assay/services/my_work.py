@@ -31,7 +31,7 @@ ACTION_OF = {status: action for action, status in STATUS_OF.items()}
 class MyJob:
     """A job the person is assigned to: their progress and their hand-in feedback.
 
-    `remaining` is what `jobs.next_to_annotate` counts for them (the same rule hand-in
+    `remaining` is what `jobs.remaining_by_job` counts for them (the queue hand-in
     checks); `done` is the rest of the job's tasks: annotated by them, or needing nothing
     more from them.
     """
@@ -85,12 +85,12 @@ def my_jobs(session: Session, actor: Actor) -> list[MyJob]:
         .order_by(JobSubmission.job_id, JobSubmission.attempt)
     ):
         attempts[sub.job_id].append(sub)
+    remaining = jobs.remaining_by_job(session, ids, actor.id)
     out = []
     for job, project in rows:
-        _, remaining = jobs.next_to_annotate(session, actor, job.id)
         max_attempts = honeypots.settings_of(project).max_attempts
         fb = honeypots.Feedback(job, actor.id, attempts[job.id], max_attempts)
-        out.append(MyJob(job, project, progress[job.id].total, remaining, fb))
+        out.append(MyJob(job, project, progress[job.id].total, remaining[job.id], fb))
     out.sort(key=lambda m: STATUS_ORDER.index(m.status))  # stable: project, job order kept
     return out
 
