@@ -255,3 +255,11 @@ def add_member(project_id: int, body: MemberIn, ctx: Ctx = Depends(context)) -> 
     with ctx.write() as s:
         projects.add_member(s, ctx.actor, project_id, body.user)
     return {"project": project_id, "user": body.user}
+
+
+@router.delete("/{project_id}/members/{user_id}", status_code=204)
+def remove_member(project_id: int, user_id: int, ctx: Ctx = Depends(context)) -> Response:
+    """Take a person out of the project; their labels stay."""
+    with ctx.write() as s:
+        projects.remove_member(s, ctx.actor, project_id, user_id)
+    return Response(status_code=204)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfig, LabelConfigError, parse_label_config
 from assay.services.access import Action, Actor, authorize, visible_project_ids
-from assay.services.errors import Invalid, NotFound
+from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
 from assay.store.types import utcnow
@@ -207,6 +207,24 @@ def add_member(session: Session, actor: Actor, project_id: int, user_id: int) ->
     if session.get(ProjectMember, (project_id, user_id)) is None:
         session.add(ProjectMember(project_id=project_id, user_id=user_id))
         session.flush()
+
+
+def remove_member(session: Session, actor: Actor, project_id: int, user_id: int) -> None:
+    """Take `user_id` out of the project: only the membership row goes; their annotations,
+    reviews and history stay. Same rule as `add_member`. NotFound when they are no member;
+    Conflict when a non-admin would remove themselves (and lose the project).
+    """
+    authorize(session, actor, Action.MEMBERS_MANAGE, project_id)
+    membership = session.get(ProjectMember, (project_id, user_id))
+    if membership is None:
+        raise NotFound(f"User {user_id} is not a member of project {project_id}.")
+    if user_id == actor.id and not actor.may(Action.USERS_MANAGE):
+        raise Conflict(
+            "You cannot remove yourself from a project; ask another lead or an admin.",
+            {"user": ["is you"]},
+        )
+    session.delete(membership)
+    session.flush()
 
 
 def list_members(session: Session, actor: Actor, project_id: int) -> list[User]:

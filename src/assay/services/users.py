@@ -306,6 +306,19 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def find_by_email(session: Session, actor: Actor, email: str) -> User:
+    """The user with `email` (any case), for those who may list users (a lead adding someone
+    to a project); NotFound names the email."""
+    authorize(session, actor, Action.USERS_VIEW)
+    user = user_by_email(session, email)
+    if user is None:
+        raise NotFound(
+            f"No user has the email {email.strip()!r}; an admin adds people on the People page.",
+            {"email": ["no such user"]},
+        )
+    return user
+
+
 def authenticate_token(session: Session, token: str) -> Actor:
     user = session.scalar(select(User).where(User.token_hash == token_digest(token)))
     if user is None or not user.is_active:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from assay import __version__
-from assay.api.deps import csrf_token
+from assay.api.deps import check_csrf, csrf_token
 from assay.formats.label_config import LabelConfig, LabelConfigError
 from assay.services import projects, users
 from assay.services.access import Actor
@@ -153,6 +153,17 @@ def reading(request: Request) -> Iterator[tuple[Session, Actor]]:
     if not isinstance(uid, int):
         raise LoginRequired
     with database(request).session(write=False) as s:
+        yield s, users.active_user(s, uid)
+
+
+@contextmanager
+def writing(request: Request, submitted_csrf: str) -> Iterator[tuple[Session, Actor]]:
+    """A write session and the signed-in actor, for a form POST carrying the CSRF token."""
+    check_csrf(request, submitted_csrf)
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        raise LoginRequired
+    with database(request).session(write=True) as s:
         yield s, users.active_user(s, uid)
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assay.api.deps import check_csrf
-from assay.services import honeypots, jobs, projects, users
-from assay.web.common import LoginRequired, PageRoute, database, reading, render
+from assay.services import honeypots, jobs, projects
+from assay.web.common import PageRoute, reading, render, writing
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -49,10 +48,6 @@ def feedback_page(request: Request, job_id: int) -> Response:
 def submit(
     request: Request, job_id: int, submitted_csrf: str = Form("", alias="csrf_token")
 ) -> Response:
-    check_csrf(request, submitted_csrf)
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        raise LoginRequired
-    with database(request).session(write=True) as s:
-        honeypots.submit_job(s, users.active_user(s, uid), job_id)
+    with writing(request, submitted_csrf) as (s, actor):
+        honeypots.submit_job(s, actor, job_id)
     return RedirectResponse(f"/jobs/{job_id}/feedback", status_code=303)

@@ -16,7 +16,7 @@ from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
 from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
-from assay.web import adjudication, dashboard, feedback, gt_stage, my_work, review
+from assay.web import adjudication, dashboard, feedback, gt_stage, my_work, people, review
 from assay.web.common import (
     HERE,
     MAX_PAGE_SIZE,
@@ -330,4 +330,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(feedback.router)
     app.include_router(adjudication.router)
     app.include_router(my_work.router)
+    app.include_router(people.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
