@@ -58,3 +58,32 @@ def test_annotators_see_their_jobs_tasks_and_their_own_work_only(client, people,
         assert client.get(f"/data/media/scope/{task_id - t[0]}.png",
                           headers=ann.headers).status_code == status  # fmt: skip
     assert client.get(f"/api/tasks/{t[2]}", headers=lead.headers).status_code == 200
+
+
+def test_predictions_follow_the_same_scope(client, people, project):
+    t = _import(client, people, project, 3)
+    ann, lead = people["annotator"], people["lead"]
+    r = client.post(
+        f"/api/projects/{project['id']}/jobs",
+        json={"title": "mine", "task_ids": t[:1], "assignees": [ann.id]},
+        headers=lead.headers,
+    )
+    assert r.status_code == 201, r.text
+    made = {}
+    for task_id in (t[0], t[2]):
+        r = client.post(
+            "/api/predictions",
+            json={"task": task_id, "result": [box(1, 1, 5, 5, score=0.9)], "model_version": "m"},
+            headers=lead.headers,
+        )
+        assert r.status_code == 201, r.text
+        made[task_id] = r.json()["id"]
+    for query in (f"?project={project['id']}", ""):
+        listed = client.get(f"/api/predictions{query}", headers=ann.headers).json()
+        assert [p["task"] for p in listed] == [t[0]], query
+    assert client.get(f"/api/predictions/{made[t[0]]}", headers=ann.headers).status_code == 200
+    assert client.get(f"/api/predictions/{made[t[2]]}", headers=ann.headers).status_code == 404
+    assert (
+        len(client.get(f"/api/predictions?project={project['id']}", headers=lead.headers).json())
+        == 2
+    )

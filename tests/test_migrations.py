@@ -90,8 +90,8 @@ def test_upgrade_keeps_existing_rows(tmp_path):
 
 
 def test_annotations_fixed_before_0012_keep_their_annotators_result(tmp_path):
-    """Migration 0012 fills `own_result` of annotations a standing fix rewrote, from the
-    revision the fix reviewed, so their annotator's scores stop counting the fix."""
+    """Migration 0012 fills `own_result` of annotations someone else rewrote after their
+    author's last change, with that change, so their annotator's scores stop counting the fix."""
     import json
 
     from sqlalchemy import text
@@ -105,11 +105,13 @@ def test_annotations_fixed_before_0012_keep_their_annotators_result(tmp_path):
         with db.engine.begin() as conn:
             for stmt in (
                 f"INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (1, 'a@x.org', 'a', '', '', 'admin', true, {ts})",
+                f"INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (2, 'r@x.org', 'r', '', '', 'reviewer', true, {ts})",
                 f"INSERT INTO projects (id, title, description, label_config, expert_instruction, color, created_at, updated_at) VALUES (1, 'p', '', '<View/>', '', '#fff', {ts}, {ts})",
                 f"""INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) VALUES (1, 1, '{{}}', '{{}}', {ts}, {ts})""",
             ):
                 conn.execute(text(stmt))
-            for ann_id, status in ((1, "fixed"), (2, "none")):
+            # 1: fixed by a reviewer; 2: untouched; 3: fixed, then changed by its author
+            for ann_id, status in ((1, "fixed"), (2, "none"), (3, "fixed")):
                 conn.execute(
                     text(
                         "INSERT INTO annotations (id, task_id, project_id, completed_by_id, result, ground_truth, was_cancelled, revision, review_status, created_at, updated_at) "
@@ -117,11 +119,16 @@ def test_annotations_fixed_before_0012_keep_their_annotators_result(tmp_path):
                     ),
                     {"fix": json.dumps(fix)},
                 )
-                for rev, result in ((1, mine), (2, fix)):
+                history = {
+                    1: [(1, mine), (2, fix)],
+                    2: [(1, mine)],
+                    3: [(1, mine), (2, fix), (1, fix)],
+                }
+                for rev, (who, result) in enumerate(history[ann_id], start=1):
                     conn.execute(
                         text(
                             "INSERT INTO annotation_revisions (annotation_id, revision, action, result, ground_truth, was_cancelled, changed_by_id, changed_at) "
-                            f"VALUES ({ann_id}, {rev}, 'updated', :r, false, false, 1, {ts})"
+                            f"VALUES ({ann_id}, {rev}, 'updated', :r, false, false, {who}, {ts})"
                         ),
                         {"r": json.dumps(result)},
                     )
@@ -135,7 +142,7 @@ def test_annotations_fixed_before_0012_keep_their_annotators_result(tmp_path):
         with db.engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT id, own_result FROM annotations")).all())
         own = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows.items()}
-        assert own == {1: mine, 2: None}
+        assert own == {1: mine, 2: None, 3: None}
     finally:
         db.dispose()
         temp.drop()

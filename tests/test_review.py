@@ -138,10 +138,35 @@ def test_a_fix_does_not_change_what_the_annotators_work_scores(client, people, p
     # a lead editing someone's annotation is a fix too
     client.patch(f"/api/annotations/{wrong}", json={"result": gt}, headers=lead.headers)
     assert measured() == (0.0, 0.0, 0.0)
-    # the annotator's own edit is their work again
+    # saving the fixed result unchanged is no edit: no revision, still not the annotator's
+    rev = client.get(f"/api/annotations/{wrong}", headers=lead.headers).json()["revision"]
     r = client.patch(f"/api/annotations/{wrong}", json={"result": gt}, headers=ann.headers)
+    assert r.status_code == 200 and r.json()["revision"] == rev
+    assert measured() == (0.0, 0.0, 0.0)
+    # the annotator's own edit is their work again
+    mine = [box(10.5, 10, 10, 10)]
+    r = client.patch(f"/api/annotations/{wrong}", json={"result": mine}, headers=ann.headers)
     assert r.status_code == 200, r.text
     assert measured() == (1.0, 1.0, 1.0)
+
+
+def test_undoing_a_fix_after_a_leads_edit_keeps_the_authors_result(client, people, project):
+    lead, ann, reviewer = people["lead"], people["annotator"], people["reviewer"]
+    gt = [box(10, 10, 10, 10)]
+    (t,) = _import(client, people, project,
+                   [{"data": {"image": "g.jpg"}, "annotations": [{"result": gt, "ground_truth": True}]}])  # fmt: skip
+    a = _annotate(client, ann, t, [box(60, 60, 10, 10)])
+    client.patch(f"/api/annotations/{a}", json={"result": gt}, headers=lead.headers)
+    r = _review(client, reviewer, a, "fix_accept", result=[box(12, 10, 10, 10)])
+    assert r.status_code == 201, r.text
+    assert (
+        client.post(f"/api/reviews/{r.json()['id']}/undo", headers=reviewer.headers).status_code
+        == 200
+    )
+    body = client.get(f"/api/annotations/{a}", headers=lead.headers).json()
+    assert body["result"][0]["value"]["x"] == pytest.approx(10)  # the lead's edit is back
+    q = client.get(f"/api/annotations/{a}/quality", headers=lead.headers).json()
+    assert q["accuracy"] == 0.0  # still scored on the annotator's own box, not the lead's
 
 
 def test_undo_of_a_fix_restores_the_reviewed_result(client, people, work):

@@ -160,12 +160,11 @@ def update_annotation(
     if fields.get("result") is not None:
         config = label_config_of_project(session, ann.project_id)
         result = checked_result(fields["result"], config, "result")
-        if own and ann.own_result is not None:
-            ann.own_result = None  # the author takes the fixed result as their own work
+        if result != ann.result:
             content_changed = True
-        elif result != ann.result:
-            content_changed = True
-            if not own and ann.own_result is None:
+            if own:
+                ann.own_result = None  # the author's new work is what is measured
+            elif ann.own_result is None and not ann.ground_truth and ann.kind == "manual":
                 ann.own_result = ann.result  # someone else's edit is a fix: keep the author's
         ann.result = result
     if (

@@ -11,7 +11,7 @@ from assay.services import quality
 from assay.services.access import Action, Actor, authorize, visible_project_ids
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
-from assay.services.tasks import get_task, label_config_of_project, prediction_row
+from assay.services.tasks import get_task, label_config_of_project, prediction_row, task_visibility
 from assay.store.models import Prediction, Task
 from assay.store.types import utcnow
 
@@ -21,6 +21,7 @@ def get_prediction(session: Session, actor: Actor, prediction_id: int) -> Predic
     if pred is None or pred.deleted_at is not None:
         raise NotFound(f"Prediction {prediction_id} not found.")
     authorize(session, actor, Action.PREDICTION_VIEW, pred.project_id)
+    get_task(session, actor, pred.task_id)  # an annotator sees only their jobs' tasks
     return pred
 
 
@@ -75,7 +76,7 @@ def list_predictions(
     stmt = (
         select(Prediction)
         .join(Task, Task.id == Prediction.task_id)
-        .where(Prediction.deleted_at.is_(None), Task.deleted_at.is_(None))
+        .where(Prediction.deleted_at.is_(None), Task.deleted_at.is_(None), *task_visibility(actor))
     )
     if task_id is not None:
         task = get_task(session, actor, task_id)

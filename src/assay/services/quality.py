@@ -690,7 +690,11 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
             .order_by(Annotation.ground_truth.desc(), Annotation.id)
         )
     )
-    regions = [regions_of(a.work_result, task.width, task.height) for a in anns]
+    regions = [  # the GT and a consensus as they stand; annotators' own work (`work_result`)
+        regions_of(a.work_result if a.kind == "manual" and not a.ground_truth else a.result,
+                   task.width, task.height)
+        for a in anns
+    ]  # fmt: skip
     n = len(anns)
     matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
     for i in range(n):

@@ -141,8 +141,8 @@ def undo_review(session: Session, actor: Actor, review_id: int) -> Review:
     review.undone_at = utcnow()
     review.undone_by_id = actor.id
     session.flush()
-    if review.action == "fix_accept" and not _fix_stands(session, ann.id):
-        ann.own_result = None  # the annotator's result is the annotation's again
+    if ann.own_result is not None and ann.own_result == ann.result:
+        ann.own_result = None  # the author's result is the annotation's again
     ann.review_status = _standing_status(session, ann.id)
     session.flush()
     return review
@@ -199,19 +199,6 @@ def _store_result(
     session.flush()
     record_revision(session, ann, action, actor)
     return ann.revision
-
-
-def _fix_stands(session: Session, annotation_id: int) -> bool:
-    return (
-        session.scalar(
-            select(Review.id).where(
-                Review.annotation_id == annotation_id,
-                Review.action == "fix_accept",
-                Review.undone_at.is_(None),
-            )
-        )
-        is not None
-    )
 
 
 def _standing_status(session: Session, annotation_id: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,8 +17,8 @@ from sqlalchemy.orm import Session
 from assay.services import authors, review
 from assay.services.access import Action, Actor, authorize
 from assay.services.projects import project_counts
-from assay.services.tasks import annotation_visibility
-from assay.store.models import Annotation, QualityScore, Task, User
+from assay.services.tasks import annotation_visibility, task_visibility
+from assay.store.models import Annotation, Prediction, QualityScore, Task, User
 
 
 @dataclass(frozen=True)
@@ -53,31 +54,34 @@ class GroundTruthCell:
 
 
 def table_header(session: Session, actor: Actor, project_id: int) -> TableHeader:
-    """The counts over a project's live tasks, without the GT ones for annotators."""
+    """The counts over a project's live tasks; for annotators over what they may see."""
     authorize(session, actor, Action.PROJECT_VIEW, project_id)
     counts = project_counts(session, [project_id])[project_id]
     annotations = counts.total_annotations_number
+    tasks, predictions = counts.task_number, counts.total_predictions_number
     if not actor.may(Action.ANNOTATIONS_VIEW_ALL):
-        annotations = (
-            session.scalar(
-                select(func.count())
-                .select_from(Annotation)
-                .join(Task, Task.id == Annotation.task_id)
-                .where(
-                    Annotation.project_id == project_id,
-                    Annotation.deleted_at.is_(None),
-                    Task.deleted_at.is_(None),
-                    *annotation_visibility(actor),
-                )
+        # annotators: what their task list shows (their jobs' tasks, their own annotations)
+        shown = (Task.project_id == project_id, Task.deleted_at.is_(None), *task_visibility(actor))
+
+        def count(model: Any, *where: Any) -> Any:
+            stmt = select(func.count()).select_from(model)
+            if model is not Task:
+                stmt = stmt.join(Task, Task.id == model.task_id)
+            return stmt.where(*shown, *where).scalar_subquery()
+
+        tasks, annotations, predictions = session.execute(
+            select(
+                count(Task),
+                count(Annotation, Annotation.deleted_at.is_(None), *annotation_visibility(actor)),
+                count(Prediction, Prediction.deleted_at.is_(None)),
             )
-            or 0
-        )
+        ).one()
     if not actor.may(Action.GROUND_TRUTH_VIEW):
-        return TableHeader(counts.task_number, annotations, counts.total_predictions_number)
+        return TableHeader(tasks, annotations, predictions)
     return TableHeader(
-        tasks=counts.task_number,
+        tasks=tasks,
         annotations=annotations,
-        predictions=counts.total_predictions_number,
+        predictions=predictions,
         ground_truth=counts.ground_truth_number,
         done=counts.done_number,
         empty=counts.empty_number,

@@ -22,21 +22,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("annotations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("own_result", json, nullable=True))
-    # Annotations fixed before this column: the result their first standing fix reviewed.
+    # Annotations someone else rewrote after their author's last change (a reviewer's fix, a
+    # lead's edit): the author's own is their latest revision. GT and consensus stay as they are.
     op.execute(
         """
         UPDATE annotations SET own_result = (
-            SELECT r.result FROM reviews v
-            JOIN annotation_revisions r
-              ON r.annotation_id = v.annotation_id AND r.revision = v.reviewed_revision
-            WHERE v.annotation_id = annotations.id
-              AND v.action = 'fix_accept' AND v.undone_at IS NULL
-            ORDER BY v.id, r.id DESC
+            SELECT r.result FROM annotation_revisions r
+            WHERE r.annotation_id = annotations.id
+              AND r.changed_by_id = annotations.completed_by_id
+            ORDER BY r.revision DESC, r.id DESC
             LIMIT 1
         )
-        WHERE id IN (
-            SELECT annotation_id FROM reviews WHERE action = 'fix_accept' AND undone_at IS NULL
-        )
+        WHERE ground_truth = false AND kind = 'manual' AND completed_by_id IS NOT NULL
+          AND EXISTS (
+            SELECT 1 FROM annotation_revisions later
+            WHERE later.annotation_id = annotations.id
+              AND (later.changed_by_id IS NULL
+                   OR later.changed_by_id <> annotations.completed_by_id)
+              AND later.revision > (
+                SELECT max(own.revision) FROM annotation_revisions own
+                WHERE own.annotation_id = annotations.id
+                  AND own.changed_by_id = annotations.completed_by_id
+              )
+          )
         """
     )
 
