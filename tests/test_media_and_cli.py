@@ -181,3 +181,31 @@ def test_cli_help_lists_settings():
         check=True,
     ).stdout
     assert "ASSAY_DATABASE_URL" in out and "ASSAY_SECRET_KEY" in out
+
+
+def test_cli_recompute_rebuilds_scores_and_agreement(cli_env, db, client, people, project):
+    from sqlalchemy import delete, select, update
+
+    from assay.store.models import QualityScore, Task
+
+    gt = [box(10, 10, 10, 10)]
+    (t,) = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": "a.jpg"}, "annotations": [{"result": gt, "ground_truth": True}]}],
+        headers=people["lead"].headers,
+    ).json()["task_ids"]
+    for who in ("annotator", "annotator2"):
+        client.post(f"/api/tasks/{t}/annotations", json={"result": gt}, headers=people[who].headers)
+    with db.session() as s:  # as a database upgraded from older rules might hold them
+        s.execute(delete(QualityScore))
+        s.execute(update(Task).values(agreement=0.25))
+    result = CliRunner().invoke(cli_app, ["recompute", str(project["id"])])
+    assert result.exit_code == 0, result.output
+    assert f"project {project['id']}: 1 tasks with GT, 2 scores, 1 tasks with agreement" in (
+        result.output
+    )
+    with db.session(write=False) as s:
+        assert len(s.scalars(select(QualityScore)).all()) == 2
+        assert s.get(Task, t).agreement == 1.0
+    denied = CliRunner().invoke(cli_app, ["recompute", "--user", "reviewer@example.com"])
+    assert denied.exit_code == 1 and "error" in denied.output.lower()

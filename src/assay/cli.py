@@ -338,6 +338,51 @@ def import_(
     )
 
 
+@app.command("recompute")
+def recompute(
+    projects: list[int] = typer.Argument(None, help="Project ids (default: every project)."),
+    user: str = typer.Option(
+        None, "--user", help="Email of the user to recompute as (default: first admin)."
+    ),
+) -> None:
+    """Rebuild every quality score, aggregate and task agreement of projects, with progress.
+
+    What `POST /api/projects/{id}/quality/recompute` does, in this process: after changing
+    quality settings offline, or after an upgrade that changes how scores are computed.
+    """
+    from rich.progress import Progress, TaskID
+    from sqlalchemy import select
+
+    from assay.services import quality
+    from assay.services.access import Action, authorize
+    from assay.services.errors import AssayError
+    from assay.store.models import Project
+
+    db = _database(get_settings())
+    with db.session(write=False) as s:
+        actor = _actor(s, user)
+        ids = projects or list(
+            s.scalars(select(Project.id).where(Project.deleted_at.is_(None)).order_by(Project.id))
+        )
+        try:
+            for project_id in ids:
+                authorize(s, actor, Action.QUALITY_SETTINGS, project_id)
+        except AssayError as exc:
+            fail(exc.detail)
+    for project_id in ids:
+        with Progress(console=err, transient=True) as progress:
+            bar = progress.add_task(f"project {project_id}", total=None)
+
+            def report(done: int, total: int, bar: TaskID = bar) -> None:
+                progress.update(bar, completed=done, total=total)
+
+            done = quality.recompute_project(db, project_id, report)
+        out.print(
+            f"project {project_id}: {done['tasks']} tasks with GT, {done['scores']} scores, "
+            f"{done['agreement_tasks']} tasks with agreement"
+        )
+
+
 def _read_files(source: Path) -> dict[str, bytes]:
     """A file as {name: bytes}, or a folder's label files by relative path (images skipped)."""
     if source.is_file():
