@@ -58,6 +58,12 @@ def test_annotators_see_their_jobs_tasks_and_their_own_work_only(client, people,
         assert client.get(f"/data/media/scope/{task_id - t[0]}.png",
                           headers=ann.headers).status_code == status  # fmt: skip
     assert client.get(f"/api/tasks/{t[2]}", headers=lead.headers).status_code == 200
+    # the project's counts are of what each one sees, in the project and in the list
+    for person, n_tasks, n_annotations in ((ann, 2, 1), (other, 1, 1), (lead, 5, 2)):
+        one = client.get(f"/api/projects/{project['id']}", headers=person.headers).json()
+        [listed] = client.get("/api/projects", headers=person.headers).json()["results"]
+        for p in (one, listed):
+            assert (p["task_number"], p["total_annotations_number"]) == (n_tasks, n_annotations)
 
 
 def test_predictions_follow_the_same_scope(client, people, project):

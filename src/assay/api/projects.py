@@ -44,7 +44,7 @@ def _fields(body: ProjectIn) -> dict[str, Any]:
 
 
 def _one(s: Any, actor: Any, project: Any) -> dict[str, Any]:
-    counts = projects.project_counts(s, [project.id])[project.id]
+    counts = tasks.counts_seen_by(s, actor, [project.id])[project.id]
     return serializers.project(project, actor, counts)
 
 
@@ -61,7 +61,7 @@ def list_projects(
 ) -> dict[str, Any]:
     with ctx.read() as s:
         rows, pg = projects.list_projects(s, ctx.actor, page, page_size)
-        counts = projects.project_counts(s, [p.id for p in rows])
+        counts = tasks.counts_seen_by(s, ctx.actor, [p.id for p in rows])
         results = [serializers.project(p, ctx.actor, counts[p.id]) for p in rows]
     return {
         "count": pg.total,

@@ -129,14 +129,24 @@ def delete_project(session: Session, actor: Actor, project_id: int) -> None:
     project.deleted_by_id = actor.id
 
 
-def project_counts(session: Session, project_ids: list[int]) -> dict[int, ProjectCounts]:
-    """Counts for many projects in four grouped queries (no query per project)."""
+def project_counts(
+    session: Session,
+    project_ids: list[int],
+    tasks_seen: tuple[Any, ...] = (),
+    annotations_seen: tuple[Any, ...] = (),
+) -> dict[int, ProjectCounts]:
+    """Counts for many projects in four grouped queries (no query per project).
+
+    `tasks_seen` / `annotations_seen`: filters on Task / Annotation limiting the counts to
+    what an actor may see (`tasks.task_visibility`, `tasks.annotation_visibility`).
+    """
     if not project_ids:
         return {}
+    live = (Task.deleted_at.is_(None), *tasks_seen)
     by_status: dict[int, dict[str, int]] = {}
     for pid, status, n in session.execute(
         select(Task.project_id, Task.gt_status, func.count())
-        .where(Task.project_id.in_(project_ids), Task.deleted_at.is_(None))
+        .where(Task.project_id.in_(project_ids), *live)
         .group_by(Task.project_id, Task.gt_status)
     ):
         by_status.setdefault(pid, {})[status] = n
@@ -147,7 +157,8 @@ def project_counts(session: Session, project_ids: list[int]) -> dict[int, Projec
         .where(
             Annotation.project_id.in_(project_ids),
             Annotation.deleted_at.is_(None),
-            Task.deleted_at.is_(None),
+            *live,
+            *annotations_seen,
         )
         .subquery()
     )
@@ -168,7 +179,7 @@ def project_counts(session: Session, project_ids: list[int]) -> dict[int, Projec
             .where(
                 Prediction.project_id.in_(project_ids),
                 Prediction.deleted_at.is_(None),
-                Task.deleted_at.is_(None),
+                *live,
             )
             .group_by(Prediction.project_id)
         ).all()
@@ -181,7 +192,7 @@ def project_counts(session: Session, project_ids: list[int]) -> dict[int, Projec
                 Annotation.project_id.in_(project_ids),
                 Annotation.ground_truth.is_(True),
                 Annotation.deleted_at.is_(None),
-                Task.deleted_at.is_(None),
+                *live,
             )
             .group_by(Annotation.project_id)
         ).all()

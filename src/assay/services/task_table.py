@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.services import authors, review
 from assay.services.access import Action, Actor, authorize
-from assay.services.projects import project_counts
-from assay.services.tasks import annotation_visibility, task_visibility
-from assay.store.models import Annotation, Prediction, QualityScore, Task, User
+from assay.services.tasks import counts_seen_by
+from assay.store.models import Annotation, QualityScore, Task, User
 
 
 @dataclass(frozen=True)
@@ -56,26 +54,9 @@ class GroundTruthCell:
 def table_header(session: Session, actor: Actor, project_id: int) -> TableHeader:
     """The counts over a project's live tasks; for annotators over what they may see."""
     authorize(session, actor, Action.PROJECT_VIEW, project_id)
-    counts = project_counts(session, [project_id])[project_id]
-    annotations = counts.total_annotations_number
-    tasks, predictions = counts.task_number, counts.total_predictions_number
-    if not actor.may(Action.ANNOTATIONS_VIEW_ALL):
-        # annotators: what their task list shows (their jobs' tasks, their own annotations)
-        shown = (Task.project_id == project_id, Task.deleted_at.is_(None), *task_visibility(actor))
-
-        def count(model: Any, *where: Any) -> Any:
-            stmt = select(func.count()).select_from(model)
-            if model is not Task:
-                stmt = stmt.join(Task, Task.id == model.task_id)
-            return stmt.where(*shown, *where).scalar_subquery()
-
-        tasks, annotations, predictions = session.execute(
-            select(
-                count(Task),
-                count(Annotation, Annotation.deleted_at.is_(None), *annotation_visibility(actor)),
-                count(Prediction, Prediction.deleted_at.is_(None)),
-            )
-        ).one()
+    counts = counts_seen_by(session, actor, [project_id])[project_id]
+    tasks, annotations = counts.task_number, counts.total_annotations_number
+    predictions = counts.total_predictions_number
     if not actor.may(Action.GROUND_TRUTH_VIEW):
         return TableHeader(tasks, annotations, predictions)
     return TableHeader(

@@ -19,7 +19,7 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
 from assay.services.pagination import Page, page_of
-from assay.services.projects import label_config_of
+from assay.services.projects import ProjectCounts, label_config_of, project_counts
 from assay.store.db import Database
 from assay.store.models import (
     Annotation,
@@ -81,6 +81,16 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     if scope and session.scalar(select(Task.id).where(Task.id == task.id, *scope)) is None:
         raise NotFound(f"Task {task_id} not found.")
     return task
+
+
+def counts_seen_by(
+    session: Session, actor: Actor, project_ids: list[int]
+) -> dict[int, ProjectCounts]:
+    """`project_counts` over what this actor may see: for an annotator their tasks
+    (`task_visibility`) and their own annotations only."""
+    return project_counts(
+        session, project_ids, task_visibility(actor), annotation_visibility(actor)
+    )
 
 
 def task_visibility(actor: Actor) -> tuple[Any, ...]:

@@ -86,7 +86,7 @@ def project_list(
 ) -> Response:
     with reading(request) as (s, actor):
         rows, pg = projects.list_projects(s, actor, page, page_size)
-        counts = projects.project_counts(s, [p.id for p in rows])
+        counts = tasks.counts_seen_by(s, actor, [p.id for p in rows])
         context = {
             "title": "Projects",
             "projects": [(p, counts[p.id]) for p in rows],
