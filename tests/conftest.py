@@ -25,6 +25,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -41,6 +43,18 @@ BACKEND = os.environ.get("ASSAY_TEST_DB", "sqlite")
 hypothesis_settings.register_profile("suite", derandomize=True, print_blob=True)
 hypothesis_settings.register_profile("fuzz", derandomize=False, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("ASSAY_HYPOTHESIS_PROFILE", "suite"))
+
+
+# argon2 at its smallest cost: the same code path as the server's, without ~0.25 s per hash
+# (test_users_admin.py::test_server_hashes_with_recommended_argon2 keeps the real cost).
+CHEAP_PASSWORD_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    before = users.use_password_hasher(CHEAP_PASSWORD_HASH)
+    yield
+    users.use_password_hasher(before)
 
 
 @dataclass

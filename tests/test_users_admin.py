@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 from label_studio_sdk.client import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
+from pwdlib import PasswordHash
 from typer.testing import CliRunner
 
 from assay.cli import app as cli_app
 from assay.services import users
 from assay.services.access import Actor, Role
 from assay.services.errors import Conflict, Forbidden, Invalid
-from conftest import log_in
+from conftest import csrf_of, log_in
 
 ROLES = ["admin", "lead", "reviewer", "annotator"]
 
@@ -490,3 +491,29 @@ def test_cli_user_token(cli_env, people, client):
     assert me.status_code == 200 and me.json()["email"] == "reviewer@example.com"
     missing = _cli("user", "token", "nobody@example.com")
     assert missing.exit_code == 1 and "no user with email" in missing.output
+
+
+def test_server_hashes_with_recommended_argon2(client, db, monkeypatch):
+    """The suite hashes cheaply (conftest); the server's own hasher is argon2 at pwdlib's
+    recommended cost, and a login through it works."""
+    cheap = users.use_password_hasher(PasswordHash.recommended())
+    try:
+        with db.session() as s:
+            users.create_user(s, "real@example.com", "annotator", password="real-password")
+        with db.session() as s:
+            stored = users.user_by_email(s, "real@example.com").password_hash
+        assert stored.startswith("$argon2id$") and "m=65536,t=3" in stored
+        page = client.get("/login")
+        r = client.post(
+            "/login",
+            data={
+                "email": "real@example.com",
+                "password": "real-password",
+                "csrf_token": csrf_of(page.text),
+                "next": "",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+    finally:
+        users.use_password_hasher(cheap)

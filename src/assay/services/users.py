@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from functools import lru_cache
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, select
@@ -42,9 +41,22 @@ ORDERINGS = {
 }
 
 
-@lru_cache(maxsize=1)
+_password_hash = PasswordHash.recommended()
+
+
 def _hasher() -> PasswordHash:
-    return PasswordHash.recommended()
+    return _password_hash
+
+
+def use_password_hasher(hasher: PasswordHash) -> PasswordHash:
+    """Hash and verify passwords with `hasher` from now on; the one used before.
+
+    The server keeps argon2's recommended cost; the test suite swaps in a cheap argon2 so that
+    creating users does not dominate its time.
+    """
+    global _password_hash
+    before, _password_hash = _password_hash, hasher
+    return before
 
 
 def token_digest(token: str) -> str:
