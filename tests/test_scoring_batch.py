@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from assay.formats.regions import RegionError
+from assay.metrics.scoring import QualitySettings, ResultScore, regions_of, score_result
+from assay.metrics.scoring_batch import score_batch
 from assay.services import quality
-from assay.services.scoring import QualitySettings, ResultScore, regions_of, score_result
-from assay.services.scoring_batch import score_batch
 from assay.store.models import QualityAggregate, QualityScore
 from conftest import box
 
@@ -385,7 +385,7 @@ def test_sum_contributions_equals_one_at_a_time(seed):
 
 
 def test_only_empty_pairs_and_large_results_in_slices(monkeypatch):
-    import assay.services.scoring_batch as sb
+    import assay.metrics.scoring_batch as sb
 
     _check([[], [{"type": "textarea", "value": {"text": ["x"]}}]], [[], [], []], [0, 1, 1],
            [(100, 100), (None, None)])  # fmt: skip

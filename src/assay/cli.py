@@ -483,9 +483,8 @@ def evaluate(
     if coco:
         _evaluate_coco(gt, pred, as_json, as_csv)
         return
-    from assay.services.errors import AssayError
-    from assay.services.evaluate_files import evaluate_exports
-    from assay.services.scoring import QualitySettings
+    from assay.metrics.evaluate_exports import ExportError, evaluate_exports
+    from assay.metrics.scoring import QualitySettings
 
     try:
         gt_data, pred_data = (json.loads(p.read_text(encoding="utf-8")) for p in (gt, pred))
@@ -497,8 +496,8 @@ def evaluate(
             pred_data,
             QualitySettings(iou_threshold=iou_threshold, label_aware=label_aware),
         )
-    except AssayError as exc:
-        fail(exc.detail)
+    except ExportError as exc:
+        fail(str(exc))
     table = [
         {
             "kind": r.kind,

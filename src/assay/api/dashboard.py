@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, context
 from assay.api.quality import _num, _table, group_row
+from assay.metrics.weekly import WeeklySums, weekly_means
 from assay.services import authors, dashboard, honeypots, quality
 from assay.services.access import Action, Actor
-from assay.services.weekly import WeeklySums, weekly_means
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 

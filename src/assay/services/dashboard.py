@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.metrics import wilson_interval
+from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize
-from assay.services.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.store.models import Annotation, QualityScore
 
 

@@ -27,13 +27,13 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
+from assay.metrics.scoring import RegionConflict, conflicts_of, regions_of, score_result
+from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.ground_truth import BulkResult
-from assay.services.scoring import RegionConflict, conflicts_of, regions_of, score_result
 from assay.services.selection import selected_task_ids
-from assay.services.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.store.models import (
     Annotation,
     Honeypot,

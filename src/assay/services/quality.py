@@ -21,12 +21,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
 from assay.metrics import Counts, CountTable
-from assay.runtime import gc_paused
-from assay.services import background
-from assay.services.access import Action, Actor, authorize
-from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
-from assay.services.errors import Invalid
-from assay.services.scoring import (
+from assay.metrics.scoring import (
     MATCH_METHODS,
     QualitySettings,
     RegionConflict,
@@ -36,7 +31,12 @@ from assay.services.scoring import (
     regions_of,
     score_result,
 )
-from assay.services.scoring_batch import score_batch
+from assay.metrics.scoring_batch import score_batch
+from assay.runtime import gc_paused
+from assay.services import background
+from assay.services.access import Action, Actor, authorize
+from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
+from assay.services.errors import Invalid
 from assay.store.db import Database
 from assay.store.models import Annotation, Prediction, Project, QualityAggregate, QualityScore, Task
 from assay.store.types import utcnow

@@ -43,9 +43,10 @@ from assay.formats.regions import (
 )
 from assay.geometry import iou_matrix
 from assay.geometry.types import BoolArray, Boxes, FloatArray, IntArray
-from assay.metrics import BatchMatching, Counts, MatchMethod, match_batch
 from assay.metrics.confusion import UNMATCHED
-from assay.services.scoring import QualitySettings, ResultScore, regions_of, score_result
+from assay.metrics.matching import BatchMatching, MatchMethod, match_batch
+from assay.metrics.scores import Counts
+from assay.metrics.scoring import QualitySettings, ResultScore, regions_of, score_result
 
 __all__ = ["score_batch"]
 

@@ -22,8 +22,10 @@ from assay.formats.regions import (
     rectangle_iou_matrix,
     regions_from_label_studio,
 )
-from assay.metrics import Conflicts, Counts, find_conflicts, match_regions
+from assay.metrics.conflicts import Conflicts, find_conflicts
 from assay.metrics.confusion import UNMATCHED
+from assay.metrics.matching import match_regions
+from assay.metrics.scores import Counts
 
 MATCH_METHODS = ("hungarian", "greedy")
 KEYPOINT_SIGMA_PX = 10.0  # a keypoint within ~10 px of the GT point scores about IoU 0.6

@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from assay.formats.regions import RegionError
-from assay.metrics import Counts
-from assay.services.errors import Invalid
-from assay.services.scoring import QualitySettings, regions_of, score_result
+from assay.metrics.scores import Counts
+from assay.metrics.scoring import QualitySettings, regions_of, score_result
+
+
+class ExportError(ValueError):
+    """An export that cannot be scored: the JSON path of the field at fault, and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class SubjectRow:
 
 def _tasks(data: Any, name: str) -> list[Mapping[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-        raise Invalid.field(name, "must be a Label Studio JSON export: a list of tasks")
+        raise ExportError(name, "must be a Label Studio JSON export: a list of tasks")
     return data
 
 
@@ -60,14 +68,14 @@ def ground_truth_of(task: Mapping[str, Any], i: int) -> list[Any] | None:
     ]
     gts = [a for a in anns if a.get("ground_truth")]
     if len(gts) > 1:
-        raise Invalid.field(f"gt[{i}].annotations", "has more than one ground_truth annotation")
+        raise ExportError(f"gt[{i}].annotations", "has more than one ground_truth annotation")
     if gts:
         return gts[0].get("result") or []
     if len(anns) == 1:
         return anns[0].get("result") or []
     if not anns:
         return None
-    raise Invalid.field(
+    raise ExportError(
         f"gt[{i}].annotations", "has several annotations and none marked ground_truth"
     )
 
@@ -102,7 +110,7 @@ def evaluate_exports(
         try:
             gt_regions = regions_of(gt_result, *_size(gt_task, gt_result))
         except RegionError as exc:
-            raise Invalid.field(f"gt[{i}].{exc.field}", exc.reason) from None
+            raise ExportError(f"gt[{i}].{exc.field}", exc.reason) from None
         subjects = [
             ("annotator", _who(a), a.get("result") or [], f"annotations[{k}]")
             for k, a in enumerate(task.get("annotations") or [])
@@ -122,14 +130,14 @@ def evaluate_exports(
             try:
                 regions = regions_of(result, *_size(task, result))
             except RegionError as exc:
-                raise Invalid.field(f"pred[{j}].{where}.{exc.field}", exc.reason) from None
+                raise ExportError(f"pred[{j}].{where}.{exc.field}", exc.reason) from None
             counts = score_result(gt_regions, regions, settings).counts
             acc = totals[(kind, name)]
             acc[0] += 1
             acc[1] = acc[1] + counts
             acc[2] += float(counts.accuracy)
     if not paired:
-        raise Invalid.field("pred", "no task pairs with a GT task (by id or by image)")
+        raise ExportError("pred", "no task pairs with a GT task (by id or by image)")
     return [
         SubjectRow(kind, name, n, counts, acc_sum / n)
         for (kind, name), (n, counts, acc_sum) in sorted(totals.items())
