@@ -109,6 +109,7 @@ def main() -> int:
 
     from sqlalchemy import create_engine, text
 
+    from assay.app import subscribe_change_handlers
     from assay.services import projects, users
     from assay.services.access import Actor, Role
     from assay.store.db import Database
@@ -131,6 +132,7 @@ def main() -> int:
                 c.execute(text(f'CREATE DATABASE "{pg_name}"'))
             url = base.rsplit("/", 1)[0] + "/" + pg_name
         try:
+            subscribe_change_handlers()
             db = Database.connect(url)
             from assay.store.migrate import upgrade
 

@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from assay.api.app import create_app
+from assay.app import subscribe_change_handlers
 from assay.services import users
 from assay.settings import Settings
 from assay.store import migrate
@@ -48,6 +49,12 @@ hypothesis_settings.load_profile(os.environ.get("ASSAY_HYPOTHESIS_PROFILE", "sui
 # argon2 at its smallest cost: the same code path as the server's, without ~0.25 s per hash
 # (test_users_admin.py::test_server_hashes_with_recommended_argon2 keeps the real cost).
 CHEAP_PASSWORD_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def change_handlers() -> None:
+    """Label changes rescore on commit, as in the server (assay.app assembles this)."""
+    subscribe_change_handlers()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -35,9 +35,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _database(settings: Settings):
+    from assay.app import subscribe_change_handlers
     from assay.store import migrate
     from assay.store.db import Database
 
+    subscribe_change_handlers()
     db = Database.connect(settings.resolved_database_url)
     migrate.upgrade(db.engine)
     return db

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay.services import changes
 from assay.services import ground_truth as _gt
-from assay.services import quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.tasks import (
@@ -23,7 +23,7 @@ from assay.store.types import utcnow
 
 def record_revision(session: Session, ann: Annotation, action: str, actor: Actor) -> None:
     """Keep the annotation's current state as revision `ann.revision` (and rescore its task)."""
-    quality.touch(session, ann.project_id, [ann.task_id])
+    changes.record(session, ann.project_id, [ann.task_id])
     session.add(
         AnnotationRevision(
             annotation_id=ann.id,

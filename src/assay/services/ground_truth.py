@@ -16,25 +16,15 @@ from typing import Any
 from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from assay.services import quality
+from assay.services import changes
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
-from assay.services.selection import selected_task_ids
+from assay.services.selection import BulkResult, selected_task_ids
 from assay.store.models import Annotation, AnnotationRevision, GroundTruthChange, Task
 from assay.store.types import utcnow
 
 CHUNK = 5_000
-
-
-@dataclass(frozen=True)
-class BulkResult:
-    """What a bulk action did to the selected tasks."""
-
-    selected: int
-    changed: int  # tasks whose GT is now different
-    unchanged: int  # tasks that already had the wanted GT
-    skipped: int  # tasks with nothing to act on (e.g. no annotation by that annotator)
 
 
 @dataclass(frozen=True)
@@ -73,7 +63,7 @@ def record_changes(
     if values:
         session.execute(insert(GroundTruthChange), values)
         for project_id in {v["project_id"] for v in values}:
-            quality.touch(
+            changes.record(
                 session, project_id, (v["task_id"] for v in values if v["project_id"] == project_id)
             )
 
@@ -228,12 +218,12 @@ def _apply(
 ) -> BulkResult:
     n_selected = _count(session, selected)
     current = _current_gts(session, selected)
-    changes = {t: a for t, a in target.items() if current.get(t, (None,))[0] != a}
-    unset = [current[t][0] for t in changes if t in current]
+    new_gt = {t: a for t, a in target.items() if current.get(t, (None,))[0] != a}
+    unset = [current[t][0] for t in new_gt if t in current]
     for ids in _chunks(unset):
         session.execute(update(Annotation).where(Annotation.id.in_(ids)).values(ground_truth=False))
     revisions: dict[int, int] = {}
-    for ids in _chunks(list(changes.values())):
+    for ids in _chunks(list(new_gt.values())):
         session.execute(update(Annotation).where(Annotation.id.in_(ids)).values(ground_truth=True))
         stmt = select(Annotation.id, Annotation.revision).where(Annotation.id.in_(ids))
         revisions.update({a: r for a, r in session.execute(stmt)})
@@ -246,12 +236,10 @@ def _apply(
             a,
             revisions[a],
         )
-        for t, a in changes.items()
+        for t, a in new_gt.items()
     ]
     record_changes(session, actor, rows)
-    return BulkResult(
-        n_selected, len(changes), len(target) - len(changes), n_selected - len(target)
-    )
+    return BulkResult(n_selected, len(new_gt), len(target) - len(new_gt), n_selected - len(target))
 
 
 # History and time travel.

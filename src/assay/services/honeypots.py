@@ -32,8 +32,7 @@ from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import quality
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Conflict, Invalid, NotFound
-from assay.services.ground_truth import BulkResult
-from assay.services.selection import selected_task_ids
+from assay.services.selection import BulkResult, selected_task_ids
 from assay.store.models import (
     Annotation,
     Honeypot,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from assay.services import quality
+from assay.services import changes
 from assay.services.access import Action, Actor, authorize, visible_project_ids
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
@@ -37,7 +37,7 @@ def create_prediction(session: Session, actor: Actor, task_id: Any, **fields: An
     )
     session.add(pred)
     session.flush()
-    quality.touch(session, pred.project_id, [pred.task_id])
+    changes.record(session, pred.project_id, [pred.task_id])
     return pred
 
 
@@ -53,7 +53,7 @@ def update_prediction(
         setattr(pred, name, value)
     pred.updated_at = utcnow()
     session.flush()
-    quality.touch(session, pred.project_id, [pred.task_id])
+    changes.record(session, pred.project_id, [pred.task_id])
     return pred
 
 
@@ -62,7 +62,7 @@ def delete_prediction(session: Session, actor: Actor, prediction_id: int) -> Non
     authorize(session, actor, Action.PREDICTION_CHANGE, pred.project_id)
     pred.deleted_at = utcnow()
     pred.deleted_by_id = actor.id
-    quality.touch(session, pred.project_id, [pred.task_id])
+    changes.record(session, pred.project_id, [pred.task_id])
 
 
 def list_predictions(
@@ -129,5 +129,5 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
         )
     if rows:
         session.execute(insert(Prediction), rows)
-        quality.touch(session, project_id, (r["task_id"] for r in rows))
+        changes.record(session, project_id, (r["task_id"] for r in rows))
     return len(rows)

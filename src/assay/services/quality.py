@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, delete, event, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,21 +91,11 @@ def update_settings(
 
 # -- keeping scores current -----------------------------------------------------------------
 
-_DIRTY = "assay.quality.dirty"
 
-
-def touch(session: Session, project_id: int, task_ids: Iterable[int]) -> None:
-    """Note that these tasks' labels changed; they are rescored once, just before commit."""
-    dirty: dict[int, set[int]] = session.info.setdefault(_DIRTY, {})
-    dirty.setdefault(project_id, set()).update(task_ids)
-
-
-@event.listens_for(Session, "before_commit")
-def _rescore_dirty(session: Session) -> None:
-    dirty: dict[int, set[int]] = session.info.pop(_DIRTY, {})
-    for project_id, task_ids in dirty.items():
-        rescore_tasks(session, project_id, task_ids)
-        refresh_agreement(session, project_id, task_ids)
+def on_labels_changed(session: Session, project_id: int, task_ids: set[int]) -> None:
+    """The change handler (`services.changes`): rescore the tasks and refresh their agreement."""
+    rescore_tasks(session, project_id, task_ids)
+    refresh_agreement(session, project_id, task_ids)
 
 
 _SET_AGREEMENT = (

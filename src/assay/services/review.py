@@ -23,8 +23,7 @@ from assay.services.access import Action, Actor, authorize, is_member
 from assay.services.annotations import get_annotation, record_revision
 from assay.services.annotator_work import ANNOTATOR_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
-from assay.services.ground_truth import BulkResult
-from assay.services.selection import selected_task_ids
+from assay.services.selection import BulkResult, selected_task_ids
 from assay.services.tasks import checked_result, label_config_of_project
 from assay.store.models import (
     Annotation,

@@ -1,8 +1,9 @@
-"""Data-manager selections:
+"""Data-manager selections, and what a bulk action over one did:
 {"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -12,6 +13,16 @@ from assay.services.errors import Invalid
 from assay.store.models import Task
 
 MAX_INCLUDED = 30_000
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did to the selected tasks."""
+
+    selected: int
+    changed: int  # tasks whose GT is now different
+    unchanged: int  # tasks that already had the wanted GT
+    skipped: int  # tasks with nothing to act on (e.g. no annotation by that annotator)
 
 
 def selected_task_ids(session: Session, project_id: int, selection: Any) -> Select[tuple[int]]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from assay.formats.label_config import LabelConfig
 from assay.formats.label_studio import RegionError, validate_result
-from assay.services import quality
+from assay.services import changes
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
@@ -193,7 +193,7 @@ def import_tasks(
         per_task = Counter(
             r["task_id"] for r in ann_rows if not r["ground_truth"] and not r["was_cancelled"]
         )
-        quality.touch(session, project_id, [t for t, n in per_task.items() if n >= 2])
+        changes.record(session, project_id, [t for t, n in per_task.items() if n >= 2])
     if prepared.predictions:
         session.execute(
             Prediction.__table__.insert(),
@@ -203,7 +203,7 @@ def import_tasks(
                 for i, p in prepared.predictions
             ],
         )  # fmt: skip
-    quality.touch(session, project_id, [t for t in into if t is not None])
+    changes.record(session, project_id, [t for t in into if t is not None])
     return ImportResult(
         task_count=len(created),
         annotation_count=len(prepared.annotations),
@@ -605,7 +605,7 @@ def delete_task(session: Session, actor: Actor, task_id: int) -> None:
     authorize(session, actor, Action.TASK_DELETE, task.project_id)
     task.deleted_at = utcnow()
     task.deleted_by_id = actor.id
-    quality.touch(session, task.project_id, [task.id])
+    changes.record(session, task.project_id, [task.id])
 
 
 def delete_selected_tasks(session: Session, actor: Actor, project_id: int, selection: Any) -> Any:
@@ -624,5 +624,5 @@ def delete_selected_tasks(session: Session, actor: Actor, project_id: int, selec
         session.execute(
             update(Task).where(Task.id.in_(chunk)).values(deleted_at=now, deleted_by_id=actor.id)
         )
-    quality.touch(session, project_id, ids)
+    changes.record(session, project_id, ids)
     return BulkResult(len(ids), len(ids), 0, 0)
