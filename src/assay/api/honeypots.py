@@ -55,7 +55,7 @@ def _attempt(sub: JobSubmission, actor: Actor) -> dict[str, Any]:
     return out
 
 
-def _feedback(fb: honeypots.Feedback, actor: Actor) -> dict[str, Any]:
+def _feedback(fb: jobs.Feedback, actor: Actor) -> dict[str, Any]:
     latest = fb.attempts[-1] if fb.attempts else None
     return {
         "job": fb.job.id,
@@ -169,7 +169,7 @@ def annotators(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 @router.get("/jobs/{job_id}/honeypots")
 def job_honeypots(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        rows = honeypots.list_job_honeypots(s, ctx.actor, job_id)
+        rows = jobs.list_job_honeypots(s, ctx.actor, job_id)
         return {
             "job": job_id,
             "results": [
@@ -183,7 +183,7 @@ def job_honeypots(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 def reroll(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """A fresh choice of honeypots for a job nobody has started; 409 once it has annotations."""
     with ctx.write() as s:
-        chosen = honeypots.reroll(s, ctx.actor, job_id)
+        chosen = jobs.reroll(s, ctx.actor, job_id)
         view = jobs.views_of(s, [jobs.get_job(s, ctx.actor, job_id)])[0]
         return {"job": serializers.job(view), "honeypots": chosen}
 
@@ -193,21 +193,21 @@ def submit(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The assignee hands in the job: its honeypots are scored; below the project's target
     the job comes back as `needs_fixes` with hints, after `max_attempts` it goes `to_lead`."""
     with ctx.write() as s:
-        return _feedback(honeypots.submit_job(s, ctx.actor, job_id), ctx.actor)
+        return _feedback(jobs.submit_job(s, ctx.actor, job_id), ctx.actor)
 
 
 @router.get("/jobs/{job_id}/feedback")
 def feedback(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The caller's own attempts at the job: status, score, hints."""
     with ctx.read() as s:
-        return _feedback(honeypots.feedback(s, ctx.actor, job_id), ctx.actor)
+        return _feedback(jobs.feedback(s, ctx.actor, job_id), ctx.actor)
 
 
 @router.get("/jobs/{job_id}/submissions")
 def submissions(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Every attempt of every assignee, with the per-honeypot scores (leads and admins)."""
     with ctx.read() as s:
-        subs = honeypots.submissions(s, ctx.actor, job_id)
+        subs = jobs.submissions(s, ctx.actor, job_id)
         return {"count": len(subs), "results": [_attempt(a, ctx.actor) for a in subs]}
 
 

@@ -1,7 +1,7 @@
 """My work: one person's own jobs and the reviews of their own annotations, for any role.
 
 Nothing here widens what the actor may see: the jobs are those they are an assignee of (in
-projects they may still open), each with what `honeypots.feedback` gives its annotator (status,
+projects they may still open), each with what `jobs.feedback` gives its annotator (status,
 attempts, score and hints; never which tasks were honeypots, never GT), and the reviews are
 those of their own live annotations, as `review.list_reviews` lets an annotator read them.
 """
@@ -40,7 +40,7 @@ class MyJob:
     project: Project
     total: int
     remaining: int
-    feedback: honeypots.Feedback
+    feedback: jobs.Feedback
 
     @property
     def done(self) -> int:
@@ -89,7 +89,7 @@ def my_jobs(session: Session, actor: Actor) -> list[MyJob]:
     out = []
     for job, project in rows:
         max_attempts = honeypots.settings_of(project).max_attempts
-        fb = honeypots.Feedback(job, actor.id, attempts[job.id], max_attempts)
+        fb = jobs.Feedback(job, actor.id, attempts[job.id], max_attempts)
         out.append(MyJob(job, project, progress[job.id].total, remaining[job.id], fb))
     out.sort(key=lambda m: STATUS_ORDER.index(m.status))  # stable: project, job order kept
     return out

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfig, LabelConfigError, parse_label_config
+from assay.metrics.scoring import QualitySettings
 from assay.services.access import Action, Actor, authorize, visible_project_ids
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.pagination import Page, page_of
@@ -32,6 +33,11 @@ class ProjectCounts:
 
 def label_config_of(project: Project) -> LabelConfig:
     return parse_label_config(project.label_config)
+
+
+def quality_settings_of(project: Project) -> QualitySettings:
+    """How the project matches regions to its GT and which accuracy it targets."""
+    return QualitySettings.from_json(project.quality_settings)
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:

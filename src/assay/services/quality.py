@@ -37,6 +37,7 @@ from assay.services import background
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
 from assay.services.errors import Invalid
+from assay.services.projects import quality_settings_of
 from assay.store.db import Database
 from assay.store.models import Annotation, Prediction, Project, QualityAggregate, QualityScore, Task
 from assay.store.types import utcnow
@@ -46,15 +47,11 @@ AggKey = tuple[str, str, str]  # (group_kind, group_key, label)
 AGG_FIELDS = ("n", "tp", "fp", "fn", "matched", "iou_sum", "accuracy_sum")
 
 
-def settings_of(project: Project) -> QualitySettings:
-    return QualitySettings.from_json(project.quality_settings)
-
-
 def get_settings(session: Session, actor: Actor, project_id: int) -> QualitySettings:
     authorize(session, actor, Action.QUALITY_VIEW, project_id)
     project = session.get(Project, project_id)
     assert project is not None
-    return settings_of(project)
+    return quality_settings_of(project)
 
 
 def update_settings(
@@ -64,7 +61,7 @@ def update_settings(
     authorize(session, actor, Action.QUALITY_SETTINGS, project_id)
     project = session.get(Project, project_id)
     assert project is not None
-    old = settings_of(project)
+    old = quality_settings_of(project)
     merged = old.to_json()
     for name, value in fields.items():
         if value is None:
@@ -117,7 +114,7 @@ def refresh_agreement(session: Session, project_id: int, task_ids: Iterable[int]
         return 0
     project = session.get(Project, project_id)
     assert project is not None
-    settings = settings_of(project)
+    settings = quality_settings_of(project)
     changed = []
     for i in range(0, len(ids), CHUNK):
         rows = session.execute(
@@ -436,7 +433,7 @@ def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) ->
         return 0  # most label changes happen on tasks without GT: one query, nothing to do
     project = session.get(Project, project_id)
     assert project is not None
-    settings = settings_of(project)
+    settings = quality_settings_of(project)
     deltas: dict[AggKey, list[float]] = defaultdict(lambda: [0.0] * len(AGG_FIELDS))
     written = 0
     for i in range(0, len(ids), CHUNK):
@@ -647,7 +644,9 @@ def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> An
     w, h = task.width, task.height
     try:
         found = conflicts_of(
-            regions_of(gt.result, w, h), regions_of(ann.work_result, w, h), settings_of(project)
+            regions_of(gt.result, w, h),
+            regions_of(ann.work_result, w, h),
+            quality_settings_of(project),
         )
     except RegionError:
         found = []
@@ -668,7 +667,7 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
     authorize(session, actor, Action.QUALITY_VIEW, task.project_id)
     project = session.get(Project, task.project_id)
     assert project is not None
-    settings = settings_of(project)
+    settings = quality_settings_of(project)
     anns = list(
         session.scalars(
             select(Annotation)
@@ -717,7 +716,7 @@ def project_agreement(session: Session, actor: Actor, project_id: int) -> Projec
     authorize(session, actor, Action.QUALITY_VIEW, project_id)
     project = session.get(Project, project_id)
     assert project is not None
-    settings = settings_of(project)
+    settings = quality_settings_of(project)
     rows = session.execute(
         select(
             Annotation.task_id,

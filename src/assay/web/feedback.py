@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assay.services import honeypots, jobs, projects
+from assay.services import jobs, projects
 from assay.web.common import PageRoute, reading, render, writing
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -27,7 +27,7 @@ STATUS_TITLES = {
 @router.get("/jobs/{job_id}/feedback")
 def feedback_page(request: Request, job_id: int) -> Response:
     with reading(request) as (s, actor):
-        fb = honeypots.feedback(s, actor, job_id)
+        fb = jobs.feedback(s, actor, job_id)
         project = projects.get_project(s, actor, fb.job.project_id)
         progress = jobs.job_progress(s, [fb.job.id])[fb.job.id]
         latest = fb.attempts[-1] if fb.attempts else None
@@ -49,5 +49,5 @@ def submit(
     request: Request, job_id: int, submitted_csrf: str = Form("", alias="csrf_token")
 ) -> Response:
     with writing(request, submitted_csrf) as (s, actor):
-        honeypots.submit_job(s, actor, job_id)
+        jobs.submit_job(s, actor, job_id)
     return RedirectResponse(f"/jobs/{job_id}/feedback", status_code=303)

@@ -1,0 +1,243 @@
+"""Rotation: which honeypots a job gets, where they go in it, and who has seen them.
+
+A job gets `per_job` honeypots at random positions when it is created (or rerolled before it
+starts): least exposed first within the difficulty mix, never one an assignee has already
+seen. A honeypot that reaches `max_exposures` retires (kept, restorable)."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from assay.services.honeypots.pool import DIFFICULTIES, active_honeypots, derived_difficulties
+from assay.services.honeypots.settings import settings_of
+from assay.store.models import (
+    Annotation,
+    Honeypot,
+    HoneypotExposure,
+    Job,
+    JobAssignee,
+    JobTask,
+    Project,
+    Task,
+)
+from assay.store.types import utcnow
+
+_rng = random.SystemRandom()
+
+
+def exposure_counts(session: Session, task_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(task_ids)
+    if not ids:
+        return {}
+    return dict(
+        session.execute(
+            select(HoneypotExposure.task_id, func.count())
+            .where(HoneypotExposure.task_id.in_(ids))
+            .group_by(HoneypotExposure.task_id)
+        ).all()
+    )
+
+
+def _largest_remainder(shares: dict[str, float], k: int) -> dict[str, int]:
+    raw = {d: shares.get(d, 0.0) * k for d in DIFFICULTIES}
+    out = {d: int(v) for d, v in raw.items()}
+    for d in sorted(DIFFICULTIES, key=lambda d: raw[d] - out[d], reverse=True)[
+        : k - sum(out.values())
+    ]:
+        out[d] += 1
+    return out
+
+
+def _seen_by(
+    session: Session, user_ids: list[int], project_id: int, job_id: int | None
+) -> set[int]:
+    """Tasks any of these people has seen: exposed as honeypots, annotated, or in their jobs."""
+    if not user_ids:
+        return set()
+    exposed = select(HoneypotExposure.task_id).where(
+        HoneypotExposure.user_id.in_(user_ids), HoneypotExposure.project_id == project_id
+    )
+    annotated = select(Annotation.task_id).where(
+        Annotation.completed_by_id.in_(user_ids),
+        Annotation.project_id == project_id,
+        Annotation.deleted_at.is_(None),
+    )
+    in_jobs = (
+        select(JobTask.task_id)
+        .join(JobAssignee, JobAssignee.job_id == JobTask.job_id)
+        .join(Job, Job.id == JobTask.job_id)
+        .where(
+            JobAssignee.user_id.in_(user_ids),
+            Job.project_id == project_id,
+            Job.deleted_at.is_(None),
+            *((Job.id != job_id,) if job_id is not None else ()),
+        )
+    )
+    return set(session.scalars(exposed.union(annotated, in_jobs)))
+
+
+def choose(
+    session: Session,
+    project_id: int,
+    job_task_ids: list[int],
+    assignee_ids: list[int],
+    job_id: int | None = None,
+    rng: random.Random | None = None,
+) -> list[int]:
+    """The honeypots for a job: `per_job` of the active pool, least exposed first within the
+    difficulty mix (a short difficulty is filled from the others), none an assignee has seen
+    and none already in the job. Fewer when the pool cannot supply them."""
+    rng = rng or _rng
+    project = session.get(Project, project_id)
+    assert project is not None
+    cfg = settings_of(project)
+    k = cfg.count_for(len(job_task_ids))
+    if k <= 0:
+        return []
+    excluded = set(job_task_ids) | _seen_by(session, assignee_ids, project_id, job_id)
+    pool = [
+        (task_id, difficulty)
+        for task_id, difficulty in session.execute(
+            select(Honeypot.task_id, Honeypot.difficulty)
+            .join(Task, Task.id == Honeypot.task_id)
+            .where(*active_honeypots(project_id), Task.deleted_at.is_(None))
+        )
+        if task_id not in excluded
+    ]
+    if not pool:
+        return []
+    derived = derived_difficulties(session, [t for t, d in pool if d is None])
+    exposures = exposure_counts(session, [t for t, _ in pool])
+    order = {t: (exposures.get(t, 0), rng.random()) for t, _ in pool}
+    by_level: dict[str, list[int]] = defaultdict(list)
+    for t, d in pool:
+        by_level[d or derived[t]].append(t)
+    chosen: list[int] = []
+    for level, want in _largest_remainder(cfg.difficulty_mix, k).items():
+        chosen += sorted(by_level[level], key=order.__getitem__)[:want]
+    if len(chosen) < k:
+        rest = sorted(set(order) - set(chosen), key=order.__getitem__)
+        chosen += rest[: k - len(chosen)]
+    return chosen
+
+
+def mix_in(
+    task_ids: list[int], honeypot_ids: list[int], rng: random.Random | None = None
+) -> list[tuple[int, bool]]:
+    """The job's order: its tasks in their order, each honeypot at a random position."""
+    rng = rng or _rng
+    out = [(t, False) for t in task_ids]
+    for h in honeypot_ids:
+        out.insert(rng.randint(0, len(out)), (h, True))
+    return out
+
+
+def record_exposures(
+    session: Session, job: Job, honeypot_ids: list[int], user_ids: list[int]
+) -> None:
+    """Count the honeypots as shown to these assignees and retire those at max_exposures."""
+    if not honeypot_ids or not user_ids:
+        return
+    now = utcnow()
+    session.execute(
+        insert(HoneypotExposure),
+        [
+            {"job_id": job.id, "task_id": t, "user_id": u, "project_id": job.project_id, "at": now}
+            for t in honeypot_ids
+            for u in user_ids
+        ],
+    )
+    _retire(session, job.project_id, honeypot_ids)
+
+
+def _retire(session: Session, project_id: int, task_ids: list[int]) -> None:
+    project = session.get(Project, project_id)
+    assert project is not None
+    limit = settings_of(project).max_exposures
+    counts = exposure_counts(session, task_ids)
+    worn = [t for t in task_ids if counts.get(t, 0) >= limit]
+    fresh = [t for t in task_ids if counts.get(t, 0) < limit]
+    if worn:
+        session.execute(
+            update(Honeypot)
+            .where(Honeypot.task_id.in_(worn), Honeypot.retired_at.is_(None))
+            .values(retired_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    if fresh:  # a reroll took exposures back
+        session.execute(
+            update(Honeypot)
+            .where(Honeypot.task_id.in_(fresh), Honeypot.retired_at.is_not(None))
+            .values(retired_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def job_honeypot_ids(session: Session, job_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(JobTask.task_id)
+            .where(JobTask.job_id == job_id, JobTask.is_honeypot.is_(True))
+            .order_by(JobTask.position)
+        )
+    )
+
+
+def job_started(session: Session, job_id: int) -> bool:
+    stmt = select(Annotation.id).where(Annotation.job_id == job_id, Annotation.deleted_at.is_(None))
+    return session.execute(stmt.limit(1)).first() is not None
+
+
+def reinject(session: Session, job: Job, rng: random.Random | None = None) -> list[int]:
+    """Take the job's honeypots (and their exposures) out and mix in a fresh choice."""
+    old = job_honeypot_ids(session, job.id)
+    session.execute(delete(JobTask).where(JobTask.job_id == job.id, JobTask.is_honeypot.is_(True)))
+    session.execute(delete(HoneypotExposure).where(HoneypotExposure.job_id == job.id))
+    if old:
+        _retire(session, job.project_id, old)
+    normal = list(
+        session.scalars(
+            select(JobTask.task_id).where(JobTask.job_id == job.id).order_by(JobTask.position)
+        )
+    )
+    assignees = list(
+        session.scalars(select(JobAssignee.user_id).where(JobAssignee.job_id == job.id))
+    )
+    chosen = choose(session, job.project_id, normal, assignees, job.id, rng)
+    order = mix_in(normal, chosen, rng)
+    if normal:
+        session.execute(
+            update(JobTask),
+            [
+                {"job_id": job.id, "task_id": t, "position": i}
+                for i, (t, hp) in enumerate(order)
+                if not hp
+            ],
+        )
+    if chosen:
+        session.execute(
+            insert(JobTask),
+            [
+                {"job_id": job.id, "task_id": t, "position": i, "is_honeypot": True}
+                for i, (t, hp) in enumerate(order)
+                if hp
+            ],
+        )
+    record_exposures(session, job, chosen, assignees)
+    session.flush()
+    return chosen
+
+
+def assignees_changed(session: Session, job: Job, before: list[int], after: list[int]) -> None:
+    """Before the job starts, choose again for the new people; after, count the newcomers'
+    exposures (they may have seen a honeypot elsewhere: rotation can't undo that)."""
+    if not job_started(session, job.id):
+        reinject(session, job)
+        return
+    added = sorted(set(after) - set(before))
+    record_exposures(session, job, job_honeypot_ids(session, job.id), added)

@@ -1,0 +1,45 @@
+"""Jobs: batches of tasks handed to annotators (a task may be in many jobs), their queues,
+progress and hand-in.
+
+Modules: lookup (find a job, who and what is in it), editing (create, change, list), progress,
+queue (what an annotator gets next), handin (submit a job, feedback from its honeypots),
+job_honeypots (a lead's view of a job's honeypots, reroll).
+"""
+
+from assay.services.jobs.editing import create_job, list_jobs, update_job
+from assay.services.jobs.handin import Feedback, feedback, submissions, submit_job
+from assay.services.jobs.job_honeypots import JobHoneypot, list_job_honeypots, reroll
+from assay.services.jobs.lookup import (
+    get_job,
+    is_assignee,
+    is_honeypot_for,
+    job_task_ids,
+    require_task_in_job,
+)
+from assay.services.jobs.progress import JobProgress, JobView, job_progress, views_of
+from assay.services.jobs.queue import next_to_annotate, remaining_by_job, shuffled
+
+__all__ = [
+    "Feedback",
+    "JobHoneypot",
+    "JobProgress",
+    "JobView",
+    "create_job",
+    "feedback",
+    "get_job",
+    "is_assignee",
+    "is_honeypot_for",
+    "job_progress",
+    "job_task_ids",
+    "list_job_honeypots",
+    "list_jobs",
+    "next_to_annotate",
+    "remaining_by_job",
+    "require_task_in_job",
+    "reroll",
+    "shuffled",
+    "submissions",
+    "submit_job",
+    "update_job",
+    "views_of",
+]

@@ -1,0 +1,103 @@
+"""What an annotator gets next in a job: the job's tasks still open to them, in the job's own
+shuffled order."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from assay.services.access import Actor
+from assay.services.errors import Invalid
+from assay.services.jobs.lookup import get_job, is_assignee
+from assay.store.models import Annotation, Job, JobTask, Task
+
+
+def _open_to(user_id: int) -> list[Any]:
+    """Conditions on a JobTask joined to its Task: open for this user, before replicas: not
+    annotated by them (anywhere), not done (a honeypot is served even though its GT is final)."""
+    mine = (
+        select(Annotation.id)
+        .where(
+            Annotation.task_id == JobTask.task_id,
+            Annotation.completed_by_id == user_id,
+            Annotation.deleted_at.is_(None),
+        )
+        .exists()
+    )
+    return [
+        Task.deleted_at.is_(None),
+        or_(Task.gt_status == "none", JobTask.is_honeypot.is_(True)),
+        ~mine,
+    ]
+
+
+def _replicas_done() -> Any:
+    """How many people annotated the JobTask's task in its job (replicas count these)."""
+    return (
+        select(func.count(func.distinct(Annotation.completed_by_id)))
+        .where(
+            Annotation.task_id == JobTask.task_id,
+            Annotation.job_id == JobTask.job_id,
+            Annotation.deleted_at.is_(None),
+            Annotation.was_cancelled.is_(False),
+        )
+        .scalar_subquery()
+    )
+
+
+def _queue(job: Job, user_id: int) -> Any:
+    """The user's open tasks of the job, in job order (`_open_to`), and with `replicas` set
+    not yet annotated in this job by that many people (honeypots go to every assignee)."""
+    where = [JobTask.job_id == job.id, *_open_to(user_id)]
+    if job.replicas is not None:
+        where.append(or_(JobTask.is_honeypot.is_(True), _replicas_done() < job.replicas))
+    return select(Task).join(JobTask, JobTask.task_id == Task.id).where(*where)
+
+
+def remaining_by_job(session: Session, job_ids: list[int], user_id: int) -> dict[int, int]:
+    """How many tasks each job's queue (`_queue`) holds for this user, in one query."""
+    if not job_ids:
+        return {}
+    counts = dict(
+        session.execute(
+            select(JobTask.job_id, func.count())
+            .join(Task, Task.id == JobTask.task_id)
+            .join(Job, Job.id == JobTask.job_id)
+            .where(
+                JobTask.job_id.in_(job_ids),
+                *_open_to(user_id),
+                or_(
+                    Job.replicas.is_(None),
+                    JobTask.is_honeypot.is_(True),
+                    _replicas_done() < Job.replicas,
+                ),
+            )
+            .group_by(JobTask.job_id)
+        ).all()
+    )
+    return {j: int(counts.get(j, 0)) for j in job_ids}
+
+
+def next_to_annotate(session: Session, actor: Actor, job_id: int) -> tuple[Task | None, int]:
+    """The assignee's next task of their queue (see `_queue`) and how many remain for them.
+
+    With replicas, two assignees asking at once may both get a task that needs one more
+    replica; both answers are kept (the task then has one replica too many), no reservation.
+    """
+    job = get_job(session, actor, job_id)
+    if not is_assignee(session, job.id, actor.id):
+        raise Invalid.field("job", f"you are not an assignee of job {job.id}")
+    remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
+    return session.scalars(
+        _queue(job, actor.id).order_by(JobTask.position).limit(1)
+    ).first(), remaining
+
+
+def shuffled(job_id: int, task_ids: list[int]) -> list[int]:
+    """A random-looking order that is stable for a job, so a reload shows the same next task."""
+    return sorted(
+        task_ids, key=lambda t: hashlib.blake2b(f"{job_id}:{t}".encode(), digest_size=8).digest()
+    )
