@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from assay.cli import app as cli_app
 from assay.services.errors import NotFound
-from assay.services.media import resolve_media_path
+from assay.services.tasks.media import resolve_media_path
 from conftest import RECT_CONFIG, box
 
 

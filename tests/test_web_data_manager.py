@@ -278,8 +278,9 @@ def test_lead_admin_reviewer_see_accuracy_and_agreement_per_task(signed_in, peop
 
 
 def test_quality_cells_match_task_agreement_and_the_stored_scores(people, client, dm, db):
-    from assay.services import quality, task_table
+    from assay.services import quality
     from assay.services.access import Actor, Role
+    from assay.services.views import task_table
 
     (t,) = _quality_tasks(client, people, dm["project"], 1)
     (u,) = _quality_tasks(client, people, dm["project"], 1, with_gt=False)

@@ -289,8 +289,9 @@ def import_(
 
     from rich.progress import Progress
 
-    from assay.services import format_import, media, tasks
+    from assay.services import format_import, tasks
     from assay.services.errors import AssayError
+    from assay.services.tasks import media
 
     settings = get_settings()
     if not source.exists():
@@ -320,7 +321,7 @@ def import_(
                 total = len(media.find_images(source))
                 with Progress(console=err, transient=True) as progress:
                     bar = progress.add_task("reading images", total=total)
-                    result = media.register_images(
+                    result = tasks.register_images(
                         s, actor, project, source, settings.resolved_media_root,
                         on_image=lambda _p: progress.advance(bar),
                     )  # fmt: skip
@@ -391,7 +392,7 @@ def _read_files(source: Path) -> dict[str, bytes]:
         return {source.name: source.read_bytes()}
     from rich.progress import Progress
 
-    from assay.services.media import IMAGE_SUFFIXES
+    from assay.services.tasks.media import IMAGE_SUFFIXES
 
     with Progress(console=err, transient=True) as progress:
         paths = [p for p in sorted(source.rglob("*")) if p.is_file()]

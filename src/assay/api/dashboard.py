@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from assay.api.deps import Ctx, context
 from assay.api.quality import _num, _table, group_row
 from assay.metrics.weekly import WeeklySums, weekly_means
-from assay.services import authors, dashboard, honeypots, quality
+from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor
+from assay.services.views import dashboard
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 

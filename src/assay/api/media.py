@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from assay.api.deps import Ctx, context
-from assay.services.media import authorize_media_file, resolve_media_path
+from assay.services.tasks.media import authorize_media_file, resolve_media_path
 
 router = APIRouter(tags=["media"])
 

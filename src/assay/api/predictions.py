@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
-from assay.services import predictions
+from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api", tags=["predictions"])
 

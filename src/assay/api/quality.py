@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict
 from assay.api.deps import Ctx, context
 from assay.api.serializers import iso
 from assay.metrics import wilson_interval
-from assay.services import authors, background, dashboard, quality
+from assay.services import authors, background, quality
 from assay.services.access import Action
 from assay.services.errors import Invalid
+from assay.services.views import dashboard
 
 router = APIRouter(prefix="/api", tags=["quality"])
 

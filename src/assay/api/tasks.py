@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
-from assay.services import annotations, tasks
+from assay.services import tasks
 from assay.services.errors import Invalid
+from assay.services.tasks import annotations
+from assay.services.views import task_list
 
 router = APIRouter(prefix="/api", tags=["tasks"])
 
@@ -67,7 +69,7 @@ def list_tasks(
         raise Invalid.field("project", "is required: the id of the project whose tasks to list")
     with_regions = fields != "task_only"
     with ctx.read() as s:
-        pg = tasks.list_tasks(
+        pg = task_list.list_tasks(
             s,
             ctx.actor,
             project,

@@ -41,11 +41,11 @@ from assay.metrics.consensus import (
 from assay.metrics.scoring import regions_of
 from assay.services import background, quality
 from assay.services.access import Action, Actor, authorize
-from assay.services.annotations import add_annotation, soft_delete
 from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.ground_truth import lock_tasks, make_ground_truth, record_changes
 from assay.services.tasks import checked_result, label_config_of_project
+from assay.services.tasks.annotations import add_annotation, soft_delete
 from assay.store.db import Database
 from assay.store.models import Annotation, ConsensusResult, Job, JobTask, Task
 from assay.store.types import utcnow

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from assay.services import projects, tasks, users
-from assay.services.media import media_url
+from assay.services.tasks.media import media_url
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Project
 
 DEMO_TITLE = "Demo: aerial wildlife survey"

@@ -33,9 +33,9 @@ from assay.formats.zipstream import iter_zip
 from assay.services import authors, ground_truth
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
-from assay.services.media import MEDIA_URL
 from assay.services.review import REVIEW_STATUSES
 from assay.services.tasks import label_config_of_project, regions_of
+from assay.services.tasks.media import MEDIA_URL
 from assay.store.db import Database
 from assay.store.models import Annotation, Job, JobTask, Prediction, Task
 

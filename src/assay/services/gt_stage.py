@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from assay.services import ground_truth as gt
 from assay.services import jobs
 from assay.services.access import Action, Actor, authorize
-from assay.services.annotations import add_annotation, record_revision
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.tasks import checked_result, get_task, label_config_of_project
+from assay.services.tasks.annotations import add_annotation, record_revision
 from assay.store.models import (
     Annotation,
     Job,

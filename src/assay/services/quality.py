@@ -629,8 +629,8 @@ class AnnotationQuality:
 def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> AnnotationQuality:
     """An annotation's accuracy and its region conflicts with the GT (not for annotators: it
     would reveal which of their tasks have GT)."""
-    from assay.services.annotations import get_annotation
     from assay.services.ground_truth import current_gt
+    from assay.services.tasks.annotations import get_annotation
 
     ann = get_annotation(session, actor, annotation_id)
     authorize(session, actor, Action.QUALITY_VIEW, ann.project_id)

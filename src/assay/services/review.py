@@ -20,11 +20,11 @@ from sqlalchemy import Select, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize, is_member
-from assay.services.annotations import get_annotation, record_revision
 from assay.services.annotator_work import ANNOTATOR_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.selection import BulkResult, selected_task_ids
 from assay.services.tasks import checked_result, label_config_of_project
+from assay.services.tasks.annotations import get_annotation, record_revision
 from assay.store.models import (
     Annotation,
     AnnotationRevision,

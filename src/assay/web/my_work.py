@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from assay.services import my_work
+from assay.services.views import my_work
 from assay.web.common import MAX_PAGE_SIZE, PAGE_SIZE, PageRoute, pager, reading, render
 from assay.web.feedback import STATUS_TITLES
 from assay.web.gt_stage import feedback_url

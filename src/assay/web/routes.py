@@ -11,9 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
 from assay.api.deps import check_csrf
-from assay.services import authors, consensus, projects, task_table, tasks, users
+from assay.services import authors, consensus, projects, tasks, users
 from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
+from assay.services.views import task_list, task_table
 from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
 from assay.web import adjudication, dashboard, feedback, gt_stage, my_work, people, review
@@ -110,7 +111,7 @@ def project_page(
     review_status = review_status or None
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
-        listing = tasks.list_tasks(
+        listing = task_list.list_tasks(
             s,
             actor,
             project_id,

@@ -7,16 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.services import changes
+from assay.services import changes, jobs
 from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize
+from assay.services.checks import is_int
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
-from assay.services.tasks import (
-    annotation_visibility,
-    checked_result,
-    get_task,
-    label_config_of_project,
-)
+from assay.services.tasks.results import checked_result, label_config_of_project
+from assay.services.tasks.visibility import annotation_visibility, get_task
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
 
@@ -76,12 +73,10 @@ def create_annotation(
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
     if job_id is not None:
         _check_job(session, actor, task, job_id)
-    from assay.services import jobs as _jobs
-
     if (
         task.gt_status != "none"
         and not actor.may(Action.GT_STAGE)
-        and not _jobs.is_honeypot_for(session, actor.id, task.id)
+        and not jobs.is_honeypot_for(session, actor.id, task.id)
     ):
         raise Conflict(
             f"Task {task.id} is done: its ground truth is final and it takes no more annotations."
@@ -128,9 +123,7 @@ def add_annotation(
 
 def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
     """An annotation made in a job: the task must be in it, and annotators must be assigned."""
-    from assay.services import jobs
-
-    if not isinstance(job_id, int) or isinstance(job_id, bool):
+    if not is_int(job_id):
         raise Invalid.field("job", "must be a job id")
     job = jobs.get_job(session, actor, job_id)
     if job.project_id != task.project_id:

@@ -171,7 +171,7 @@ def review_cells(
     """The Review and Reviewers cells of the tasks, for actors who may review.
 
     `annotations` are the tasks' live annotations as the page already loaded them
-    (tasks.list_tasks), so the statuses cost no query; the reviewers cost three (assigned,
+    (views.task_list.list_tasks), so the statuses cost no query; the reviewers cost three (assigned,
     reviewed, their emails) whatever the number of tasks. Raises Forbidden for annotators.
     """
     authorize(session, actor, Action.REVIEW, project_id)

@@ -11,7 +11,8 @@ from assay.services import changes
 from assay.services.access import Action, Actor, authorize, visible_project_ids
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
-from assay.services.tasks import get_task, label_config_of_project, prediction_row, task_visibility
+from assay.services.tasks.results import label_config_of_project, prediction_row
+from assay.services.tasks.visibility import get_task, task_visibility
 from assay.store.models import Prediction, Task
 from assay.store.types import utcnow
 

@@ -1,0 +1,54 @@
+"""Tasks and the labels they carry: importing tasks (JSON, a folder of images), changing and
+soft-deleting them, their annotations (with revisions) and predictions, the results checked
+against the label config, their local images, and what of them an actor may see.
+
+Modules: visibility, results, importing, media, editing, annotations, predictions.
+"""
+
+from assay.services.tasks.editing import delete_selected_tasks, delete_task, update_task
+from assay.services.tasks.importing import (
+    ImportResult,
+    import_tasks,
+    refresh_statistics,
+    register_images,
+)
+from assay.services.tasks.media import (
+    IMAGE_SUFFIXES,
+    MEDIA_URL,
+    authorize_media_file,
+    media_path_of,
+    media_url,
+    resolve_media_path,
+)
+from assay.services.tasks.results import checked_result, label_config_of_project, prediction_row
+from assay.services.tasks.visibility import (
+    annotation_visibility,
+    counts_seen_by,
+    get_task,
+    regions_of,
+    task_visibility,
+)
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MEDIA_URL",
+    "ImportResult",
+    "annotation_visibility",
+    "authorize_media_file",
+    "checked_result",
+    "counts_seen_by",
+    "delete_selected_tasks",
+    "delete_task",
+    "get_task",
+    "import_tasks",
+    "label_config_of_project",
+    "media_path_of",
+    "media_url",
+    "prediction_row",
+    "refresh_statistics",
+    "regions_of",
+    "register_images",
+    "resolve_media_path",
+    "task_visibility",
+    "update_task",
+]

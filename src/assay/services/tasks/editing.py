@@ -1,0 +1,62 @@
+"""Changing and soft-deleting tasks (their labels are kept)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from assay.services import changes
+from assay.services.access import Action, Actor, authorize
+from assay.services.errors import Invalid
+from assay.services.selection import BulkResult, selected_task_ids
+from assay.services.tasks.media import media_path_of
+from assay.services.tasks.visibility import get_task
+from assay.store.models import (
+    Task,
+)
+from assay.store.types import utcnow
+
+
+def update_task(
+    session: Session, actor: Actor, task_id: int, data: Any = None, meta: Any = None
+) -> Task:
+    task = get_task(session, actor, task_id)
+    authorize(session, actor, Action.TASK_CHANGE, task.project_id)
+    if data is not None:
+        if not isinstance(data, dict):
+            raise Invalid.field("data", "must be an object")
+        task.data = data
+        task.media_path = media_path_of(data)
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise Invalid.field("meta", "must be an object")
+        task.meta = meta
+    task.updated_at = utcnow()
+    session.flush()
+    return task
+
+
+def delete_task(session: Session, actor: Actor, task_id: int) -> None:
+    """Soft-delete: the task leaves lists and exports; its annotations stay in the database."""
+    task = get_task(session, actor, task_id)
+    authorize(session, actor, Action.TASK_DELETE, task.project_id)
+    task.deleted_at = utcnow()
+    task.deleted_by_id = actor.id
+    changes.record(session, task.project_id, [task.id])
+
+
+def delete_selected_tasks(session: Session, actor: Actor, project_id: int, selection: Any) -> Any:
+    """Soft-delete the selected tasks (Label Studio's `delete_tasks` data-manager action)."""
+    authorize(session, actor, Action.TASK_DELETE, project_id)
+    selected = selected_task_ids(session, project_id, selection)
+    ids = list(session.scalars(selected))
+    now = utcnow()
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        session.execute(
+            update(Task).where(Task.id.in_(chunk)).values(deleted_at=now, deleted_by_id=actor.id)
+        )
+    changes.record(session, project_id, ids)
+    return BulkResult(len(ids), len(ids), 0, 0)

@@ -1,0 +1,75 @@
+"""Label Studio results checked against the project's label config, for annotations and
+predictions that arrive through any door (import, API, GT stage, review fix)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from assay.formats.label_config import LabelConfig
+from assay.formats.label_studio import RegionError, validate_result
+from assay.services.errors import Invalid
+from assay.services.projects import label_config_of
+from assay.store.models import (
+    Project,
+)
+
+
+def label_config_of_project(session: Session, project_id: int) -> LabelConfig:
+    project = session.get(Project, project_id)
+    assert project is not None
+    return label_config_of(project)
+
+
+def checked_result(result: Any, config: LabelConfig, field: str) -> list[Any]:
+    try:
+        validate_result(result, config, field)
+    except RegionError as exc:
+        raise Invalid.field(exc.field, exc.reason) from None
+    return result
+
+
+def annotation_row(ann: Any, config: LabelConfig, path: str) -> dict[str, Any]:
+    if not isinstance(ann, dict):
+        raise Invalid.field(path, "must be an object")
+    result = checked_result(ann.get("result", []), config, f"{path}.result")
+    lead_time = ann.get("lead_time")
+    if lead_time is not None and not isinstance(lead_time, int | float):
+        raise Invalid.field(f"{path}.lead_time", "must be a number of seconds")
+    return {
+        "result": result,
+        "ground_truth": bool(ann.get("ground_truth", False)),
+        "was_cancelled": bool(ann.get("was_cancelled", False)),
+        "lead_time": lead_time,
+    }
+
+
+def prediction_row(pred: Any, config: LabelConfig, path: str) -> dict[str, Any]:
+    if not isinstance(pred, dict):
+        raise Invalid.field(path, "must be an object")
+    result = checked_result(
+        _as_result_list(pred.get("result", []), config), config, f"{path}.result"
+    )
+    score = pred.get("score")
+    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+        raise Invalid.field(f"{path}.score", "must be a number")
+    version = pred.get("model_version") or ""
+    if not isinstance(version, str):
+        version = str(version)
+    return {"result": result, "score": score, "model_version": version[:200]}
+
+
+def _as_result_list(result: Any, config: LabelConfig) -> Any:
+    """The legacy SDK sends a prediction's result as one region or as a bare class name."""
+    if isinstance(result, dict):
+        return [result]
+    if isinstance(result, str):
+        choices = next((c for c in config.controls.values() if c.type == "Choices"), None)
+        if choices is None:
+            return result  # validation names the problem
+        return [
+            {"from_name": choices.name, "to_name": choices.to_name[0], "type": "choices",
+             "value": {"choices": [result]}}
+        ]  # fmt: skip
+    return result
