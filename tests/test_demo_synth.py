@@ -23,12 +23,12 @@ from assay.demo.synth import (
     ScoredBox,
     Survey,
     SyntheticImage,
-    _render_image,
     generate_survey,
     simulate_annotator,
     simulate_model,
     to_label_studio_result,
 )
+from assay.demo.synth.images import _render_image
 
 WIDTH, HEIGHT = 480, 360
 

@@ -31,13 +31,12 @@ from assay.formats.label_studio import RegionError
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.metrics.consensus import (
     AnnotatorRegions,
-    cluster_label_rows,
     cluster_regions,
-    label_weights,
     merge_classifications,
     merge_many,
     reliability_weights,
 )
+from assay.metrics.consensus.weights import cluster_label_rows, label_weights
 from assay.metrics.scoring import regions_of
 from assay.services import background, quality
 from assay.services.access import Action, Actor, authorize
