@@ -109,7 +109,7 @@ def main() -> int:
 
     from sqlalchemy import create_engine, text
 
-    from assay.app import subscribe_change_handlers
+    from assay.app import wire_services
     from assay.services import projects, users
     from assay.services.access import Actor, Role
     from assay.store.db import Database
@@ -132,7 +132,7 @@ def main() -> int:
                 c.execute(text(f'CREATE DATABASE "{pg_name}"'))
             url = base.rsplit("/", 1)[0] + "/" + pg_name
         try:
-            subscribe_change_handlers()
+            wire_services()
             db = Database.connect(url)
             from assay.store.migrate import upgrade
 

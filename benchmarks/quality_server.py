@@ -151,11 +151,11 @@ def _recompute_in_child(url: str, project_id: int) -> dict[str, Any]:
 
 def _child_recompute(url: str, project_id: int) -> None:
     """The child's side: recompute once, print one JSON line."""
-    from assay.app import subscribe_change_handlers
+    from assay.app import wire_services
     from assay.services import quality
     from assay.store.db import Database
 
-    subscribe_change_handlers()
+    wire_services()
     db = Database.connect(url)
     rss_before = _peak_rss_mib()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -193,12 +193,12 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run_one(backend: str, size: int, url: str, seed: int, rescores: int) -> dict[str, Any]:
     """Build a project of `size` tasks on the empty database at `url`, then measure."""
-    from assay.app import subscribe_change_handlers
+    from assay.app import wire_services
     from assay.services import quality, tasks
     from assay.store import migrate
     from assay.store.db import Database
 
-    subscribe_change_handlers()
+    wire_services()
     db = Database.connect(url)
     try:
         migrate.upgrade(db.engine)

@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from assay.api.app import create_app
-from assay.app import subscribe_change_handlers
+from assay.app import wire_services
 from assay.services import users
 from assay.settings import Settings
 from assay.store import migrate
@@ -52,9 +52,9 @@ CHEAP_PASSWORD_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, par
 
 
 @pytest.fixture(scope="session", autouse=True)
-def change_handlers() -> None:
-    """Label changes rescore on commit, as in the server (assay.app assembles this)."""
-    subscribe_change_handlers()
+def services_wired() -> None:
+    """Label changes rescore on commit and background kinds run, as in the server."""
+    wire_services()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -108,10 +108,11 @@ def test_a_job_runs_once_even_when_delivered_twice(db, people):
 
     runs = []
 
-    @background.job_kind("test.count")
     def _count(_db, actor, params, report):
         runs.append(actor.id)
         return {"n": params["n"]}
+
+    background.register_kind("test.count", _count)
 
     lead = Actor(people["lead"].id, Role.LEAD)
     background.use_queue(db, "thread")

@@ -169,7 +169,6 @@ def slow_job(db, people, monkeypatch):
     release, started = threading.Event(), threading.Event()
     options = {"report_at_end": False, "reached_end": False}
 
-    @background.job_kind("test.slow")
     def _slow(_db, _actor, _params, report):
         started.set()
         release.wait()
@@ -177,6 +176,8 @@ def slow_job(db, people, monkeypatch):
             report(1, 1)
         options["reached_end"] = True
         return {"ok": True}
+
+    background.register_kind("test.slow", _slow)
 
     def submit() -> int:
         job_id = background.submit(db, Actor(people["lead"].id, Role.LEAD), "test.slow", None, {})

@@ -16,6 +16,7 @@ from assay.formats.regions import RegionError
 from assay.metrics.scoring import QualitySettings, ResultScore, regions_of, score_result
 from assay.metrics.scoring_batch import score_batch
 from assay.services import quality
+from assay.services.quality import aggregates, rescore
 from assay.store.models import QualityAggregate, QualityScore
 from conftest import box
 
@@ -29,7 +30,7 @@ ALL_SETTINGS = [
 
 
 def _one_pair(gt: Any, sub: Any, w: Any, h: Any, s: QualitySettings) -> ResultScore | None:
-    """What quality._score_rows did per pair before the batch path."""
+    """What rescore._score_rows did per pair before the batch path."""
     try:
         g = regions_of(gt, w, h)
         return score_result(g, regions_of(sub, w, h), s)
@@ -200,9 +201,9 @@ def _stored(db, pid):
 
 
 def _score_rows_per_pair(session, project_id, task_ids, settings):
-    """quality._score_rows as it was before the batch path (ORM objects, one score_result
+    """rescore._score_rows as it was before the batch path (ORM objects, one score_result
     call per pair), kept here as the reference."""
-    from assay.services.quality import _Subject
+    from assay.services.quality.rescore import _Subject
     from assay.store.models import Annotation, Prediction, Task
     from assay.store.types import utcnow
 
@@ -334,7 +335,7 @@ def test_project_recompute_equals_the_per_pair_path(
     batch = _stored(db, pid)
     assert len(batch[0]) > 200 and batch[1]
 
-    monkeypatch.setattr(quality, "_score_rows", _score_rows_per_pair)
+    monkeypatch.setattr(rescore, "_score_rows", _score_rows_per_pair)
     quality.recompute_project(db, pid)
     assert _stored(db, pid) == batch
 
@@ -343,9 +344,9 @@ def test_project_recompute_equals_the_per_pair_path(
 
 
 def _sum_one_by_one(rows, sign, into):
-    """quality._sum_contributions as it was: one contribution at a time."""
+    """aggregates.sum_contributions as it was: one contribution at a time."""
     for row in rows:
-        for key, values in quality._contributions(row, sign):
+        for key, values in aggregates._contributions(row, sign):
             acc = into[key]
             for i, v in enumerate(values):
                 acc[i] += v
@@ -375,12 +376,12 @@ def test_sum_contributions_equals_one_at_a_time(seed):
             "labels": labels,
         }  # fmt: skip
 
-    want = defaultdict(lambda: [0.0] * len(quality.AGG_FIELDS))
-    got = defaultdict(lambda: [0.0] * len(quality.AGG_FIELDS))
+    want = defaultdict(lambda: [0.0] * len(aggregates.AGG_FIELDS))
+    got = defaultdict(lambda: [0.0] * len(aggregates.AGG_FIELDS))
     for sign in (-1, 1, 1, -1, 1):  # several calls into the same dict, as rescore_tasks does
         rows = [row() for _ in range(rng.choice([0, 1, 50, 300]))]
         _sum_one_by_one(rows, sign, want)
-        quality._sum_contributions(rows, sign, got)
+        aggregates.sum_contributions(rows, sign, got)
         assert list(got.items()) == list(want.items())  # same floats, same key order
 
 

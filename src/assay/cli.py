@@ -35,11 +35,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _database(settings: Settings):
-    from assay.app import subscribe_change_handlers
+    from assay.app import wire_services
     from assay.store import migrate
     from assay.store.db import Database
 
-    subscribe_change_handlers()
+    wire_services()
     db = Database.connect(settings.resolved_database_url)
     migrate.upgrade(db.engine)
     return db

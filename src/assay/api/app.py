@@ -26,7 +26,7 @@ from assay.api import (
 )
 from assay.api.errors import install_error_handlers
 from assay.api.middleware import BodyLimit, OptionalTrailingSlash
-from assay.app import subscribe_change_handlers
+from assay.app import wire_services
 from assay.services import background
 from assay.settings import Settings, get_settings
 from assay.store import migrate
@@ -37,7 +37,7 @@ def create_app(
     settings: Settings | None = None, db: Database | None = None, run_migrations: bool = True
 ) -> FastAPI:
     """Build the app; migrations run here so every way of starting serves an up-to-date schema."""
-    subscribe_change_handlers()
+    wire_services()
     settings = settings or get_settings()
     db = db or Database.connect(settings.resolved_database_url)
     if run_migrations:

@@ -1,7 +1,8 @@
 """Background jobs: long work whose state and progress live in the database.
 
 A job is a row of `background_jobs` (kind, JSON params, status, progress, result) and a job
-function registered for its kind with `@job_kind`. Who runs it depends on the queue:
+function registered for its kind (`register_kind`, called by `assay.app`). Who runs it depends
+on the queue:
 
 - "thread" (SQLite, and the default of tests): a worker thread of the serving process;
 - "procrastinate" (PostgreSQL): the job id is deferred to procrastinate's queue `assay`, and
@@ -63,14 +64,9 @@ _KINDS: dict[str, Work] = {}
 _QUEUE_OF: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
-def job_kind(name: str) -> Callable[[Work], Work]:
-    """Register the function that runs jobs of this kind."""
-
-    def register(work: Work) -> Work:
-        _KINDS[name] = work
-        return work
-
-    return register
+def register_kind(name: str, work: Work) -> None:
+    """Run jobs of kind `name` with `work` (assay.app registers every kind at start)."""
+    _KINDS[name] = work
 
 
 def use_queue(db: Database, queue: str) -> str:

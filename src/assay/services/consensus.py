@@ -455,8 +455,7 @@ def start_merge(db: Database, actor: Actor, project_id: int, **params: Any) -> i
     return background.submit(db, actor, "consensus.merge", project_id, params)
 
 
-@background.job_kind("consensus.merge")
-def _merge_job(
+def merge_job(
     db: Database, actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
 ) -> dict[str, Any]:
     """Estimate the weights once, then merge CHUNK tasks per transaction, so progress shows

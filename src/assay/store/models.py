@@ -69,7 +69,7 @@ class Project(Base):
     label_config: Mapped[str] = mapped_column(Text)
     expert_instruction: Mapped[str] = mapped_column(Text, default="")
     color: Mapped[str] = mapped_column(String(16), default="#FFFFFF")
-    # Matching settings for scoring against GT (services.quality.QualitySettings); {} = defaults.
+    # Matching settings for scoring against GT (metrics.scoring.QualitySettings); {} = defaults.
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )

@@ -1,0 +1,144 @@
+"""Reading scores: quality by annotator, model, job and label (micro and macro, with intervals),
+the label confusion, and one annotation's score with its conflicts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.formats.regions import RegionError
+from assay.metrics import Counts
+from assay.metrics.scoring import (
+    RegionConflict,
+    conflicts_of,
+    regions_of,
+)
+from assay.services.access import Action, Actor, authorize
+from assay.services.ground_truth import current_gt
+from assay.services.projects import quality_settings_of
+from assay.services.tasks.annotations import get_annotation
+from assay.store.models import Annotation, Project, QualityAggregate, QualityScore, Task
+
+
+@dataclass(frozen=True)
+class GroupQuality:
+    """Micro (summed counts) and macro (mean accuracy) quality of one group, with CIs."""
+
+    kind: str
+    key: str
+    label: str
+    n: int
+    tp: int
+    fp: int
+    fn: int
+    matched: int
+    iou_sum: float
+    accuracy_sum: float
+
+    @property
+    def micro(self) -> Counts:
+        return Counts(
+            tp=self.tp, fp=self.fp, fn=self.fn, matched=self.matched, iou_sum=self.iou_sum
+        )
+
+    @property
+    def mean_accuracy(self) -> float | None:
+        return self.accuracy_sum / self.n if self.n else None
+
+
+def groups(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    kind: str,
+    label: str | None = "",
+    key: str | None = None,
+) -> list[GroupQuality]:
+    """Aggregates of one kind (annotator, model, job, annotations, predictions); `label` ""
+    for all labels, None for every per-label row.
+
+    Annotators read no scores, not even their own: a score moving after an answer would tell
+    them which tasks have GT (honeypots). Their feedback is the job submission's.
+    """
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
+    stmt = select(QualityAggregate).where(
+        QualityAggregate.project_id == project_id, QualityAggregate.group_kind == kind
+    )
+    if label is not None:
+        stmt = stmt.where(QualityAggregate.label == label)
+    else:
+        stmt = stmt.where(QualityAggregate.label != "")
+    if key is not None:
+        stmt = stmt.where(QualityAggregate.group_key == key)
+    rows = session.scalars(stmt.order_by(QualityAggregate.group_key, QualityAggregate.label))
+    return [
+        GroupQuality(
+            r.group_kind,
+            r.group_key,
+            r.label,
+            r.n,
+            r.tp,
+            r.fp,
+            r.fn,
+            r.matched,
+            r.iou_sum,
+            r.accuracy_sum,
+        )
+        for r in rows
+        if r.n > 0
+    ]
+
+
+def score_of_annotation(session: Session, annotation_id: int) -> QualityScore | None:
+    return session.scalar(select(QualityScore).where(QualityScore.annotation_id == annotation_id))
+
+
+def confusion(
+    session: Session, actor: Actor, project_id: int, kind: str = "annotation"
+) -> dict[tuple[str, str], int]:
+    """Label confusion summed over the project's scored annotations (or predictions)."""
+    authorize(session, actor, Action.QUALITY_VIEW, project_id)
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    stmt = (
+        select(QualityScore.confusion)
+        .where(QualityScore.project_id == project_id, QualityScore.subject_kind == kind)
+        .execution_options(yield_per=5000)
+    )
+    for pairs in session.scalars(stmt):
+        for g, p, n in pairs:
+            out[(g, p)] += n
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class AnnotationQuality:
+    annotation: Annotation
+    score: QualityScore | None  # None when the task has no GT (or the annotation is the GT)
+    conflicts: list[RegionConflict]
+
+
+def annotation_quality(session: Session, actor: Actor, annotation_id: int) -> AnnotationQuality:
+    """An annotation's accuracy and its region conflicts with the GT (not for annotators: it
+    would reveal which of their tasks have GT)."""
+    ann = get_annotation(session, actor, annotation_id)
+    authorize(session, actor, Action.QUALITY_VIEW, ann.project_id)
+    gt = current_gt(session, ann.task_id)
+    if gt is None or gt.id == ann.id:
+        return AnnotationQuality(ann, None, [])
+    task = session.get(Task, ann.task_id)
+    assert task is not None
+    project = session.get(Project, ann.project_id)
+    assert project is not None
+    w, h = task.width, task.height
+    try:
+        found = conflicts_of(
+            regions_of(gt.result, w, h),
+            regions_of(ann.work_result, w, h),
+            quality_settings_of(project),
+        )
+    except RegionError:
+        found = []
+    return AnnotationQuality(ann, score_of_annotation(session, ann.id), found)

@@ -1,0 +1,276 @@
+"""Keeping scores current: every annotation and prediction of a task with GT scored against it
+(`quality_scores`). A change to a task's labels rescores that task only (`on_labels_changed`,
+subscribed to `services.changes` by `assay.app`); a change of settings rebuilds the project
+(`recompute_project`, a background job)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from assay.metrics import CountTable
+from assay.metrics.scoring import (
+    QualitySettings,
+    ResultScore,
+)
+from assay.metrics.scoring_batch import score_batch
+from assay.runtime import gc_paused
+from assay.services import background
+from assay.services.access import Action, Actor, authorize
+from assay.services.annotator_work import ANNOTATOR_WORK
+from assay.services.projects import quality_settings_of
+from assay.services.quality.aggregates import AGG_FIELDS, AggKey, apply_deltas, sum_contributions
+from assay.services.quality.agreement import agreement_task_ids, refresh_agreement
+from assay.store.db import Database
+from assay.store.models import Annotation, Prediction, Project, QualityAggregate, QualityScore, Task
+from assay.store.types import utcnow
+
+CHUNK = 2000
+
+
+def on_labels_changed(session: Session, project_id: int, task_ids: set[int]) -> None:
+    """The change handler (`services.changes`): rescore the tasks and refresh their agreement."""
+    rescore_tasks(session, project_id, task_ids)
+    refresh_agreement(session, project_id, task_ids)
+
+
+@dataclass(frozen=True)
+class _Subject:
+    kind: str  # annotation | prediction
+    id: int
+    task_id: int
+    key: str  # annotator user id, or model version
+    job_id: int | None
+    result: list[Any]
+
+
+def _score_rows(
+    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
+) -> list[dict[str, Any]]:
+    """Fresh score rows for the given tasks (only those with a GT).
+
+    Reads only the columns scoring needs (no ORM objects) and scores all pairs at once with
+    `score_batch`: per pair exactly what `score_result` gives, vectorised.
+    """
+    if not task_ids:
+        return []
+    with gc_paused():
+        return _score_rows_now(session, project_id, task_ids, settings)
+
+
+def _score_rows_now(
+    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
+) -> list[dict[str, Any]]:
+    """`_score_rows` itself; the decoded JSON dies with this frame, before collection resumes."""
+    gts, sizes, subjects = _load(session, task_ids, settings)
+    tasks = list(gts)
+    position = {t: i for i, t in enumerate(tasks)}
+    no_size = (None, None)
+    scores = score_batch(
+        [gts[t].result for t in tasks],
+        [s.result for s in subjects],
+        [position[s.task_id] for s in subjects],
+        [sizes.get(t, no_size)[0] for t in tasks],
+        [sizes.get(t, no_size)[1] for t in tasks],
+        settings,
+    )
+    # None where either side is unreadable: left unscored rather than failing the change
+    scored = [(sub, sc) for sub, sc in zip(subjects, scores, strict=True) if sc is not None]
+    accuracy = CountTable.from_counts(sc.counts for _, sc in scored).accuracy.tolist()
+    now = utcnow()
+    return [
+        _row(project_id, sub, gts[sub.task_id], sc, acc, now)
+        for (sub, sc), acc in zip(scored, accuracy, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _GroundTruth:
+    id: int
+    revision: int
+    result: list[Any]
+
+
+def _load(
+    session: Session, task_ids: list[int], settings: QualitySettings
+) -> tuple[dict[int, _GroundTruth], dict[int, tuple[Any, Any]], list[_Subject]]:
+    """The tasks' GTs (by task id), image sizes (by task id), and what to score against them:
+    live annotations that are not cancelled, then live predictions."""
+    gts = {
+        task_id: _GroundTruth(gt_id, revision, result)
+        for gt_id, task_id, revision, result in session.execute(
+            select(Annotation.id, Annotation.task_id, Annotation.revision, Annotation.result).where(
+                Annotation.task_id.in_(task_ids),
+                Annotation.ground_truth.is_(True),
+                Annotation.deleted_at.is_(None),
+            )
+        )
+    }
+    if not gts:
+        return {}, {}, []
+    sizes = {
+        t: (w, h)
+        for t, w, h in session.execute(
+            select(Task.id, Task.width, Task.height).where(Task.id.in_(list(gts)))
+        )
+    }
+    subjects = [
+        _Subject("annotation", a_id, task_id, str(user_id or ""), job_id, result)
+        for a_id, task_id, user_id, job_id, result in session.execute(
+            select(
+                Annotation.id,
+                Annotation.task_id,
+                Annotation.completed_by_id,
+                Annotation.job_id,
+                Annotation.work_result,
+            ).where(Annotation.task_id.in_(list(gts)), *ANNOTATOR_WORK)
+        )
+    ] + [
+        _Subject("prediction", p_id, task_id, model_version or "", None, result)
+        for p_id, task_id, model_version, result in session.execute(
+            select(
+                Prediction.id, Prediction.task_id, Prediction.model_version, Prediction.result
+            ).where(Prediction.task_id.in_(list(gts)), Prediction.deleted_at.is_(None))
+        )
+    ]
+    if not settings.empty_is_annotated:
+        subjects = [s for s in subjects if s.kind == "prediction" or s.result]
+    return gts, sizes, subjects
+
+
+def _row(
+    project_id: int,
+    sub: _Subject,
+    gt: _GroundTruth,
+    score: ResultScore,
+    accuracy: float,
+    now: Any,
+) -> dict[str, Any]:
+    c = score.counts
+    return {
+        "project_id": project_id,
+        "task_id": sub.task_id,
+        "subject_kind": sub.kind,
+        "subject_key": sub.key,
+        "annotation_id": sub.id if sub.kind == "annotation" else None,
+        "prediction_id": sub.id if sub.kind == "prediction" else None,
+        "job_id": sub.job_id,
+        "gt_annotation_id": gt.id,
+        "gt_revision": gt.revision,
+        "tp": c.tp,
+        "fp": c.fp,
+        "fn": c.fn,
+        "matched": c.matched,
+        "iou_sum": c.iou_sum,
+        "accuracy": accuracy,  # c.accuracy, computed for all rows at once
+        "labels": score.labels,
+        "confusion": score.confusion,
+        "computed_at": now,
+    }
+
+
+def _has_gt_or_scores(session: Session, task_ids: list[int]) -> bool:
+    """Whether any of these tasks has a live GT annotation or stored scores."""
+    gt = select(Annotation.id).where(
+        Annotation.task_id.in_(task_ids),
+        Annotation.ground_truth.is_(True),
+        Annotation.deleted_at.is_(None),
+    )
+    scored = select(QualityScore.id).where(QualityScore.task_id.in_(task_ids))
+    return session.scalar(select(gt.exists() | scored.exists())) or False
+
+
+def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) -> int:
+    """Recompute the scores of these tasks and move the aggregates by the difference.
+
+    Called in the same transaction as the change, so scores never lag behind labels.
+    Returns the number of score rows written.
+    """
+    ids = sorted(set(task_ids))
+    if not ids or (len(ids) <= CHUNK and not _has_gt_or_scores(session, ids)):
+        return 0  # most label changes happen on tasks without GT: one query, nothing to do
+    project = session.get(Project, project_id)
+    assert project is not None
+    settings = quality_settings_of(project)
+    deltas: dict[AggKey, list[float]] = defaultdict(lambda: [0.0] * len(AGG_FIELDS))
+    written = 0
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i : i + CHUNK]
+        old = [
+            {
+                "subject_kind": s.subject_kind, "subject_key": s.subject_key, "job_id": s.job_id,
+                "tp": s.tp, "fp": s.fp, "fn": s.fn, "matched": s.matched, "iou_sum": s.iou_sum,
+                "accuracy": s.accuracy, "labels": s.labels,
+            }
+            for s in session.scalars(select(QualityScore).where(QualityScore.task_id.in_(chunk)))
+        ]  # fmt: skip
+        sum_contributions(old, -1, deltas)
+        session.execute(delete(QualityScore).where(QualityScore.task_id.in_(chunk)))
+        new = _score_rows(session, project_id, chunk, settings)
+        if new:
+            session.execute(QualityScore.__table__.insert(), new)
+        sum_contributions(new, 1, deltas)
+        written += len(new)
+    apply_deltas(session, project_id, deltas)
+    return written
+
+
+def recompute_project(
+    db: Database, project_id: int, progress: Callable[[int, int], None] = lambda _d, _t: None
+) -> dict[str, Any]:
+    """Rebuild every score and aggregate of the project, one committed chunk at a time.
+
+    Chunks go through `rescore_tasks`, so a label change made meanwhile is never counted
+    twice: whichever comes second replaces the first's rows and moves aggregates by the
+    difference.
+    """
+    with db.session() as s:
+        s.execute(delete(QualityScore).where(QualityScore.project_id == project_id))
+        s.execute(delete(QualityAggregate).where(QualityAggregate.project_id == project_id))
+        task_ids = list(
+            s.scalars(
+                select(Annotation.task_id)
+                .join(Task, Task.id == Annotation.task_id)
+                .where(
+                    Annotation.project_id == project_id,
+                    Annotation.ground_truth.is_(True),
+                    Annotation.deleted_at.is_(None),
+                    Task.deleted_at.is_(None),
+                )
+                .order_by(Annotation.task_id)
+            )
+        )
+        shared = agreement_task_ids(s, project_id)
+    total = len(task_ids) + len(shared)
+    progress(0, total)
+    written = 0
+    for i in range(0, len(task_ids), CHUNK):
+        with db.session() as s:
+            written += rescore_tasks(s, project_id, task_ids[i : i + CHUNK])
+        progress(min(i + CHUNK, len(task_ids)), total)
+    for i in range(0, len(shared), CHUNK):
+        with db.session() as s:
+            refresh_agreement(s, project_id, shared[i : i + CHUNK])
+        progress(len(task_ids) + min(i + CHUNK, len(shared)), total)
+    return {"tasks": len(task_ids), "scores": written, "agreement_tasks": len(shared)}
+
+
+def start_recompute(db: Database, actor: Actor, project_id: int) -> int:
+    """Queue a full recompute (or return the one already queued or running)."""
+    with db.session(write=False) as s:
+        authorize(s, actor, Action.QUALITY_SETTINGS, project_id)
+        running = background.active_job(s, project_id, "quality.recompute")
+        if running is not None:
+            return running.id
+    return background.submit(db, actor, "quality.recompute", project_id, {"project_id": project_id})
+
+
+def recompute_job(
+    db: Database, _actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
+) -> dict[str, Any]:
+    return recompute_project(db, params["project_id"], report)
