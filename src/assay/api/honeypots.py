@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.api.deps import Ctx, context
-from assay.services import gt_sampling, honeypots, jobs
+from assay.services import honeypots, jobs
 from assay.services.access import Action, Actor
+from assay.services.ground_truth import sampling as gt_sampling
 from assay.store.models import JobSubmission
 
 router = APIRouter(prefix="/api", tags=["honeypots"])
