@@ -72,8 +72,8 @@ def grow(db, actor, project_id: int, start: int, stop: int, seed: int) -> None:
 
 def child(url: str, project_id: int, kind: str, out: str) -> None:
     """Stream one export to a file; print seconds, bytes and peak RSS as JSON."""
-    from assay.services import export
     from assay.services.access import Actor, Role
+    from assay.services.io import exporting as export
     from assay.store.db import Database
 
     db = Database.connect(url)

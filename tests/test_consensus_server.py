@@ -148,7 +148,8 @@ def test_weights_are_estimated_once_over_the_whole_merge_not_per_batch(
     follow the weights learnt from the others (a per-batch estimate sees a 1-1 tie)."""
     from assay.services import consensus
 
-    monkeypatch.setattr(consensus, "CHUNK", 1)
+    for module in (consensus.merge, consensus.weights):  # tasks per batch
+        monkeypatch.setattr(module, "CHUNK", 1)
     zebra, elephant = box(10, 10, 20, 20, label="Zebra"), box(10, 10, 20, 20)
     for _ in range(4):
         _task(client, people, project,
@@ -261,7 +262,8 @@ def test_classification_tasks_merge_by_majority_and_ties_wait(client, people, cl
 def test_dawid_skene_choices_learn_from_every_batch(client, people, classes, third, monkeypatch):
     from assay.services import consensus
 
-    monkeypatch.setattr(consensus, "CHUNK", 1)
+    for module in (consensus.merge, consensus.weights):  # tasks per batch
+        monkeypatch.setattr(module, "CHUNK", 1)
     a, b = people["annotator"], people["annotator2"]
     for _ in range(4):
         _task(client, people, classes,

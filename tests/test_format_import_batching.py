@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import event, select
 
 from assay.formats.scout_csv import ANNOTATIONS_HEADER
-from assay.services import format_import, projects, tasks, users
+from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.errors import Invalid
-from assay.services.export import image_key
+from assay.services.io import importing as format_import
+from assay.services.io.exporting import image_key
 from assay.store.models import Annotation, Task
 from assay.store.types import utcnow as now
 from conftest import RECT_CONFIG, box

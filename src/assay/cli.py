@@ -289,8 +289,9 @@ def import_(
 
     from rich.progress import Progress
 
-    from assay.services import format_import, tasks
+    from assay.services import tasks
     from assay.services.errors import AssayError
+    from assay.services.io import importing as format_import
     from assay.services.tasks import media
 
     settings = get_settings()
@@ -426,8 +427,8 @@ def export(
     ),
 ) -> None:
     """Export a project, streamed to a file (constant memory)."""
-    from assay.services import export as exporting
     from assay.services.errors import AssayError
+    from assay.services.io import exporting
 
     settings = get_settings()
     db = _database(settings)

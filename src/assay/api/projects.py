@@ -14,8 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from assay.api import serializers
 from assay.api.deps import Ctx, context
 from assay.runtime import gc_paused
-from assay.services import export, format_import, projects, tasks
+from assay.services import projects, tasks
 from assay.services.errors import Invalid
+from assay.services.io import exporting as export
+from assay.services.io import importing as format_import
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 BIG_IMPORT = 1000  # tasks; after more, PostgreSQL's statistics are refreshed

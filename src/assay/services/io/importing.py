@@ -38,7 +38,7 @@ from assay.formats.yolo import read_yolo
 from assay.services import tasks
 from assay.services.access import Action, Actor, authorize, is_member
 from assay.services.errors import Invalid
-from assay.services.export import image_key
+from assay.services.io.exporting import image_key
 from assay.store.models import Annotation, Project, ProjectMember, Task, User
 
 IMPORT_FORMATS = ("coco", "yolo", "voc", "ls-json", "csv")

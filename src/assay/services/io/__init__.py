@@ -1,0 +1,6 @@
+"""Files in and out: importing COCO, YOLO, VOC, Scout CSV and Label Studio files as tasks,
+annotations, GT or predictions (all or nothing, matched to existing images), and streaming a
+project out in those formats.
+
+Modules: importing, exporting. The formats themselves (parse, write) are assay.formats.
+"""
