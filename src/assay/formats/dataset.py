@@ -16,6 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
+from assay.geometry.masks import rle_counts
+
 __all__ = [
     "GT_STATUSES",
     "KINDS",
@@ -231,10 +235,6 @@ def polygon_area(points: Iterable[tuple[float, float]]) -> float:
 
 def _mask_bbox(rle: Mapping[str, Any]) -> tuple[float, float, float, float]:
     """Bounding box of an RLE's set pixels, from its runs (column-major), no pixel decode."""
-    import numpy as np
-
-    from assay.geometry.masks import rle_counts
-
     h = int(rle["size"][0])
     runs = rle_counts(rle)  # type: ignore[arg-type]
     ends = np.cumsum(runs)

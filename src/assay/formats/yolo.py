@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -96,8 +96,6 @@ def read_yolo(
 
 def read_yolo_dir(root: str, image_sizes: Mapping[str, tuple[int, int]], **kw: Any) -> Dataset:
     """`read_yolo` over the ``*.yaml`` and ``*.txt`` files under a directory."""
-    from pathlib import Path
-
     base = Path(root)
     files = {
         p.relative_to(base).as_posix(): p.read_bytes()

@@ -7,8 +7,6 @@ keeps state between calls. Formulas and conventions: docs/metrics.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 from assay.metrics.agreement import (
     agreement_matrix,
     category_counts,
@@ -21,12 +19,29 @@ from assay.metrics.agreement import (
     task_agreement_matrix,
     task_agreement_score,
 )
+from assay.metrics.coco import coco_evaluate
 from assay.metrics.conflicts import ConflictKind, Conflicts, find_conflicts
 from assay.metrics.confusion import (
     UNMATCHED,
     confusion_matrix,
     confusion_matrix_batch,
     encode_labels,
+)
+from assay.metrics.consensus import (
+    AnnotatorRegions,
+    ClassificationConsensus,
+    Clusters,
+    ConsensusResult,
+    DawidSkeneResult,
+    MergedRegion,
+    ProjectConsensus,
+    cluster_regions,
+    dawid_skene,
+    merge_classifications,
+    merge_many,
+    merge_regions,
+    reliability_weights,
+    triage,
 )
 from assay.metrics.matching import BatchMatching, Matching, MatchMethod, match_batch, match_regions
 from assay.metrics.scores import (
@@ -103,37 +118,3 @@ __all__ = [
     "triage",
     "wilson_interval",
 ]
-
-# Consensus (assay.metrics.consensus, issue #10): loaded on first use, like coco_evaluate.
-_CONSENSUS = frozenset(
-    {
-        "AnnotatorRegions",
-        "ClassificationConsensus",
-        "Clusters",
-        "ConsensusResult",
-        "DawidSkeneResult",
-        "MergedRegion",
-        "ProjectConsensus",
-        "cluster_regions",
-        "dawid_skene",
-        "merge_classifications",
-        "merge_many",
-        "merge_regions",
-        "reliability_weights",
-        "triage",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    # COCO evaluation lives in assay.metrics.coco (its own module and owner); loaded on first
-    # use so that importing assay.metrics stays light.
-    if name == "coco_evaluate":
-        from assay.metrics.coco import coco_evaluate
-
-        return coco_evaluate
-    if name in _CONSENSUS:
-        from assay.metrics import consensus
-
-        return getattr(consensus, name)
-    raise AttributeError(f"module 'assay.metrics' has no attribute {name!r}")

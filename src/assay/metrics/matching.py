@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
 
 from assay.geometry.types import BoolArray, FloatArray, IntArray
 
@@ -258,7 +259,6 @@ def _hungarian(iou: FloatArray, valid: BoolArray, same: BoolArray) -> IntArray:
         tier_label = k + 1.0  # > any total IoU of a matching
         tier_pair = k * (tier_label + 1.0) + 1.0  # > any label + IoU total of a matching
         weight = np.where(v, tier_pair + tier_label * same[t][sub] + iou[t][sub], 0.0)
-        from scipy.optimize import linear_sum_assignment  # lazily: 40 MiB the server rarely needs
 
         r, c = linear_sum_assignment(weight, maximize=True)
         ok = v[r, c]

@@ -22,6 +22,7 @@ not overwrite the row.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -33,6 +34,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import procrastinate
 from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -223,8 +225,6 @@ def procrastinate_app(url: str, role: str) -> Any:
     One app per role ("defer": synchronous, from request threads; "worker": asynchronous, in
     the worker's event loop), since an app opened for one cannot serve the other.
     """
-    import procrastinate
-
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
 
     @app.task(name=TASK_NAME, queue=QUEUE_NAME)
@@ -244,8 +244,6 @@ def run_worker(db: Database, wait: bool = True, stop: threading.Event | None = N
 
     `stop`, when given, ends a waiting worker from another thread (the embedded worker).
     """
-    import asyncio
-
     fail_stalled(db)  # jobs whose worker died; procrastinate will not hand them out again
     url = db.engine.url.render_as_string(hide_password=False)
     app = procrastinate_app(url, "worker")

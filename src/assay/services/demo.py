@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from assay.demo import synth
 from assay.services import projects, tasks, users
 from assay.services.tasks.media import media_url
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Project
@@ -44,8 +45,6 @@ def build_demo(
     )
     if existing is not None:
         return DemoInfo(existing, False, logins)
-
-    from assay.demo import synth
 
     people = {}
     for email, role in logins:

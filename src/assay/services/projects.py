@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfig, LabelConfigError, parse_label_config
+from assay.formats.label_studio import RegionError, validate_result
 from assay.metrics.scoring import QualitySettings
 from assay.services.access import Action, Actor, authorize, visible_project_ids
 from assay.services.errors import Conflict, Invalid, NotFound
@@ -108,8 +109,6 @@ def update_project(session: Session, actor: Actor, project_id: int, **fields: An
 
 def _check_labels_still_defined(session: Session, project_id: int, config: LabelConfig) -> None:
     """Refuse a config that drops a label live annotations use: their regions would dangle."""
-    from assay.formats.label_studio import RegionError, validate_result
-
     stmt = (
         select(Annotation.id, Annotation.result)
         .where(Annotation.project_id == project_id, Annotation.deleted_at.is_(None))
