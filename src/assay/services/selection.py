@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from assay.services.checks import is_id_list
 from assay.services.errors import Invalid
 from assay.store.models import Task
 
@@ -39,9 +40,7 @@ def selected_task_ids(session: Session, project_id: int, selection: Any) -> Sele
     live = select(Task.id).where(Task.project_id == project_id, Task.deleted_at.is_(None))
     key = "excluded" if selection["all"] else "included"
     ids = selection.get(key, [])
-    if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
-    ):
+    if not is_id_list(ids):
         raise Invalid.field(f"selectedItems.{key}", "must be a list of task ids")
     if len(ids) > MAX_INCLUDED:
         raise Invalid.field(

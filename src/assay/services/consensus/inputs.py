@@ -20,6 +20,7 @@ from assay.metrics.consensus import (
 from assay.metrics.scoring import regions_of
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
+from assay.services.checks import is_id_list, is_number
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, JobTask, Task
 
@@ -72,7 +73,7 @@ class MergeSettings:
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return is_number(v) and math.isfinite(v)
 
 
 def tasks_to_merge(
@@ -84,9 +85,7 @@ def tasks_to_merge(
     if task_ids is not None and job_id is not None:
         raise Invalid.field("tasks", "give tasks or job, not both")
     if task_ids is not None:
-        if not isinstance(task_ids, list) or not all(
-            isinstance(t, int) and not isinstance(t, bool) for t in task_ids
-        ):
+        if not is_id_list(task_ids):
             raise Invalid.field("tasks", "must be a list of task ids")
         found = set(session.scalars(live.where(Task.id.in_(task_ids))))
         missing = [t for t in task_ids if t not in found]

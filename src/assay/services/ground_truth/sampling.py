@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from assay.services import jobs
 from assay.services.access import Action, Actor, authorize
+from assay.services.checks import is_int, is_number
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, Prediction, Task
 
@@ -131,11 +132,9 @@ def _check(
 ) -> None:
     if (fraction is None) == (count is None):
         raise Invalid.field("fraction", 'give either "fraction" (0 to 1) or "count", not both')
-    if fraction is not None and (
-        not isinstance(fraction, int | float) or isinstance(fraction, bool) or not 0 < fraction <= 1
-    ):
+    if fraction is not None and (not is_number(fraction) or not 0 < fraction <= 1):
         raise Invalid.field("fraction", "must be a number between 0 and 1")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+    if count is not None and (not is_int(count) or count < 1):
         raise Invalid.field("count", "must be a whole number of 1 or more")
     if strategy not in STRATEGIES:
         raise Invalid.field("strategy", f"must be one of {', '.join(STRATEGIES)}")
@@ -143,7 +142,7 @@ def _check(
         raise Invalid.field(
             "strata", 'stratified sampling needs "label", "model_confidence" or a task data field'
         )
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+    if seed is not None and (not is_int(seed)):
         raise Invalid.field("seed", "must be an integer")
     if (
         not isinstance(min_per_stratum, int)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize, is_member
+from assay.services.checks import is_id_list, is_int
 from assay.services.errors import Invalid
 from assay.services.honeypots import rotation
 from assay.services.jobs.lookup import get_job
@@ -23,9 +24,7 @@ MIN_REPLICAS, MAX_REPLICAS = 2, 11
 
 
 def _check_ids(value: Any, field: str) -> list[int]:
-    if not isinstance(value, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in value
-    ):
+    if not is_id_list(value):
         raise Invalid.field(field, "must be a list of ids")
     return list(dict.fromkeys(value))
 
@@ -102,7 +101,7 @@ def _check_replicas(value: Any, assignees: int) -> int | None:
     """None (every assignee does every task) or 2-11, and no more than the assignees."""
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not is_int(value):
         raise Invalid.field("replicas", "must be an integer from 2 to 11, or null")
     if not MIN_REPLICAS <= value <= MAX_REPLICAS:
         raise Invalid.field(

@@ -12,6 +12,7 @@ from assay.metrics.scoring import (
     QualitySettings,
 )
 from assay.services.access import Action, Actor, authorize
+from assay.services.checks import is_number
 from assay.services.errors import Invalid
 from assay.services.projects import quality_settings_of
 from assay.store.models import Project
@@ -41,7 +42,7 @@ def update_settings(
         merged[name] = value
     for name in ("iou_threshold", "low_overlap_threshold", "target_accuracy"):
         v = merged[name]
-        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v <= 1:
+        if not is_number(v) or not 0 < v <= 1:
             raise Invalid.field(name, "must be a number in (0, 1]")
     if merged["match_method"] not in MATCH_METHODS:
         raise Invalid.field("match_method", f"must be one of {', '.join(MATCH_METHODS)}")

@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize, is_member
+from assay.services.checks import is_id_list
 from assay.services.errors import Invalid, NotFound
 from assay.services.selection import BulkResult, selected_task_ids
 from assay.store.models import (
@@ -30,11 +31,7 @@ def assign_reviewers(
 ) -> BulkResult:
     """Add the reviewers to every selected task (those already assigned stay as they are)."""
     authorize(session, actor, Action.REVIEWS_MANAGE, project_id)
-    if (
-        not isinstance(reviewers, list)
-        or not reviewers
-        or not all(isinstance(u, int) and not isinstance(u, bool) for u in reviewers)
-    ):
+    if not reviewers or not is_id_list(reviewers):
         raise Invalid.field("reviewers", "must be a non-empty list of user ids")
     reviewers = list(dict.fromkeys(reviewers))
     _check_reviewers(session, project_id, reviewers)

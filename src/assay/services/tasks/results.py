@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfig
 from assay.formats.label_studio import RegionError, validate_result
+from assay.services.checks import is_number
 from assay.services.errors import Invalid
 from assay.services.projects import label_config_of
 from assay.store.models import (
@@ -52,7 +53,7 @@ def prediction_row(pred: Any, config: LabelConfig, path: str) -> dict[str, Any]:
         _as_result_list(pred.get("result", []), config), config, f"{path}.result"
     )
     score = pred.get("score")
-    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+    if score is not None and (not is_number(score)):
         raise Invalid.field(f"{path}.score", "must be a number")
     version = pred.get("model_version") or ""
     if not isinstance(version, str):
