@@ -1,0 +1,96 @@
+"""Rescoring through the services, where the rule lives: scores and their aggregates follow
+every label change in the same commit (services.changes -> quality.on_labels_changed)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from assay.services import ground_truth, quality
+from assay.services.tasks import annotations
+from assay.store.models import QualityAggregate, QualityScore
+from service_builders import actor, annotate, rect, survey
+
+
+def _scores(db):
+    with db.session(write=False) as s:
+        return {
+            r.annotation_id: (r.tp, r.fp, r.fn, round(r.accuracy, 6))
+            for r in s.scalars(select(QualityScore).where(QualityScore.annotation_id.is_not(None)))
+        }
+
+
+def _project_total(db, project_id):
+    """(scored, tp, fp, fn) over all annotators of the project."""
+    with db.session(write=False) as s:
+        row = s.scalar(
+            select(QualityAggregate).where(
+                QualityAggregate.project_id == project_id,
+                QualityAggregate.group_kind == "annotations",  # every annotator together
+                QualityAggregate.label == "",
+            )
+        )
+        return None if row is None else (row.n, row.tp, row.fp, row.fn)
+
+
+def test_an_annotation_is_scored_against_gt_in_the_commit_that_makes_it(db, people):
+    pid, (t,) = survey(db, people, 1)
+    annotate(db, people["lead"], t, [rect(10, 10, 20, 20), rect(50, 50, 10, 10)], gt=True)
+    good = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20), rect(50, 50, 10, 10)])
+    half = annotate(db, people["annotator2"], t, [rect(10, 10, 20, 20), rect(80, 80, 5, 5)])
+    scores = _scores(db)
+    assert scores[good] == (2, 0, 0, 1.0)
+    assert scores[half] == (1, 1, 1, pytest.approx(1 / 3))
+    assert _project_total(db, pid) == (2, 3, 1, 1)
+
+
+def test_editing_an_annotation_moves_its_score_and_the_aggregates_by_the_difference(db, people):
+    pid, (t,) = survey(db, people, 1)
+    annotate(db, people["lead"], t, [rect(10, 10, 20, 20)], gt=True)
+    a = annotate(db, people["annotator"], t, [rect(60, 60, 20, 20)])
+    assert _scores(db)[a] == (0, 1, 1, 0.0)
+    with db.session() as s:
+        annotations.update_annotation(
+            s, actor(people["annotator"]), a, result=[rect(10, 10, 20, 20)]
+        )
+    assert _scores(db)[a] == (1, 0, 0, 1.0)
+    assert _project_total(db, pid) == (1, 1, 0, 0)
+
+
+def test_a_new_gt_rescores_every_annotation_of_the_task(db, people):
+    pid, (t,) = survey(db, people, 1)
+    first = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
+    second = annotate(db, people["annotator2"], t, [rect(60, 60, 20, 20)])
+    assert _scores(db) == {}  # no GT, nothing to score against
+    with db.session() as s:
+        ground_truth.set_ground_truth(s, actor(people["lead"]), second, True)
+    scores = _scores(db)
+    assert scores[first] == (0, 1, 1, 0.0) and second not in scores  # the GT is not scored
+    with db.session() as s:
+        ground_truth.set_ground_truth(s, actor(people["lead"]), first, True)
+    scores = _scores(db)
+    assert scores[second] == (0, 1, 1, 0.0) and first not in scores
+    assert _project_total(db, pid) == (1, 0, 1, 1)
+
+
+def test_deleting_an_annotation_takes_its_score_out_of_the_aggregates(db, people):
+    pid, (t,) = survey(db, people, 1)
+    annotate(db, people["lead"], t, [rect(10, 10, 20, 20)], gt=True)
+    a = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
+    b = annotate(db, people["annotator2"], t, [rect(70, 70, 5, 5)])
+    assert _project_total(db, pid) == (2, 1, 1, 1)
+    with db.session() as s:
+        annotations.delete_annotation(s, actor(people["annotator2"]), b)
+    assert set(_scores(db)) == {a}
+    assert _project_total(db, pid) == (1, 1, 0, 0)
+
+
+def test_a_full_recompute_gives_what_the_incremental_rescores_gave(db, people):
+    pid, ids = survey(db, people, 4)
+    for i, t in enumerate(ids):
+        annotate(db, people["lead"], t, [rect(10, 10, 20, 20), rect(50, 50, 10, 10)], gt=True)
+        annotate(db, people["annotator"], t, [rect(10 + i, 10, 20, 20)])
+        annotate(db, people["annotator2"], t, [rect(50, 50, 10, 10, "Zebra")])
+    incremental, total = _scores(db), _project_total(db, pid)
+    quality.recompute_project(db, pid)
+    assert _scores(db) == incremental and _project_total(db, pid) == total
