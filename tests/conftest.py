@@ -30,8 +30,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from assay.api.app import create_app
-from assay.app import wire_services
+from assay.app import create_app, wire_services
 from assay.services import users
 from assay.settings import Settings
 from assay.store import migrate

@@ -279,7 +279,7 @@ def test_export_streams_label_studio_json(client, people, project):
 
 
 def test_oversized_body_is_413(client, people, project, app):
-    from assay.api.middleware import BodyLimit
+    from assay.http.middleware import BodyLimit
 
     limit = next(m.kwargs["max_bytes"] for m in app.user_middleware if m.cls is BodyLimit)
     big = b"[" + b" " * (limit + 10) + b"]"

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from assay.api.app import create_app
+from assay.app import create_app
 from assay.services import background
 from conftest import box, wait_for_job
 

@@ -1,13 +1,131 @@
-"""Assembly: what reacts to label changes and which function runs each kind of background job
-are decided here, once, for every way of starting (the server, the CLI, a worker, the tests)."""
+"""Assembly, done once: what reacts to label changes and which function runs each kind of
+background job (for every way of starting: the server, the CLI, a worker, the tests), and the
+ASGI application with the API's and the web pages' routers, the session and request
+middleware, the error handlers and the background queue.
+
+Nothing registers itself on import: every router the app serves, every change handler and every
+job kind is listed here.
+"""
 
 from __future__ import annotations
 
-from assay.services import background, changes, consensus, quality
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from assay import __version__
+from assay.api import (
+    consensus,
+    dashboard,
+    ground_truth,
+    honeypots,
+    jobs,
+    media,
+    predictions,
+    projects,
+    quality,
+    reviews,
+    system,
+    tasks,
+    users,
+)
+from assay.api.errors import install_error_handlers
+from assay.http.middleware import BodyLimit, OptionalTrailingSlash
+from assay.services import background, changes
+from assay.services.consensus import merge_job
+from assay.services.quality import on_labels_changed, recompute_job
+from assay.settings import Settings, get_settings
+from assay.store import migrate
+from assay.store.db import Database
+from assay.web import adjudication, common, feedback, gt_stage, my_work, people, review, routes
+from assay.web import dashboard as dashboard_page
+
+API_ROUTERS = (
+    system.router,
+    projects.router,
+    tasks.router,
+    predictions.router,
+    ground_truth.router,
+    jobs.router,
+    quality.router,
+    reviews.router,
+    honeypots.router,
+    consensus.router,
+    users.router,
+    dashboard.router,
+    media.router,
+)
+WEB_ROUTERS = (
+    routes.router,
+    gt_stage.router,
+    review.router,
+    dashboard_page.router,
+    dashboard_page.assets,
+    feedback.router,
+    adjudication.router,
+    my_work.router,
+    people.router,
+)
+STATIC = common.HERE / "static"
 
 
 def wire_services() -> None:
     """Subscribe the change handlers and register the background job kinds (idempotent)."""
-    changes.subscribe(quality.on_labels_changed)
-    background.register_kind("quality.recompute", quality.recompute_job)
-    background.register_kind("consensus.merge", consensus.merge_job)
+    changes.subscribe(on_labels_changed)
+    background.register_kind("quality.recompute", recompute_job)
+    background.register_kind("consensus.merge", merge_job)
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, run_migrations: bool = True
+) -> FastAPI:
+    """Build the app; migrations run here so every way of starting serves an up-to-date schema."""
+    wire_services()
+    settings = settings or get_settings()
+    db = db or Database.connect(settings.resolved_database_url)
+    if run_migrations:
+        migrate.upgrade(db.engine)
+    queue = background.use_queue(db, settings.background_queue)
+    if run_migrations and db.engine.dialect.name == "sqlite":
+        background.fail_interrupted(db)  # one server per SQLite file: its jobs died with it
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = None
+        if queue == "procrastinate" and settings.embedded_worker:
+            stop = background.start_embedded_worker(db)
+        yield
+        if stop is not None:
+            stop()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="assay",
+        version=__version__,
+        description="Ground truth and annotation quality; speaks the Label Studio REST API.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (*API_ROUTERS, *WEB_ROUTERS):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="assay_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=False,
+    )
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    app.add_middleware(OptionalTrailingSlash)
+    return app

@@ -61,7 +61,7 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    from assay.api.app import create_app
+    from assay.app import create_app
 
     application = create_app(settings)
     # Long-lived objects (modules, the app) out of the collector's way: JSON-heavy requests

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from assay.api.deps import Ctx, context
 from assay.api.quality import _num, _table, group_row
+from assay.http.context import Ctx, context
 from assay.metrics.weekly import WeeklySums, weekly_means
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor

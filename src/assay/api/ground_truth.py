@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.orm import Session
 
 from assay.api import serializers
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.services import ground_truth, honeypots, review, tasks
 from assay.services.access import Actor
 from assay.services.errors import Invalid

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.services import honeypots, jobs
 from assay.services.access import Action, Actor
 from assay.services.ground_truth import sampling as gt_sampling

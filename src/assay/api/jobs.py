@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.services import gt_stage, jobs
 
 router = APIRouter(prefix="/api", tags=["jobs"])

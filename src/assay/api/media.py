@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.services.tasks.media import authorize_media_file, resolve_media_path
 
 router = APIRouter(tags=["media"])

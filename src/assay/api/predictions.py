@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api", tags=["predictions"])

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from assay.api import serializers
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.runtime import gc_paused
 from assay.services import projects, tasks
 from assay.services.errors import Invalid

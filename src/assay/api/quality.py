@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from assay.api.deps import Ctx, context
 from assay.api.serializers import iso
+from assay.http.context import Ctx, context
 from assay.metrics import wilson_interval
 from assay.services import authors, background, quality
 from assay.services.access import Action

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from assay import __version__
 from assay.api import serializers
-from assay.api.deps import Ctx, context
+from assay.http.context import Ctx, context
 from assay.services import users
 
 router = APIRouter()

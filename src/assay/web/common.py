@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from assay import __version__
-from assay.api.deps import check_csrf, csrf_token
 from assay.formats.label_config import LabelConfig, LabelConfigError
+from assay.http.context import database
+from assay.http.csrf import check_csrf, csrf_token
 from assay.services import projects, users
 from assay.services.access import Actor
 from assay.services.errors import AssayError, Unauthorized
 from assay.services.pagination import Page
-from assay.store.db import Database
 from assay.store.models import Project
 
 HERE = Path(__file__).parent
@@ -140,10 +140,6 @@ class PageRoute(APIRoute):
             return response
 
         return page_handler
-
-
-def database(request: Request) -> Database:
-    return request.app.state.db
 
 
 @contextmanager

@@ -5,26 +5,23 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
-from assay.api.deps import check_csrf
+from assay.http.context import database
+from assay.http.csrf import check_csrf
 from assay.services import authors, consensus, projects, tasks, users
 from assay.services.access import Action, Actor, Role
 from assay.services.errors import Forbidden, Unauthorized
 from assay.services.views import task_list, task_table
-from assay.settings import Settings
 from assay.store.models import Annotation, Prediction
-from assay.web import adjudication, dashboard, feedback, gt_stage, my_work, people, review
+from assay.web import adjudication
 from assay.web.common import (
-    HERE,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     PageRoute,
     config_of,
-    database,
     image_src,
     label_colours,
     pager,
@@ -319,17 +316,3 @@ def _default_source(sources: list[dict[str, Any]]) -> str:
         if s.get("ground_truth"):
             return s["key"]
     return sources[0]["key"] if sources else "all"
-
-
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add the pages and /static to the app."""
-    app.include_router(router)
-    app.include_router(gt_stage.router)
-    app.include_router(review.router)
-    app.include_router(dashboard.router)
-    app.include_router(dashboard.assets)
-    app.include_router(feedback.router)
-    app.include_router(adjudication.router)
-    app.include_router(my_work.router)
-    app.include_router(people.router)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -10,13 +9,11 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from assay.http.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
 from assay.services import users
 from assay.services.access import Actor
-from assay.services.errors import Forbidden, Unauthorized
+from assay.services.errors import Unauthorized
 from assay.store.db import Database
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_HEADER = "x-csrftoken"
 
 
 @dataclass(frozen=True)
@@ -59,22 +56,8 @@ class Ctx:
 
 
 def database(request: Request) -> Database:
+    """The app's database (set once by `assay.app.create_app`)."""
     return request.app.state.db
-
-
-def csrf_token(request: Request) -> str:
-    """The web session's CSRF token, created on first use."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
-
-
-def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = request.session.get("csrf")
-    if not expected or not submitted or not secrets.compare_digest(expected, submitted):
-        raise Forbidden("CSRF check failed: reload the page and try again.")
 
 
 def credentials_of(request: Request) -> Credentials:
