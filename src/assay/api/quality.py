@@ -3,21 +3,17 @@ recompute as a background job. Tables also answer `?format=csv`."""
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from assay.api.serializers import iso
+from assay.api.tables import table
 from assay.http.context import Ctx, context
-from assay.metrics import wilson_interval
 from assay.services import authors, background, quality
-from assay.services.access import Action
-from assay.services.errors import Invalid
+from assay.services.quality_tables import annotator_rows, group_row, number
 from assay.services.views import dashboard
 
 router = APIRouter(prefix="/api", tags=["quality"])
@@ -32,51 +28,6 @@ class SettingsIn(BaseModel):
     label_aware: Any = None
     empty_is_annotated: Any = None
     target_accuracy: Any = None
-
-
-def _num(v: float | None) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 6)
-
-
-def group_row(g: quality.GroupQuality) -> dict[str, Any]:
-    """One group's numbers: micro scores with Wilson 95 % intervals, and the macro mean."""
-    c = g.micro
-    p_low, p_high = wilson_interval(c.tp, c.tp + c.fp)
-    r_low, r_high = wilson_interval(c.tp, c.tp + c.fn)
-    return {
-        "scored": g.n,
-        "tp": c.tp,
-        "fp": c.fp,
-        "fn": c.fn,
-        "accuracy": _num(c.accuracy),
-        "precision": _num(c.precision),
-        "recall": _num(c.recall),
-        "f1": _num(c.f1),
-        "mean_accuracy": _num(g.mean_accuracy),
-        "mean_iou": _num(c.iou_sum / c.matched) if c.matched else None,
-        "precision_ci": [_num(float(p_low)), _num(float(p_high))],
-        "recall_ci": [_num(float(r_low)), _num(float(r_high))],
-    }
-
-
-def _table(rows: list[dict[str, Any]], fmt: str, name: str) -> Any:
-    if fmt == "json":
-        return rows
-    if fmt != "csv":
-        raise Invalid.field("format", "must be json or csv")
-    out = io.StringIO()
-    flat = [
-        {k: ("|".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()}
-        for r in rows
-    ]
-    writer = csv.DictWriter(out, fieldnames=list(flat[0]) if flat else ["empty"])
-    writer.writeheader()
-    writer.writerows(flat)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 @router.get("/projects/{project_id}/quality")
@@ -98,31 +49,15 @@ def summary(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 @router.get("/projects/{project_id}/quality/annotators")
 def annotators(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     with ctx.read() as s:
-        rows = quality.groups(s, ctx.actor, project_id, "annotator")
-        emails = authors.emails_of(s, [int(g.key) for g in rows if g.key.isdigit()])
-        target = (
-            quality.get_settings(s, ctx.actor, project_id).target_accuracy
-            if ctx.actor.may(Action.QUALITY_VIEW)
-            else None
-        )
-    out = []
-    for g in rows:
-        row = {
-            "annotator": int(g.key) if g.key.isdigit() else None,
-            "email": emails.get(int(g.key)) if g.key.isdigit() else None,
-        }
-        row.update(group_row(g))
-        if target is not None:
-            row["below_target"] = row["mean_accuracy"] is not None and row["mean_accuracy"] < target
-        out.append(row)
-    return _table(out, format, f"project-{project_id}-annotators")
+        rows = annotator_rows(s, ctx.actor, project_id)
+    return table(rows, format, f"project-{project_id}-annotators")
 
 
 @router.get("/projects/{project_id}/quality/models")
 def models(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     with ctx.read() as s:
         rows = quality.groups(s, ctx.actor, project_id, "model")
-    return _table(
+    return table(
         [{"model_version": g.key, **group_row(g)} for g in rows],
         format,
         f"project-{project_id}-models",
@@ -133,7 +68,7 @@ def models(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(cont
 def jobs(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     with ctx.read() as s:
         rows = quality.groups(s, ctx.actor, project_id, "job")
-    return _table(
+    return table(
         [{"job": int(g.key), **group_row(g)} for g in rows], format, f"project-{project_id}-jobs"
     )
 
@@ -147,7 +82,7 @@ def labels(
 ) -> Any:
     with ctx.read() as s:
         rows = quality.groups(s, ctx.actor, project_id, of, label=None)
-    return _table(
+    return table(
         [{"label": g.label, **group_row(g)} for g in rows], format, f"project-{project_id}-labels"
     )
 
@@ -229,7 +164,7 @@ def agreement(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(c
             }
             for i, a in enumerate(result.annotators)
         ]
-        return _table(rows, "csv", f"project-{project_id}-agreement")
+        return table(rows, "csv", f"project-{project_id}-agreement")
     return {
         "annotators": [{"id": a, "email": emails.get(a)} for a in result.annotators],
         "matrix": result.matrix,
@@ -246,11 +181,11 @@ def annotation_quality(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[
     return {
         "annotation": q.annotation.id,
         "scored": sc is not None,
-        "accuracy": _num(sc.accuracy) if sc else None,
+        "accuracy": number(sc.accuracy) if sc else None,
         "tp": sc.tp if sc else None,
         "fp": sc.fp if sc else None,
         "fn": sc.fn if sc else None,
-        "mean_iou": _num(sc.iou_sum / sc.matched) if sc and sc.matched else None,
+        "mean_iou": number(sc.iou_sum / sc.matched) if sc and sc.matched else None,
         "conflicts": [c.__dict__ for c in q.conflicts],
     }
 
@@ -272,7 +207,7 @@ def task_agreement(task_id: int, format: str = Query("json"), ctx: Ctx = Depends
     ]
     if format == "csv":
         names = [("⭐ " if h["ground_truth"] else "") + f"{h['id']} {h['email']}" for h in heads]
-        return _table(
+        return table(
             [
                 {"annotation": n, **dict(zip(names, row, strict=True))}
                 for n, row in zip(names, ta.matrix, strict=True)

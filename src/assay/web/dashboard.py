@@ -1,9 +1,10 @@
 """The project dashboard page: annotator performance, the agreement matrix, accuracy over time,
 the per-label confusion matrix and the model versions against ground truth.
 
-The numbers are the JSON of `GET /api/projects/{id}/dashboard` (api.dashboard.dashboard_json),
-rendered as HTML tables, so the page reads without JS; static/dashboard.js draws the charts
-with plotly's own bundle, served from the installed plotly package at /static-lib/.
+The numbers are the JSON of `GET /api/projects/{id}/dashboard`
+(services.views.dashboard.dashboard_view), rendered as HTML tables, so the page reads without
+JS; static/dashboard.js draws the charts with plotly's own bundle, served from the installed
+plotly package at /static-lib/.
 Who may see the dashboard is decided by the services (Action.DASHBOARD_VIEW).
 """
 
@@ -17,9 +18,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from assay.api.dashboard import dashboard_json
 from assay.services import projects
 from assay.services.errors import NotFound
+from assay.services.views import dashboard
 from assay.web.common import PAGE_HEADERS, PageRoute, reading, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -59,7 +60,7 @@ def plotly_js() -> Response:
 @router.get("/projects/{project_id}/dashboard")
 def dashboard_page(request: Request, project_id: int) -> Response:
     with reading(request) as (s, actor):
-        data = dashboard_json(s, actor, project_id)  # checks Action.DASHBOARD_VIEW
+        data = dashboard.dashboard_view(s, actor, project_id)  # checks Action.DASHBOARD_VIEW
         project = projects.get_project(s, actor, project_id)
         context = {
             "title": f"Dashboard · {project.title or f'Project {project.id}'}",

@@ -1,7 +1,8 @@
 """A project's dashboard: annotator performance, agreement, accuracy over time, models.
 
 Everything here is read from stored rows (annotations, reviews, quality scores and
-aggregates); the heavy numbers were computed when labels changed.
+aggregates); the heavy numbers were computed when labels changed. `dashboard_view` is the one
+dict the dashboard endpoint answers and the dashboard page renders.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -18,6 +20,7 @@ from assay.metrics import wilson_interval
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize
+from assay.services.quality_tables import group_row, number
 from assay.store.models import Annotation, QualityScore
 
 
@@ -60,7 +63,7 @@ def annotator_performance(
 
     `agreement`: the project's agreement when the caller has it already (it scores every pair
     of annotations, the dearest part of the dashboard); `honeypot_weeks` likewise
-    (`honeypots.weekly_accuracy`).
+    (`honeypot_accuracy`: empty for those who may not know the honeypots).
     """
     authorize(session, actor, Action.DASHBOARD_VIEW, project_id)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -102,14 +105,10 @@ def annotator_performance(
         agreement or quality.project_agreement(session, actor, project_id)
     )
     emails = authors.emails_of(session, counts)
-    on_honeypots = (  # which tasks are honeypots is for leads only
-        honeypots.accuracy_by_annotator(
-            honeypot_weeks
-            if honeypot_weeks is not None
-            else honeypots.weekly_accuracy(session, project_id)
-        )
-        if actor.may(Action.HONEYPOTS_VIEW)
-        else {}
+    on_honeypots = honeypots.accuracy_by_annotator(
+        honeypot_weeks
+        if honeypot_weeks is not None
+        else honeypot_accuracy(session, actor, project_id)
     )
     rows = []
     for user_id, c in counts.items():
@@ -131,6 +130,15 @@ def annotator_performance(
             )
         )
     return sorted(rows, key=lambda r: (r.email or "", r.user_id))
+
+
+def honeypot_accuracy(session: Session, actor: Actor, project_id: int) -> WeeklySums:
+    """Each annotator's weekly accuracy on honeypots, for those who may know which tasks are
+    honeypots (leads and admins); empty for everyone else, whose dashboard shows no honeypot
+    numbers at all."""
+    if not actor.may(Action.HONEYPOTS_VIEW):
+        return {}
+    return honeypots.weekly_accuracy(session, project_id)
 
 
 def _agreement_with_others(result: quality.ProjectAgreement) -> dict[int, float]:
@@ -177,3 +185,88 @@ def confusion_table(pairs: dict[tuple[str, str], int]) -> tuple[list[str], list[
     for (g, p), n in pairs.items():
         matrix[index[g]][index[p]] += n
     return names, matrix
+
+
+def performance_rows(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    agreement: quality.ProjectAgreement | None = None,
+    honeypot_weeks: WeeklySums | None = None,
+) -> list[dict[str, Any]]:
+    """The Annotator Performance table, one flat row per annotator (also the CSV scorecard)."""
+    rows = []
+    for r in annotator_performance(session, actor, project_id, agreement, honeypot_weeks):
+        q = group_row(r.quality) if r.quality else {}
+        ci = r.accuracy_ci
+        rows.append(
+            {
+                "annotator": r.user_id,
+                "email": r.email,
+                "annotations": r.annotations,
+                "cancelled": r.cancelled,
+                "median_lead_time": r.median_lead_time,
+                "reviewed": r.reviewed,
+                "accepted": r.accepted,
+                "fixed": r.fixed,
+                "rejected": r.rejected,
+                "accept_rate": r.rate(r.accepted),
+                "fix_rate": r.rate(r.fixed),
+                "reject_rate": r.rate(r.rejected),
+                "scored": q.get("scored", 0),
+                "accuracy": q.get("accuracy"),
+                "accuracy_ci": list(ci) if ci else [None, None],
+                "mean_accuracy": q.get("mean_accuracy"),
+                "precision": q.get("precision"),
+                "recall": q.get("recall"),
+                "f1": q.get("f1"),
+                "agreement": r.agreement,
+                "honeypot_accuracy": r.honeypot_accuracy,
+            }
+        )
+    return rows
+
+
+def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
+    """The dashboard's numbers, as the API answers them and the dashboard page renders them:
+    annotator performance, the agreement matrix, accuracy (and, for leads, honeypot accuracy)
+    per week, label confusion and the model versions against GT."""
+    agreement = quality.project_agreement(session, actor, project_id)
+    honeypot_weeks = honeypot_accuracy(session, actor, project_id)
+    people = performance_rows(session, actor, project_id, agreement, honeypot_weeks)
+    weeks = accuracy_by_week(session, actor, project_id)
+    names, matrix = confusion_table(quality.confusion(session, actor, project_id))
+    models = quality.groups(session, actor, project_id, "model")
+    on_honeypots = {u: weekly_means(per) for u, per in honeypot_weeks.items()}
+    emails = authors.emails_of(session, [*agreement.annotators, *weeks, *on_honeypots])
+    return {
+        "project": project_id,
+        "annotators": people,
+        "agreement": {
+            "annotators": [{"id": a, "email": emails.get(a)} for a in agreement.annotators],
+            "matrix": agreement.matrix,
+            "shared_tasks": agreement.shared,
+        },
+        "accuracy_over_time": [
+            {
+                "annotator": user_id,
+                "email": emails.get(user_id),
+                "weeks": [_week(w.week, w.scored, w.mean_accuracy) for w in series],
+            }
+            for user_id, series in sorted(weeks.items())
+        ],
+        "honeypot_accuracy_over_time": [
+            {
+                "annotator": user_id,
+                "email": emails.get(user_id),
+                "weeks": [_week(d, n, acc) for d, n, acc in series],
+            }
+            for user_id, series in sorted(on_honeypots.items())
+        ],
+        "confusion": {"labels": names, "matrix": matrix},
+        "models": [{"model_version": g.key, **group_row(g)} for g in models],
+    }
+
+
+def _week(week: date, scored: int, mean_accuracy: float) -> dict[str, Any]:
+    return {"week": week.isoformat(), "scored": scored, "mean_accuracy": number(mean_accuracy)}

@@ -1,0 +1,72 @@
+"""Quality numbers as table rows: the one shape the quality endpoints, their CSV files and the
+dashboard share.
+
+Scores are in [0, 1], rounded to 6 digits; NaN (nothing to divide) is None. Intervals are
+Wilson 95 % intervals as [low, high].
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from assay.metrics import wilson_interval
+from assay.services import authors, quality
+from assay.services.access import Action, Actor
+
+
+def number(v: float | None) -> float | None:
+    """A score for a table: rounded to 6 digits; None for None and NaN."""
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 6)
+
+
+def group_row(g: quality.GroupQuality) -> dict[str, Any]:
+    """One group's numbers: micro scores with Wilson 95 % intervals, and the macro mean."""
+    c = g.micro
+    p_low, p_high = wilson_interval(c.tp, c.tp + c.fp)
+    r_low, r_high = wilson_interval(c.tp, c.tp + c.fn)
+    return {
+        "scored": g.n,
+        "tp": c.tp,
+        "fp": c.fp,
+        "fn": c.fn,
+        "accuracy": number(c.accuracy),
+        "precision": number(c.precision),
+        "recall": number(c.recall),
+        "f1": number(c.f1),
+        "mean_accuracy": number(g.mean_accuracy),
+        "mean_iou": number(c.iou_sum / c.matched) if c.matched else None,
+        "precision_ci": [number(float(p_low)), number(float(p_high))],
+        "recall_ci": [number(float(r_low)), number(float(r_high))],
+    }
+
+
+def below_target(mean_accuracy: float | None, target: float) -> bool:
+    """Whether an annotator's mean accuracy against GT misses the project's target accuracy;
+    an annotator with nothing scored yet is not below it."""
+    return mean_accuracy is not None and mean_accuracy < target
+
+
+def annotator_rows(session: Session, actor: Actor, project_id: int) -> list[dict[str, Any]]:
+    """Each annotator's scores against GT (`group_row`) with id and email, and whether they are
+    `below_target` (for those who read the project's quality settings)."""
+    rows = quality.groups(session, actor, project_id, "annotator")
+    emails = authors.emails_of(session, [int(g.key) for g in rows if g.key.isdigit()])
+    target = (
+        quality.get_settings(session, actor, project_id).target_accuracy
+        if actor.may(Action.QUALITY_VIEW)
+        else None
+    )
+    out = []
+    for g in rows:
+        row: dict[str, Any] = {
+            "annotator": int(g.key) if g.key.isdigit() else None,
+            "email": emails.get(int(g.key)) if g.key.isdigit() else None,
+        }
+        row.update(group_row(g))
+        if target is not None:
+            row["below_target"] = below_target(row["mean_accuracy"], target)
+        out.append(row)
+    return out

@@ -1,0 +1,36 @@
+"""Rules that used to live in the shell (api/, web/, the CLI), tested where they live now: in
+services, called directly over a session."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from assay.services import honeypots
+from assay.services.access import Actor, Role
+from assay.services.quality_tables import below_target, number
+from assay.services.views import dashboard
+
+
+def test_below_target_only_with_a_score_under_the_target():
+    assert below_target(0.79, 0.8)
+    assert not below_target(0.8, 0.8)
+    assert not below_target(None, 0.8)  # nothing scored yet
+
+
+def test_table_numbers_round_and_hide_nan():
+    assert number(1 / 3) == 0.333333
+    assert number(math.nan) is None and number(None) is None
+
+
+def test_honeypot_numbers_only_for_who_may_know_the_honeypots(db, people, monkeypatch):
+    weeks = {people["annotator"].id: {date(2026, 1, 5): [2.0, 1.5]}}
+    monkeypatch.setattr(honeypots, "weekly_accuracy", lambda _s, _p: weeks)
+    with db.session(write=False) as s:
+        for role, expected in (
+            (Role.ADMIN, weeks),
+            (Role.LEAD, weeks),
+            (Role.REVIEWER, {}),
+            (Role.ANNOTATOR, {}),
+        ):
+            assert dashboard.honeypot_accuracy(s, Actor(1, role), 1) == expected
