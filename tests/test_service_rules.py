@@ -34,3 +34,27 @@ def test_honeypot_numbers_only_for_who_may_know_the_honeypots(db, people, monkey
             (Role.ANNOTATOR, {}),
         ):
             assert dashboard.honeypot_accuracy(s, Actor(1, role), 1) == expected
+
+
+def test_ground_truth_is_shown_to_everyone_but_annotators():
+    from assay.services.access import sees_ground_truth
+
+    shown = {role: sees_ground_truth(Actor(1, role)) for role in Role}
+    assert shown == {Role.ADMIN: True, Role.LEAD: True, Role.REVIEWER: True, Role.ANNOTATOR: False}
+
+
+def test_task_json_leaves_ground_truth_out_for_annotators():
+    from assay.services import task_json
+    from assay.store.models import Annotation, Task
+
+    task = Task(id=3, project_id=1, data={"image": "a.jpg"}, meta={}, gt_status="done")
+    gt = Annotation(
+        id=7, task_id=3, project_id=1, completed_by_id=2, result=[], was_cancelled=False,
+        revision=1, review_status="none", ground_truth=True,
+    )  # fmt: skip
+    lead = task_json.task(task, Actor(1, Role.LEAD), [gt], [])
+    assert lead["ground_truth"] is True and lead["gt_status"] == "done"
+    assert lead["annotations"][0]["ground_truth"] is True
+    hidden = task_json.task(task, Actor(2, Role.ANNOTATOR), [gt], [])
+    assert not {"ground_truth", "gt_status", "done_at", "done_by"} & hidden.keys()
+    assert "ground_truth" not in hidden["annotations"][0]

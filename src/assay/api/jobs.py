@@ -91,7 +91,7 @@ def stage_next(
 ) -> dict[str, Any]:
     with ctx.read() as s:
         state = gt_stage.next_task(s, ctx.actor, job_id, start_from)
-        return serializers.stage_state(s, state, ctx.actor)
+        return serializers.stage_state(state, ctx.actor)
 
 
 @router.get("/jobs/{job_id}/ground-truth/previous", tags=["ground truth stage"])
@@ -100,7 +100,7 @@ def stage_previous(
 ) -> dict[str, Any]:
     with ctx.read() as s:
         state = gt_stage.previous_task(s, ctx.actor, job_id, before)
-        return serializers.stage_state(s, state, ctx.actor)
+        return serializers.stage_state(state, ctx.actor)
 
 
 @router.post("/tasks/{task_id}/ground-truth/done", tags=["ground truth stage"])

@@ -1,29 +1,36 @@
-"""Rows to Label Studio JSON shapes. What an actor may see is decided by services.access."""
+"""Rows to Label Studio JSON shapes. What an actor may see is decided by services.access.
+
+Tasks, annotations and predictions are `services.task_json`'s, which the JSON export writes too.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from assay.formats.label_config import LabelConfigError, parse_label_config
-from assay.services.access import Action, Actor
+from assay.services.access import Actor, sees_ground_truth
 from assay.services.gt_stage import Reference, StageState
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
-from assay.store.models import (
-    Annotation,
-    AnnotationRevision,
-    GroundTruthChange,
-    Prediction,
-    Project,
-    Review,
-    Task,
-    User,
-)
+from assay.services.task_json import annotation, export_row, iso, prediction, task
+from assay.store.models import AnnotationRevision, GroundTruthChange, Project, Review, User
 
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+__all__ = [
+    "annotation",
+    "export_row",
+    "gt_change",
+    "iso",
+    "job",
+    "prediction",
+    "progress",
+    "project",
+    "reference",
+    "review",
+    "revision",
+    "stage_state",
+    "task",
+    "user",
+]
 
 
 def user(u: User) -> dict[str, Any]:
@@ -70,7 +77,7 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
         "total_predictions_number": counts.total_predictions_number,
         "finished_task_number": counts.num_tasks_with_annotations,
     }
-    if actor.may(Action.GROUND_TRUTH_VIEW):
+    if sees_ground_truth(actor):
         coverage = (
             100 * counts.ground_truth_number / counts.task_number if counts.task_number else 0.0
         )
@@ -80,32 +87,6 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
             empty_number=counts.empty_number,
             ground_truth_coverage=round(coverage, 2),
         )
-    return out
-
-
-def annotation(
-    a: Annotation, actor: Actor, result: list[Any] | None = None, ground_truth: bool | None = None
-) -> dict[str, Any]:
-    """An annotation; `result`/`ground_truth` override the row's (an older answer key's state)."""
-    out: dict[str, Any] = {
-        "id": a.id,
-        "task": a.task_id,
-        "project": a.project_id,
-        "job": a.job_id,
-        "completed_by": a.completed_by_id,
-        "result": a.result,
-        "was_cancelled": a.was_cancelled,
-        "lead_time": a.lead_time,
-        "revision": a.revision,
-        "review_status": a.review_status,
-        "created_at": iso(a.created_at),
-        "updated_at": iso(a.updated_at),
-        "updated_by": a.updated_by_id,
-    }
-    if actor.may(Action.GROUND_TRUTH_VIEW):
-        out["ground_truth"] = a.ground_truth if ground_truth is None else ground_truth
-    if result is not None:
-        out["result"] = result
     return out
 
 
@@ -125,61 +106,6 @@ def review(r: Review) -> dict[str, Any]:
         "undone_at": iso(r.undone_at),
         "undone_by": r.undone_by_id,
     }
-
-
-def prediction(p: Prediction) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "task": p.task_id,
-        "project": p.project_id,
-        "model_version": p.model_version,
-        "score": p.score,
-        "result": p.result,
-        "model": None,
-        "model_run": None,
-        "created_at": iso(p.created_at),
-        "updated_at": iso(p.updated_at),
-    }
-
-
-def task(
-    t: Task,
-    actor: Actor,
-    annotations: list[Annotation] | None = None,
-    predictions: list[Prediction] | None = None,
-) -> dict[str, Any]:
-    annotations = annotations or []
-    predictions = predictions or []
-    live = [a for a in annotations if not a.was_cancelled]
-    out = {
-        "id": t.id,
-        "project": t.project_id,
-        "data": t.data,
-        "meta": t.meta,
-        "width": t.width,
-        "height": t.height,
-        "created_at": iso(t.created_at),
-        "updated_at": iso(t.updated_at),
-        "is_labeled": bool(live),
-        "overlap": 1,
-        "total_annotations": len(live),
-        "cancelled_annotations": len(annotations) - len(live),
-        "total_predictions": len(predictions),
-        "annotators": [
-            {"user_id": uid}
-            for uid in sorted({a.completed_by_id for a in annotations if a.completed_by_id})
-        ],
-        "annotations": [annotation(a, actor) for a in annotations],
-        "predictions": [prediction(p) for p in predictions],
-        "drafts": [],
-        "file_upload": None,
-    }
-    if actor.may(Action.GROUND_TRUTH_VIEW):
-        out["ground_truth"] = any(a.ground_truth for a in annotations)
-        out["gt_status"] = t.gt_status
-        out["done_at"] = iso(t.done_at)
-        out["done_by"] = t.done_by_id
-    return out
 
 
 def gt_change(c: GroundTruthChange) -> dict[str, Any]:
@@ -206,7 +132,7 @@ def revision(r: AnnotationRevision, actor: Actor) -> dict[str, Any]:
         "changed_by": r.changed_by_id,
         "changed_at": iso(r.changed_at),
     }
-    if actor.may(Action.GROUND_TRUTH_VIEW):
+    if sees_ground_truth(actor):
         out["ground_truth"] = r.ground_truth
     return out
 
@@ -249,45 +175,19 @@ def reference(r: Reference) -> dict[str, Any]:
     }
 
 
-def stage_state(session: Any, state: StageState, actor: Actor) -> dict[str, Any]:
+def stage_state(state: StageState, actor: Actor) -> dict[str, Any]:
     """The GT stage's answer: the current task with its starting regions, or completion."""
-    from assay.services.gt_stage import stage_counts
-
     out: dict[str, Any] = {"job": state.job.id, "progress": progress(state.progress)}
     if state.current is None:
-        out.update(complete=True, task=None, counts=stage_counts(session, state.job))
+        out.update(complete=True, task=None, counts=state.counts)
         return out
     cur = state.current
-    regions = (
-        cur.ground_truth.result
-        if cur.ground_truth
-        else (cur.start_from.result if cur.start_from else [])
-    )
     out.update(
         complete=False,
         task=task(cur.task, actor),
         annotations=[annotation(a, actor) for a in cur.annotations],
-        start_from=cur.start_from.completed_by_id
-        if cur.start_from and not cur.ground_truth
-        else None,
+        start_from=cur.start_annotator,
         ground_truth=annotation(cur.ground_truth, actor) if cur.ground_truth else None,
-        regions=regions,
+        regions=cur.start_regions,
     )
     return out
-
-
-def export_row(actor: Actor) -> Any:
-    """The exported task of Label Studio JSON: the task with its annotations and predictions,
-    or, for an answer key entry, with only its GT annotation as of the key's revision."""
-
-    def row(t: Task, anns: list[Annotation], preds: list[Prediction], key: Any) -> dict[str, Any]:
-        if key is None:
-            return task(t, actor, anns, preds)
-        out = task(t, actor, [], [])
-        out["annotations"] = [annotation(anns[0], actor, result=key.result, ground_truth=True)]
-        out["annotations"][0]["revision"] = key.revision
-        out["total_annotations"] = 1
-        out["ground_truth"] = True
-        return out
-
-    return row

@@ -109,6 +109,13 @@ class Actor:
         return self.role in POLICY[action]
 
 
+def sees_ground_truth(actor: Actor) -> bool:
+    """Whether the actor is shown ground-truth state: which annotation is a task's GT, the
+    task's GT status and done state, a project's GT counts. Never annotators: the flag would
+    give the honeypots in their jobs away. Every serializer and page asks this."""
+    return actor.may(Action.GROUND_TRUTH_VIEW)
+
+
 def authorize(
     session: Session, actor: Actor, action: Action, project_id: int | None = None
 ) -> None:

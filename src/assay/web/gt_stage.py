@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.label_config import ControlTag, LabelConfig
 from assay.services import authors, gt_stage, jobs, projects
-from assay.services.access import Action, Actor
+from assay.services.access import Action, Actor, sees_ground_truth
 from assay.services.errors import Conflict
 from assay.store.models import Job, Project
 from assay.web.common import (
@@ -79,7 +79,7 @@ def job_list(
             "project": project,
             "rows": rows,
             "sees_people": sees_people,
-            "sees_gt": actor.may(Action.GROUND_TRUTH_VIEW),
+            "sees_gt": sees_ground_truth(actor),
             "runs_stage": actor.may(Action.GT_STAGE),
             "pages": pager(request, pg),
         }
@@ -143,7 +143,7 @@ def stage_complete(request: Request, job_id: int) -> Response:
             "project": project,
             "job": state.job,
             "finished": state.current is None,
-            "counts": gt_stage.stage_counts(s, state.job),
+            "counts": state.counts or gt_stage.stage_counts(s, state.job),
             "progress": state.progress,
             "stage": stage_url(job_id),
         }

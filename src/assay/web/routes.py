@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from assay.http.context import database
 from assay.http.csrf import check_csrf
 from assay.services import authors, consensus, projects, tasks, users
-from assay.services.access import Action, Actor, Role
+from assay.services.access import Action, Actor, Role, sees_ground_truth
 from assay.services.errors import Forbidden, Unauthorized
 from assay.services.views import task_list, task_table
 from assay.store.models import Annotation, Prediction
@@ -89,7 +89,7 @@ def project_list(
             "title": "Projects",
             "projects": [(p, counts[p.id]) for p in rows],
             "pages": pager(request, pg),
-            "sees_gt": actor.may(Action.GROUND_TRUTH_VIEW),
+            "sees_gt": sees_ground_truth(actor),
         }
         return render(request, "projects.html", context, actor)
 
@@ -119,7 +119,7 @@ def project_page(
         )
         header = task_table.table_header(s, actor, project_id)
         task_ids = [t.id for t in listing.tasks]
-        sees_gt = actor.may(Action.GROUND_TRUTH_VIEW)
+        sees_gt = sees_ground_truth(actor)
         changes_gt = actor.may(Action.GROUND_TRUTH_CHANGE)
         gt = task_table.ground_truth_cells(s, actor, project_id, task_ids) if sees_gt else {}
         sees_quality = actor.may(Action.QUALITY_VIEW)
@@ -257,7 +257,7 @@ def task_page(request: Request, task_id: int) -> Response:
             "image": image_src(task.data.get(key)) if key else None,
             "sources": sources,
             "payload": payload,
-            "sees_gt": actor.may(Action.GROUND_TRUTH_VIEW),
+            "sees_gt": sees_ground_truth(actor),
             "changes_gt": actor.may(Action.GROUND_TRUTH_CHANGE),
         }
         return render(request, "task.html", context, actor)
@@ -289,7 +289,7 @@ def _annotation_source(
         "id": a.id,
         "title": title,
         "consensus": merged if a.kind == "consensus" else None,
-        "ground_truth": a.ground_truth if actor.may(Action.GROUND_TRUTH_VIEW) else False,
+        "ground_truth": a.ground_truth if sees_ground_truth(actor) else False,
         "cancelled": a.was_cancelled,
         "created": when(a.created_at),
         "regions": region_count(a.result),

@@ -4,6 +4,7 @@ with the job's annotations to start from; Back returns to the previous task."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,12 +30,28 @@ class StageTask:
     start_from: Annotation | None  # whose regions the editor starts with
     ground_truth: Annotation | None  # the task's GT, when it is done already (Back)
 
+    @property
+    def start_regions(self) -> list[Any]:
+        """The regions the editor opens with: the GT's when the task is done already, else
+        those of the annotation it starts from, else none."""
+        if self.ground_truth is not None:
+            return self.ground_truth.result
+        return self.start_from.result if self.start_from is not None else []
+
+    @property
+    def start_annotator(self) -> int | None:
+        """Whose annotation the editor starts from; None when it opens the task's GT."""
+        if self.ground_truth is not None or self.start_from is None:
+            return None
+        return self.start_from.completed_by_id
+
 
 @dataclass(frozen=True)
 class StageState:
     job: Job
     progress: jobs.JobProgress
     current: StageTask | None  # None when the stage is complete
+    counts: dict[str, int] | None = None  # `stage_counts` of the job, once it is complete
 
 
 def stage_job(session: Session, actor: Actor, job_id: int) -> Job:
@@ -101,7 +118,7 @@ def next_task(
         )
     )
     if not open_ids:
-        return StageState(job, progress, None)
+        return StageState(job, progress, None, stage_counts(session, job))
     task = session.get(Task, jobs.shuffled(job.id, open_ids)[0])
     assert task is not None
     return StageState(job, progress, _stage_task(session, job, task, start_from))

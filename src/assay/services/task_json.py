@@ -1,0 +1,125 @@
+"""Tasks, annotations and predictions as Label Studio JSON: the shape the API answers and the
+JSON export writes, so the two cannot disagree.
+
+What the actor is shown about ground truth follows `access.sees_ground_truth`; times are
+ISO-8601 in UTC with a trailing "Z".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from assay.services.access import Actor, sees_ground_truth
+from assay.services.ground_truth import AnswerKeyEntry
+from assay.store.models import Annotation, Prediction, Task
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def annotation(
+    a: Annotation, actor: Actor, result: list[Any] | None = None, ground_truth: bool | None = None
+) -> dict[str, Any]:
+    """An annotation; `result`/`ground_truth` override the row's (an older answer key's state)."""
+    out: dict[str, Any] = {
+        "id": a.id,
+        "task": a.task_id,
+        "project": a.project_id,
+        "job": a.job_id,
+        "completed_by": a.completed_by_id,
+        "result": a.result,
+        "was_cancelled": a.was_cancelled,
+        "lead_time": a.lead_time,
+        "revision": a.revision,
+        "review_status": a.review_status,
+        "created_at": iso(a.created_at),
+        "updated_at": iso(a.updated_at),
+        "updated_by": a.updated_by_id,
+    }
+    if sees_ground_truth(actor):
+        out["ground_truth"] = a.ground_truth if ground_truth is None else ground_truth
+    if result is not None:
+        out["result"] = result
+    return out
+
+
+def prediction(p: Prediction) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "task": p.task_id,
+        "project": p.project_id,
+        "model_version": p.model_version,
+        "score": p.score,
+        "result": p.result,
+        "model": None,
+        "model_run": None,
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+    }
+
+
+def task(
+    t: Task,
+    actor: Actor,
+    annotations: list[Annotation] | None = None,
+    predictions: list[Prediction] | None = None,
+) -> dict[str, Any]:
+    annotations = annotations or []
+    predictions = predictions or []
+    live = [a for a in annotations if not a.was_cancelled]
+    out = {
+        "id": t.id,
+        "project": t.project_id,
+        "data": t.data,
+        "meta": t.meta,
+        "width": t.width,
+        "height": t.height,
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+        "is_labeled": bool(live),
+        "overlap": 1,
+        "total_annotations": len(live),
+        "cancelled_annotations": len(annotations) - len(live),
+        "total_predictions": len(predictions),
+        "annotators": [
+            {"user_id": uid}
+            for uid in sorted({a.completed_by_id for a in annotations if a.completed_by_id})
+        ],
+        "annotations": [annotation(a, actor) for a in annotations],
+        "predictions": [prediction(p) for p in predictions],
+        "drafts": [],
+        "file_upload": None,
+    }
+    if sees_ground_truth(actor):
+        out["ground_truth"] = any(a.ground_truth for a in annotations)
+        out["gt_status"] = t.gt_status
+        out["done_at"] = iso(t.done_at)
+        out["done_by"] = t.done_by_id
+    return out
+
+
+ExportRow = Callable[
+    [Task, list[Annotation], list[Prediction], AnswerKeyEntry | None], dict[str, Any]
+]
+
+
+def export_row(actor: Actor) -> ExportRow:
+    """The exported task of Label Studio JSON: the task with its annotations and predictions,
+    or, for an answer key entry, with only its GT annotation as of the key's revision."""
+
+    def row(
+        t: Task, anns: list[Annotation], preds: list[Prediction], key: AnswerKeyEntry | None
+    ) -> dict[str, Any]:
+        if key is None:
+            return task(t, actor, anns, preds)
+        out = task(t, actor, [], [])
+        out["annotations"] = [annotation(anns[0], actor, result=key.result, ground_truth=True)]
+        out["annotations"][0]["revision"] = key.revision
+        out["total_annotations"] = 1
+        out["ground_truth"] = True
+        return out
+
+    return row
