@@ -82,13 +82,7 @@ def child(url: str, project_id: int, kind: str, out: str) -> None:
     start = time.perf_counter()
     size = 0
     with open(out, "wb") as f:
-        if kind == "JSON":
-            from assay.api.serializers import export_row
-
-            stream = export.iter_export_json(db, actor, project_id, export_row(actor), flt)
-        else:
-            stream = export.iter_export_regions(db, actor, project_id, kind, flt)
-        for chunk in stream:
+        for chunk in export.open_export(db, actor, project_id, kind, flt).chunks:
             f.write(chunk)
             size += len(chunk)
     seconds = time.perf_counter() - start

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import pytest
+
 from assay.services import honeypots
 from assay.services.access import Actor, Role
 from assay.services.quality_tables import below_target, number
@@ -58,3 +60,42 @@ def test_task_json_leaves_ground_truth_out_for_annotators():
     hidden = task_json.task(task, Actor(2, Role.ANNOTATOR), [gt], [])
     assert not {"ground_truth", "gt_status", "done_at", "done_by"} & hidden.keys()
     assert "ground_truth" not in hidden["annotations"][0]
+
+
+def test_only_big_imports_refresh_statistics(db, monkeypatch):
+    from assay.services import tasks
+    from assay.services.tasks import importing
+
+    calls = []
+    monkeypatch.setattr(importing, "refresh_statistics", lambda d, wait=False: calls.append(wait))
+    assert not tasks.refresh_after_import(db, tasks.BIG_IMPORT - 1)
+    assert tasks.refresh_after_import(db, tasks.BIG_IMPORT, wait=True)
+    assert calls == [True]
+
+
+def test_export_type_picks_writer_media_type_and_file_name(db, people, project):
+    from assay.services.io import exporting as export
+    from assay.services.errors import Invalid
+
+    lead = Actor(people["lead"].id, Role.LEAD)
+    pid = project["id"]
+
+    def opened(kind: str, **options: object) -> export.ExportFile:
+        flt = export.export_filter(kind, **options)  # type: ignore[arg-type]
+        return export.open_export(db, lead, pid, kind, flt)
+
+    expected = {
+        "json": ("JSON", "application/json", f"project-{pid}-export.json"),
+        "JSON_MIN": ("JSON_MIN", "application/json", f"project-{pid}-export.json"),
+        "coco": ("COCO", "application/json", f"project-{pid}-export-coco.json"),
+        "YOLO": ("YOLO", "application/zip", f"project-{pid}-export-yolo.zip"),
+        "voc": ("VOC", "application/zip", f"project-{pid}-export-voc.zip"),
+        "CSV": ("CSV", "application/zip", f"project-{pid}-export-csv.zip"),
+    }
+    for kind, (upper, media_type, filename) in expected.items():
+        file = opened(kind)
+        assert (file.kind, file.media_type, file.filename) == (upper, media_type, filename)
+    key = opened("JSON", ground_truth_only=True)
+    assert key.filename == f"project-{pid}-ground-truth.json" and b"".join(key.chunks) == b"[]"
+    with pytest.raises(Invalid, match="exportType"):
+        opened("XML")

@@ -308,17 +308,7 @@ def import_(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
                     )  # fmt: skip
-                out.print(
-                    f"imported {done.tasks_created} new tasks ({done.tasks_matched} matched), "
-                    f"{done.annotations} annotations, {done.predictions} predictions "
-                    f"into project {project}"
-                )
-                if done.labels_added:
-                    out.print(f"labels added to the config: {', '.join(done.labels_added)}")
-                for note in done.notes:
-                    err.print(f"not imported: {note}", highlight=False)
-                return
-            if source.is_dir():
+            elif source.is_dir():
                 total = len(media.find_images(source))
                 with Progress(console=err, transient=True) as progress:
                     bar = progress.add_task("reading images", total=total)
@@ -335,7 +325,19 @@ def import_(
                     result = tasks.import_tasks(s, actor, project, items)
     except AssayError as exc:
         fail(exc.detail)
-    tasks.refresh_statistics(db, wait=True)
+    if fmt is not None:
+        tasks.refresh_after_import(db, done.tasks_created + done.tasks_matched, wait=True)
+        out.print(
+            f"imported {done.tasks_created} new tasks ({done.tasks_matched} matched), "
+            f"{done.annotations} annotations, {done.predictions} predictions "
+            f"into project {project}"
+        )
+        if done.labels_added:
+            out.print(f"labels added to the config: {', '.join(done.labels_added)}")
+        for note in done.notes:
+            err.print(f"not imported: {note}", highlight=False)
+        return
+    tasks.refresh_after_import(db, result.task_count, wait=True)
     out.print(
         f"imported {result.task_count} tasks, {result.annotation_count} annotations, "
         f"{result.prediction_count} predictions into project {project}"
@@ -432,28 +434,22 @@ def export(
 
     settings = get_settings()
     db = _database(settings)
-    kind = fmt.upper()
     flt = exporting.export_filter(
-        kind, all_tasks, None, ground_truth_only, as_of, review_status, job, annotator,
+        fmt, all_tasks, None, ground_truth_only, as_of, review_status, job, annotator,
         model_version,
     )  # fmt: skip
     try:
         with db.session(write=False) as s:
             actor = _actor(s, user)
-        kind = exporting.check_export(db, actor, project, kind, flt)
-        if kind in ("JSON", "JSON_MIN"):
-            from assay.api.serializers import export_row
-
-            stream = exporting.iter_export_json(db, actor, project, export_row(actor), flt)
-        else:
-            stream = exporting.iter_export_regions(db, actor, project, kind, flt)
+        file = exporting.open_export(db, actor, project, fmt, flt)
         written = 0
         tmp = out_path.with_name(out_path.name + ".part")
-        with tmp.open("wb") as f, err.status(f"exporting project {project} as {kind}") as status:
-            for chunk in stream:
+        doing = f"exporting project {project} as {file.kind}"
+        with tmp.open("wb") as f, err.status(doing) as status:
+            for chunk in file.chunks:
                 f.write(chunk)
                 written += len(chunk)
-                status.update(f"exporting project {project} as {kind}: {written / 1e6:.1f} MB")
+                status.update(f"{doing}: {written / 1e6:.1f} MB")
         tmp.replace(out_path)
     except AssayError as exc:
         fail(exc.detail)

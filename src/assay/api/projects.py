@@ -20,7 +20,6 @@ from assay.services.io import exporting as export
 from assay.services.io import importing as format_import
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
-BIG_IMPORT = 1000  # tasks; after more, PostgreSQL's statistics are refreshed
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -128,8 +127,7 @@ async def import_tasks(
             with ctx.write() as s:
                 result = tasks.import_tasks(s, ctx.actor, project_id, items)
             del items
-        if result.task_count >= BIG_IMPORT:
-            tasks.refresh_statistics(ctx.db)
+        tasks.refresh_after_import(ctx.db, result.task_count)
         return result
 
     result = await run_in_threadpool(work)
@@ -176,8 +174,7 @@ async def _import_format(
             )  # fmt: skip
 
     done = await run_in_threadpool(work)
-    if done.tasks_created + done.tasks_matched >= BIG_IMPORT:
-        tasks.refresh_statistics(ctx.db)
+    tasks.refresh_after_import(ctx.db, done.tasks_created + done.tasks_matched)
     return {
         "task_count": done.tasks_created,
         "matched_task_count": done.tasks_matched,
@@ -216,29 +213,16 @@ def export_project(
 ) -> StreamingResponse:
     """Export as JSON (Label Studio), COCO, YOLO, VOC or CSV, streamed; YOLO, VOC and CSV
     come as a zip. Both SDKs' spellings of the type are accepted."""
-    kind = (export_type_camel or export_type or "JSON").upper()
-    json_like = kind in ("JSON", "JSON_MIN")
+    kind = export_type_camel or export_type or "JSON"
     flt = export.export_filter(
         kind, download_all_tasks, ids, ground_truth_only, as_of, review_status, job, annotator,
         model_version,
     )  # fmt: skip
-    kind = export.check_export(ctx.db, ctx.actor, project_id, kind, flt)
-
-    if json_like:
-        stream = export.iter_export_json(
-            ctx.db, ctx.actor, project_id, serializers.export_row(ctx.actor), flt
-        )
-    else:
-        stream = export.iter_export_regions(ctx.db, ctx.actor, project_id, kind, flt)
-    media_type, suffix = export.OUTPUT[kind]
-    name = "ground-truth" if ground_truth_only else "export"
-    filename = f"project-{project_id}-{name}-{kind.lower()}.{suffix}"
-    if json_like:
-        filename = f"project-{project_id}-{name}.json"
+    file = export.open_export(ctx.db, ctx.actor, project_id, kind, flt)
     return StreamingResponse(
-        stream,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        file.chunks,
+        media_type=file.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
     )
 
 

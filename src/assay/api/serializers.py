@@ -12,12 +12,11 @@ from assay.services.access import Actor, sees_ground_truth
 from assay.services.gt_stage import Reference, StageState
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
-from assay.services.task_json import annotation, export_row, iso, prediction, task
+from assay.services.task_json import annotation, iso, prediction, task
 from assay.store.models import AnnotationRevision, GroundTruthChange, Project, Review, User
 
 __all__ = [
     "annotation",
-    "export_row",
     "gt_change",
     "iso",
     "job",

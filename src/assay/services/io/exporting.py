@@ -30,7 +30,7 @@ from assay.formats.ls_convert import ls_result_to_regions
 from assay.formats.voc import iter_voc_files
 from assay.formats.yolo import iter_yolo_files
 from assay.formats.zipstream import iter_zip
-from assay.services import authors, ground_truth
+from assay.services import authors, ground_truth, task_json
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
 from assay.services.review import REVIEW_STATUSES
@@ -41,6 +41,7 @@ from assay.store.models import Annotation, Job, JobTask, Prediction, Task
 
 CHUNK = 1000
 EXPORT_TYPES = ("JSON", "JSON_MIN", "COCO", "YOLO", "VOC", "CSV")
+JSON_TYPES = ("JSON", "JSON_MIN")  # Label Studio JSON: one file of tasks
 # media type and file suffix of each export type
 OUTPUT = {
     "JSON": ("application/json", "json"),
@@ -90,7 +91,7 @@ def export_filter(
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     return ExportFilter(
-        all_tasks=all_tasks if all_tasks is not None else kind.upper() not in ("JSON", "JSON_MIN"),
+        all_tasks=all_tasks if all_tasks is not None else kind.upper() not in JSON_TYPES,
         task_ids=tuple(task_ids) if task_ids else None,
         ground_truth_only=ground_truth_only,
         as_of=as_of,
@@ -127,6 +128,37 @@ def check_export(
             if job is None or job.project_id != project_id or job.deleted_at is not None:
                 raise Invalid.field("job", f"job {flt.job_id} is not a job of project {project_id}")
     return kind
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """An export ready to stream: its type in capitals, its bytes as they are written, and
+    how to offer it for download."""
+
+    kind: str
+    chunks: Iterator[bytes]
+    media_type: str
+    filename: str  # e.g. project-7-ground-truth.json, project-7-export-yolo.zip
+
+
+def open_export(
+    db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
+) -> ExportFile:
+    """The export of a project in a type: Label Studio JSON (`task_json`'s tasks) or a region
+    format (COCO, YOLO, VOC, CSV). Every check runs here, before a byte is written
+    (`check_export`); the writing happens as `chunks` is read."""
+    kind = check_export(db, actor, project_id, export_type, flt)
+    if kind in JSON_TYPES:
+        chunks = iter_export_json(db, actor, project_id, task_json.export_row(actor), flt)
+    else:
+        chunks = iter_export_regions(db, actor, project_id, kind, flt)
+    media_type, suffix = OUTPUT[kind]
+    name = "ground-truth" if flt.ground_truth_only else "export"
+    if kind in JSON_TYPES:
+        filename = f"project-{project_id}-{name}.json"
+    else:
+        filename = f"project-{project_id}-{name}-{kind.lower()}.{suffix}"
+    return ExportFile(kind, chunks, media_type, filename)
 
 
 def iter_batches(

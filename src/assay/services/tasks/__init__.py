@@ -7,8 +7,10 @@ Modules: visibility, results, importing, media, editing, annotations, prediction
 
 from assay.services.tasks.editing import delete_selected_tasks, delete_task, update_task
 from assay.services.tasks.importing import (
+    BIG_IMPORT,
     ImportResult,
     import_tasks,
+    refresh_after_import,
     refresh_statistics,
     register_images,
 )
@@ -30,6 +32,7 @@ from assay.services.tasks.visibility import (
 )
 
 __all__ = [
+    "BIG_IMPORT",
     "IMAGE_SUFFIXES",
     "MEDIA_URL",
     "ImportResult",
@@ -45,6 +48,7 @@ __all__ = [
     "media_path_of",
     "media_url",
     "prediction_row",
+    "refresh_after_import",
     "refresh_statistics",
     "regions_of",
     "register_images",

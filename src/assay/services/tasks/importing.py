@@ -264,6 +264,19 @@ _vacuum_lock = threading.Lock()
 _vacuum_again = threading.Event()
 
 
+BIG_IMPORT = 1000  # tasks created or matched; from this many on, statistics are refreshed
+
+
+def refresh_after_import(db: Database, tasks_imported: int, wait: bool = False) -> bool:
+    """The rule after every import (API or command line): a big one (BIG_IMPORT tasks created
+    or matched, or more) refreshes PostgreSQL's statistics (`refresh_statistics`); smaller
+    ones leave it to autovacuum. Whether it refreshed."""
+    if tasks_imported < BIG_IMPORT:
+        return False
+    refresh_statistics(db, wait=wait)
+    return True
+
+
 def refresh_statistics(db: Database, wait: bool = False) -> None:
     """After a big import on PostgreSQL, VACUUM (ANALYZE) the big tables in the background.
 
