@@ -12,6 +12,7 @@ from assay.services import honeypots
 from assay.services.access import Actor, Role
 from assay.services.quality_tables import below_target, number
 from assay.services.views import dashboard
+from conftest import RECT_CONFIG
 
 
 def test_below_target_only_with_a_score_under_the_target():
@@ -99,3 +100,43 @@ def test_export_type_picks_writer_media_type_and_file_name(db, people, project):
     assert key.filename == f"project-{pid}-ground-truth.json" and b"".join(key.chunks) == b"[]"
     with pytest.raises(Invalid, match="exportType"):
         opened("XML")
+
+
+def test_command_line_acts_as_the_named_user_else_the_first_admin(db):
+    from assay.services import users
+    from assay.services.errors import NotFound
+
+    with db.session() as s:
+        with pytest.raises(NotFound, match="no admin user yet"):
+            users.command_line_actor(s, None)
+        lead, _ = users.create_user(s, "lead@example.com", "lead")
+        first, _ = users.create_user(s, "first@example.com", "admin")
+        users.create_user(s, "second@example.com", "admin")
+        assert users.command_line_actor(s, None) == Actor(first.id, Role.ADMIN, first.email)
+        assert users.command_line_actor(s, "lead@example.com").id == lead.id
+        with pytest.raises(NotFound, match=r"no user with email nobody@example\.com"):
+            users.command_line_actor(s, "nobody@example.com")
+
+
+def test_recompute_covers_live_projects_the_actor_may_rescore(db, people, project, client):
+    from assay.services import quality
+    from assay.services.errors import Forbidden, NotFound
+
+    as_admin = people["admin"].headers
+    other, gone = (
+        client.post(
+            "/api/projects/", json={"title": t, "label_config": RECT_CONFIG}, headers=as_admin
+        )
+        for t in ("Other", "Gone")
+    )
+    assert client.delete(f"/api/projects/{gone.json()['id']}", headers=as_admin).status_code == 204
+    admin = Actor(people["admin"].id, Role.ADMIN)
+    lead = Actor(people["lead"].id, Role.LEAD)
+    reviewer = Actor(people["reviewer"].id, Role.REVIEWER)
+    with db.session(write=False) as s:
+        assert quality.projects_to_recompute(s, admin) == [project["id"], other.json()["id"]]
+        assert quality.projects_to_recompute(s, lead, [project["id"]]) == [project["id"]]
+        with pytest.raises(NotFound):  # the lead is no member of the admin's project
+            quality.projects_to_recompute(s, lead)
+        with pytest.raises(Forbidden):
+            quality.projects_to_recompute(s, reviewer, [project["id"]])

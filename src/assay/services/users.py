@@ -318,6 +318,22 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def command_line_actor(session: Session, email: str | None) -> Actor:
+    """Who a command-line command acts as: the user with `email`, else the first admin (the
+    lowest id; whoever runs the command holds the database). NotFound when there is none."""
+    if email:
+        user = user_by_email(session, email)
+        if user is None:
+            raise NotFound(f"no user with email {email}")
+    else:
+        user = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+        if user is None:
+            raise NotFound(
+                "no admin user yet: add one with `assay user add EMAIL --role admin`, or pass --as"
+            )
+    return actor_of(user)
+
+
 def find_by_email(session: Session, actor: Actor, email: str) -> User:
     """The user with `email` (any case), for those who may list users (a lead adding someone
     to a project); NotFound names the email."""

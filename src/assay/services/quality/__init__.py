@@ -23,6 +23,7 @@ from assay.services.quality.reports import (
 )
 from assay.services.quality.rescore import (
     on_labels_changed,
+    projects_to_recompute,
     recompute_job,
     recompute_project,
     rescore_tasks,
@@ -42,6 +43,7 @@ __all__ = [
     "groups",
     "on_labels_changed",
     "project_agreement",
+    "projects_to_recompute",
     "recompute_job",
     "recompute_project",
     "refresh_agreement",

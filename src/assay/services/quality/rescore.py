@@ -6,7 +6,7 @@ subscribed to `services.changes` by `assay.app`); a change of settings rebuilds 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,6 +258,22 @@ def recompute_project(
             refresh_agreement(s, project_id, shared[i : i + CHUNK])
         progress(len(task_ids) + min(i + CHUNK, len(shared)), total)
     return {"tasks": len(task_ids), "scores": written, "agreement_tasks": len(shared)}
+
+
+def projects_to_recompute(
+    session: Session, actor: Actor, project_ids: Sequence[int] | None = None
+) -> list[int]:
+    """The projects a full recompute covers: `project_ids`, or every live project (by id).
+    Raises as `authorize` unless the actor may change the quality settings of each of them,
+    before anything is recomputed."""
+    if project_ids:
+        ids = list(project_ids)
+    else:
+        live = select(Project.id).where(Project.deleted_at.is_(None)).order_by(Project.id)
+        ids = list(session.scalars(live))
+    for project_id in ids:
+        authorize(session, actor, Action.QUALITY_SETTINGS, project_id)
+    return ids
 
 
 def start_recompute(db: Database, actor: Actor, project_id: int) -> int:

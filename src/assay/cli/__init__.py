@@ -1,0 +1,31 @@
+"""The `assay` command: serve, demo, worker, migrate, user, import, export, recompute, evaluate.
+
+Thin: each command turns its options into service calls and prints the result; every rule it
+needs is a service's (who a command acts as, what an export writes, when an import refreshes
+statistics, which projects a recompute covers). One module per command group.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from assay.cli import evaluate, io, quality, server, user
+
+app = typer.Typer(
+    help="assay: ground truth and annotation quality for CV labeling.", no_args_is_help=True
+)
+app.add_typer(user.app, name="user")
+app.command(help="Run the web server and API.\n\n" + server.settings_help())(server.serve)
+app.command()(server.demo)
+app.command()(server.worker)
+app.command()(server.migrate)
+app.command("import")(io.import_)
+app.command("recompute")(quality.recompute)
+app.command()(io.export)
+app.command()(evaluate.evaluate)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,43 @@
+"""What every command shares: the consoles, failing with one line, the database, the actor."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from assay.app import wire_services
+from assay.services import users
+from assay.services.access import Actor
+from assay.services.errors import AssayError
+from assay.settings import Settings
+from assay.store import migrate
+from assay.store.db import Database
+
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code`."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def open_database(settings: Settings) -> Database:
+    """The settings' database, migrated to the current schema; label changes rescore on commit
+    and background jobs run as in the server (`assay.app.wire_services`)."""
+    wire_services()
+    db = Database.connect(settings.resolved_database_url)
+    migrate.upgrade(db.engine)
+    return db
+
+
+def acting_actor(session: Session, email: str | None) -> Actor:
+    """The user a command acts as (`users.command_line_actor`); fails when there is none."""
+    try:
+        return users.command_line_actor(session, email)
+    except AssayError as exc:
+        fail(exc.detail)

@@ -1,0 +1,151 @@
+"""`assay import` and `assay export`: a project's tasks and labels in and out, as a user."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+
+from assay.cli.common import acting_actor, err, fail, open_database, out
+from assay.services import tasks
+from assay.services.errors import AssayError
+from assay.services.io import exporting
+from assay.services.io import importing as format_import
+from assay.services.tasks import media
+from assay.settings import get_settings
+
+
+def import_(
+    project: int = typer.Argument(..., help="Project id."),
+    source: Path = typer.Argument(
+        ...,
+        help="A folder of images, a Label Studio JSON file of tasks, or with --format a label "
+        "file, folder or zip in that format.",
+    ),
+    fmt: str = typer.Option(
+        None, "--format", help="coco, yolo, voc, ls-json or csv (label files, not images)."
+    ),
+    as_: str = typer.Option(
+        None, "--as", help="Import every region as annotations or predictions."
+    ),
+    annotator: str = typer.Option(None, help="Email of the member the annotations are by."),
+    model_version: str = typer.Option(None, help="Model version of imported predictions."),
+    add_labels: bool = typer.Option(
+        False, "--add-labels", help="Add labels the label config lacks instead of failing."
+    ),
+    user: str = typer.Option(
+        None, "--user", help="Email of the user to import as (default: first admin)."
+    ),
+) -> None:
+    """Import images (one task each), Label Studio JSON, or label files in a format; all or
+    nothing."""
+    settings = get_settings()
+    if not source.exists():
+        fail(f"{source} does not exist")
+    db = open_database(settings)
+    try:
+        with db.session() as s:
+            actor = acting_actor(s, user)
+            if fmt is not None:
+                files = _read_files(source)
+                with err.status(f"importing {len(files)} file(s) as {fmt}"):
+                    done = format_import.import_files(
+                        s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
+                        model_version=model_version, add_labels=add_labels,
+                    )  # fmt: skip
+            elif source.is_dir():
+                total = len(media.find_images(source))
+                with Progress(console=err, transient=True) as progress:
+                    bar = progress.add_task("reading images", total=total)
+                    result = tasks.register_images(
+                        s, actor, project, source, settings.resolved_media_root,
+                        on_image=lambda _p: progress.advance(bar),
+                    )  # fmt: skip
+            else:
+                try:
+                    items = json.loads(source.read_text(encoding="utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    fail(f"{source} is not valid JSON: {exc}")
+                with err.status(f"importing {len(items) if isinstance(items, list) else 1} tasks"):
+                    result = tasks.import_tasks(s, actor, project, items)
+    except AssayError as exc:
+        fail(exc.detail)
+    if fmt is not None:
+        tasks.refresh_after_import(db, done.tasks_created + done.tasks_matched, wait=True)
+        out.print(
+            f"imported {done.tasks_created} new tasks ({done.tasks_matched} matched), "
+            f"{done.annotations} annotations, {done.predictions} predictions "
+            f"into project {project}"
+        )
+        if done.labels_added:
+            out.print(f"labels added to the config: {', '.join(done.labels_added)}")
+        for note in done.notes:
+            err.print(f"not imported: {note}", highlight=False)
+        return
+    tasks.refresh_after_import(db, result.task_count, wait=True)
+    out.print(
+        f"imported {result.task_count} tasks, {result.annotation_count} annotations, "
+        f"{result.prediction_count} predictions into project {project}"
+    )
+
+
+def _read_files(source: Path) -> dict[str, bytes]:
+    """A file as {name: bytes}, or a folder's label files by relative path (images skipped)."""
+    if source.is_file():
+        return {source.name: source.read_bytes()}
+    with Progress(console=err, transient=True) as progress:
+        paths = [p for p in sorted(source.rglob("*")) if p.is_file()]
+        bar = progress.add_task("reading files", total=len(paths))
+        files = {}
+        for p in paths:
+            if p.suffix.lower() not in media.IMAGE_SUFFIXES:
+                files[p.relative_to(source).as_posix()] = p.read_bytes()
+            progress.advance(bar)
+    return files
+
+
+def export(
+    project: int = typer.Argument(..., help="Project id."),
+    fmt: str = typer.Option("JSON", "--format", help="JSON, COCO, YOLO, VOC or CSV."),
+    out_path: Path = typer.Option(..., "--out", help="The file to write (YOLO, VOC, CSV: a zip)."),
+    ground_truth_only: bool = typer.Option(False, help="Only the answer key (GT annotations)."),
+    as_of: datetime = typer.Option(None, help="With --ground-truth-only: the key at that time."),
+    review_status: str = typer.Option(None, help="Only annotations of these review statuses."),
+    job: int = typer.Option(None, help="Only this job's tasks and annotations."),
+    annotator: int = typer.Option(None, help="Only this annotator's annotations (user id)."),
+    model_version: str = typer.Option(
+        None, help="Only (and, for region formats, export) this model's predictions."
+    ),
+    all_tasks: bool = typer.Option(
+        None, "--all-tasks/--annotated-only", help="Also tasks without annotations."
+    ),
+    user: str = typer.Option(
+        None, "--user", help="Email of the user to export as (default: first admin)."
+    ),
+) -> None:
+    """Export a project, streamed to a file (constant memory)."""
+    settings = get_settings()
+    db = open_database(settings)
+    flt = exporting.export_filter(
+        fmt, all_tasks, None, ground_truth_only, as_of, review_status, job, annotator,
+        model_version,
+    )  # fmt: skip
+    try:
+        with db.session(write=False) as s:
+            actor = acting_actor(s, user)
+        file = exporting.open_export(db, actor, project, fmt, flt)
+        written = 0
+        tmp = out_path.with_name(out_path.name + ".part")
+        doing = f"exporting project {project} as {file.kind}"
+        with tmp.open("wb") as f, err.status(doing) as status:
+            for chunk in file.chunks:
+                f.write(chunk)
+                written += len(chunk)
+                status.update(f"{doing}: {written / 1e6:.1f} MB")
+        tmp.replace(out_path)
+    except AssayError as exc:
+        fail(exc.detail)
+    out.print(f"wrote {out_path} ({written / 1e6:.1f} MB)")

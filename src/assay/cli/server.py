@@ -1,0 +1,87 @@
+"""Running assay: serve, demo, worker, migrate."""
+
+from __future__ import annotations
+
+import gc
+
+import typer
+import uvicorn
+
+from assay.app import create_app
+from assay.cli.common import err, fail, open_database, out
+from assay.services import background
+from assay.services.demo import build_demo
+from assay.settings import Settings, get_settings
+
+
+def settings_help() -> str:
+    """Every setting as `ASSAY_NAME: description`, for `assay serve --help`."""
+    lines = [f"ASSAY_{name.upper()}: {f.description}" for name, f in Settings.model_fields.items()]
+    return "Settings (environment variables):\n\n" + "\n\n".join(lines)
+
+
+def serve(
+    host: str = typer.Option(None, help="Listen address (default ASSAY_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default ASSAY_PORT or 8080)."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    application = create_app(settings)
+    # Long-lived objects (modules, the app) out of the collector's way: JSON-heavy requests
+    # otherwise trigger full collections that walk them all (2-3x slower imports and lists).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    err.print(f"assay serving at http://{host}:{port} (API docs: /api/docs)", highlight=False)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        log_level="warning",
+    )
+
+
+def demo(
+    serve_after: bool = typer.Option(
+        True, "--serve/--no-serve", help="Serve the demo after building it."
+    ),
+    host: str = typer.Option(None, help="Listen address (default ASSAY_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default ASSAY_PORT or 8080)."),
+) -> None:
+    """Build the demo project (aerial survey, three annotators, one model), then serve it."""
+    settings = get_settings()
+    db = open_database(settings)
+    with err.status("building the demo project") as status, db.session() as s:
+        info = build_demo(s, settings.resolved_media_root, progress=lambda m: status.update(m))
+    state = "built" if info.created else "already there"
+    out.print(f"demo project {info.project_id} {state}")
+    out.print(f"log in with any of these, password [bold]{info.password}[/bold]:")
+    for email, role in info.logins:
+        out.print(f"  {email:<22} {role}")
+    if serve_after:
+        serve(host=host, port=port, workers=1)
+
+
+def worker() -> None:
+    """Run background jobs from PostgreSQL's queue (procrastinate) until stopped (Ctrl-C).
+
+    Any number of workers on any machines may share one database; `assay serve` runs one
+    itself unless ASSAY_EMBEDDED_WORKER=false.
+    """
+    settings = get_settings()
+    db = open_database(settings)
+    try:
+        background.use_queue(db, "procrastinate")
+    except ValueError as exc:
+        fail(str(exc))
+    err.print("assay worker: waiting for background jobs (Ctrl-C stops)", highlight=False)
+    background.run_worker(db)
+
+
+def migrate() -> None:
+    """Apply database migrations (serve does this on start too)."""
+    open_database(get_settings())
+    out.print("database is up to date")
