@@ -140,3 +140,16 @@ def test_recompute_covers_live_projects_the_actor_may_rescore(db, people, projec
             quality.projects_to_recompute(s, lead)
         with pytest.raises(Forbidden):
             quality.projects_to_recompute(s, reviewer, [project["id"]])
+
+
+def test_who_reviews_and_who_works_in_a_project(db, people, project):
+    from assay.services.access import can_review, works_in
+
+    assert [r for r in Role if can_review(r)] == [Role.ADMIN, Role.LEAD, Role.REVIEWER]
+    assert can_review("reviewer") and not can_review("annotator")
+    with db.session(write=False) as s:
+        pid = project["id"]
+        outsider = people["admin"]  # no member of the lead's project, yet works in every one
+        assert works_in(s, outsider.id, "admin", pid)
+        assert works_in(s, people["annotator"].id, "annotator", pid)
+        assert not works_in(s, people["annotator"].id, "annotator", pid + 1)

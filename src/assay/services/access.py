@@ -134,9 +134,26 @@ def require_project_access(session: Session, actor: Actor, project_id: int) -> P
     project = session.get(Project, project_id)
     if project is None or project.deleted_at is not None:
         raise NotFound(f"Project {project_id} not found.")
-    if actor.role != Role.ADMIN and not is_member(session, actor.id, project_id):
+    if not works_in(session, actor.id, actor.role, project_id):
         raise NotFound(f"Project {project_id} not found.")
     return project
+
+
+def in_every_project(role: str) -> bool:
+    """Admins belong to every project without being members of it."""
+    return role == Role.ADMIN
+
+
+def works_in(session: Session, user_id: int, role: str, project_id: int) -> bool:
+    """Whether a person works in a project: admins in all, everyone else where a member.
+    Who may be named as a job's assignee, a task's reviewer or an import's annotator."""
+    return in_every_project(role) or is_member(session, user_id, project_id)
+
+
+def can_review(role: str) -> bool:
+    """Whether a person of this role reviews others' annotations (may be assigned as a
+    reviewer): the roles Action.REVIEW allows."""
+    return role in POLICY[Action.REVIEW]
 
 
 def is_member(session: Session, user_id: int, project_id: int) -> bool:
@@ -148,6 +165,6 @@ def is_member(session: Session, user_id: int, project_id: int) -> bool:
 
 def visible_project_ids(session: Session, actor: Actor) -> select | None:
     """A subquery of project ids the actor may see, or None when they see all (admin)."""
-    if actor.role == Role.ADMIN:
+    if in_every_project(actor.role):
         return None
     return select(ProjectMember.project_id).where(ProjectMember.user_id == actor.id)

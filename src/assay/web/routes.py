@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from assay.http.context import database
 from assay.http.csrf import check_csrf
 from assay.services import authors, consensus, projects, tasks, users
-from assay.services.access import Action, Actor, Role, sees_ground_truth
+from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, Unauthorized
 from assay.services.views import task_list, task_table
 from assay.store.models import Annotation, Prediction
@@ -146,7 +146,7 @@ def project_page(
         ]
         members = projects.list_members(s, actor, project_id) if changes_gt else []
         annotators = [u for u in members if u.role == Role.ANNOTATOR]
-        reviewers = [u for u in members if u.role in REVIEWER_ROLES and u.is_active]
+        reviewers = [u for u in members if u.is_active and can_review(u.role)]
         manages_reviews = actor.may(Action.REVIEWS_MANAGE)
         waiting = consensus.waiting_count(s, actor, project_id) if changes_gt else None
         pages = pager(request, listing.page)
@@ -187,7 +187,6 @@ def project_page(
         return render(request, "project.html", context, actor)
 
 
-REVIEWER_ROLES = (Role.ADMIN, Role.LEAD, Role.REVIEWER)
 WEIGHTING_TITLES = {
     "uniform": "Uniform: every annotator counts the same",
     "accuracy": "Accuracy: each annotator's mean accuracy against GT",

@@ -36,7 +36,7 @@ from assay.formats.scout_csv import read_annotations_csv, read_images_csv
 from assay.formats.voc import read_voc_files
 from assay.formats.yolo import read_yolo
 from assay.services import tasks
-from assay.services.access import Action, Actor, authorize, is_member
+from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
 from assay.services.io.exporting import image_key
 from assay.store.models import Annotation, Project, ProjectMember, Task, User
@@ -487,7 +487,7 @@ def _author_ids(
     out: dict[str, int | None] = {"": None}
     if annotator is not None:
         user = session.scalar(select(User).where(User.email == annotator.strip().lower()))
-        if user is None or (user.role != "admin" and not is_member(session, user.id, project_id)):
+        if user is None or not works_in(session, user.id, user.role, project_id):
             raise Invalid.field("annotator", f"{annotator} is not a member of project {project_id}")
         return defaultdict(lambda: user.id, {"": user.id})
     emails = sorted({r.author.lower() for r in regions if r.author and "@" in r.author})

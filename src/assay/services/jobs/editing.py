@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Action, Actor, authorize, is_member
+from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.checks import is_id_list, is_int
 from assay.services.errors import Invalid
 from assay.services.honeypots import rotation
@@ -49,7 +49,7 @@ def _check_assignees(session: Session, project_id: int, user_ids: list[int]) -> 
         user = session.get(User, uid)
         if user is None or not user.is_active:
             raise Invalid.field("assignees", f"user {uid} does not exist")
-        if user.role != "admin" and not is_member(session, uid, project_id):
+        if not works_in(session, uid, user.role, project_id):
             raise Invalid.field("assignees", f"user {uid} is not a member of project {project_id}")
 
 

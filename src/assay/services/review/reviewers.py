@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Action, Actor, authorize, is_member
+from assay.services.access import Action, Actor, authorize, can_review, works_in
 from assay.services.checks import is_id_list
 from assay.services.errors import Invalid, NotFound
 from assay.services.selection import BulkResult, selected_task_ids
@@ -22,8 +22,6 @@ from assay.store.models import (
     User,
 )
 from assay.store.types import utcnow
-
-_CAN_REVIEW = ("admin", "lead", "reviewer")
 
 
 def assign_reviewers(
@@ -78,9 +76,9 @@ def _check_reviewers(session: Session, project_id: int, user_ids: list[int]) -> 
         user = users.get(uid)
         if user is None or not user.is_active:
             raise Invalid.field("reviewers", f"user {uid} does not exist")
-        if user.role not in _CAN_REVIEW:
+        if not can_review(user.role):
             raise Invalid.field("reviewers", f"user {uid} is an {user.role} and cannot review")
-        if user.role != "admin" and not is_member(session, uid, project_id):
+        if not works_in(session, uid, user.role, project_id):
             raise Invalid.field("reviewers", f"user {uid} is not a member of project {project_id}")
 
 
