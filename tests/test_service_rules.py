@@ -10,7 +10,7 @@ import pytest
 
 from assay.services import honeypots
 from assay.services.access import Actor, Role
-from assay.services.quality_tables import below_target, number
+from assay.services.quality.tables import below_target, number
 from assay.services.views import dashboard
 from conftest import RECT_CONFIG
 

@@ -13,7 +13,7 @@ from assay.api.serializers import iso
 from assay.api.tables import table
 from assay.http.context import Ctx, context
 from assay.services import authors, background, quality
-from assay.services.quality_tables import annotator_rows, group_row, number
+from assay.services.quality.tables import annotator_rows, group_row, number
 from assay.services.views import dashboard
 
 router = APIRouter(prefix="/api", tags=["quality"])

@@ -2,7 +2,8 @@
 read back as reports; agreement between annotators.
 
 Modules: settings (per project), rescore (scores follow every label change; full recompute),
-aggregates (the sums behind the tables), agreement, reports.
+aggregates (the sums behind the tables), agreement, reports, tables (reports as the rows the
+API, its CSV files and the dashboard show).
 """
 
 from assay.services.quality.agreement import (

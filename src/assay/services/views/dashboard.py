@@ -20,7 +20,7 @@ from assay.metrics import wilson_interval
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize
-from assay.services.quality_tables import group_row, number
+from assay.services.quality.tables import group_row, number
 from assay.store.models import Annotation, QualityScore
 
 

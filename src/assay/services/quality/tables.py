@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from assay.metrics import wilson_interval
-from assay.services import authors, quality
+from assay.services import authors
 from assay.services.access import Action, Actor
+from assay.services.quality.reports import GroupQuality, groups
+from assay.services.quality.settings import get_settings
 
 
 def number(v: float | None) -> float | None:
@@ -22,7 +24,7 @@ def number(v: float | None) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 6)
 
 
-def group_row(g: quality.GroupQuality) -> dict[str, Any]:
+def group_row(g: GroupQuality) -> dict[str, Any]:
     """One group's numbers: micro scores with Wilson 95 % intervals, and the macro mean."""
     c = g.micro
     p_low, p_high = wilson_interval(c.tp, c.tp + c.fp)
@@ -52,10 +54,10 @@ def below_target(mean_accuracy: float | None, target: float) -> bool:
 def annotator_rows(session: Session, actor: Actor, project_id: int) -> list[dict[str, Any]]:
     """Each annotator's scores against GT (`group_row`) with id and email, and whether they are
     `below_target` (for those who read the project's quality settings)."""
-    rows = quality.groups(session, actor, project_id, "annotator")
+    rows = groups(session, actor, project_id, "annotator")
     emails = authors.emails_of(session, [int(g.key) for g in rows if g.key.isdigit()])
     target = (
-        quality.get_settings(session, actor, project_id).target_accuracy
+        get_settings(session, actor, project_id).target_accuracy
         if actor.may(Action.QUALITY_VIEW)
         else None
     )
