@@ -47,7 +47,7 @@ def test_ground_truth_is_shown_to_everyone_but_annotators():
 
 
 def test_task_json_leaves_ground_truth_out_for_annotators():
-    from assay.services import task_json
+    from assay.services.tasks import ls_json
     from assay.store.models import Annotation, Task
 
     task = Task(id=3, project_id=1, data={"image": "a.jpg"}, meta={}, gt_status="done")
@@ -55,10 +55,10 @@ def test_task_json_leaves_ground_truth_out_for_annotators():
         id=7, task_id=3, project_id=1, completed_by_id=2, result=[], was_cancelled=False,
         revision=1, review_status="none", ground_truth=True,
     )  # fmt: skip
-    lead = task_json.task(task, Actor(1, Role.LEAD), [gt], [])
+    lead = ls_json.task(task, Actor(1, Role.LEAD), [gt], [])
     assert lead["ground_truth"] is True and lead["gt_status"] == "done"
     assert lead["annotations"][0]["ground_truth"] is True
-    hidden = task_json.task(task, Actor(2, Role.ANNOTATOR), [gt], [])
+    hidden = ls_json.task(task, Actor(2, Role.ANNOTATOR), [gt], [])
     assert not {"ground_truth", "gt_status", "done_at", "done_by"} & hidden.keys()
     assert "ground_truth" not in hidden["annotations"][0]
 
@@ -75,8 +75,8 @@ def test_only_big_imports_refresh_statistics(db, monkeypatch):
 
 
 def test_export_type_picks_writer_media_type_and_file_name(db, people, project):
-    from assay.services.io import exporting as export
     from assay.services.errors import Invalid
+    from assay.services.io import exporting as export
 
     lead = Actor(people["lead"].id, Role.LEAD)
     pid = project["id"]

@@ -1,6 +1,6 @@
 """Rows to Label Studio JSON shapes. What an actor may see is decided by services.access.
 
-Tasks, annotations and predictions are `services.task_json`'s, which the JSON export writes too.
+Tasks, annotations and predictions are `services.tasks.ls_json`'s, which the JSON export writes too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from assay.services.access import Actor, sees_ground_truth
 from assay.services.gt_stage import Reference, StageState
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
-from assay.services.task_json import annotation, iso, prediction, task
+from assay.services.tasks.ls_json import annotation, iso, prediction, task
 from assay.store.models import AnnotationRevision, GroundTruthChange, Project, Review, User
 
 __all__ = [

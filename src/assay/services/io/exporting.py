@@ -30,11 +30,11 @@ from assay.formats.ls_convert import ls_result_to_regions
 from assay.formats.voc import iter_voc_files
 from assay.formats.yolo import iter_yolo_files
 from assay.formats.zipstream import iter_zip
-from assay.services import authors, ground_truth, task_json
+from assay.services import authors, ground_truth
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
 from assay.services.review import REVIEW_STATUSES
-from assay.services.tasks import label_config_of_project, regions_of
+from assay.services.tasks import label_config_of_project, ls_json, regions_of
 from assay.services.tasks.media import MEDIA_URL
 from assay.store.db import Database
 from assay.store.models import Annotation, Job, JobTask, Prediction, Task
@@ -144,12 +144,12 @@ class ExportFile:
 def open_export(
     db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
 ) -> ExportFile:
-    """The export of a project in a type: Label Studio JSON (`task_json`'s tasks) or a region
+    """The export of a project in a type: Label Studio JSON (`tasks.ls_json`'s tasks) or a region
     format (COCO, YOLO, VOC, CSV). Every check runs here, before a byte is written
     (`check_export`); the writing happens as `chunks` is read."""
     kind = check_export(db, actor, project_id, export_type, flt)
     if kind in JSON_TYPES:
-        chunks = iter_export_json(db, actor, project_id, task_json.export_row(actor), flt)
+        chunks = iter_export_json(db, actor, project_id, ls_json.export_row(actor), flt)
     else:
         chunks = iter_export_regions(db, actor, project_id, kind, flt)
     media_type, suffix = OUTPUT[kind]

@@ -1,8 +1,9 @@
 """Tasks and the labels they carry: importing tasks (JSON, a folder of images), changing and
 soft-deleting them, their annotations (with revisions) and predictions, the results checked
-against the label config, their local images, and what of them an actor may see.
+against the label config, their local images, what of them an actor may see, and their Label
+Studio JSON (the API's and the JSON export's).
 
-Modules: visibility, results, importing, media, editing, annotations, predictions.
+Modules: visibility, results, importing, media, editing, annotations, predictions, ls_json.
 """
 
 from assay.services.tasks.editing import delete_selected_tasks, delete_task, update_task
