@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from assay.app import wire_services
-from assay.services import users
-from assay.services.access import Actor
-from assay.services.errors import AssayError
 from assay.settings import Settings
-from assay.store import migrate
-from assay.store.db import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assay.services.access import Actor
+    from assay.store.db import Database
+
 
 err = Console(stderr=True)
 out = Console()
@@ -29,6 +29,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def open_database(settings: Settings) -> Database:
     """The settings' database, migrated to the current schema; label changes rescore on commit
     and background jobs run as in the server (`assay.app.wire_services`)."""
+    from assay.app import wire_services
+    from assay.store import migrate
+    from assay.store.db import Database
+
     wire_services()
     db = Database.connect(settings.resolved_database_url)
     migrate.upgrade(db.engine)
@@ -37,6 +41,9 @@ def open_database(settings: Settings) -> Database:
 
 def acting_actor(session: Session, email: str | None) -> Actor:
     """The user a command acts as (`users.command_line_actor`); fails when there is none."""
+    from assay.services import users
+    from assay.services.errors import AssayError
+
     try:
         return users.command_line_actor(session, email)
     except AssayError as exc:

@@ -6,15 +6,15 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from assay.cli.common import fail, out
-from assay.formats.coco import CocoFormatError
-from assay.metrics import Counts, coco_evaluate
-from assay.metrics.evaluate_exports import ExportError, evaluate_exports
-from assay.metrics.scoring import QualitySettings
+
+if TYPE_CHECKING:
+    from assay.metrics import Counts
 
 
 def evaluate(
@@ -35,6 +35,9 @@ def evaluate(
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
 ) -> None:
     """Score annotators and models against ground truth from files, without a server."""
+    from assay.metrics.evaluate_exports import ExportError, evaluate_exports
+    from assay.metrics.scoring import QualitySettings
+
     for path in (gt, pred):
         if not path.is_file():
             fail(f"{path} does not exist")
@@ -67,6 +70,7 @@ def evaluate(
 
 
 def _scores(c: Counts) -> dict[str, object]:
+
     out: dict[str, object] = {"tp": c.tp, "fp": c.fp, "fn": c.fn}
     for name in ("precision", "recall", "f1", "accuracy"):
         out[name] = round(float(getattr(c, name)), 4)
@@ -93,6 +97,9 @@ def _print_table(rows: list[dict[str, object]], title: str, as_json: bool, as_cs
 
 
 def _evaluate_coco(gt: Path, pred: Path, as_json: bool, as_csv: bool) -> None:
+    from assay.formats.coco import CocoFormatError
+    from assay.metrics import coco_evaluate
+
     try:
         result = coco_evaluate(gt, pred)
     except (CocoFormatError, ValueError) as exc:

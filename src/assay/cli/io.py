@@ -10,11 +10,6 @@ import typer
 from rich.progress import Progress
 
 from assay.cli.common import acting_actor, err, fail, open_database, out
-from assay.services import tasks
-from assay.services.errors import AssayError
-from assay.services.io import exporting
-from assay.services.io import importing as format_import
-from assay.services.tasks import media
 from assay.settings import get_settings
 
 
@@ -42,6 +37,11 @@ def import_(
 ) -> None:
     """Import images (one task each), Label Studio JSON, or label files in a format; all or
     nothing."""
+    from assay.services import tasks
+    from assay.services.errors import AssayError
+    from assay.services.io import importing as format_import
+    from assay.services.tasks import media
+
     settings = get_settings()
     if not source.exists():
         fail(f"{source} does not exist")
@@ -94,6 +94,8 @@ def import_(
 
 def _read_files(source: Path) -> dict[str, bytes]:
     """A file as {name: bytes}, or a folder's label files by relative path (images skipped)."""
+    from assay.services.tasks import media
+
     if source.is_file():
         return {source.name: source.read_bytes()}
     with Progress(console=err, transient=True) as progress:
@@ -127,6 +129,9 @@ def export(
     ),
 ) -> None:
     """Export a project, streamed to a file (constant memory)."""
+    from assay.services.errors import AssayError
+    from assay.services.io import exporting
+
     settings = get_settings()
     db = open_database(settings)
     flt = exporting.export_filter(

@@ -5,12 +5,8 @@ from __future__ import annotations
 import gc
 
 import typer
-import uvicorn
 
-from assay.app import create_app
 from assay.cli.common import err, fail, open_database, out
-from assay.services import background
-from assay.services.demo import build_demo
 from assay.settings import Settings, get_settings
 
 
@@ -25,6 +21,10 @@ def serve(
     port: int = typer.Option(None, help="Port (default ASSAY_PORT or 8080)."),
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
+    import uvicorn
+
+    from assay.app import create_app
+
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
@@ -52,6 +52,8 @@ def demo(
     port: int = typer.Option(None, help="Port (default ASSAY_PORT or 8080)."),
 ) -> None:
     """Build the demo project (aerial survey, three annotators, one model), then serve it."""
+    from assay.services.demo import build_demo
+
     settings = get_settings()
     db = open_database(settings)
     with err.status("building the demo project") as status, db.session() as s:
@@ -71,6 +73,8 @@ def worker() -> None:
     Any number of workers on any machines may share one database; `assay serve` runs one
     itself unless ASSAY_EMBEDDED_WORKER=false.
     """
+    from assay.services import background
+
     settings = get_settings()
     db = open_database(settings)
     try:

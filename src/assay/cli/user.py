@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from assay.cli.common import fail, open_database, out
-from assay.services import users
-from assay.services.errors import AssayError
 from assay.settings import get_settings
-from assay.store.models import User
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assay.store.models import User
+
 
 app = typer.Typer(help="Manage users.", no_args_is_help=True)
 
@@ -23,6 +27,9 @@ def user_add(
     token: str = typer.Option(None, help="Use this API token instead of a generated one."),
 ) -> None:
     """Add a user and print its API token (shown only now)."""
+    from assay.services import users
+    from assay.services.errors import AssayError
+
     db = open_database(get_settings())
     try:
         with db.session() as s:
@@ -42,6 +49,9 @@ def user_list(
     role: str = typer.Option(None, help="Only this role."),
 ) -> None:
     """List users: id, email, name, role, active, last activity."""
+    from assay.services import users
+    from assay.services.errors import AssayError
+
     db = open_database(get_settings())
     try:
         with db.session(write=False) as s:
@@ -74,6 +84,9 @@ def user_set(
     last_name: str = typer.Option(None, help="Last name."),
 ) -> None:
     """Change a user's role, password, name, or deactivate / reactivate them."""
+    from assay.services import users
+    from assay.services.errors import AssayError
+
     changes = {
         "role": role,
         "password": password,
@@ -98,6 +111,8 @@ def user_set(
 @app.command("token")
 def user_token(email: str) -> None:
     """Make a new API token for a user and print it (the old one stops working)."""
+    from assay.services import users
+
     db = open_database(get_settings())
     with db.session() as s:
         tok = users.reset_token(s, _user(s, email).id)
@@ -105,6 +120,8 @@ def user_token(email: str) -> None:
 
 
 def _user(session: Session, email: str) -> User:
+    from assay.services import users
+
     user = users.user_by_email(session, email)
     if user is None:
         fail(f"no user with email {email}")
