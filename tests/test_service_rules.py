@@ -8,17 +8,19 @@ from datetime import date
 
 import pytest
 
+from assay.metrics.scoring import QualitySettings
 from assay.services import honeypots
 from assay.services.access import Actor, Role
-from assay.services.quality.tables import below_target, number
+from assay.services.quality.tables import number
 from assay.services.views import dashboard
 from conftest import RECT_CONFIG
 
 
-def test_below_target_only_with_a_score_under_the_target():
-    assert below_target(0.79, 0.8)
-    assert not below_target(0.8, 0.8)
-    assert not below_target(None, 0.8)  # nothing scored yet
+def test_the_target_is_one_rule_for_the_dashboard_and_the_hand_in():
+    settings = QualitySettings(target_accuracy=0.8)
+    assert not settings.meets_target(0.79)
+    assert settings.meets_target(0.8)
+    assert settings.meets_target(None)  # nothing scored yet: no one flagged, a hand-in passes
 
 
 def test_table_numbers_round_and_hide_nan():
@@ -102,12 +104,12 @@ def test_export_type_picks_writer_media_type_and_file_name(db, people, project):
         opened("XML")
 
 
-def test_command_line_acts_as_the_named_user_else_the_first_admin(db):
+def test_command_line_acts_as_the_named_user_else_the_first_active_admin(db):
     from assay.services import users
-    from assay.services.errors import NotFound
+    from assay.services.errors import Forbidden, NotFound
 
     with db.session() as s:
-        with pytest.raises(NotFound, match="no admin user yet"):
+        with pytest.raises(NotFound, match="no active admin yet"):
             users.command_line_actor(s, None)
         lead, _ = users.create_user(s, "lead@example.com", "lead")
         first, _ = users.create_user(s, "first@example.com", "admin")
@@ -116,6 +118,10 @@ def test_command_line_acts_as_the_named_user_else_the_first_admin(db):
         assert users.command_line_actor(s, "lead@example.com").id == lead.id
         with pytest.raises(NotFound, match=r"no user with email nobody@example\.com"):
             users.command_line_actor(s, "nobody@example.com")
+        first.is_active = False  # left the lab: neither the default nor --as
+        assert users.command_line_actor(s, None).email == "second@example.com"
+        with pytest.raises(Forbidden, match="deactivated"):
+            users.command_line_actor(s, "first@example.com")
 
 
 def test_recompute_covers_live_projects_the_actor_may_rescore(db, people, project, client):

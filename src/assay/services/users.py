@@ -319,17 +319,23 @@ def user_by_email(session: Session, email: str) -> User | None:
 
 
 def command_line_actor(session: Session, email: str | None) -> Actor:
-    """Who a command-line command acts as: the user with `email`, else the first admin (the
-    lowest id; whoever runs the command holds the database). NotFound when there is none."""
+    """Who a command-line command acts as: the active user with `email`, else the first active
+    admin (the lowest id; whoever runs the command holds the database). A deactivated user acts
+    nowhere, here neither. NotFound when there is none."""
     if email:
         user = user_by_email(session, email)
         if user is None:
             raise NotFound(f"no user with email {email}")
+        if not user.is_active:
+            raise Forbidden(f"{email} is deactivated: reactivate them with `assay user set`")
     else:
-        user = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+        user = session.scalar(
+            select(User).where(User.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)
+        )
         if user is None:
             raise NotFound(
-                "no admin user yet: add one with `assay user add EMAIL --role admin`, or pass --as"
+                "no active admin yet: add one with `assay user add EMAIL --role admin`, "
+                "or pass --as"
             )
     return actor_of(user)
 

@@ -72,10 +72,10 @@ def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
     _, remaining = next_to_annotate(session, actor, job.id)
     if remaining:
         raise Conflict(f"{remaining} task(s) of job {job.id} are still to annotate.")
-    target = quality_settings_of(project).target_accuracy
+    quality = quality_settings_of(project)
     score, details, hints = score_answers(session, project, job.id, actor.id)
     attempt = len(before) + 1
-    if score is None or score >= target:
+    if quality.meets_target(score):
         status = "accepted"
     elif attempt >= cfg.max_attempts:
         status = "to_lead"
@@ -88,7 +88,7 @@ def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
         attempt=attempt,
         status=status,
         score=None if score is None else round(score, 6),
-        target=target,
+        target=quality.target_accuracy,
         honeypots=len(details),
         hints=hints if status != "accepted" else [],
         details=details,

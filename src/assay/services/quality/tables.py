@@ -45,22 +45,12 @@ def group_row(g: GroupQuality) -> dict[str, Any]:
     }
 
 
-def below_target(mean_accuracy: float | None, target: float) -> bool:
-    """Whether an annotator's mean accuracy against GT misses the project's target accuracy;
-    an annotator with nothing scored yet is not below it."""
-    return mean_accuracy is not None and mean_accuracy < target
-
-
 def annotator_rows(session: Session, actor: Actor, project_id: int) -> list[dict[str, Any]]:
     """Each annotator's scores against GT (`group_row`) with id and email, and whether they are
-    `below_target` (for those who read the project's quality settings)."""
+    below the project's target accuracy (for those who read the project's quality settings)."""
     rows = groups(session, actor, project_id, "annotator")
     emails = authors.emails_of(session, [int(g.key) for g in rows if g.key.isdigit()])
-    target = (
-        get_settings(session, actor, project_id).target_accuracy
-        if actor.may(Action.QUALITY_VIEW)
-        else None
-    )
+    settings = get_settings(session, actor, project_id) if actor.may(Action.QUALITY_VIEW) else None
     out = []
     for g in rows:
         row: dict[str, Any] = {
@@ -68,7 +58,7 @@ def annotator_rows(session: Session, actor: Actor, project_id: int) -> list[dict
             "email": emails.get(int(g.key)) if g.key.isdigit() else None,
         }
         row.update(group_row(g))
-        if target is not None:
-            row["below_target"] = below_target(row["mean_accuracy"], target)
+        if settings is not None:
+            row["below_target"] = not settings.meets_target(row["mean_accuracy"])
         out.append(row)
     return out
