@@ -79,6 +79,9 @@ def make_temp_database(tmp_dir: Path, backend: str = BACKEND) -> TempDatabase:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash of the server: commits do not wait for the
+        # disk (what each transaction sees is unchanged).
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
     def drop() -> None:
@@ -100,16 +103,38 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 def empty_all_tables(db: Database) -> None:
+    """Every table of the models empty and every id counting from 1 again, as in a new database.
+
+    Only the tables that hold rows are emptied, by DELETE in foreign-key order, and only the
+    id sequences a test used are restarted: a TRUNCATE of all tables on PostgreSQL makes new
+    files for each of them and took 0.1-0.4 s per test, this takes about 0.02 s.
+    """
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
+        has_rows = " UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables
+        )
+        filled = {row[0] for row in conn.execute(text(has_rows))}
+        for name in tables:
+            if name in filled:
                 conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(
-                conn
-            ) else None
+        if db.engine.dialect.name == "postgresql":
+            for sequence in conn.execute(_USED_SEQUENCES, {"tables": tables}).scalars():
+                conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+        elif _has_sqlite_sequence(conn):
+            conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+# The sequences owned by the given tables that have handed out a value since their last restart
+# (pg_sequences.last_value is NULL until then).
+_USED_SEQUENCES = text(
+    """SELECT seq.relname FROM pg_class seq
+    JOIN pg_depend dep ON dep.objid = seq.oid AND dep.classid = 'pg_class'::regclass
+        AND dep.refclassid = 'pg_class'::regclass
+    JOIN pg_class tab ON tab.oid = dep.refobjid
+    JOIN pg_sequences ps ON ps.sequencename = seq.relname AND ps.schemaname = current_schema()
+    WHERE seq.relkind = 'S' AND tab.relname = ANY(:tables) AND ps.last_value IS NOT NULL"""
+)
 
 
 def _has_sqlite_sequence(conn) -> bool:
@@ -176,18 +201,17 @@ def people(db: Database) -> dict[str, Person]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    """The app served over real HTTP on a free loopback port, for SDKs and the browser."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    """The app served over real HTTP on a free loopback port, for SDKs and the browser.
+
+    The socket is bound here and handed to uvicorn, so two xdist workers never race for a port.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -197,6 +221,7 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    sock.close()
 
 
 RECT_CONFIG = """<View>
