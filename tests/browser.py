@@ -1,5 +1,6 @@
 """Shared machinery of the browser tests: Debian's Chromium driven by playwright (never a
-downloaded browser), a page that fails the test on any script error, and screenshots in
+downloaded browser), one browser for consecutive browser tests with a fresh context for each
+page, a page that fails the test on any script error, and screenshots in
 test-output/screenshots/ (git-ignored) for a human to look at."""
 
 from __future__ import annotations
@@ -31,19 +32,56 @@ marks = [
 ]
 
 
+# The running (playwright, browser) pair: launched by the first page a browser test opens and
+# kept for the browser tests that follow it on this worker; the conftest closes it before any
+# other test, because while playwright's sync API runs it marks an asyncio loop as running in
+# the main thread, and code under test that calls asyncio.run() (the procrastinate worker)
+# would fail.
+_running: tuple[Any, Any] | None = None
+
+
+def _browser() -> Any:
+    global _running
+    if _running is not None and not _running[1].is_connected():
+        close()  # it crashed: start a new one
+    if _running is None:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
+        try:
+            launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        except BaseException:
+            pw.stop()
+            raise
+        _running = (pw, launched)
+    return _running[1]
+
+
+def close() -> None:
+    """Close the shared browser and stop playwright, if they run."""
+    global _running
+    if _running is None:
+        return
+    pw, launched = _running
+    _running = None
+    try:
+        launched.close()
+    finally:
+        pw.stop()
+
+
 @contextmanager
 def chromium_page(width: int, height: int) -> Iterator[Any]:
-    """A fresh page; the test fails if any page logged a script error.
+    """A fresh page in a context of its own (no cookies or storage from another test); the
+    test fails if any page logged a script error.
 
     Network errors the tests provoke on purpose (403, 404) log "Failed to load resource" and
     are not counted.
     """
-    from playwright.sync_api import sync_playwright
-
     errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    context = _browser().new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on(
             "console",
@@ -54,7 +92,8 @@ def chromium_page(width: int, height: int) -> Iterator[Any]:
             ),
         )
         yield page
-        browser.close()
+    finally:
+        context.close()
     assert errors == [], f"the pages logged errors: {errors}"
 
 

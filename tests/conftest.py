@@ -30,6 +30,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import browser
 from assay.app import create_app, wire_services
 from assay.services import users
 from assay.settings import Settings
@@ -61,6 +62,17 @@ def cheap_password_hashes() -> Iterator[None]:
     before = users.use_password_hasher(CHEAP_PASSWORD_HASH)
     yield
     users.use_password_hasher(before)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Consecutive browser tests share one Chromium (browser.py); any other test stops it first."""
+    if item.get_closest_marker("browser") is None:
+        browser.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    browser.close()
 
 
 @dataclass
