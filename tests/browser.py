@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -100,3 +101,35 @@ def chromium_page(width: int, height: int) -> Iterator[Any]:
 def shot(page: Any, name: str, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+# -- on a page ------------------------------------------------------------------------------------
+
+
+def sign_in(page, live_server: str, person, target: str) -> None:
+    page.goto(f"{live_server}/login?next={quote(target)}")
+    page.fill("input[name=email]", person.email)
+    page.fill("input[name=password]", person.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}{target}")
+
+
+def image_rect(page, pane: str = "#gt-left") -> dict:
+    return page.locator(f"{pane} .gt-svg").bounding_box()
+
+
+def screen_point(rect: dict, px: float, py: float) -> tuple[float, float]:
+    """Percent of the image -> client pixels."""
+    return rect["x"] + px / 100 * rect["width"], rect["y"] + py / 100 * rect["height"]
+
+
+def percent_of(rect: dict, sx: float, sy: float) -> tuple[float, float]:
+    """Client pixels -> percent of the image (what the stored region should say)."""
+    return (sx - rect["x"]) / rect["width"] * 100, (sy - rect["y"]) / rect["height"] * 100
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=steps)
+    page.mouse.up()

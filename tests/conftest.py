@@ -12,13 +12,10 @@ so `make test` and CI give the same answer for the same code; `make fuzz` draws 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,8 +24,7 @@ from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 import browser
 from assay.app import create_app, wire_services
@@ -37,9 +33,7 @@ from assay.settings import Settings
 from assay.store import migrate
 from assay.store.db import Database
 from assay.store.models import Base
-
-PG_URL = os.environ.get("ASSAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKEND = os.environ.get("ASSAY_TEST_DB", "sqlite")
+from builders import HONEYPOT_GT, RECT_CONFIG, Person, log_in, make_temp_database
 
 hypothesis_settings.register_profile("suite", derandomize=True, print_blob=True)
 hypothesis_settings.register_profile("fuzz", derandomize=False, print_blob=True)
@@ -73,35 +67,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     browser.close()
-
-
-@dataclass
-class TempDatabase:
-    url: str
-    drop: object  # callable
-
-
-def make_temp_database(tmp_dir: Path, backend: str = BACKEND) -> TempDatabase:
-    """An empty database of its own: a SQLite file, or a fresh PostgreSQL database."""
-    if backend == "sqlite":
-        return TempDatabase(
-            url=f"sqlite:///{tmp_dir / f'assay-{uuid.uuid4().hex[:8]}.db'}", drop=lambda: None
-        )
-    name = f"assay_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # A test database need not survive a crash of the server: commits do not wait for the
-        # disk (what each transaction sees is unchanged).
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return TempDatabase(url=url, drop=drop)
 
 
 @pytest.fixture(scope="session")
@@ -182,19 +147,6 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-@dataclass
-class Person:
-    id: int
-    email: str
-    role: str
-    token: str
-    password: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Token {self.token}"}
-
-
 @pytest.fixture
 def people(db: Database) -> dict[str, Person]:
     """One user per role, plus a second annotator: admin, lead, reviewer, annotator, annotator2."""
@@ -236,34 +188,6 @@ def live_server(app) -> Iterator[str]:
     sock.close()
 
 
-RECT_CONFIG = """<View>
-  <Image name="image" value="$image"/>
-  <RectangleLabels name="label" toName="image">
-    <Label value="Elephant"/><Label value="Zebra"/><Label value="Giraffe"/>
-  </RectangleLabels>
-</View>"""
-
-
-def box(x: float, y: float, w: float, h: float, label: str = "Elephant", **extra: object) -> dict:
-    """A Label Studio rectangle region, percent units."""
-    return {
-        "from_name": "label",
-        "to_name": "image",
-        "type": "rectanglelabels",
-        "original_width": 1600,
-        "original_height": 1200,
-        "value": {
-            "x": x,
-            "y": y,
-            "width": w,
-            "height": h,
-            "rotation": 0,
-            "rectanglelabels": [label],
-        },
-        **extra,
-    }
-
-
 @pytest.fixture
 def project(client: TestClient, people: dict[str, Person]) -> dict:
     """A project created by the lead, with the annotators and reviewer as members."""
@@ -284,52 +208,31 @@ def project(client: TestClient, people: dict[str, Person]) -> dict:
     return p
 
 
-def wait_for_job(client: TestClient, headers: dict[str, str], job_id: int) -> dict:
-    """Poll a background job until it is done or failed; its final state."""
-    for _ in range(400):
-        job = client.get(f"/api/background-jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError("background job did not finish")
-
-
-def add_member(
-    db: Database, client: TestClient, lead: Person, project_id: int, key: str, role: str
-) -> Person:
-    """A new user `<key>@example.com` with the role, added to the project by the lead."""
-    with db.session() as s:
-        user, token = users.create_user(s, f"{key}@example.com", role, password=f"{key}-password")
+@pytest.fixture
+def pool(client, people, project):
+    """20 plain tasks and 10 tasks with GT (HONEYPOT_GT), all 10 in the honeypot pool."""
+    lead = people["lead"].headers
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"image": f"{i}.jpg", "kind": "a" if i < 30 else "b"} for i in range(30)],
+        headers=lead,
+    ).json()["task_ids"]
+    plain, gt = ids[:20], ids[20:]
+    for t in gt:
+        r = client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"result": HONEYPOT_GT, "ground_truth": True},
+            headers=lead,
+        )
+        assert r.status_code == 201, r.text
     r = client.post(
-        f"/api/projects/{project_id}/members", json={"user": user.id}, headers=lead.headers
+        f"/api/dm/actions?id=add_to_honeypots&project={project['id']}",
+        json={"selectedItems": {"all": True}},
+        headers=lead,
     )
-    assert r.status_code == 201, r.text
-    return Person(user.id, f"{key}@example.com", role, token, f"{key}-password")
-
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "the page has no CSRF field"
-    return match.group(1)
-
-
-def log_in(client: TestClient, person: Person, next_: str | None = None):
-    """Sign in through the login form (CSRF token included); the answer to the POST."""
-    page = client.get("/login", params={"next": next_} if next_ else None)
-    assert page.status_code == 200
-    return client.post(
-        "/login",
-        data={
-            "email": person.email,
-            "password": person.password,
-            "csrf_token": csrf_of(page.text),
-            "next": next_ or "",
-        },
-        follow_redirects=False,
-    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["changed"], r.json()["skipped"]) == (10, 20)
+    return {"project": project["id"], "plain": plain, "gt": gt}
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 ROLES = ["admin", "lead", "reviewer", "annotator"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from conftest import box
+from builders import box
 
 
 def _import(client, people, project, n):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 
 def test_health_and_version(client):

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from assay.app import create_app
 from assay.services import background
-from conftest import box, wait_for_job
+from builders import box, wait_for_job
 
 
 def _is_pg(db) -> bool:
@@ -38,7 +38,7 @@ def _scored_project(client, people):
 
 
 def open_config() -> str:
-    from conftest import RECT_CONFIG
+    from builders import RECT_CONFIG
 
     return RECT_CONFIG
 

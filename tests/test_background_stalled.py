@@ -15,7 +15,7 @@ from assay.services import background
 from assay.services.access import Actor, Role
 from assay.store.models import BackgroundJob
 from assay.store.types import utcnow
-from conftest import box, wait_for_job
+from builders import box, wait_for_job
 
 STALLED = re.compile(r"^stalled: its worker stopped answering \(no heartbeat for (\d+) s\)$")
 
@@ -40,7 +40,7 @@ def _scored_project(client, lead) -> int:
 
 
 def _config() -> str:
-    from conftest import RECT_CONFIG
+    from builders import RECT_CONFIG
 
     return RECT_CONFIG
 

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from assay.cli import app as cli_app
-from conftest import box
+from builders import box
 
 
 def _write(tmp_path, name, data):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Person, add_member, box, wait_for_job
+from builders import Person, add_member, box, wait_for_job
 
 
 def _merge(client, people, project_id, **body):

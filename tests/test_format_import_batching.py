@@ -21,7 +21,7 @@ from assay.services.io import importing as format_import
 from assay.services.io.exporting import image_key
 from assay.store.models import Annotation, Task
 from assay.store.types import utcnow as now
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 AUTHORS = 5
 

@@ -6,7 +6,7 @@ import pytest
 
 from assay.formats.label_config import LabelConfigError, parse_label_config
 from assay.formats.label_studio import RegionError, validate_result
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 CONFIG = parse_label_config(RECT_CONFIG)
 

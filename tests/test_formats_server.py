@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from assay.cli import app as cli_app
 from assay.formats.scout_csv import ANNOTATIONS_HEADER, IMAGES_HEADER
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 
 def _export(client, headers, project_id, kind, **params):

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from assay.store.models import Annotation
-from conftest import box
+from builders import box
 
 
 def _tasks(client, people, project, n=3):

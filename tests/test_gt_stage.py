@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from assay.store.models import Annotation, TaskEvent
-from conftest import box
+from builders import annotate_job, box
 
 
 @pytest.fixture
@@ -45,22 +45,6 @@ def survey(client, people, project):
         headers=lead,
     )
     return {"tasks": ids, "A": a.json()["id"], "B": b.json()["id"], "project": project["id"]}
-
-
-def annotate_job(client, person, job_id, x=10.0, label="Elephant"):
-    """The annotator works through their queue of the job; returns the annotation ids."""
-    made = []
-    while True:
-        nxt = client.get(f"/api/jobs/{job_id}/next", headers=person.headers).json()
-        if nxt["complete"]:
-            return made
-        r = client.post(
-            f"/api/tasks/{nxt['task']['id']}/annotations",
-            json={"job": job_id, "result": [box(x, 10, 5, 5, label=label)]},
-            headers=person.headers,
-        )
-        assert r.status_code == 201, r.text
-        made.append(r.json()["id"])
 
 
 def test_job_creation_checks_its_input(client, people, project, survey):

@@ -3,64 +3,13 @@ reports (issue #9)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import update
 
 from assay.store.models import Task
-from conftest import box
-
-GT = [box(10, 10, 20, 20, "Elephant", id="g1"), box(50, 50, 10, 10, "Zebra", id="g2")]
-
-
-@pytest.fixture
-def pool(client, people, project):
-    """20 plain tasks and 10 tasks with GT, all 10 in the honeypot pool."""
-    lead = people["lead"].headers
-    ids = client.post(
-        f"/api/projects/{project['id']}/import?return_task_ids=true",
-        json=[{"image": f"{i}.jpg", "kind": "a" if i < 30 else "b"} for i in range(30)],
-        headers=lead,
-    ).json()["task_ids"]
-    plain, gt = ids[:20], ids[20:]
-    for t in gt:
-        r = client.post(
-            f"/api/tasks/{t}/annotations", json={"result": GT, "ground_truth": True}, headers=lead
-        )
-        assert r.status_code == 201, r.text
-    r = client.post(
-        f"/api/dm/actions?id=add_to_honeypots&project={project['id']}",
-        json={"selectedItems": {"all": True}},
-        headers=lead,
-    )
-    assert r.status_code == 200, r.text
-    assert (r.json()["changed"], r.json()["skipped"]) == (10, 20)
-    return {"project": project["id"], "plain": plain, "gt": gt}
-
-
-def settings(client, people, pool, **values):
-    r = client.patch(
-        f"/api/projects/{pool['project']}/honeypot-settings",
-        json=values,
-        headers=people["lead"].headers,
-    )
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def make_job(client, people, pool, tasks, who=("annotator",), **extra):
-    r = client.post(
-        f"/api/projects/{pool['project']}/jobs",
-        json={"title": "j", "task_ids": tasks, "assignees": [people[w].id for w in who], **extra},
-        headers=people["lead"].headers,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def honeypots_of(client, people, job_id):
-    r = client.get(f"/api/jobs/{job_id}/honeypots", headers=people["lead"].headers)
-    assert r.status_code == 200, r.text
-    return [h["task"] for h in r.json()["results"]]
+from builders import HONEYPOT_GT as GT
+from builders import answer_job as _answer
+from builders import box, honeypots_of, make_job
+from builders import honeypot_settings as settings
 
 
 def test_settings_defaults_and_bad_values_are_refused(client, people, pool):
@@ -179,22 +128,6 @@ def test_retirement_at_max_exposures_and_restore(client, people, pool):
     assert client.post(
         f"/api/jobs/{job2['id']}/honeypots/reroll", headers=people["annotator"].headers
     ).status_code in (403, 404)
-
-
-def _answer(client, person, job_id, honeypot_ids, honeypot_result):
-    """Work through the queue: GT-like answers on normal tasks, `honeypot_result` on honeypots."""
-    while True:
-        nxt = client.get(f"/api/jobs/{job_id}/next", headers=person.headers).json()
-        if nxt["complete"]:
-            return
-        t = nxt["task"]["id"]
-        result = honeypot_result if t in honeypot_ids else [box(1, 1, 3, 3)]
-        r = client.post(
-            f"/api/tasks/{t}/annotations",
-            json={"job": job_id, "result": result},
-            headers=person.headers,
-        )
-        assert r.status_code == 201, r.text
 
 
 def test_annotator_sees_no_difference(client, people, pool, db):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import browser
-from conftest import box
-from test_honeypots import GT, _answer, honeypots_of, make_job, pool, settings  # noqa: F401
+from builders import HONEYPOT_GT as GT
+from builders import answer_job as _answer
+from builders import box, honeypots_of, make_job
+from builders import honeypot_settings as settings
 
 pytestmark = browser.marks
 
@@ -19,7 +21,7 @@ def login(page, live_server, person, target):
     page.wait_for_url(f"{live_server}{target}")
 
 
-def test_annotator_submits_and_sees_feedback(live_server, client, people, pool):  # noqa: F811
+def test_annotator_submits_and_sees_feedback(live_server, client, people, pool):
     settings(client, people, pool, per_job=2, max_attempts=3)
     ann = people["annotator"]
     job = make_job(client, people, pool, pool["plain"][:3])

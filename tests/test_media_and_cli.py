@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from assay.cli import app as cli_app
 from assay.services.errors import NotFound
 from assay.services.tasks.media import resolve_media_path
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 
 def test_resolve_media_path_refuses_escapes(tmp_path):

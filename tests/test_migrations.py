@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from assay.store import migrate
 from assay.store.db import Database
 from assay.store.models import Base
-from conftest import make_temp_database
+from builders import make_temp_database
 
 
 def test_upgrade_downgrade_upgrade(tmp_path):

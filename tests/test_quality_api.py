@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from assay.services import quality
 from assay.store.models import QualityAggregate, Task
-from conftest import box, wait_for_job
+from builders import box, wait_for_job
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import box
+from builders import box
 
 
 def _setup(client, people, project, replicas=2, who=("annotator", "annotator2", "reviewer")):

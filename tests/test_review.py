@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from conftest import Person, add_member, box
+from builders import Person, add_member, box
 
 
 def _import(client, people, project, tasks):

@@ -18,7 +18,7 @@ from assay.metrics.scoring_batch import score_batch
 from assay.services import quality
 from assay.services.quality import aggregates, rescore
 from assay.store.models import QualityAggregate, QualityScore
-from conftest import box
+from builders import box
 
 LABELS = ["A", "B", "C", "", "unmatched", "Zebra|A", "zz"]
 ALL_SETTINGS = [

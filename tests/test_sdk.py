@@ -6,7 +6,7 @@ import pytest
 from label_studio_sdk import Client
 from label_studio_sdk.client import LabelStudio
 
-from conftest import RECT_CONFIG, box
+from builders import RECT_CONFIG, box
 
 
 def _tasks_payload(n: int) -> list[dict]:

@@ -14,7 +14,7 @@ from assay.cli import app as cli_app
 from assay.services import users
 from assay.services.access import Actor, Role
 from assay.services.errors import Conflict, Forbidden, Invalid
-from conftest import csrf_of, log_in
+from builders import csrf_of, log_in
 
 ROLES = ["admin", "lead", "reviewer", "annotator"]
 

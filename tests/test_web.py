@@ -4,80 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
-from fastapi.testclient import TestClient
 
-from conftest import Person, box, csrf_of, log_in
-
-
-class _Page(HTMLParser):
-    """Table header and body rows (cell texts), <img> sources and application/json scripts."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.headers: list[str] = []
-        self.rows: list[list[str]] = []
-        self.images: list[dict[str, str | None]] = []
-        self.json_scripts: dict[str, str] = {}
-        self._in_head = False
-        self._in_body = False
-        self._cell: list[str] | None = None
-        self._script: str | None = None
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag in ("thead", "tbody"):
-            self._in_head, self._in_body = tag == "thead", tag == "tbody"
-        elif tag == "tr" and self._in_body:
-            self.rows.append([])
-        elif (tag == "td" and self._in_body) or (tag == "th" and self._in_head):
-            self._cell = []
-        elif tag == "img":
-            self.images.append(a)
-        elif tag == "script" and a.get("type") == "application/json":
-            self._script = a.get("id") or ""
-            self.json_scripts[self._script] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("thead", "tbody"):
-            self._in_head = self._in_body = False
-        elif tag in ("td", "th") and self._cell is not None:
-            text = " ".join("".join(self._cell).split())
-            (self.rows[-1] if tag == "td" else self.headers).append(text)
-            self._cell = None
-        elif tag == "script":
-            self._script = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._script is not None:
-            self.json_scripts[self._script] += data
-
-    @property
-    def records(self) -> list[dict[str, str]]:
-        """The body rows as {header text: cell text}."""
-        return [dict(zip(self.headers, row, strict=True)) for row in self.rows]
-
-
-COUNT_RE = re.compile(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>")
-
-
-def header_counts(html: str) -> dict[str, str]:
-    """The project page's header counts, {"Tasks": "55", ...}."""
-    return dict(COUNT_RE.findall(html))
-
-
-def import_tasks(client: TestClient, lead: Person, project_id: int, items: list) -> list[int]:
-    r = client.post(
-        f"/api/projects/{project_id}/import?return_task_ids=true", json=items, headers=lead.headers
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["task_ids"]
-
+from builders import ParsedPage as _Page
+from builders import box, csrf_of, header_counts, import_tasks, log_in
 
 # -- login and logout -------------------------------------------------------------------------
 

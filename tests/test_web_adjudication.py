@@ -11,20 +11,8 @@ import re
 import pytest
 
 from assay.services.consensus import WEIGHTINGS
-from conftest import box, wait_for_job
-from test_web import _Page, import_tasks
-
-ZEBRA, ELEPHANT = box(10, 15, 20, 20, "Zebra"), box(10, 15, 20, 20, "Elephant")
-GIRAFFE = box(60, 50, 15, 20, "Giraffe")
-
-
-def merge(client, lead, project_id: int, **body) -> dict:
-    """Run a consensus merge through the API and wait for its background job; its result."""
-    r = client.post(f"/api/projects/{project_id}/consensus/merge", json=body, headers=lead.headers)
-    assert r.status_code == 202, r.text
-    job = wait_for_job(client, lead.headers, r.json()["id"])
-    assert job["status"] == "done", job
-    return job["result"]
+from builders import ELEPHANT, GIRAFFE, ZEBRA, import_tasks, merge
+from builders import ParsedPage as _Page
 
 
 @pytest.fixture

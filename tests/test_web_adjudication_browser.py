@@ -12,17 +12,8 @@ from __future__ import annotations
 import pytest
 
 import browser
-from conftest import box
-from test_web import import_tasks
-from test_web_adjudication import ELEPHANT, GIRAFFE, ZEBRA, merge
-from test_web_gt_stage_browser import (
-    drag,
-    image_rect,
-    percent_of,
-    screen_point,
-    sign_in,
-    survey_image,
-)
+from browser import drag, image_rect, percent_of, screen_point, sign_in
+from builders import ELEPHANT, GIRAFFE, ZEBRA, box, import_tasks, merge, survey_image
 
 pytestmark = browser.marks
 

@@ -12,7 +12,7 @@ import math
 import pytest
 
 import browser
-from conftest import box
+from builders import box
 
 pytestmark = browser.marks
 

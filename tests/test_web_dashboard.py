@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import box
-from test_web import _Page, import_tasks
+from builders import ParsedPage as _Page
+from builders import box, import_tasks
 
 
 @pytest.fixture

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from assay.services.errors import Forbidden
 from assay.store.models import Task
-from conftest import Person, box
-from test_web import _Page, header_counts, import_tasks
+from builders import ParsedPage as _Page
+from builders import Person, box, by_task, counting_queries, header_counts, import_tasks
 
 NEXT_RE = re.compile(r'<a href="([^"]+)" rel="next">')
 FILTER_RE = re.compile(r'<a href="([^"]+)"( aria-current="page")?>(All|Has GT|No GT)</a>')
@@ -49,10 +47,6 @@ def dm(client, people, project, db) -> dict:
         s.execute(update(Task).where(Task.id == ids[4]).values(gt_status="done"))
         s.execute(update(Task).where(Task.id == ids[5]).values(gt_status="empty"))
     return {"project": project["id"], "tasks": ids}
-
-
-def by_task(page: _Page) -> dict[str, dict[str, str]]:
-    return {r["Task"]: r for r in page.records}
 
 
 def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, people, dm):
@@ -203,20 +197,6 @@ def test_filter_with_no_match_says_so(signed_in, people, client, project):
     assert r.status_code == 200
     assert "No tasks with ground truth." in r.text and "<tbody>" not in r.text
     assert header_counts(r.text)["GT coverage"] == "0.0 %"
-
-
-@contextmanager
-def counting_queries(db) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_gt_authors_take_one_query_whatever_the_page_size(signed_in, people, client, dm, db):

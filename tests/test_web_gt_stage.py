@@ -10,8 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Person, box
-from test_gt_stage import annotate_job
+from builders import Person, annotate_job, box
 
 CONFIG_RE = re.compile(r'<script id="gt-config" type="application/json">(.*?)</script>', re.S)
 ROW_RE = re.compile(r'<tr data-job="(\d+)">(.*?)</tr>', re.S)

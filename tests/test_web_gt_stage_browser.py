@@ -11,12 +11,12 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 import browser
-from conftest import box
+from browser import drag, image_rect, percent_of, screen_point, sign_in
+from builders import box, survey_image
 
 TOLERANCE = 0.5  # percent of the image size; a pixel on screen is about 0.15 % here
 
@@ -32,24 +32,6 @@ MODEL = {"model_version": "det-v1", "score": 0.8, "result": [box(40, 40, 10, 10,
 
 
 # -- set-up ---------------------------------------------------------------------------------------
-
-
-def survey_image(path: Path, width: int, height: int, seed: int, fmt: str = "PNG") -> None:
-    """A field with a few grey animals: something to draw boxes on."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (width, height), (196 - seed * 9, 214, 176 + seed * 5))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, height * 3 // 4, width, height), fill=(168, 146, 104))
-    for i in range(6):
-        cx = (width * (i * 37 + seed * 11) // 230) % width
-        cy = (height * (i * 53 + seed * 7) // 190) % height
-        r = max(6, width // 40)
-        draw.ellipse((cx - r, cy - r // 2, cx + r, cy + r // 2), fill=(92 + i * 8, 92, 98))
-    for x in range(0, width, max(1, width // 12)):
-        draw.line((x, 0, x, height), fill=(180, 200, 160), width=max(1, width // 800))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format=fmt, quality=85)
 
 
 @pytest.fixture(scope="session")
@@ -115,14 +97,6 @@ def shot(page, name: str) -> None:
     browser.shot(page, name, full_page=False)
 
 
-def sign_in(page, live_server: str, person, target: str) -> None:
-    page.goto(f"{live_server}/login?next={quote(target)}")
-    page.fill("input[name=email]", person.email)
-    page.fill("input[name=password]", person.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}{target}")
-
-
 def open_stage(page, live_server: str, person, job_id: int) -> None:
     sign_in(page, live_server, person, f"/jobs/{job_id}/ground-truth")
     wait_ready(page)
@@ -142,27 +116,6 @@ def wait_ready(page, not_task: int | None = None) -> int:
 
 
 # -- geometry on screen ---------------------------------------------------------------------------
-
-
-def image_rect(page, pane: str = "#gt-left") -> dict:
-    return page.locator(f"{pane} .gt-svg").bounding_box()
-
-
-def screen_point(rect: dict, px: float, py: float) -> tuple[float, float]:
-    """Percent of the image -> client pixels."""
-    return rect["x"] + px / 100 * rect["width"], rect["y"] + py / 100 * rect["height"]
-
-
-def percent_of(rect: dict, sx: float, sy: float) -> tuple[float, float]:
-    """Client pixels -> percent of the image (what the stored region should say)."""
-    return (sx - rect["x"]) / rect["width"] * 100, (sy - rect["y"]) / rect["height"] * 100
-
-
-def drag(page, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=steps)
-    page.mouse.up()
 
 
 def stored_gt(client, lead, task_id: int) -> list[dict]:

@@ -7,11 +7,8 @@ from __future__ import annotations
 import re
 
 import browser
-from conftest import box
-from test_honeypots import _answer, honeypots_of, make_job, pool  # noqa: F401
-from test_honeypots import settings as honeypot_settings
-from test_web import import_tasks
-from test_web_data_manager import counting_queries
+from builders import answer_job as _answer
+from builders import box, counting_queries, honeypot_settings, honeypots_of, import_tasks, make_job
 
 ROW_RE = re.compile(r'<tr data-(job|annotation)="(\d+)"')
 
@@ -217,7 +214,7 @@ def test_hand_in_score_and_hints_without_honeypots_or_gt(
     client,
     signed_in,
     people,
-    pool,  # noqa: F811
+    pool,
 ):
     honeypot_settings(client, people, pool, per_job=2, max_attempts=3)
     ann = people["annotator"]

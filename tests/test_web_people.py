@@ -10,7 +10,7 @@ import re
 
 import browser
 from assay.services import users
-from conftest import Person, box, csrf_of
+from builders import Person, box, csrf_of
 
 ROW_RE = re.compile(r'<tr data-user="(\d+)"')
 

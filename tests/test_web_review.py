@@ -9,9 +9,8 @@ import re
 
 import pytest
 
-from conftest import box
-from test_web import _Page, import_tasks
-from test_web_data_manager import by_task, counting_queries
+from builders import ParsedPage as _Page
+from builders import box, by_task, counting_queries, import_tasks
 
 
 @pytest.fixture
@@ -113,7 +112,7 @@ def test_outsiders_get_404_and_anonymous_users_the_login(app, signed_in, people,
 
     with db.session() as s:
         users.create_user(s, "stranger@example.com", "reviewer", password="stranger-password")
-    from conftest import Person
+    from builders import Person
 
     stranger = signed_in(Person(0, "stranger@example.com", "reviewer", "", "stranger-password"))
     assert stranger.get(f"/projects/{stream['project']}/review").status_code == 404

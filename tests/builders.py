@@ -1,0 +1,351 @@
+"""What the tests build and read, shared by every folder: the label config and regions, people,
+tasks and jobs made through the API, signing in, the HTML of server-rendered pages, counting SQL
+statements, images to label and scratch databases. Tests import them (`from builders import
+box`); the fixtures are in conftest.py. tests/ is on sys.path (pytest's `pythonpath` in
+pyproject.toml), so the import works from every folder and for a single file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from assay.services import users
+from assay.store.db import Database
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+
+PG_URL = os.environ.get("ASSAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKEND = os.environ.get("ASSAY_TEST_DB", "sqlite")
+
+
+# -- people and labels ----------------------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    id: int
+    email: str
+    role: str
+    token: str
+    password: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}"}
+
+
+RECT_CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Elephant"/><Label value="Zebra"/><Label value="Giraffe"/>
+  </RectangleLabels>
+</View>"""
+
+
+def box(x: float, y: float, w: float, h: float, label: str = "Elephant", **extra: object) -> dict:
+    """A Label Studio rectangle region, percent units."""
+    return {
+        "from_name": "label",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 1600,
+        "original_height": 1200,
+        "value": {
+            "x": x,
+            "y": y,
+            "width": w,
+            "height": h,
+            "rotation": 0,
+            "rectanglelabels": [label],
+        },
+        **extra,
+    }
+
+
+# -- tasks, jobs and background jobs through the API ----------------------------------------------
+
+
+def import_tasks(client: TestClient, lead: Person, project_id: int, items: list) -> list[int]:
+    r = client.post(
+        f"/api/projects/{project_id}/import?return_task_ids=true", json=items, headers=lead.headers
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["task_ids"]
+
+
+def add_member(
+    db: Database, client: TestClient, lead: Person, project_id: int, key: str, role: str
+) -> Person:
+    """A new user `<key>@example.com` with the role, added to the project by the lead."""
+    with db.session() as s:
+        user, token = users.create_user(s, f"{key}@example.com", role, password=f"{key}-password")
+    r = client.post(
+        f"/api/projects/{project_id}/members", json={"user": user.id}, headers=lead.headers
+    )
+    assert r.status_code == 201, r.text
+    return Person(user.id, f"{key}@example.com", role, token, f"{key}-password")
+
+
+def wait_for_job(client: TestClient, headers: dict[str, str], job_id: int) -> dict:
+    """Poll a background job until it is done or failed; its final state."""
+    for _ in range(400):
+        job = client.get(f"/api/background-jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("background job did not finish")
+
+
+def annotate_job(client, person, job_id, x=10.0, label="Elephant"):
+    """The annotator works through their queue of the job; returns the annotation ids."""
+    made = []
+    while True:
+        nxt = client.get(f"/api/jobs/{job_id}/next", headers=person.headers).json()
+        if nxt["complete"]:
+            return made
+        r = client.post(
+            f"/api/tasks/{nxt['task']['id']}/annotations",
+            json={"job": job_id, "result": [box(x, 10, 5, 5, label=label)]},
+            headers=person.headers,
+        )
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+
+
+# -- honeypots: a pool of tasks with GT (the `pool` fixture), settings, jobs and answers --------
+
+
+HONEYPOT_GT = [box(10, 10, 20, 20, "Elephant", id="g1"), box(50, 50, 10, 10, "Zebra", id="g2")]
+
+
+def honeypot_settings(client, people, pool, **values):
+    r = client.patch(
+        f"/api/projects/{pool['project']}/honeypot-settings",
+        json=values,
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def make_job(client, people, pool, tasks, who=("annotator",), **extra):
+    r = client.post(
+        f"/api/projects/{pool['project']}/jobs",
+        json={"title": "j", "task_ids": tasks, "assignees": [people[w].id for w in who], **extra},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def honeypots_of(client, people, job_id):
+    r = client.get(f"/api/jobs/{job_id}/honeypots", headers=people["lead"].headers)
+    assert r.status_code == 200, r.text
+    return [h["task"] for h in r.json()["results"]]
+
+
+def answer_job(client, person, job_id, honeypot_ids, honeypot_result):
+    """Work through the queue: GT-like answers on normal tasks, `honeypot_result` on honeypots."""
+    while True:
+        nxt = client.get(f"/api/jobs/{job_id}/next", headers=person.headers).json()
+        if nxt["complete"]:
+            return
+        t = nxt["task"]["id"]
+        result = honeypot_result if t in honeypot_ids else [box(1, 1, 3, 3)]
+        r = client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"job": job_id, "result": result},
+            headers=person.headers,
+        )
+        assert r.status_code == 201, r.text
+
+
+# -- consensus: two annotators who tie on a box's label ---------------------------------------------
+
+
+ZEBRA, ELEPHANT = box(10, 15, 20, 20, "Zebra"), box(10, 15, 20, 20, "Elephant")
+GIRAFFE = box(60, 50, 15, 20, "Giraffe")
+
+
+def merge(client, lead, project_id: int, **body) -> dict:
+    """Run a consensus merge through the API and wait for its background job; its result."""
+    r = client.post(f"/api/projects/{project_id}/consensus/merge", json=body, headers=lead.headers)
+    assert r.status_code == 202, r.text
+    job = wait_for_job(client, lead.headers, r.json()["id"])
+    assert job["status"] == "done", job
+    return job["result"]
+
+
+# -- signing in through the login form -------------------------------------------------------------
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def log_in(client: TestClient, person: Person, next_: str | None = None):
+    """Sign in through the login form (CSRF token included); the answer to the POST."""
+    page = client.get("/login", params={"next": next_} if next_ else None)
+    assert page.status_code == 200
+    return client.post(
+        "/login",
+        data={
+            "email": person.email,
+            "password": person.password,
+            "csrf_token": csrf_of(page.text),
+            "next": next_ or "",
+        },
+        follow_redirects=False,
+    )
+
+
+# -- reading server-rendered pages -----------------------------------------------------------------
+
+
+class ParsedPage(HTMLParser):
+    """Table header and body rows (cell texts), <img> sources and application/json scripts."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self.rows: list[list[str]] = []
+        self.images: list[dict[str, str | None]] = []
+        self.json_scripts: dict[str, str] = {}
+        self._in_head = False
+        self._in_body = False
+        self._cell: list[str] | None = None
+        self._script: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("thead", "tbody"):
+            self._in_head, self._in_body = tag == "thead", tag == "tbody"
+        elif tag == "tr" and self._in_body:
+            self.rows.append([])
+        elif (tag == "td" and self._in_body) or (tag == "th" and self._in_head):
+            self._cell = []
+        elif tag == "img":
+            self.images.append(a)
+        elif tag == "script" and a.get("type") == "application/json":
+            self._script = a.get("id") or ""
+            self.json_scripts[self._script] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("thead", "tbody"):
+            self._in_head = self._in_body = False
+        elif tag in ("td", "th") and self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            (self.rows[-1] if tag == "td" else self.headers).append(text)
+            self._cell = None
+        elif tag == "script":
+            self._script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._script is not None:
+            self.json_scripts[self._script] += data
+
+    @property
+    def records(self) -> list[dict[str, str]]:
+        """The body rows as {header text: cell text}."""
+        return [dict(zip(self.headers, row, strict=True)) for row in self.rows]
+
+
+COUNT_RE = re.compile(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>")
+
+
+def header_counts(html: str) -> dict[str, str]:
+    """The project page's header counts, {"Tasks": "55", ...}."""
+    return dict(COUNT_RE.findall(html))
+
+
+def by_task(page: ParsedPage) -> dict[str, dict[str, str]]:
+    return {r["Task"]: r for r in page.records}
+
+
+# -- the database ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting_queries(db) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+@dataclass
+class TempDatabase:
+    url: str
+    drop: object  # callable
+
+
+def make_temp_database(tmp_dir: Path, backend: str = BACKEND) -> TempDatabase:
+    """An empty database of its own: a SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        return TempDatabase(
+            url=f"sqlite:///{tmp_dir / f'assay-{uuid.uuid4().hex[:8]}.db'}", drop=lambda: None
+        )
+    name = f"assay_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash of the server: commits do not wait for the
+        # disk (what each transaction sees is unchanged).
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return TempDatabase(url=url, drop=drop)
+
+
+# -- images ----------------------------------------------------------------------------------------
+
+
+def survey_image(path: Path, width: int, height: int, seed: int, fmt: str = "PNG") -> None:
+    """A field with a few grey animals: something to draw boxes on."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), (196 - seed * 9, 214, 176 + seed * 5))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, height * 3 // 4, width, height), fill=(168, 146, 104))
+    for i in range(6):
+        cx = (width * (i * 37 + seed * 11) // 230) % width
+        cy = (height * (i * 53 + seed * 7) // 190) % height
+        r = max(6, width // 40)
+        draw.ellipse((cx - r, cy - r // 2, cx + r, cy + r // 2), fill=(92 + i * 8, 92, 98))
+    for x in range(0, width, max(1, width // 12)):
+        draw.line((x, 0, x, height), fill=(180, 200, 160), width=max(1, width // 800))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt, quality=85)
