@@ -19,23 +19,26 @@ demo: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(VENV)/bin/assay serve
 
-# Each run must pass and must run tests (pytest exits 5 when it collects none).
+# Each run must pass and must run tests (pytest exits 5 when it collects none). pytest-xdist
+# spreads each run over one worker per core, each with its own database; `make test XDIST=`
+# runs serially. Work stealing keeps every worker busy while the slow tests finish.
+XDIST ?= -n auto --dist worksteal
 test: $(VENV)/.installed
-	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
-	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test-sqlite: $(VENV)/.installed
-	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
+	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test-postgresql: $(VENV)/.installed
-	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 # Property tests with fresh random examples (the suite's are fixed); run it ROUNDS times.
 ROUNDS ?= 5
 fuzz: $(VENV)/.installed
 	for i in $$(seq 1 $(ROUNDS)); do \
 	  ASSAY_HYPOTHESIS_PROFILE=fuzz ASSAY_TEST_DB=sqlite $(PY) -m pytest -q -p no:cacheprovider \
-	    $$(grep -l '@given' tests/*.py) || exit 1; \
+	    $$(grep -rl --include='test_*.py' '@given' tests) || exit 1; \
 	done
 
 bench: $(VENV)/.installed

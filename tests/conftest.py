@@ -26,7 +26,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 
-import browser
+import chromium
 from assay.app import create_app, wire_services
 from assay.services import users
 from assay.settings import Settings
@@ -60,13 +60,13 @@ def cheap_password_hashes() -> Iterator[None]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Consecutive browser tests share one Chromium (browser.py); any other test stops it first."""
+    """Consecutive browser tests share one Chromium (chromium.py); any other test stops it first."""
     if item.get_closest_marker("browser") is None:
-        browser.close()
+        chromium.close()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    browser.close()
+    chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +132,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-not-for-production",
-        background_queue="thread",  # tests/test_background_queue.py covers procrastinate
+        background_queue="thread",  # services/test_background_queue.py covers procrastinate
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,8 +9,9 @@ from hypothesis import strategies as st
 from _formats_strategies import boxes, images, same_geometry
 from assay.formats.dataset import FormatError, ImageRecord, Notes, RegionRecord
 from assay.formats.voc import iter_voc_files, read_voc, read_voc_files, voc_path, voc_xml
+from builders import TESTS
 
-FIXTURES = Path(__file__).parent / "fixtures" / "formats"
+FIXTURES = TESTS / "fixtures" / "formats"
 IMAGE = ImageRecord("img_001.jpg", 640, 480)
 EXPECTED = [
     RegionRecord("img_001.jpg", "cat", x=64, y=48, w=128, h=96),

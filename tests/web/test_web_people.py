@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-import browser
+import chromium
 from assay.services import users
 from builders import Person, box, csrf_of
 
@@ -276,13 +276,13 @@ def test_delete_member_api(client, people, project):
 # In Chromium -------------------------------------------------------------------------------
 
 
-@browser.marks[0]
-@browser.marks[1]
+@chromium.marks[0]
+@chromium.marks[1]
 def test_lead_adds_an_annotator_from_the_members_page(db, live_server, people, project):
     with db.session() as s:
         users.create_user(s, "fresh@example.com", "annotator")
     lead = people["lead"]
-    with browser.chromium_page(1200, 800) as page:
+    with chromium.new_page(1200, 800) as page:
         page.goto(f"{live_server}/login")
         page.fill("input[name=email]", lead.email)
         page.fill("input[name=password]", lead.password)
@@ -298,7 +298,7 @@ def test_lead_adds_an_annotator_from_the_members_page(db, live_server, people, p
         assert page.locator("#members-notice").inner_text() == "Added fresh@example.com."
         row = page.locator("#members-table tbody tr", has_text="fresh@example.com")
         assert row.count() == 1 and "annotator" in row.inner_text()
-        browser.shot(page, "project-members", full_page=True)
+        chromium.shot(page, "project-members", full_page=True)
         page.click("#people-link")
         page.wait_for_url(f"{live_server}/people")
         assert page.locator("#people-table tbody tr", has_text="fresh@example.com").count() == 1

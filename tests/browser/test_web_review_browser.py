@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-import browser
-from browser import drag, image_rect, percent_of, screen_point, sign_in
+import chromium
 from builders import box, import_tasks, survey_image
+from chromium import drag, image_rect, percent_of, screen_point, sign_in
 
-pytestmark = browser.marks
+pytestmark = chromium.marks
 
 A1_BOXES = [box(10, 15, 20, 20, "Elephant"), box(60, 50, 15, 20, "Zebra")]
 A2_BOXES = [box(11, 16, 19, 19, "Elephant"), box(35, 70, 10, 15, "Giraffe")]
@@ -23,7 +23,7 @@ MODEL = {"model_version": "det-v1", "score": 0.8, "result": [box(40, 40, 10, 10,
 
 @pytest.fixture
 def browser_page():
-    with browser.chromium_page(1400, 860) as page:
+    with chromium.new_page(1400, 860) as page:
         yield page
 
 
@@ -104,7 +104,7 @@ def test_reviewer_accepts_rejects_with_a_comment_and_fixes_a_box(
     assert page.locator("#gt-right").is_visible()
     assert "annotator2@example.com" in page.inner_text("#rv-compare-title")
     assert page.locator("#gt-right g.gt-box").count() == 2
-    browser.shot(page, "review-compare")
+    chromium.shot(page, "review-compare")
 
     # A accepts and loads the next annotation (annotator2's on the same task)
     page.keyboard.press("a")
@@ -140,7 +140,7 @@ def test_reviewer_accepts_rejects_with_a_comment_and_fixes_a_box(
     drag(page, centre, (centre[0] + 40, centre[1] + 30))
     corner = screen_point(rect, 60, 50)  # the zebra's top-left corner before the move
     moved_x, moved_y = percent_of(rect, corner[0] + 40, corner[1] + 30)
-    browser.shot(page, "review-fixing")
+    chromium.shot(page, "review-fixing")
     page.keyboard.press("Control+Enter")
     fourth = wait_annotation(page, not_id=third)
     fixed = annotation(client, reviewer, third)
@@ -158,7 +158,7 @@ def test_reviewer_accepts_rejects_with_a_comment_and_fixes_a_box(
     assert page.locator("#rv-finished").is_visible()
     assert page.inner_text("#rv-progress-text") == "4 of 4 reviewed"
     assert annotation(client, reviewer, fourth)["review_status"] == "accepted"
-    browser.shot(page, "review-finished")
+    chromium.shot(page, "review-finished")
 
     # U takes the last verdict back and offers that annotation again
     page.keyboard.press("u")
@@ -186,7 +186,7 @@ def test_dashboard_draws_its_charts_from_the_bundled_plotly(
     assert page.locator("#chart-agreement .heatmaplayer image, #chart-agreement .hm").count() >= 1
     assert page.locator("#chart-models .bars path").count() >= 4
     assert page.locator("#dash-annotator-table tbody tr").count() == 2
-    browser.shot(page, "dashboard", full_page=True)
+    chromium.shot(page, "dashboard", full_page=True)
 
 
 def test_lead_assigns_a_reviewer_and_reviews_the_selected_tasks(

@@ -11,10 +11,10 @@ import math
 
 import pytest
 
-import browser
+import chromium
 from builders import box
 
-pytestmark = browser.marks
+pytestmark = chromium.marks
 
 
 def png_data_url(width: int = 400, height: int = 300) -> str:
@@ -33,12 +33,12 @@ def png_data_url(width: int = 400, height: int = 300) -> str:
 
 @pytest.fixture
 def browser_page():
-    with browser.chromium_page(1280, 800) as page:
+    with chromium.new_page(1280, 800) as page:
         yield page
 
 
 def shot(page, name: str) -> None:
-    browser.shot(page, name, full_page=True)
+    chromium.shot(page, name, full_page=True)
 
 
 def assert_box_on_screen(page, index: int, region: dict) -> None:

@@ -72,7 +72,7 @@ def close() -> None:
 
 
 @contextmanager
-def chromium_page(width: int, height: int) -> Iterator[Any]:
+def new_page(width: int, height: int) -> Iterator[Any]:
     """A fresh page in a context of its own (no cookies or storage from another test); the
     test fails if any page logged a script error.
 

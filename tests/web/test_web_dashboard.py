@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from builders import REPO, box, import_tasks
 from builders import ParsedPage as _Page
-from builders import box, import_tasks
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_plotly_is_served_from_the_installed_package_with_long_caching(client):
     )
     bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     assert r.content == bundled.read_bytes()
-    repo = Path(__file__).resolve().parent.parent / "src"
+    repo = REPO / "src"
     assert not list(repo.rglob("plotly*.js"))  # never copied into the repo
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-import browser
-from browser import drag, image_rect, percent_of, screen_point, sign_in
+import chromium
 from builders import box, survey_image
+from chromium import drag, image_rect, percent_of, screen_point, sign_in
 
 TOLERANCE = 0.5  # percent of the image size; a pixel on screen is about 0.15 % here
 
-pytestmark = browser.marks
+pytestmark = chromium.marks
 
 FIRST = [box(10, 15, 20, 20, "Elephant"), box(60, 50, 15, 20, "Zebra")]
 SECOND = [
@@ -89,12 +89,12 @@ def media(settings) -> Path:
 
 @pytest.fixture
 def browser_page():
-    with browser.chromium_page(1400, 860) as page:
+    with chromium.new_page(1400, 860) as page:
         yield page
 
 
 def shot(page, name: str) -> None:
-    browser.shot(page, name, full_page=False)
+    chromium.shot(page, name, full_page=False)
 
 
 def open_stage(page, live_server: str, person, job_id: int) -> None:

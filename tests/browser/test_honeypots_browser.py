@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import browser
+import chromium
 from builders import HONEYPOT_GT as GT
 from builders import answer_job as _answer
 from builders import box, honeypots_of, make_job
 from builders import honeypot_settings as settings
 
-pytestmark = browser.marks
+pytestmark = chromium.marks
 
 
 def login(page, live_server, person, target):
@@ -28,7 +28,7 @@ def test_annotator_submits_and_sees_feedback(live_server, client, people, pool):
     hp = set(honeypots_of(client, people, job["id"]))
     _answer(client, ann, job["id"], hp, [box(10, 10, 20, 20, "Zebra", id="a1")])
     url = f"/jobs/{job['id']}/feedback"
-    with browser.chromium_page(1100, 800) as page:
+    with chromium.new_page(1100, 800) as page:
         login(page, live_server, ann, url)
         assert page.text_content("#feedback-status") == "Not handed in yet"
         page.click("#submit-job")
@@ -40,7 +40,7 @@ def test_annotator_submits_and_sees_feedback(live_server, client, people, pool):
         body = page.text_content("body")
         assert not any(str(t) in hints_text for t in hp for hints_text in hints)
         assert "honeypot" not in body.lower()
-        browser.shot(page, "job-feedback-needs-fixes")
+        chromium.shot(page, "job-feedback-needs-fixes")
         # fix every answer and hand in again: accepted
         for t in hp:
             for a in client.get(f"/api/tasks/{t}/annotations", headers=ann.headers).json():

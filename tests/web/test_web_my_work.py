@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-import browser
+import chromium
 from builders import answer_job as _answer
 from builders import box, counting_queries, honeypot_settings, honeypots_of, import_tasks, make_job
 
@@ -249,8 +249,8 @@ def test_hand_in_score_and_hints_without_honeypots_or_gt(
     assert "ground_truth" not in lowered and '"g1"' not in page and '"g2"' not in page
 
 
-@browser.marks[0]
-@browser.marks[1]
+@chromium.marks[0]
+@chromium.marks[1]
 def test_annotator_opens_my_work_from_the_header_and_reads_the_comment(
     live_server, client, people, project
 ):
@@ -264,7 +264,7 @@ def test_annotator_opens_my_work_from_the_header_and_reads_the_comment(
         headers=people["lead"].headers,
     )
     assert r.status_code == 201, r.text
-    with browser.chromium_page(1200, 800) as page:
+    with chromium.new_page(1200, 800) as page:
         page.goto(f"{live_server}/login")
         page.fill("input[name=email]", people["annotator"].email)
         page.fill("input[name=password]", people["annotator"].password)
@@ -280,7 +280,7 @@ def test_annotator_opens_my_work_from_the_header_and_reads_the_comment(
         first = rows.nth(0)
         assert first.locator(".badge").inner_text() == "Rejected"
         assert first.locator(".comment").inner_text() == "The zebra's tail is not a zebra."
-        browser.shot(page, "my-work", full_page=True)
+        chromium.shot(page, "my-work", full_page=True)
         page.click("#my-review-filter >> text=Rejected")
         page.wait_for_url(f"{live_server}/me?status=rejected")
         assert page.locator("table.my-reviews tbody tr").count() == 1

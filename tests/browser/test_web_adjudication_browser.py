@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-import browser
-from browser import drag, image_rect, percent_of, screen_point, sign_in
+import chromium
 from builders import ELEPHANT, GIRAFFE, ZEBRA, box, import_tasks, merge, survey_image
+from chromium import drag, image_rect, percent_of, screen_point, sign_in
 
-pytestmark = browser.marks
+pytestmark = chromium.marks
 
 
 @pytest.fixture
 def browser_page():
-    with browser.chromium_page(1400, 860) as page:
+    with chromium.new_page(1400, 860) as page:
         yield page
 
 
@@ -97,7 +97,7 @@ def test_lead_relabels_the_tied_box_moves_another_and_saves_it_as_gt(
     assert page.locator("#gt-right").is_visible()
     assert page.inner_text("#adj-compare-title") == "annotator2@example.com"
     assert labels(page, "#gt-right") == ["Elephant", "Giraffe"]
-    browser.shot(page, "adjudication-compare")
+    chromium.shot(page, "adjudication-compare")
 
     # relabel the tied box as Zebra with L and the picker
     rect = image_rect(page)
@@ -116,14 +116,14 @@ def test_lead_relabels_the_tied_box_moves_another_and_saves_it_as_gt(
     drag(page, centre, (centre[0] + 40, centre[1] + 30))
     corner = screen_point(rect, 60, 50)
     moved_x, moved_y = percent_of(rect, corner[0] + 40, corner[1] + 30)
-    browser.shot(page, "adjudication-edited")
+    chromium.shot(page, "adjudication-edited")
 
     # Ctrl+Enter saves as GT; the queue is empty then
     page.keyboard.press("Control+Enter")
     page.wait_for_function("() => document.getElementById('adj').dataset.ready === 'finished'")
     assert page.locator("#adj-finished").is_visible()
     assert page.inner_text("#adj-remaining") == "0 waiting"
-    browser.shot(page, "adjudication-finished")
+    chromium.shot(page, "adjudication-finished")
 
     after = client.get(f"/api/tasks/{t0}/consensus", headers=lead.headers).json()
     assert after["status"] == "adjudicated" and after["adjudicated_by"] == lead.id
@@ -157,7 +157,7 @@ def test_lead_merges_the_selected_task_from_the_consensus_dialog(
     assert page.is_disabled("input[name=auto_accept_at]")
     page.fill("input[name=iou_threshold]", "0.4")
     page.select_option("select[name=weighting]", "dawid_skene")
-    browser.shot(page, "consensus-dialog")
+    chromium.shot(page, "consensus-dialog")
     page.click("#dm-consensus-merge")
     page.wait_for_function(
         "() => document.getElementById('dm-consensus-dialog').dataset.state === 'done'"
@@ -168,7 +168,7 @@ def test_lead_merges_the_selected_task_from_the_consensus_dialog(
     page.wait_for_function(
         "() => document.getElementById('adjudication-waiting').textContent === '1'"
     )
-    browser.shot(page, "consensus-dialog-done")
+    chromium.shot(page, "consensus-dialog-done")
     # only the selected task was merged, with the dialog's settings
     settings = client.get(f"/api/tasks/{t0}/consensus", headers=lead.headers).json()["settings"]
     assert settings["iou_threshold"] == 0.4 and settings["weighting"] == "dawid_skene"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,8 +9,9 @@ from hypothesis import strategies as st
 from _formats_strategies import boxes, images, names, polygons, same_geometry, scores
 from assay.formats.dataset import FormatError, ImageRecord, Notes, RegionRecord
 from assay.formats.yolo import iter_yolo_files, read_yolo, read_yolo_dir, yolo_label_path
+from builders import TESTS
 
-FIXTURES = Path(__file__).parent / "fixtures" / "formats"
+FIXTURES = TESTS / "fixtures" / "formats"
 SIZES = {"img_001.jpg": (640, 480), "img_002.jpg": (100, 100)}
 LABELS = ["cat", "dog"]
 EXPECTED = [

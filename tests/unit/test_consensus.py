@@ -8,7 +8,6 @@ import importlib.util
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +24,9 @@ from assay.metrics.consensus import (
     reliability_weights,
     triage,
 )
+from builders import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 FIXTURE = ROOT / "tests" / "fixtures" / "consensus" / "dawid_skene_crowdkit.json"
 
 CAR = [100.0, 100.0, 200.0, 180.0]
