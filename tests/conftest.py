@@ -1,5 +1,11 @@
-"""Fixtures: one migrated database per test run (SQLite file or a PostgreSQL database of its own),
-emptied between tests; the real ASGI app; users of every role; a live server for SDK and browser.
+"""Fixtures: one migrated database per test run and xdist worker (SQLite file or a PostgreSQL
+database of its own), emptied between tests; the real ASGI app; users of every role; a project
+and a honeypot pool; a live server for SDK and browser.
+
+The tests are arranged by layer: unit/ (pure: geometry, metrics, formats, property tests; no
+database), services/ (services called with a session), api/ (HTTP, label-studio-sdk, CLI),
+web/ (server-rendered pages through TestClient), browser/ (Chromium). What they build and read
+is in builders.py, the Chromium machinery in chromium.py; tests import those, never conftest.
 
 ASSAY_TEST_DB=sqlite (default) or postgresql selects the database; ASSAY_TEST_PG_URL points at the
 PostgreSQL server (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
