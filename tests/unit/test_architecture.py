@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from builders import REPO
+
+ROOT = REPO
 SRC = ROOT / "src" / "assay"
 MAX_LINES = 600
 

@@ -13,7 +13,7 @@ from assay.services import honeypots
 from assay.services.access import Actor, Role
 from assay.services.quality.tables import number
 from assay.services.views import dashboard
-from conftest import RECT_CONFIG
+from builders import RECT_CONFIG
 
 
 def test_the_target_is_one_rule_for_the_dashboard_and_the_hand_in():
