@@ -21,7 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from assay.services import users
+from assay.services import projects, tasks, users
+from assay.services.access import Actor, Role
+from assay.services.tasks import annotations
 from assay.store.db import Database
 
 TESTS = Path(__file__).resolve().parent
@@ -74,6 +76,32 @@ def box(x: float, y: float, w: float, h: float, label: str = "Elephant", **extra
         },
         **extra,
     }
+
+
+# -- a project, tasks and annotations through the services (no HTTP) ------------------------------
+
+
+def actor_of(person: Person) -> Actor:
+    return Actor(person.id, Role(person.role), person.email)
+
+
+def survey(db: Database, people: dict[str, Person], n_tasks: int) -> tuple[int, list[int]]:
+    """A project of the lead with every other person as member, and `n_tasks` images."""
+    lead = actor_of(people["lead"])
+    with db.session() as s:
+        project = projects.create_project(s, lead, title="Survey", label_config=RECT_CONFIG)
+        for key in ("reviewer", "annotator", "annotator2"):
+            projects.add_member(s, lead, project.id, people[key].id)
+        items = [{"data": {"image": f"/data/img_{i}.png"}} for i in range(n_tasks)]
+        made = tasks.import_tasks(s, lead, project.id, items)
+        return project.id, made.task_ids
+
+
+def annotate(db: Database, person: Person, task_id: int, regions: list, gt: bool = False) -> int:
+    """An annotation by `person` (the GT when `gt`), made through the services; its id."""
+    with db.session() as s:
+        made = annotations.create_annotation(s, actor_of(person), task_id, regions, ground_truth=gt)
+        return made.id
 
 
 # -- tasks, jobs and background jobs through the API ----------------------------------------------

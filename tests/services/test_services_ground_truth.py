@@ -9,7 +9,7 @@ from sqlalchemy import select
 from assay.services import ground_truth
 from assay.services.errors import Forbidden
 from assay.store.models import Annotation, GroundTruthChange
-from service_builders import actor, annotate, rect, survey
+from builders import actor_of, annotate, box, survey
 
 
 def _gt_of(db, task_id):
@@ -36,9 +36,9 @@ def _changes(db, task_id):
 
 def test_starring_a_second_annotation_replaces_the_first_and_records_both_changes(db, people):
     _, (t,) = survey(db, people, 1)
-    a = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
-    b = annotate(db, people["annotator2"], t, [rect(12, 10, 20, 20)])
-    lead = actor(people["lead"])
+    a = annotate(db, people["annotator"], t, [box(10, 10, 20, 20)])
+    b = annotate(db, people["annotator2"], t, [box(12, 10, 20, 20)])
+    lead = actor_of(people["lead"])
     with db.session() as s:
         assert ground_truth.set_ground_truth(s, lead, a, True)
     with db.session() as s:
@@ -52,8 +52,8 @@ def test_starring_a_second_annotation_replaces_the_first_and_records_both_change
 
 def test_unsetting_gt_keeps_the_annotation(db, people):
     _, (t,) = survey(db, people, 1)
-    a = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
-    lead = actor(people["lead"])
+    a = annotate(db, people["annotator"], t, [box(10, 10, 20, 20)])
+    lead = actor_of(people["lead"])
     with db.session() as s:
         ground_truth.set_ground_truth(s, lead, a, True)
     with db.session() as s:
@@ -68,17 +68,17 @@ def test_unsetting_gt_keeps_the_annotation(db, people):
 @pytest.mark.parametrize("who", ["annotator", "reviewer"])
 def test_only_leads_and_admins_change_the_answer_key(db, people, who):
     _, (t,) = survey(db, people, 1)
-    a = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
+    a = annotate(db, people["annotator"], t, [box(10, 10, 20, 20)])
     with db.session() as s, pytest.raises(Forbidden):
-        ground_truth.set_ground_truth(s, actor(people[who]), a, True)
+        ground_truth.set_ground_truth(s, actor_of(people[who]), a, True)
     assert _gt_of(db, t) == []
 
 
 def test_assign_takes_the_earliest_annotation_and_from_annotator_the_chosen_one(db, people):
     pid, (t1, t2, _no_annotation) = survey(db, people, 3)
-    early = {t: annotate(db, people["annotator2"], t, [rect(10, 10, 20, 20)]) for t in (t1, t2)}
-    late = {t: annotate(db, people["annotator"], t, [rect(11, 10, 20, 20)]) for t in (t1, t2)}
-    lead = actor(people["lead"])
+    early = {t: annotate(db, people["annotator2"], t, [box(10, 10, 20, 20)]) for t in (t1, t2)}
+    late = {t: annotate(db, people["annotator"], t, [box(11, 10, 20, 20)]) for t in (t1, t2)}
+    lead = actor_of(people["lead"])
     with db.session() as s:
         done = ground_truth.bulk_assign_earliest(s, lead, pid, {"all": True, "excluded": []})
     assert (done.selected, done.changed, done.skipped) == (3, 2, 1)  # t3 has no annotation

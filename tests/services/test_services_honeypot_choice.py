@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from assay.services import honeypots, jobs
 from assay.store.models import Honeypot
-from service_builders import actor, annotate, rect, survey
+from builders import actor_of, annotate, box, survey
 
 
 def _pool(db, people, n_pool, n_work, **settings):
@@ -18,8 +18,8 @@ def _pool(db, people, n_pool, n_work, **settings):
     pid, ids = survey(db, people, n_pool + n_work)
     pool, work = ids[:n_pool], ids[n_pool:]
     for t in pool:
-        annotate(db, people["lead"], t, [rect(10, 10, 20, 20)], gt=True)
-    lead = actor(people["lead"])
+        annotate(db, people["lead"], t, [box(10, 10, 20, 20)], gt=True)
+    lead = actor_of(people["lead"])
     with db.session() as s:
         honeypots.add_to_pool(s, lead, pid, {"all": False, "included": pool}, difficulty="easy")
     with db.session() as s:
@@ -30,7 +30,7 @@ def _pool(db, people, n_pool, n_work, **settings):
 def _job(db, people, pid, task_ids, who=("annotator",)):
     with db.session() as s:
         job = jobs.create_job(
-            s, actor(people["lead"]), pid, title="J", task_ids=task_ids,
+            s, actor_of(people["lead"]), pid, title="J", task_ids=task_ids,
             assignees=[people[w].id for w in who],
         )  # fmt: skip
         return job.id, honeypots.job_honeypot_ids(s, job.id)
@@ -68,7 +68,7 @@ def test_a_honeypot_retires_at_max_exposures(db, people):
 def test_the_difficulty_mix_is_kept_by_largest_remainder(db, people):
     pid, pool, work = _pool(db, people, 9, 1, per_job=4, min_pool_size=0,
                             difficulty_mix={"easy": 0.5, "medium": 0.25, "hard": 0.25})  # fmt: skip
-    lead = actor(people["lead"])
+    lead = actor_of(people["lead"])
     levels = {t: ("easy", "medium", "hard")[i % 3] for i, t in enumerate(pool)}
     with db.session() as s:
         for t, level in levels.items():

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from assay.services import ground_truth, quality
 from assay.services.tasks import annotations
 from assay.store.models import QualityAggregate, QualityScore
-from service_builders import actor, annotate, rect, survey
+from builders import actor_of, annotate, box, survey
 
 
 def _scores(db):
@@ -35,9 +35,9 @@ def _project_total(db, project_id):
 
 def test_an_annotation_is_scored_against_gt_in_the_commit_that_makes_it(db, people):
     pid, (t,) = survey(db, people, 1)
-    annotate(db, people["lead"], t, [rect(10, 10, 20, 20), rect(50, 50, 10, 10)], gt=True)
-    good = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20), rect(50, 50, 10, 10)])
-    half = annotate(db, people["annotator2"], t, [rect(10, 10, 20, 20), rect(80, 80, 5, 5)])
+    annotate(db, people["lead"], t, [box(10, 10, 20, 20), box(50, 50, 10, 10)], gt=True)
+    good = annotate(db, people["annotator"], t, [box(10, 10, 20, 20), box(50, 50, 10, 10)])
+    half = annotate(db, people["annotator2"], t, [box(10, 10, 20, 20), box(80, 80, 5, 5)])
     scores = _scores(db)
     assert scores[good] == (2, 0, 0, 1.0)
     assert scores[half] == (1, 1, 1, pytest.approx(1 / 3))
@@ -46,12 +46,12 @@ def test_an_annotation_is_scored_against_gt_in_the_commit_that_makes_it(db, peop
 
 def test_editing_an_annotation_moves_its_score_and_the_aggregates_by_the_difference(db, people):
     pid, (t,) = survey(db, people, 1)
-    annotate(db, people["lead"], t, [rect(10, 10, 20, 20)], gt=True)
-    a = annotate(db, people["annotator"], t, [rect(60, 60, 20, 20)])
+    annotate(db, people["lead"], t, [box(10, 10, 20, 20)], gt=True)
+    a = annotate(db, people["annotator"], t, [box(60, 60, 20, 20)])
     assert _scores(db)[a] == (0, 1, 1, 0.0)
     with db.session() as s:
         annotations.update_annotation(
-            s, actor(people["annotator"]), a, result=[rect(10, 10, 20, 20)]
+            s, actor_of(people["annotator"]), a, result=[box(10, 10, 20, 20)]
         )
     assert _scores(db)[a] == (1, 0, 0, 1.0)
     assert _project_total(db, pid) == (1, 1, 0, 0)
@@ -59,15 +59,15 @@ def test_editing_an_annotation_moves_its_score_and_the_aggregates_by_the_differe
 
 def test_a_new_gt_rescores_every_annotation_of_the_task(db, people):
     pid, (t,) = survey(db, people, 1)
-    first = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
-    second = annotate(db, people["annotator2"], t, [rect(60, 60, 20, 20)])
+    first = annotate(db, people["annotator"], t, [box(10, 10, 20, 20)])
+    second = annotate(db, people["annotator2"], t, [box(60, 60, 20, 20)])
     assert _scores(db) == {}  # no GT, nothing to score against
     with db.session() as s:
-        ground_truth.set_ground_truth(s, actor(people["lead"]), second, True)
+        ground_truth.set_ground_truth(s, actor_of(people["lead"]), second, True)
     scores = _scores(db)
     assert scores[first] == (0, 1, 1, 0.0) and second not in scores  # the GT is not scored
     with db.session() as s:
-        ground_truth.set_ground_truth(s, actor(people["lead"]), first, True)
+        ground_truth.set_ground_truth(s, actor_of(people["lead"]), first, True)
     scores = _scores(db)
     assert scores[second] == (0, 1, 1, 0.0) and first not in scores
     assert _project_total(db, pid) == (1, 0, 1, 1)
@@ -75,12 +75,12 @@ def test_a_new_gt_rescores_every_annotation_of_the_task(db, people):
 
 def test_deleting_an_annotation_takes_its_score_out_of_the_aggregates(db, people):
     pid, (t,) = survey(db, people, 1)
-    annotate(db, people["lead"], t, [rect(10, 10, 20, 20)], gt=True)
-    a = annotate(db, people["annotator"], t, [rect(10, 10, 20, 20)])
-    b = annotate(db, people["annotator2"], t, [rect(70, 70, 5, 5)])
+    annotate(db, people["lead"], t, [box(10, 10, 20, 20)], gt=True)
+    a = annotate(db, people["annotator"], t, [box(10, 10, 20, 20)])
+    b = annotate(db, people["annotator2"], t, [box(70, 70, 5, 5)])
     assert _project_total(db, pid) == (2, 1, 1, 1)
     with db.session() as s:
-        annotations.delete_annotation(s, actor(people["annotator2"]), b)
+        annotations.delete_annotation(s, actor_of(people["annotator2"]), b)
     assert set(_scores(db)) == {a}
     assert _project_total(db, pid) == (1, 1, 0, 0)
 
@@ -88,9 +88,9 @@ def test_deleting_an_annotation_takes_its_score_out_of_the_aggregates(db, people
 def test_a_full_recompute_gives_what_the_incremental_rescores_gave(db, people):
     pid, ids = survey(db, people, 4)
     for i, t in enumerate(ids):
-        annotate(db, people["lead"], t, [rect(10, 10, 20, 20), rect(50, 50, 10, 10)], gt=True)
-        annotate(db, people["annotator"], t, [rect(10 + i, 10, 20, 20)])
-        annotate(db, people["annotator2"], t, [rect(50, 50, 10, 10, "Zebra")])
+        annotate(db, people["lead"], t, [box(10, 10, 20, 20), box(50, 50, 10, 10)], gt=True)
+        annotate(db, people["annotator"], t, [box(10 + i, 10, 20, 20)])
+        annotate(db, people["annotator2"], t, [box(50, 50, 10, 10, "Zebra")])
     incremental, total = _scores(db), _project_total(db, pid)
     quality.recompute_project(db, pid)
     assert _scores(db) == incremental and _project_total(db, pid) == total
