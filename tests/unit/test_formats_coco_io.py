@@ -219,7 +219,7 @@ def test_reads_pycocotools_compressed_rle():
     assert read_coco(doc, geometry="box").regions[0].kind == "box"
 
 
-def test_multi_part_polygons_split_and_share_their_group():
+def test_multi_part_polygons_split_into_regions_of_one_annotation():
     doc = {
         "images": [{"id": 1, "file_name": "a.png", "width": 50, "height": 50}],
         "categories": [{"id": 1, "name": "cat"}],
@@ -227,8 +227,26 @@ def test_multi_part_polygons_split_and_share_their_group():
                          "segmentation": [[0, 0, 10, 0, 10, 10], [20, 20, 40, 20, 40, 40]]}],
     }  # fmt: skip
     data = read_coco(doc)
-    assert [r.group for r in data.regions] == ["9", "9"]
+    assert [r.group for r in data.regions] == [None, None]  # the image's one annotation
     assert data.regions[1].points == ((20.0, 20.0), (40.0, 20.0), (40.0, 40.0))
+
+
+def test_the_objects_of_one_image_are_one_annotation_not_one_per_coco_id():
+    """Every COCO file numbers its objects; those ids are not annotations (#15: 1,227 objects
+    on 200 images became 1,227 annotations and assigning GT kept 186 boxes)."""
+    doc = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 50, "height": 50},
+                   {"id": 2, "file_name": "b.png", "width": 50, "height": 50}],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+        "annotations": [
+            {"id": i, "image_id": 1 + i % 2, "category_id": 1 + i % 3 % 2,
+             "bbox": [i, i, 5, 5]} for i in range(1, 8)
+        ],
+    }  # fmt: skip
+    data = read_coco(doc)
+    assert len(data.regions) == 7
+    assert {r.group for r in data.regions} == {None}
+    assert {r.author for r in data.regions} == {None}
 
 
 def test_streams_in_chunks_and_constant_memory():

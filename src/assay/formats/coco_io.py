@@ -19,9 +19,11 @@ status, jobs; source, author, job, created_at, is_ground_truth, group, region id
 pycocotools and other readers ignore.
 
 Reading (`read_coco`): an annotation with a non-empty ``segmentation`` becomes polygons (one
-region per part; multi-part annotations are split and share their ``group``) or a mask, else a
-box from ``bbox`` (``geometry="box"`` always takes the bbox). An annotation with ``score`` is a
-prediction whose author is `model_version`. ``iscrowd`` is not kept (counted in notes).
+region per part) or a mask, else a box from ``bbox`` (``geometry="box"`` always takes the bbox).
+A COCO "annotation" is one object: all the objects of one image (and one author) are one
+assay annotation, so regions get no ``group`` unless the file carries assay's extras (its own
+export round-trips exactly). An annotation with ``score`` is a prediction whose author is
+`model_version`. ``iscrowd`` is not kept (counted in notes).
 """
 
 from __future__ import annotations
@@ -198,7 +200,10 @@ def _annotation(
         "score": score,
         "source": "prediction" if score is not None else "annotation",
         "author": model_version if score is not None else None,
-        "group": str(ann["id"]) if "id" in ann else None,
+        # A COCO file's objects are one annotation per image (and author): every COCO file
+        # numbers its objects, so grouping by that id would split an image's answer key into
+        # one annotation per object. Only assay's own extras name an annotation (below).
+        "group": None,
     }
     if extra is not None:
         common["source"] = extra.get("source", "annotation")
