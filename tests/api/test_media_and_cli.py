@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from urllib.parse import unquote
 
 import pytest
 from PIL import Image
@@ -169,6 +171,29 @@ def test_cli_import_folder_and_json(cli_env, client, people, project, tmp_path):
         ]
         == 3
     )
+
+
+def test_images_with_any_file_name_are_served_from_the_url_in_their_task(
+    cli_env, client, people, project, tmp_path
+):
+    """#15 item 6: `herd#1 (copy).jpg` was stored unencoded, so its URL stopped at the `#`."""
+    folder = tmp_path / "flight 2"
+    folder.mkdir()
+    names = ["herd#1 (copy).jpg", "élan 50%.png", "a?b&c.png"]
+    for i, name in enumerate(names):
+        Image.new("RGB", (64 + i, 48), "tan").save(folder / name)
+    result = CliRunner().invoke(
+        cli_app, ["import", str(project["id"]), str(folder), "--user", "lead@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    h = people["annotator"].headers
+    tasks = client.get(f"/api/tasks?project={project['id']}", headers=h).json()["tasks"]
+    urls = {t["data"]["image"]: (t["width"], t["height"]) for t in tasks}
+    assert sorted(unquote(u).rsplit("/", 1)[1] for u in urls) == sorted(names)
+    for url, size in urls.items():
+        assert not {"#", " ", "?", "&"} & set(url), url
+        r = client.get(url, headers=h)
+        assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == size
 
 
 def test_cli_help_lists_settings():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
@@ -62,7 +62,9 @@ def authorize_media_file(session: Session, actor: Actor, relative: str) -> None:
 
 
 def media_url(root: Path, path: Path) -> str:
-    return MEDIA_URL + path.resolve().relative_to(root.resolve()).as_posix()
+    """The URL a task's data holds for a file under the media root, percent-encoded: a browser
+    and the SDK read `herd#1 (copy).jpg` unencoded as `herd` plus a fragment."""
+    return MEDIA_URL + quote(path.resolve().relative_to(root.resolve()).as_posix())
 
 
 def image_size(path: Path) -> tuple[int, int]:
