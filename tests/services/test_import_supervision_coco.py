@@ -1,7 +1,8 @@
 """A COCO file written by another tool (Roboflow's supervision, as CV engineers write them)
 becomes the right answer key: each image's objects are one annotation, so assigning GT keeps
 every box (#15 item 1: 1,227 objects on 200 images became 1,227 annotations, and the GT kept
-186 boxes)."""
+186 boxes), and an image listed without objects gets an empty annotation, so the answer key
+says "nothing here" and its COCO export lists every image (#15 item 3)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 import supervision as sv
 from PIL import Image
+from pycocotools.coco import COCO
 from sqlalchemy import func, select
 
 from assay.formats.ls_convert import ls_result_to_regions
 from assay.services import ground_truth, projects
-from assay.services.io import importing
+from assay.services.io import exporting, importing
 from assay.store.models import Annotation, Task
 from builders import RECT_CONFIG, actor_of
 
@@ -51,7 +53,7 @@ def supervision_coco(tmp_path):
 
 
 def test_each_images_objects_become_one_annotation_and_all_of_them_the_gt(
-    db, people, supervision_coco
+    db, people, supervision_coco, tmp_path
 ):
     truth, instances = supervision_coco
     lead = actor_of(people["lead"])
@@ -59,8 +61,8 @@ def test_each_images_objects_become_one_annotation_and_all_of_them_the_gt(
         pid = projects.create_project(s, lead, title="Herds", label_config=RECT_CONFIG).id
     with db.session() as s:
         done = importing.import_files(s, lead, pid, "coco", {"instances.json": instances})
-    with_objects = [name for name, (_, _, boxes, _) in truth.items() if len(boxes)]
-    assert done.annotations == len(with_objects)  # one per image, not one per object
+    assert (done.tasks_created, done.annotations) == (len(truth), len(truth))  # one per image
+    assert sum(len(boxes) == 0 for _, _, boxes, _ in truth.values()) >= 2  # empty images too
     with db.session() as s:
         ground_truth.bulk_assign_earliest(s, lead, pid, {"all": True, "excluded": []})
     with db.session(write=False) as s:
@@ -69,9 +71,8 @@ def test_each_images_objects_become_one_annotation_and_all_of_them_the_gt(
             .join(Annotation, Annotation.task_id == Task.id)
             .where(Task.project_id == pid, Annotation.ground_truth.is_(True))
         ).all()
-        n_annotations = s.scalar(select(func.count()).select_from(Annotation))
-    assert n_annotations == len(with_objects)
-    assert len(rows) == len(with_objects)
+        assert s.scalar(select(func.count()).select_from(Annotation)) == len(truth)
+    assert len(rows) == len(truth)
     worst = 0.0
     for data, w, h, result in rows:
         tw, th, boxes, classes = truth[data["image"].rsplit("/", 1)[-1]]
@@ -85,3 +86,10 @@ def test_each_images_objects_become_one_annotation_and_all_of_them_the_gt(
         worst = max([worst, *(abs(a - b) for g, t in zip(got, want, strict=True)
                               for a, b in zip(g[1:], t[1:], strict=True))])  # fmt: skip
     assert worst <= 1e-6
+    # pycocotools reads the GT export: every image, every object
+    flt = exporting.export_filter("COCO", ground_truth_only=True)
+    file = exporting.open_export(db, lead, pid, "COCO", flt)
+    (tmp_path / "gt.json").write_bytes(b"".join(file.chunks))
+    coco = COCO(str(tmp_path / "gt.json"))
+    assert len(coco.getImgIds()) == len(truth)
+    assert len(coco.getAnnIds()) == sum(len(b) for _, _, b, _ in truth.values())

@@ -442,11 +442,19 @@ def _items(
         source = as_[:-1] if as_ else r.source
         who = r.author or ""
         by_image[r.image].setdefault((source, r.group or who), []).append(r)
+    # An image the file lists without objects means "nothing here": it gets an annotation with
+    # an empty result, so the answer key holds it (and false positives on it count). Not in a
+    # file of detections: a model that found nothing there says nothing of the image.
+    empty_means_nothing = as_ != "predictions" and not any(
+        r.source == "prediction" for r in dataset.regions
+    )
     items, sizes, into = [], [], []
     matched = 0
     for image in dataset.images:
         target = existing.get(image.key)
         anns, preds = [], []
+        if empty_means_nothing and image.key not in by_image:
+            anns.append({"result": [], "ground_truth": False, "completed_by": authors[""]})
         for (source, _), regs in by_image.get(image.key, {}).items():
             result = regions_to_ls_result(regs, image.width, image.height, controls)
             if source == "prediction":
