@@ -274,6 +274,9 @@ def test_history_reproduces_an_older_answer_key(client, people, project):
         )
         r = client.get(q, headers=lead)
         assert r.status_code == 200, r.text
+        for t in r.json():  # a task whose GT is exported is labeled (#15 item 8)
+            assert (t["is_labeled"], t["total_annotations"], t["ground_truth"]) == (True, 1, True)
+            assert t["annotators"] == [{"user_id": t["annotations"][0]["completed_by"]}]
         return {
             t["id"]: (t["annotations"][0]["id"], t["annotations"][0]["result"][0]["value"]["x"])
             for t in r.json()

@@ -115,10 +115,9 @@ def export_row(actor: Actor) -> ExportRow:
     ) -> dict[str, Any]:
         if key is None:
             return task(t, actor, anns, preds)
-        out = task(t, actor, [], [])
+        out = task(t, actor, anns[:1], [])  # labeled, by the GT's author, like any task
         out["annotations"] = [annotation(anns[0], actor, result=key.result, ground_truth=True)]
         out["annotations"][0]["revision"] = key.revision
-        out["total_annotations"] = 1
         out["ground_truth"] = True
         return out
 
