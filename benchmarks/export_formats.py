@@ -73,16 +73,16 @@ def grow(db, actor, project_id: int, start: int, stop: int, seed: int) -> None:
 def child(url: str, project_id: int, kind: str, out: str) -> None:
     """Stream one export to a file; print seconds, bytes and peak RSS as JSON."""
     from assay.services.access import Actor, Role
-    from assay.services.io import exporting as export
+    from assay.services.io import exporting
     from assay.store.db import Database
 
     db = Database.connect(url)
     actor = Actor(1, Role.ADMIN)
-    flt = export.ExportFilter(all_tasks=True)
+    flt = exporting.ExportFilter(all_tasks=True)
     start = time.perf_counter()
     size = 0
     with open(out, "wb") as f:
-        for chunk in export.open_export(db, actor, project_id, kind, flt).chunks:
+        for chunk in exporting.open_export(db, actor, project_id, kind, flt).chunks:
             f.write(chunk)
             size += len(chunk)
     seconds = time.perf_counter() - start

@@ -35,8 +35,8 @@ from assay.api import (
 from assay.api.errors import install_error_handlers
 from assay.http.middleware import BodyLimit, OptionalTrailingSlash
 from assay.services import background, changes
-from assay.services.consensus import merge_job
-from assay.services.quality import on_labels_changed, recompute_job
+from assay.services.consensus import MERGE_KIND, merge_job
+from assay.services.quality import RECOMPUTE_KIND, on_labels_changed, recompute_job
 from assay.settings import Settings, get_settings
 from assay.store import migrate
 from assay.store.db import Database
@@ -75,8 +75,8 @@ STATIC = common.HERE / "static"
 def wire_services() -> None:
     """Subscribe the change handlers and register the background job kinds (idempotent)."""
     changes.subscribe(on_labels_changed)
-    background.register_kind("quality.recompute", recompute_job)
-    background.register_kind("consensus.merge", merge_job)
+    background.register_kind(RECOMPUTE_KIND, recompute_job)
+    background.register_kind(MERGE_KIND, merge_job)
 
 
 def create_app(

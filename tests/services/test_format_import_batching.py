@@ -1,4 +1,4 @@
-"""Format import (services.format_import) in batches: matching reads only the tasks of the
+"""Format import (services.io.label_files) in batches: matching reads only the tasks of the
 images a file names, authors and their memberships are resolved in one query, and the
 matching stays exactly that of `export.image_key` (first live task of each image) for every
 way a task can name its image."""
@@ -17,7 +17,7 @@ from assay.formats.scout_csv import ANNOTATIONS_HEADER
 from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.errors import Invalid
-from assay.services.io import importing as format_import
+from assay.services.io import label_files
 from assay.services.io.exporting import image_key
 from assay.store.models import Annotation, Task
 from assay.store.types import utcnow as now
@@ -96,7 +96,7 @@ def _media(n: int, folder: str = "survey") -> list[dict]:
 def _import(db, lead: Actor, pid: int, fmt: str, files: dict, **kw):
     """Run the import, measured; written only if it succeeds."""
     with db.session() as s, measuring(db, s) as seen:
-        done = format_import.import_files(s, lead, pid, fmt, files, **kw)
+        done = label_files.import_files(s, lead, pid, fmt, files, **kw)
     return done, seen
 
 
@@ -182,7 +182,7 @@ def test_authors_who_are_not_members_are_the_importing_user(db, lead, authors, p
 
 def test_lookups_go_in_chunks_of_keys(db, lead, authors, monkeypatch):
     pid = _project(db, lead, authors, _media(7))
-    monkeypatch.setattr(format_import, "CHUNK", 2)
+    monkeypatch.setattr(label_files, "CHUNK", 2)
     rows = [(f"survey/img_{i:04d}.jpg", f"a{i % AUTHORS}@example.com") for i in range(7)]
     done, seen = _import(db, lead, pid, "csv", _csv(rows))
     assert (done.tasks_matched, done.annotations) == (7, 7)
@@ -240,7 +240,7 @@ def _reference(session, pid: int) -> dict[str, tuple[int, int | None, int | None
 def test_lookup_matches_exactly_what_reading_every_task_matched(
     db, lead, authors, monkeypatch, chunk
 ):
-    monkeypatch.setattr(format_import, "CHUNK", chunk)
+    monkeypatch.setattr(label_files, "CHUNK", chunk)
     other = _project(db, lead, authors, [{"image": "/data/media/p/only-elsewhere.jpg"}])
     pid = _project(db, lead, authors, MIXED, deleted=DELETED)
     with db.session() as s:
@@ -252,7 +252,7 @@ def test_lookup_matches_exactly_what_reading_every_task_matched(
         config = tasks.label_config_of_project(s, pid)
         asked = [*expected, "p/gone.jpg", "p/only-elsewhere.jpg", "p/zz.jpg", "p/x1.jpg",
                  "task-999999", f"task-{ids[0]}", "nope.jpg"]  # fmt: skip
-        index = format_import._Index(s, pid, config)
+        index = label_files._Index(s, pid, config)
         got = {k: (e.task_id, e.width, e.height) for k, e in index.lookup(asked).items()}
         assert got == expected
         # asked again, in parts: the same answer, no more queries
@@ -260,10 +260,10 @@ def test_lookup_matches_exactly_what_reading_every_task_matched(
             again = index.lookup(asked[:5])
         assert [e.task_id for e in again.values()] == [expected[k][0] for k in asked[:5]]
         assert seen.statements == []
-        whole = format_import._Index(s, pid, config).everything()
+        whole = label_files._Index(s, pid, config).everything()
         assert {k: (e.task_id, e.width, e.height) for k, e in whole.items()} == expected
         assert list(whole) == list(expected)  # in task order, as before
-        by_id = format_import._Index(s, pid, config).by_task_ids([*ids, 999999])
+        by_id = label_files._Index(s, pid, config).by_task_ids([*ids, 999999])
         live = [t for i, t in enumerate(ids) if i not in DELETED]
         assert sorted(by_id) == live
         assert by_id[ids[1]] == "p/a.jpg" and by_id[ids[10]] == f"task-{ids[10]}"
@@ -279,7 +279,7 @@ def test_an_image_field_sql_cannot_name_alone_is_read_with_the_whole_data(db, le
         assert config_of.image_key() == 'im"g\\'
         expected = _reference(s, pid)
         assert {"q/a.jpg", "q/b.jpg"} <= set(expected)
-        got = format_import._Index(s, pid, config_of).lookup([*expected, "q/c.jpg"])
+        got = label_files._Index(s, pid, config_of).lookup([*expected, "q/c.jpg"])
         assert {k: (e.task_id, e.width, e.height) for k, e in got.items()} == expected
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from assay.formats.ls_convert import ls_result_to_regions
 from assay.services import ground_truth, projects
-from assay.services.io import exporting, importing
+from assay.services.io import exporting, label_files
 from assay.store.models import Annotation, Task
 from builders import RECT_CONFIG, actor_of
 
@@ -60,7 +60,7 @@ def test_each_images_objects_become_one_annotation_and_all_of_them_the_gt(
     with db.session() as s:
         pid = projects.create_project(s, lead, title="Herds", label_config=RECT_CONFIG).id
     with db.session() as s:
-        done = importing.import_files(s, lead, pid, "coco", {"instances.json": instances})
+        done = label_files.import_files(s, lead, pid, "coco", {"instances.json": instances})
     assert (done.tasks_created, done.annotations) == (len(truth), len(truth))  # one per image
     assert sum(len(boxes) == 0 for _, _, boxes, _ in truth.values()) >= 2  # empty images too
     with db.session() as s:

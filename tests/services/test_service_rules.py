@@ -78,14 +78,14 @@ def test_only_big_imports_refresh_statistics(db, monkeypatch):
 
 def test_export_type_picks_writer_media_type_and_file_name(db, people, project):
     from assay.services.errors import Invalid
-    from assay.services.io import exporting as export
+    from assay.services.io import exporting
 
     lead = Actor(people["lead"].id, Role.LEAD)
     pid = project["id"]
 
-    def opened(kind: str, **options: object) -> export.ExportFile:
-        flt = export.export_filter(kind, **options)  # type: ignore[arg-type]
-        return export.open_export(db, lead, pid, kind, flt)
+    def opened(kind: str, **options: object) -> exporting.ExportFile:
+        flt = exporting.export_filter(kind, **options)  # type: ignore[arg-type]
+        return exporting.open_export(db, lead, pid, kind, flt)
 
     expected = {
         "json": ("JSON", "application/json", f"project-{pid}-export.json"),

@@ -12,6 +12,7 @@ from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.services import ground_truth, honeypots, review, tasks
 from assay.services.access import Actor
+from assay.services.checks import is_int
 from assay.services.errors import Invalid
 
 router = APIRouter(prefix="/api", tags=["ground truth"])
@@ -77,7 +78,7 @@ def run_action(
     if id not in ACTIONS:
         raise Invalid.field("id", f"unknown action {id!r}; one of {', '.join(ACTIONS)}")
     project_id = project if project is not None else body.get("project")
-    if not isinstance(project_id, int) or isinstance(project_id, bool):
+    if not is_int(project_id):
         raise Invalid.field("project", "is required: the project id, in the query or the body")
     with ctx.write() as s:
         result = ACTIONS[id][1](s, ctx.actor, project_id, body)

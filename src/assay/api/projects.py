@@ -16,8 +16,7 @@ from assay.http.context import Ctx, context
 from assay.runtime import gc_paused
 from assay.services import projects, tasks
 from assay.services.errors import Invalid
-from assay.services.io import exporting as export
-from assay.services.io import importing as format_import
+from assay.services.io import exporting, label_files
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -166,9 +165,9 @@ async def _import_format(
     for upload in uploads:
         files[upload.filename or "upload"] = await upload.read()
 
-    def work() -> format_import.FormatImport:
+    def work() -> label_files.FormatImport:
         with ctx.write() as s:
-            return format_import.import_files(
+            return label_files.import_files(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
             )  # fmt: skip
@@ -214,11 +213,11 @@ def export_project(
     """Export as JSON (Label Studio), COCO, YOLO, VOC or CSV, streamed; YOLO, VOC and CSV
     come as a zip. Both SDKs' spellings of the type are accepted."""
     kind = export_type_camel or export_type or "JSON"
-    flt = export.export_filter(
+    flt = exporting.export_filter(
         kind, download_all_tasks, ids, ground_truth_only, as_of, review_status, job, annotator,
         model_version,
     )  # fmt: skip
-    file = export.open_export(ctx.db, ctx.actor, project_id, kind, flt)
+    file = exporting.open_export(ctx.db, ctx.actor, project_id, kind, flt)
     return StreamingResponse(
         file.chunks,
         media_type=file.media_type,

@@ -36,13 +36,13 @@ def summary(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
         settings = quality.get_settings(s, ctx.actor, project_id)
         ann = quality.groups(s, ctx.actor, project_id, "annotations")
         pred = quality.groups(s, ctx.actor, project_id, "predictions")
-        running = background.active_job(s, project_id, "quality.recompute")
+        running = quality.running_recompute(s, project_id)
         return {
             "project": project_id,
             "settings": settings.to_json(),
             "annotations": group_row(ann[0]) if ann else None,
             "predictions": group_row(pred[0]) if pred else None,
-            "recompute_job": running.id if running else None,
+            "recompute_job": running,
         }
 
 

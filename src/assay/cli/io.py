@@ -32,14 +32,14 @@ def import_(
         False, "--add-labels", help="Add labels the label config lacks instead of failing."
     ),
     user: str = typer.Option(
-        None, "--user", help="Email of the user to import as (default: first admin)."
+        None, "--user", help="Email of the user to import as (default: the first active admin)."
     ),
 ) -> None:
     """Import images (one task each), Label Studio JSON, or label files in a format; all or
     nothing."""
     from assay.services import tasks
     from assay.services.errors import AssayError
-    from assay.services.io import importing as format_import
+    from assay.services.io import label_files
     from assay.services.tasks import media
 
     settings = get_settings()
@@ -52,7 +52,7 @@ def import_(
             if fmt is not None:
                 files = _read_files(source)
                 with err.status(f"importing {len(files)} file(s) as {fmt}"):
-                    done = format_import.import_files(
+                    done = label_files.import_files(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
                     )  # fmt: skip
@@ -125,7 +125,7 @@ def export(
         None, "--all-tasks/--annotated-only", help="Also tasks without annotations."
     ),
     user: str = typer.Option(
-        None, "--user", help="Email of the user to export as (default: first admin)."
+        None, "--user", help="Email of the user to export as (default: the first active admin)."
     ),
 ) -> None:
     """Export a project, streamed to a file (constant memory)."""

@@ -12,7 +12,7 @@ from assay.settings import get_settings
 def recompute(
     projects: list[int] = typer.Argument(None, help="Project ids (default: every project)."),
     user: str = typer.Option(
-        None, "--user", help="Email of the user to recompute as (default: first admin)."
+        None, "--user", help="Email of the user to recompute as (default: the first active admin)."
     ),
 ) -> None:
     """Rebuild every quality score, aggregate and task agreement of projects, with progress.

@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
 from assay.geometry.types import BoolArray, FloatArray, IntArray
 
@@ -250,7 +249,12 @@ def _hungarian(iou: FloatArray, valid: BoolArray, same: BoolArray) -> IntArray:
     simple = (row_deg <= 1).all(axis=1) & (col_deg <= 1).all(axis=1)
     take = (row_deg == 1) & simple[:, None]
     pfg[take] = valid.argmax(axis=2)[take]
-    for t in np.flatnonzero(~simple):  # only tasks with competing candidates
+    competing = np.flatnonzero(~simple)
+    if len(competing):
+        # Imported here on purpose, not to dodge a circle: only tasks whose candidates compete
+        # need the assignment solver, and scipy.optimize costs every process ~30 MiB at start.
+        from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+    for t in competing:  # only tasks with competing candidates
         rows = np.flatnonzero(row_deg[t])
         cols = np.flatnonzero(col_deg[t])
         sub = np.ix_(rows, cols)
@@ -259,7 +263,6 @@ def _hungarian(iou: FloatArray, valid: BoolArray, same: BoolArray) -> IntArray:
         tier_label = k + 1.0  # > any total IoU of a matching
         tier_pair = k * (tier_label + 1.0) + 1.0  # > any label + IoU total of a matching
         weight = np.where(v, tier_pair + tier_label * same[t][sub] + iou[t][sub], 0.0)
-
         r, c = linear_sum_assignment(weight, maximize=True)
         ok = v[r, c]
         pfg[t, rows[r[ok]]] = cols[c[ok]]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import threading
 import weakref
@@ -34,7 +33,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import procrastinate
 from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -52,7 +50,6 @@ QUEUES = ("auto", "thread", "procrastinate")
 QUEUE_NAME = "assay"
 TASK_NAME = "assay.run_background_job"
 # Modules whose job functions register themselves on import.
-JOB_MODULES = ("assay.services.quality", "assay.services.consensus")
 # A running job's worker refreshes its heartbeat this often (seconds) ...
 HEARTBEAT_SECONDS = 30.0
 # ... and a running job whose heartbeat is older than this has lost its worker. Far above
@@ -121,8 +118,6 @@ class JobAbandoned(Exception):
 
 def run_job(db: Database, job_id: int) -> None:
     """Run one queued job to its end, recording running / done / failed and progress."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
     with db.session() as s:
         # Claim it in one statement: a retried delivery of the same job finds it taken.
         now = utcnow()
@@ -141,6 +136,10 @@ def run_job(db: Database, job_id: int) -> None:
         _finish(db, job_id, status="failed", error="its user is gone")
         return
     actor = Actor(user.id, Role(user.role), user.email)
+    work = _KINDS.get(kind)
+    if work is None:  # this process was not wired (assay.app.wire_services)
+        _finish(db, job_id, status="failed", error=f"no job function for kind {kind!r}")
+        return
 
     def report(done: int, total: int) -> None:
         if not _set_running(db, job_id, progress=done, total=total, heartbeat_at=utcnow()):
@@ -148,7 +147,7 @@ def run_job(db: Database, job_id: int) -> None:
 
     try:
         with _heartbeat(db, job_id):
-            result = _KINDS[kind](db, actor, params, report)
+            result = work(db, actor, params, report)
     except JobAbandoned:
         log.warning("background job %s stopped: it was declared stalled meanwhile", job_id)
         return
@@ -225,6 +224,10 @@ def procrastinate_app(url: str, role: str) -> Any:
     One app per role ("defer": synchronous, from request threads; "worker": asynchronous, in
     the worker's event loop), since an app opened for one cannot serve the other.
     """
+    # Imported here on purpose, not to dodge a circle: procrastinate (and what it loads) is only
+    # used on PostgreSQL, and costs a SQLite server ~25 MiB and a second at start.
+    import procrastinate  # noqa: PLC0415
+
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
 
     @app.task(name=TASK_NAME, queue=QUEUE_NAME)

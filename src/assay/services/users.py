@@ -335,7 +335,7 @@ def command_line_actor(session: Session, email: str | None) -> Actor:
         if user is None:
             raise NotFound(
                 "no active admin yet: add one with `assay user add EMAIL --role admin`, "
-                "or pass --as"
+                "or pass --user EMAIL"
             )
     return actor_of(user)
 

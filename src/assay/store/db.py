@@ -69,7 +69,7 @@ def _keep_projects(session: Session, instance: object) -> None:
     """Hold loaded projects for the session's life, so `session.get(Project, id)` is one query.
 
     The identity map only holds weak references: the authorization check, the label config
-    and the quality hooks of one request each load the project and drop it, and each
+    and the change handlers of one request each load the project and drop it, and each
     `session.get` would then go back to the database for the same row.
     """
     if isinstance(instance, Project):

@@ -109,7 +109,7 @@ class Task(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     # The file under the media root its data points at (/data/media/<media_path>), if any:
-    # who may see the task may fetch the file (services.media.authorize_media_file).
+    # who may see the task may fetch the file (services.tasks.media.authorize_media_file).
     media_path: Mapped[str | None] = mapped_column(String(1000))
     # GT stage: "none", "done" (its GT is final) or "empty" (done, and nothing to label).
     gt_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")

@@ -3,7 +3,7 @@
 `GET /me` lists every job they are assigned to (progress, hand-in status, the latest
 attempt's score and hints as the job's feedback page shows them) and, paginated, their
 annotations that have a standing review (`?status=rejected` keeps one verdict). What it may
-show is decided by services.my_work.
+show is decided by services.views.my_work.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ from assay.services.consensus.adjudication import (
     waiting_count,
 )
 from assay.services.consensus.inputs import WEIGHTINGS, MergeSettings, tasks_to_merge
-from assay.services.consensus.merge import merge_job, merge_tasks, start_merge
+from assay.services.consensus.merge import MERGE_KIND, merge_job, merge_tasks, start_merge
 from assay.services.consensus.weights import Estimate, estimate
 
 __all__ = [
+    "MERGE_KIND",
     "WEIGHTINGS",
     "Estimate",
     "MergeSettings",

@@ -17,15 +17,13 @@ from assay.metrics.consensus import (
     AnnotatorRegions,
     merge_classifications,
 )
+from assay.metrics.consensus.project import WEIGHTINGS
 from assay.metrics.scoring import regions_of
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
 from assay.services.checks import is_id_list, is_number
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, JobTask, Task
-
-WEIGHTINGS = ("uniform", "accuracy", "dawid_skene")
-
 
 CHUNK = 500
 

@@ -35,6 +35,8 @@ from assay.store.db import Database
 from assay.store.models import Annotation, ConsensusResult
 from assay.store.types import utcnow
 
+MERGE_KIND = "consensus.merge"  # the background job kind of merge_job
+
 
 def merge_tasks(
     session: Session,
@@ -196,7 +198,7 @@ def start_merge(db: Database, actor: Actor, project_id: int, **params: Any) -> i
         raise Invalid.field("tasks", "no tasks to merge")
     params = {"project_id": project_id, "tasks": task_ids, "job": params.get("job"),
               "settings": settings.to_json()}  # fmt: skip
-    return background.submit(db, actor, "consensus.merge", project_id, params)
+    return background.submit(db, actor, MERGE_KIND, project_id, params)
 
 
 def merge_job(

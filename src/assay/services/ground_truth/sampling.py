@@ -142,13 +142,9 @@ def _check(
         raise Invalid.field(
             "strata", 'stratified sampling needs "label", "model_confidence" or a task data field'
         )
-    if seed is not None and (not is_int(seed)):
+    if seed is not None and not is_int(seed):
         raise Invalid.field("seed", "must be an integer")
-    if (
-        not isinstance(min_per_stratum, int)
-        or isinstance(min_per_stratum, bool)
-        or min_per_stratum < 0
-    ):
+    if not is_int(min_per_stratum) or min_per_stratum < 0:
         raise Invalid.field("min_per_stratum", "must be an integer of 0 or more")
 
 

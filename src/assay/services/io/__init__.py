@@ -2,5 +2,6 @@
 annotations, GT or predictions (all or nothing, matched to existing images), and streaming a
 project out in those formats.
 
-Modules: importing, exporting. The formats themselves (parse, write) are assay.formats.
+Modules: label_files (importing them), exporting. The formats themselves (parse, write) are
+assay.formats.
 """

@@ -339,7 +339,7 @@ class _Records:
                 regs = ls_result_to_regions(
                     p.result, task.width, task.height, image=image, source="prediction",
                     author=p.model_version, group=f"prediction-{p.id}", notes=self.notes,
-                    created_at=_iso(p.created_at),
+                    created_at=ls_json.iso(p.created_at),
                 )  # fmt: skip
                 out += [r if r.score is not None else dataclasses.replace(r, score=p.score)
                         for r in regs]  # fmt: skip
@@ -350,7 +350,8 @@ class _Records:
             out += ls_result_to_regions(
                 key.result if key is not None else a.result, task.width, task.height,
                 image=image, source="annotation", author=self.emails.get(a.completed_by_id),
-                job=self.jobs.get(a.job_id) if a.job_id else None, created_at=_iso(a.created_at),
+                job=self.jobs.get(a.job_id) if a.job_id else None,
+                created_at=ls_json.iso(a.created_at),
                 is_ground_truth=key is not None or a.ground_truth, group=f"annotation-{a.id}",
                 notes=self.notes,
             )  # fmt: skip
@@ -360,10 +361,6 @@ class _Records:
             "label no longer in the label config: region left out", len(out) - len(kept)
         )
         return kept
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def iter_export_regions(

@@ -23,16 +23,19 @@ from assay.services.quality.reports import (
     score_of_annotation,
 )
 from assay.services.quality.rescore import (
+    RECOMPUTE_KIND,
     on_labels_changed,
     projects_to_recompute,
     recompute_job,
     recompute_project,
     rescore_tasks,
+    running_recompute,
     start_recompute,
 )
 from assay.services.quality.settings import get_settings, update_settings
 
 __all__ = [
+    "RECOMPUTE_KIND",
     "AnnotationQuality",
     "GroupQuality",
     "ProjectAgreement",
@@ -49,6 +52,7 @@ __all__ = [
     "recompute_project",
     "refresh_agreement",
     "rescore_tasks",
+    "running_recompute",
     "score_of_annotation",
     "start_recompute",
     "task_agreement",

@@ -30,6 +30,8 @@ from assay.store.db import Database
 from assay.store.models import Annotation, Prediction, Project, QualityAggregate, QualityScore, Task
 from assay.store.types import utcnow
 
+RECOMPUTE_KIND = "quality.recompute"  # the background job kind of recompute_job
+
 CHUNK = 2000
 
 
@@ -276,14 +278,20 @@ def projects_to_recompute(
     return ids
 
 
+def running_recompute(session: Session, project_id: int) -> int | None:
+    """The id of the project's queued or running recompute, if there is one."""
+    job = background.active_job(session, project_id, RECOMPUTE_KIND)
+    return job.id if job is not None else None
+
+
 def start_recompute(db: Database, actor: Actor, project_id: int) -> int:
     """Queue a full recompute (or return the one already queued or running)."""
     with db.session(write=False) as s:
         authorize(s, actor, Action.QUALITY_SETTINGS, project_id)
-        running = background.active_job(s, project_id, "quality.recompute")
+        running = background.active_job(s, project_id, RECOMPUTE_KIND)
         if running is not None:
             return running.id
-    return background.submit(db, actor, "quality.recompute", project_id, {"project_id": project_id})
+    return background.submit(db, actor, RECOMPUTE_KIND, project_id, {"project_id": project_id})
 
 
 def recompute_job(

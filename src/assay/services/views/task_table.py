@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.services import authors, review
-from assay.services.access import Action, Actor, authorize
+from assay.services.access import Action, Actor, authorize, sees_ground_truth
 from assay.services.tasks import counts_seen_by
 from assay.store.models import Annotation, QualityScore, Task, User
 
@@ -57,7 +57,7 @@ def table_header(session: Session, actor: Actor, project_id: int) -> TableHeader
     counts = counts_seen_by(session, actor, [project_id])[project_id]
     tasks, annotations = counts.task_number, counts.total_annotations_number
     predictions = counts.total_predictions_number
-    if not actor.may(Action.GROUND_TRUTH_VIEW):
+    if not sees_ground_truth(actor):
         return TableHeader(tasks, annotations, predictions)
     return TableHeader(
         tasks=tasks,

@@ -1,8 +1,8 @@
-"""Import of label files in the common formats: COCO (instances or detection results), YOLO,
-Pascal VOC, Scout-style CSVs and Label Studio JSON.
+"""Importing label files into a project: COCO, YOLO, Pascal VOC, Scout-style CSVs and Label
+Studio JSON, as tasks with annotations, ground truth or predictions.
 
 Each image is matched to the project's task of the same image (named as the exports name it,
-`export.image_key`); unmatched images become new tasks when the format knows their size
+`exporting.image_key`); unmatched images become new tasks when the format knows their size
 (COCO, VOC, CSV), and are an error otherwise (YOLO: register the images first). Regions are
 grouped back into one annotation per (image, author) or one prediction per (image, model).
 All-or-nothing: a file is read and checked whole before anything is written.
@@ -174,14 +174,14 @@ class _Existing:
 
 
 class _TaskView(NamedTuple):
-    """The part of a task `export.image_key` reads."""
+    """The part of a task `exporting.image_key` reads."""
 
     id: int
     data: dict[str, Any]
 
 
 class _Index:
-    """The project's live tasks by image key (`export.image_key`; the first task of each
+    """The project's live tasks by image key (`exporting.image_key`; the first task of each
     image), read only for the keys asked for.
 
     The key is computed from the task data's image value, which no column holds in general.
