@@ -159,9 +159,9 @@ def test_coco_results_import_as_predictions_onto_existing_tasks(client, people, 
 
 def test_yolo_export_and_prediction_import_match_tasks_by_image(client, people, survey):
     lead = people["lead"].headers
-    r = _export(client, lead, survey["project"], "YOLO", ground_truth_only="true")
-    assert r.headers["content-type"] == "application/zip"
-    z = zipfile.ZipFile(io.BytesIO(r.content))
+    exported = _export(client, lead, survey["project"], "YOLO", ground_truth_only="true")
+    assert exported.headers["content-type"] == "application/zip"
+    z = zipfile.ZipFile(io.BytesIO(exported.content))
     names = set(z.namelist())
     assert {"data.yaml", "labels/survey/a.txt", "labels/survey/b.txt", "NOTES.txt"} <= names
     assert z.read("labels/survey/a.txt").decode() == "1 0.2 0.15 0.2 0.1\n"
@@ -173,6 +173,17 @@ def test_yolo_export_and_prediction_import_match_tasks_by_image(client, people, 
     r = _upload(client, lead, survey["project"], "yolo", preds, model_version="yolo-x")
     assert r.status_code == 201, r.text
     assert r.json()["prediction_count"] == 1 and r.json()["task_count"] == 0
+    # assay's own zip, NOTES.txt and all, imports back (#15 item 8: it failed on NOTES.txt)
+    r = _upload(
+        client,
+        lead,
+        survey["project"],
+        "yolo",
+        {"gt.zip": exported.content},
+        **{"as": "annotations"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["annotation_count"] >= 2 and r.json()["task_count"] == 0
 
 
 def test_voc_round_trip_creates_tasks_with_their_boxes(client, people, survey):

@@ -43,6 +43,11 @@ SLACK = 1e-9
 BOX_FIELDS = ("class", "x_center", "y_center", "width", "height", "confidence")
 
 
+# Text files of a YOLO folder or zip that hold no labels: assay's own export notes what the
+# format dropped in NOTES.txt at the top (re-importing that zip must work).
+NOT_LABELS = frozenset({"NOTES.txt"})
+
+
 def yolo_label_path(image_key: str) -> str:
     """The label file of an image: the last ``images`` folder becomes ``labels`` (or
     ``labels/`` is prefixed), the extension becomes ``.txt``.
@@ -86,7 +91,11 @@ def read_yolo(
     by_label = _label_index(image_sizes)
     regions: list[RegionRecord] = []
     for path in sorted(files):
-        if not path.endswith(".txt") or PurePosixPath(path).name == "classes.txt":
+        if (
+            not path.endswith(".txt")
+            or path in NOT_LABELS
+            or PurePosixPath(path).name == "classes.txt"
+        ):
             continue
         image = _match(path, by_label, image_sizes)
         w, h = image_sizes[image]
