@@ -155,6 +155,16 @@ def test_coco_results_import_as_predictions_onto_existing_tasks(client, people, 
     assert len(mine) == 1 and mine[0]["score"] == pytest.approx(0.42)
     value = mine[0]["result"][0]["value"]
     assert (value["x"], value["width"]) == pytest.approx((100 / 16, 50 / 16))
+    # the same detector's results again replace its predictions (#15 item 8: they doubled)
+    results[0]["score"] = 0.9
+    r = _upload(
+        client, lead, survey["project"], "coco", {"results.json": json.dumps(results).encode()},
+        model_version="det-v2",
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert (r.json()["prediction_count"], r.json()["replaced_prediction_count"]) == (1, 1)
+    preds = client.get(f"/api/predictions?task={t0}", headers=lead).json()
+    assert [p["score"] for p in preds if p["model_version"] == "det-v2"] == [pytest.approx(0.9)]
 
 
 def test_yolo_export_and_prediction_import_match_tasks_by_image(client, people, survey):

@@ -179,6 +179,7 @@ async def _import_format(
         "matched_task_count": done.tasks_matched,
         "annotation_count": done.annotations,
         "prediction_count": done.predictions,
+        "replaced_prediction_count": done.predictions_replaced,
         "labels_added": done.labels_added,
         "notes": done.notes,
         "task_ids": done.task_ids,

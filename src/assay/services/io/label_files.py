@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from assay.formats.coco_io import read_coco, read_coco_results
@@ -35,11 +35,12 @@ from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.formats.scout_csv import read_annotations_csv, read_images_csv
 from assay.formats.voc import read_voc_files
 from assay.formats.yolo import read_yolo
-from assay.services import tasks
+from assay.services import changes, tasks
 from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
 from assay.services.io.exporting import image_key
-from assay.store.models import Annotation, Project, ProjectMember, Task, User
+from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
+from assay.store.types import utcnow
 
 IMPORT_FORMATS = ("coco", "yolo", "voc", "ls-json", "csv")
 MAX_ZIP_MEMBERS = 200_000
@@ -56,6 +57,7 @@ class FormatImport:
     tasks_matched: int
     annotations: int
     predictions: int
+    predictions_replaced: int = 0  # the same model version's earlier predictions on those tasks
     labels_added: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the file held that was not imported
     task_ids: list[int] = field(default_factory=list)  # the created tasks
@@ -133,6 +135,7 @@ def import_files(
                                          as_, annotator, model_version)  # fmt: skip
     if not items:
         raise Invalid.field("file", "holds no images to import")
+    replaced = _retire_predictions(session, actor, project_id, items, into)
     result = tasks.import_tasks(
         session, actor, project_id, items, label_config=config, sizes=sizes, into=into
     )
@@ -141,10 +144,45 @@ def import_files(
         tasks_matched=matched,
         annotations=result.annotation_count,
         predictions=result.prediction_count,
+        predictions_replaced=replaced,
         labels_added=added,
         notes=dataset.notes.summary(),
         task_ids=result.task_ids,
     )
+
+
+def _retire_predictions(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    items: list[dict[str, Any]],
+    into: list[int | None],
+) -> int:
+    """Soft-delete the live predictions of the model versions the file brings, on the tasks it
+    brings them to: importing a detector's results again replaces them instead of doubling
+    every box. How many were replaced."""
+    pairs = {
+        (task_id, p["model_version"])
+        for item, task_id in zip(items, into, strict=True)
+        if task_id is not None
+        for p in item["predictions"]
+    }
+    replaced = 0
+    for version in {v for _, v in pairs}:
+        ids = sorted(t for t, v in pairs if v == version)
+        for chunk in _chunks(ids, CHUNK):
+            replaced += session.execute(
+                update(Prediction)
+                .where(
+                    Prediction.task_id.in_(chunk),
+                    Prediction.model_version == version,
+                    Prediction.deleted_at.is_(None),
+                )
+                .values(deleted_at=utcnow(), deleted_by_id=actor.id)
+            ).rowcount
+    if replaced:
+        changes.record(session, project_id, {t for t, _ in pairs})
+    return replaced
 
 
 def _import_label_studio(
