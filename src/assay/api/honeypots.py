@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.services import honeypots, jobs
-from assay.services.access import Action, Actor
+from assay.services.access import Actor, sees_honeypots
 from assay.services.ground_truth import sampling as gt_sampling
 from assay.store.models import JobSubmission
 
@@ -45,7 +45,7 @@ def _attempt(sub: JobSubmission, actor: Actor) -> dict[str, Any]:
         "hints": sub.hints,
         "submitted_at": serializers.iso(sub.submitted_at),
     }
-    if actor.may(Action.HONEYPOTS_VIEW):
+    if sees_honeypots(actor):
         out.update(
             id=sub.id,
             job=sub.job_id,

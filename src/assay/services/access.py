@@ -116,6 +116,13 @@ def sees_ground_truth(actor: Actor) -> bool:
     return actor.may(Action.GROUND_TRUTH_VIEW)
 
 
+def sees_honeypots(actor: Actor) -> bool:
+    """Whether the actor may know which tasks are honeypots and how each was answered: the
+    per-honeypot details of hand-ins and honeypot scores on the dashboard. Never annotators,
+    who get a hand-in's score and hints only."""
+    return actor.may(Action.HONEYPOTS_VIEW)
+
+
 def authorize(
     session: Session, actor: Actor, action: Action, project_id: int | None = None
 ) -> None:

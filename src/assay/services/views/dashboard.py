@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from assay.metrics import wilson_interval
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
-from assay.services.access import Action, Actor, authorize
+from assay.services.access import Action, Actor, authorize, sees_honeypots
 from assay.services.quality.tables import group_row, number
 from assay.store.models import Annotation, QualityScore
 
@@ -136,7 +136,7 @@ def honeypot_accuracy(session: Session, actor: Actor, project_id: int) -> Weekly
     """Each annotator's weekly accuracy on honeypots, for those who may know which tasks are
     honeypots (leads and admins); empty for everyone else, whose dashboard shows no honeypot
     numbers at all."""
-    if not actor.may(Action.HONEYPOTS_VIEW):
+    if not sees_honeypots(actor):
         return {}
     return honeypots.weekly_accuracy(session, project_id)
 
