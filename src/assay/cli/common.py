@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.console import Console
 
+from assay.services.errors import AssayError
 from assay.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ def open_database(settings: Settings) -> Database:
 def acting_actor(session: Session, email: str | None) -> Actor:
     """The user a command acts as (`users.command_line_actor`); fails when there is none."""
     from assay.services import users
-    from assay.services.errors import AssayError
 
     try:
         return users.command_line_actor(session, email)

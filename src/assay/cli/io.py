@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress
 
 from assay.cli.common import acting_actor, err, fail, open_database, out
+from assay.services.errors import AssayError
 from assay.settings import get_settings
 
 
@@ -38,7 +39,6 @@ def import_(
     """Import images (one task each), Label Studio JSON, or label files in a format; all or
     nothing."""
     from assay.services import tasks
-    from assay.services.errors import AssayError
     from assay.services.io import label_files
     from assay.services.tasks import media
 
@@ -129,7 +129,6 @@ def export(
     ),
 ) -> None:
     """Export a project, streamed to a file (constant memory)."""
-    from assay.services.errors import AssayError
     from assay.services.io import exporting
 
     settings = get_settings()

@@ -6,6 +6,7 @@ import typer
 from rich.progress import Progress, TaskID
 
 from assay.cli.common import acting_actor, err, fail, open_database, out
+from assay.services.errors import AssayError
 from assay.settings import get_settings
 
 
@@ -21,7 +22,6 @@ def recompute(
     quality settings offline, or after an upgrade that changes how scores are computed.
     """
     from assay.services import quality
-    from assay.services.errors import AssayError
 
     db = open_database(get_settings())
     with db.session(write=False) as s:

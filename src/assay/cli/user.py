@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from assay.cli.common import fail, open_database, out
+from assay.services.errors import AssayError
 from assay.settings import get_settings
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ def user_add(
 ) -> None:
     """Add a user and print its API token (shown only now)."""
     from assay.services import users
-    from assay.services.errors import AssayError
 
     db = open_database(get_settings())
     try:
@@ -50,7 +50,6 @@ def user_list(
 ) -> None:
     """List users: id, email, name, role, active, last activity."""
     from assay.services import users
-    from assay.services.errors import AssayError
 
     db = open_database(get_settings())
     try:
@@ -85,7 +84,6 @@ def user_set(
 ) -> None:
     """Change a user's role, password, name, or deactivate / reactivate them."""
     from assay.services import users
-    from assay.services.errors import AssayError
 
     changes = {
         "role": role,
