@@ -123,7 +123,7 @@ def test_coco_round_trip_into_a_new_project_keeps_boxes_and_the_gt_flag(client, 
     lead = people["lead"].headers
     exported = _export(client, lead, survey["project"], "COCO", ground_truth_only="true").content
     target = _new_project(client, people)
-    r = _upload(client, lead, target, "coco", {"instances.json": exported})
+    r = _upload(client, lead, target, "coco", {"instances.json": exported}, create_missing="true")
     assert r.status_code == 201, r.text
     assert (r.json()["task_count"], r.json()["annotation_count"]) == (2, 2)
     again = _export(client, lead, target, "COCO", ground_truth_only="true").json()
@@ -204,7 +204,7 @@ def test_voc_round_trip_creates_tasks_with_their_boxes(client, people, survey):
     assert "<xmin>160</xmin>" in xml and "<xmax>480</xmax>" in xml
     target = _new_project(client, people)
     files = {n: z.read(n) for n in z.namelist() if n.endswith(".xml")}
-    r = _upload(client, lead, target, "voc", files)
+    r = _upload(client, lead, target, "voc", files, create_missing="true")
     assert r.status_code == 201, r.text
     assert r.json()["task_count"] == 2
     tasks = client.get(f"/api/tasks?project={target}", headers=lead).json()["tasks"]
@@ -343,14 +343,21 @@ def test_cli_export_and_import_round_trip(client, people, survey, tmp_path, sett
     assert zipfile.ZipFile(out).namelist()[0].startswith("Annotations/")
     target = _new_project(client, people)
     r = runner.invoke(
+        cli_app, ["import", str(target), str(out), "--format", "voc", "--user", "lead@example.com"]
+    )
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "2 image(s) match no task of the project" in r.output and "--create-missing" in r.output
+    r = runner.invoke(
         cli_app,
         ["import", str(target), str(out), "--format", "voc", "--annotator",
-         "annotator@example.com", "--user", "lead@example.com"],
+         "annotator@example.com", "--user", "lead@example.com", "--create-missing"],
     )  # fmt: skip
     assert r.exit_code != 0  # the annotator is not a member of the new project
     assert "not a member" in r.output
     r = runner.invoke(
-        cli_app, ["import", str(target), str(out), "--format", "voc", "--user", "lead@example.com"]
-    )
+        cli_app,
+        ["import", str(target), str(out), "--format", "voc", "--user", "lead@example.com",
+         "--create-missing"],
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "imported 2 new tasks" in r.output

@@ -17,7 +17,7 @@ from assay.formats.scout_csv import ANNOTATIONS_HEADER
 from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.errors import Invalid
-from assay.services.io import label_files
+from assay.services.io import label_files, task_index
 from assay.services.io.exporting import image_key
 from assay.store.models import Annotation, Task
 from assay.store.types import utcnow as now
@@ -134,11 +134,27 @@ def test_matching_reads_only_the_files_images_whatever_the_project_size(db, lead
     keys = ["survey/img_0001.jpg", "survey/img_0007.jpg", "survey/new.jpg"]
     measured = {}
     for pid in (small, large):
-        done, seen = _import(db, lead, pid, "coco", _coco(keys))
+        done, seen = _import(db, lead, pid, "coco", _coco(keys), create_missing=True)
         assert (done.tasks_matched, done.tasks_created, done.annotations) == (2, 1, 3)
         measured[pid] = seen
     assert len(measured[small].statements) == len(measured[large].statements)
     # not one row more for 190 more tasks: the tasks are looked up by key, not all read
+    assert measured[small].rows == measured[large].rows
+
+
+def test_matching_by_file_name_reads_only_the_candidates_whatever_the_project_size(
+    db, lead, authors
+):
+    """A file from another tool names `img_0001.jpg` for the task of survey/img_0001.jpg: the
+    fallback looks file names up by their index, it does not read the project's tasks."""
+    small = _project(db, lead, authors, _media(10))
+    large = _project(db, lead, authors, _media(200))
+    measured = {}
+    for pid in (small, large):
+        done, seen = _import(db, lead, pid, "coco", _coco(["img_0001.jpg", "x/img_0007.jpg"]))
+        assert (done.tasks_matched, done.tasks_created, done.annotations) == (2, 0, 2)
+        measured[pid] = seen
+    assert len(measured[small].statements) == len(measured[large].statements)
     assert measured[small].rows == measured[large].rows
 
 
@@ -182,7 +198,7 @@ def test_authors_who_are_not_members_are_the_importing_user(db, lead, authors, p
 
 def test_lookups_go_in_chunks_of_keys(db, lead, authors, monkeypatch):
     pid = _project(db, lead, authors, _media(7))
-    monkeypatch.setattr(label_files, "CHUNK", 2)
+    monkeypatch.setattr(task_index, "CHUNK", 2)
     rows = [(f"survey/img_{i:04d}.jpg", f"a{i % AUTHORS}@example.com") for i in range(7)]
     done, seen = _import(db, lead, pid, "csv", _csv(rows))
     assert (done.tasks_matched, done.annotations) == (7, 7)
@@ -240,7 +256,7 @@ def _reference(session, pid: int) -> dict[str, tuple[int, int | None, int | None
 def test_lookup_matches_exactly_what_reading_every_task_matched(
     db, lead, authors, monkeypatch, chunk
 ):
-    monkeypatch.setattr(label_files, "CHUNK", chunk)
+    monkeypatch.setattr(task_index, "CHUNK", chunk)
     other = _project(db, lead, authors, [{"image": "/data/media/p/only-elsewhere.jpg"}])
     pid = _project(db, lead, authors, MIXED, deleted=DELETED)
     with db.session() as s:
@@ -252,7 +268,7 @@ def test_lookup_matches_exactly_what_reading_every_task_matched(
         config = tasks.label_config_of_project(s, pid)
         asked = [*expected, "p/gone.jpg", "p/only-elsewhere.jpg", "p/zz.jpg", "p/x1.jpg",
                  "task-999999", f"task-{ids[0]}", "nope.jpg"]  # fmt: skip
-        index = label_files._Index(s, pid, config)
+        index = task_index.TaskIndex(s, pid, config)
         got = {k: (e.task_id, e.width, e.height) for k, e in index.lookup(asked).items()}
         assert got == expected
         # asked again, in parts: the same answer, no more queries
@@ -260,10 +276,10 @@ def test_lookup_matches_exactly_what_reading_every_task_matched(
             again = index.lookup(asked[:5])
         assert [e.task_id for e in again.values()] == [expected[k][0] for k in asked[:5]]
         assert seen.statements == []
-        whole = label_files._Index(s, pid, config).everything()
+        whole = task_index.TaskIndex(s, pid, config).everything()
         assert {k: (e.task_id, e.width, e.height) for k, e in whole.items()} == expected
         assert list(whole) == list(expected)  # in task order, as before
-        by_id = label_files._Index(s, pid, config).by_task_ids([*ids, 999999])
+        by_id = task_index.TaskIndex(s, pid, config).by_task_ids([*ids, 999999])
         live = [t for i, t in enumerate(ids) if i not in DELETED]
         assert sorted(by_id) == live
         assert by_id[ids[1]] == "p/a.jpg" and by_id[ids[10]] == f"task-{ids[10]}"
@@ -279,7 +295,7 @@ def test_an_image_field_sql_cannot_name_alone_is_read_with_the_whole_data(db, le
         assert config_of.image_key() == 'im"g\\'
         expected = _reference(s, pid)
         assert {"q/a.jpg", "q/b.jpg"} <= set(expected)
-        got = label_files._Index(s, pid, config_of).lookup([*expected, "q/c.jpg"])
+        got = task_index.TaskIndex(s, pid, config_of).lookup([*expected, "q/c.jpg"])
         assert {k: (e.task_id, e.width, e.height) for k, e in got.items()} == expected
 
 

@@ -60,7 +60,9 @@ def test_each_images_objects_become_one_annotation_and_all_of_them_the_gt(
     with db.session() as s:
         pid = projects.create_project(s, lead, title="Herds", label_config=RECT_CONFIG).id
     with db.session() as s:
-        done = label_files.import_files(s, lead, pid, "coco", {"instances.json": instances})
+        done = label_files.import_files(
+            s, lead, pid, "coco", {"instances.json": instances}, create_missing=True
+        )
     assert (done.tasks_created, done.annotations) == (len(truth), len(truth))  # one per image
     assert sum(len(boxes) == 0 for _, _, boxes, _ in truth.values()) >= 2  # empty images too
     with db.session() as s:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,7 +12,7 @@ from sqlalchemy import inspect
 from assay.store import migrate
 from assay.store.db import Database
 from assay.store.models import Base
-from builders import make_temp_database
+from builders import RECT_CONFIG, make_temp_database
 
 
 def test_upgrade_downgrade_upgrade(tmp_path):
@@ -143,6 +145,47 @@ def test_annotations_fixed_before_0012_keep_their_annotators_result(tmp_path):
             rows = dict(conn.execute(text("SELECT id, own_result FROM annotations")).all())
         own = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows.items()}
         assert own == {1: mine, 2: None, 3: None}
+    finally:
+        db.dispose()
+        temp.drop()
+
+
+def test_0013_names_the_images_of_existing_tasks(tmp_path):
+    """Migration 0013 fills `tasks.image_name` from each project's image field, so label files
+    naming bare file names find tasks imported before it."""
+    from sqlalchemy import text
+
+    temp = make_temp_database(tmp_path)
+    db = Database.connect(temp.url)
+    config = RECT_CONFIG.replace("$image", "$photo")
+    try:
+        migrate.upgrade(db.engine, "0012")
+        ts = "'2026-01-01 00:00:00'"
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO projects (id, title, description, label_config, expert_instruction, color, created_at, updated_at) "
+                    f"VALUES (1, 'p', '', :c, '', '#fff', {ts}, {ts}), (2, 'q', '', '<View/>', '', '#fff', {ts}, {ts})"
+                ),
+                {"c": config},
+            )
+            for task_id, project_id, data in (
+                (1, 1, {"photo": "/data/media/project-1/herd%231.png"}),
+                (2, 1, {"photo": "https://x.org/a/b.jpg?sig=1"}),
+                (3, 1, {"other": "c.png"}),
+                (4, 2, {"photo": "d.png"}),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) "
+                        f"VALUES ({task_id}, {project_id}, :d, '{{}}', {ts}, {ts})"
+                    ),
+                    {"d": json.dumps(data)},
+                )
+        migrate.upgrade(db.engine)
+        with db.engine.connect() as conn:
+            names = dict(conn.execute(text("SELECT id, image_name FROM tasks")).all())
+        assert names == {1: "herd#1.png", 2: "b.jpg", 3: None, 4: None}
     finally:
         db.dispose()
         temp.drop()

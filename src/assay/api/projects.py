@@ -112,11 +112,24 @@ async def import_tasks(
     annotator: str | None = Query(None, description="Email of the annotations' author."),
     model_version: str | None = Query(None, description="Model version of the predictions."),
     add_labels: bool = Query(False, description="Add labels the config lacks instead of failing."),
+    create_missing: bool = Query(
+        False,
+        description="Images that match no task become tasks that show no image "
+        "(default: an error naming them).",
+    ),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     if format is not None:
         return await _import_format(
-            project_id, request, format, as_, annotator, model_version, add_labels, ctx
+            project_id,
+            request,
+            format,
+            as_,
+            annotator,
+            model_version,
+            add_labels,
+            create_missing,
+            ctx,
         )
     raw = await request.body()
 
@@ -154,6 +167,7 @@ async def _import_format(
     annotator: str | None,
     model_version: str | None,
     add_labels: bool,
+    create_missing: bool,
     ctx: Ctx,
 ) -> dict[str, Any]:
     """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
@@ -170,6 +184,7 @@ async def _import_format(
             return label_files.import_files(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
+                create_missing=create_missing,
             )  # fmt: skip
 
     done = await run_in_threadpool(work)

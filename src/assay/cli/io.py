@@ -32,6 +32,12 @@ def import_(
     add_labels: bool = typer.Option(
         False, "--add-labels", help="Add labels the label config lacks instead of failing."
     ),
+    create_missing: bool = typer.Option(
+        False,
+        "--create-missing",
+        help="Images of a label file that match no task become tasks that show no image "
+        "(default: an error naming them).",
+    ),
     user: str = typer.Option(
         None, "--user", help="Email of the user to import as (default: the first active admin)."
     ),
@@ -55,6 +61,7 @@ def import_(
                     done = label_files.import_files(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
+                        create_missing=create_missing,
                     )  # fmt: skip
             elif source.is_dir():
                 total = len(media.find_images(source))

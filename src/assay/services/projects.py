@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from assay.formats.image_names import image_name_of
 from assay.formats.label_config import LabelConfig, LabelConfigError, parse_label_config
 from assay.formats.label_studio import RegionError, validate_result
 from assay.metrics.scoring import QualitySettings
@@ -98,13 +99,36 @@ def update_project(session: Session, actor: Actor, project_id: int, **fields: An
     fields = _clean(fields)
     project = session.get(Project, project_id)
     assert project is not None
+    image_field_before = None
     if "label_config" in fields:
         _check_labels_still_defined(session, project_id, parse_label_config(fields["label_config"]))
+        image_field_before = label_config_of(project).image_key()
     for name, value in fields.items():
         setattr(project, name, value)
     project.updated_at = utcnow()
+    if "label_config" in fields:
+        image_field = label_config_of(project).image_key()
+        if image_field != image_field_before:
+            _rename_images(session, project_id, image_field)
     session.flush()
     return project
+
+
+def _rename_images(session: Session, project_id: int, image_field: str | None) -> None:
+    """Recompute `tasks.image_name` after the config moved the image to another data field."""
+    rows = session.execute(select(Task.id, Task.data).where(Task.project_id == project_id))
+    names = [
+        {"task_id": i, "name": image_name_of(data.get(image_field)) if image_field else None}
+        for i, data in rows
+    ]
+    if names:
+        table = Task.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("task_id"))
+            .values(image_name=bindparam("name"), updated_at=table.c.updated_at),
+            names,
+        )
 
 
 def _check_labels_still_defined(session: Session, project_id: int, config: LabelConfig) -> None:

@@ -100,6 +100,7 @@ class Task(Base):
         Index("ix_tasks_project_live", "project_id", "deleted_at", "id"),
         Index("ix_tasks_project_gt_status", "project_id", "gt_status"),
         Index("ix_tasks_media_path", "media_path"),
+        Index("ix_tasks_project_image_name", "project_id", "image_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +112,9 @@ class Task(Base):
     # The file under the media root its data points at (/data/media/<media_path>), if any:
     # who may see the task may fetch the file (services.tasks.media.authorize_media_file).
     media_path: Mapped[str | None] = mapped_column(String(1000))
+    # The file name of its image (`formats.image_names`): a label file from another tool that
+    # names `a.png` finds the task whose image is /data/media/project-2/a.png by this index.
+    image_name: Mapped[str | None] = mapped_column(String(255))
     # GT stage: "none", "done" (its GT is final) or "empty" (done, and nothing to label).
     gt_status: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     done_at: Mapped[datetime | None] = mapped_column()

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from itertools import chain
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from assay.formats import scout_csv
 from assay.formats.coco_io import write_coco
 from assay.formats.dataset import ImageRecord, Notes, RegionRecord
+from assay.formats.image_names import image_key_of
 from assay.formats.label_config import LabelConfig
 from assay.formats.ls_convert import ls_result_to_regions
 from assay.formats.voc import iter_voc_files
@@ -35,7 +35,6 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
 from assay.services.review import REVIEW_STATUSES
 from assay.services.tasks import label_config_of_project, ls_json, regions_of
-from assay.services.tasks.media import MEDIA_URL
 from assay.store.db import Database
 from assay.store.models import Annotation, Job, JobTask, Prediction, Task
 
@@ -264,18 +263,10 @@ def iter_export_json(
 
 
 def image_key(task: Task, config: LabelConfig) -> str:
-    """How a task's image is named in the region formats: its path under the media root for
-    images assay serves, else the URL's path (or the value itself)."""
+    """How a task's image is named in the region formats (`formats.image_names`); a task
+    without an image value is `task-<id>`."""
     field = config.image_key()
-    value = task.data.get(field) if field else None
-    if not isinstance(value, str) or not value:
-        return f"task-{task.id}"
-    if value.startswith(MEDIA_URL):
-        return unquote(value[len(MEDIA_URL) :])
-    parsed = urlparse(value)
-    if parsed.scheme in ("http", "https", "s3", "gs") and parsed.path.strip("/"):
-        return unquote(parsed.path.lstrip("/"))
-    return value.lstrip("/")
+    return image_key_of(task.data.get(field) if field else None) or f"task-{task.id}"
 
 
 @dataclass

@@ -1,15 +1,16 @@
 """Importing label files into a project: COCO, YOLO, Pascal VOC, Scout-style CSVs and Label
 Studio JSON, as tasks with annotations, ground truth or predictions.
 
-Each image is matched to the project's task of the same image (named as the exports name it,
-`exporting.image_key`); unmatched images become new tasks when the format knows their size
-(COCO, VOC, CSV), and are an error otherwise (YOLO: register the images first). Regions are
-grouped back into one annotation per (image, author) or one prediction per (image, model).
-All-or-nothing: a file is read and checked whole before anything is written.
+Each image is matched to the project's task of that image (`task_index`: by the name the
+exports give it, by the URL the file gives, or by a unique file name); an image that matches no
+task is an error, or with `create_missing` a new task that shows no image (COCO, VOC and CSV
+know the size; YOLO cannot: register the images first). Regions are grouped back into one
+annotation per (image, author) or one prediction per (image, model). All-or-nothing: a file is
+read and checked whole before anything is written.
 
-Matching reads only the tasks of the images the file names (`_Index`), a fixed number of
-queries per 1000 images whatever the size of the project; YOLO alone reads every task's key,
-since its label files match images by a unique file stem among all of them.
+Matching reads only the tasks the file's images can be (`TaskIndex`), a fixed number of queries
+per 1000 images whatever the size of the project; YOLO alone reads every task's key, since its
+label files match images by a unique file stem among all of them.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import json
 import math
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, or_, select, true, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from assay.formats.coco_io import read_coco, read_coco_results
@@ -38,15 +39,13 @@ from assay.formats.yolo import read_yolo
 from assay.services import changes, tasks
 from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
-from assay.services.io.exporting import image_key
-from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
+from assay.services.io.task_index import Existing, TaskIndex, chunks, unindexed
+from assay.store.models import Annotation, Prediction, Project, ProjectMember, User
 from assay.store.types import utcnow
 
 IMPORT_FORMATS = ("coco", "yolo", "voc", "ls-json", "csv")
 MAX_ZIP_MEMBERS = 200_000
 MAX_UNZIPPED = 2 << 30  # bytes
-CHUNK = 1000  # keys, ids or emails per IN list
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -96,6 +95,7 @@ def import_files(
     annotator: str | None = None,
     model_version: str | None = None,
     add_labels: bool = False,
+    create_missing: bool = False,
 ) -> FormatImport:
     """Import the files (path -> bytes; zips unpacked) of one format into the project.
 
@@ -103,6 +103,8 @@ def import_files(
     says: scores make COCO results and YOLO lines with a confidence predictions). annotator:
     the email of the member the annotations are by (default: the author the file names, if a
     member, else the importing user). model_version: the predictions' model version.
+    create_missing: images that match no task (`task_index`) become new tasks that show no
+    image (their data names the image as the file does); without it they are an error.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if fmt not in IMPORT_FORMATS:
@@ -115,7 +117,7 @@ def import_files(
     if fmt == "ls-json":
         return _import_label_studio(session, actor, project_id, files)
     config = tasks.label_config_of_project(session, project_id)
-    index = _Index(session, project_id, config)
+    index = TaskIndex(session, project_id, config)
     try:
         dataset = _read(fmt, files, index, config, model_version)
     except FormatError as exc:
@@ -131,7 +133,8 @@ def import_files(
                 "first, or import with add_labels",
             )
         config = _add_labels(session, actor, project_id, config, dataset.regions, added)
-    items, sizes, into, matched = _items(session, actor, project_id, config, dataset, index,
+    existing = index.match((image.key for image in dataset.images), create_missing=create_missing)
+    items, sizes, into, matched = _items(session, actor, project_id, config, dataset, existing,
                                          as_, annotator, model_version)  # fmt: skip
     if not items:
         raise Invalid.field("file", "holds no images to import")
@@ -170,7 +173,7 @@ def _retire_predictions(
     replaced = 0
     for version in {v for _, v in pairs}:
         ids = sorted(t for t, v in pairs if v == version)
-        for chunk in _chunks(ids, CHUNK):
+        for chunk in chunks(ids):
             replaced += session.execute(
                 update(Prediction)
                 .where(
@@ -204,161 +207,14 @@ def _import_label_studio(
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Existing:
-    task_id: int
-    width: int | None
-    height: int | None
-
-
-class _TaskView(NamedTuple):
-    """The part of a task `exporting.image_key` reads."""
-
-    id: int
-    data: dict[str, Any]
-
-
-class _Index:
-    """The project's live tasks by image key (`exporting.image_key`; the first task of each
-    image), read only for the keys asked for.
-
-    The key is computed from the task data's image value, which no column holds in general.
-    It equals `Task.media_path` (indexed) for the usual task, whose image value is the media
-    URL of that path (with no `%` in it, so nothing to unquote); those are found by an `IN`
-    over the keys. Every other task (external URLs, plain names, media URLs spelled
-    otherwise, no image value: `task-<id>`) is found by one query that the database narrows
-    to exactly those tasks, reading only their image value. The keys of all rows read are
-    then computed by `image_key` itself, so the matching is exactly that of the exports.
-    """
-
-    def __init__(self, session: Session, project_id: int, config: LabelConfig) -> None:
-        self.session = session
-        self.project_id = project_id
-        self.config = config
-        self.field = config.image_key() or None  # as image_key reads it
-        self.found: dict[str, _Existing] = {}  # key -> the first task of that image
-        self.looked: set[str] = set()
-        self.complete = False  # every task of the project is in `found`
-        # the largest task id the database can hold (tasks.id is a 32-bit integer there)
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        self.max_id = 2**63 - 1 if sqlite else 2**31 - 1
-
-    def lookup(self, keys: Iterable[str]) -> dict[str, _Existing]:
-        """key -> the first live task of that image, for the keys that have one."""
-        keys = list(dict.fromkeys(keys))
-        new = [k for k in keys if k not in self.looked] if not self.complete else []
-        if new:
-            wanted = set(new)
-            rows: list[tuple[str, _Existing]] = []
-            if self.field is None:  # every key is task-<id>
-                ids = {i for k in new if (i := _task_id_of_key(k)) is not None}
-                for chunk in self._id_chunks(ids):
-                    rows += self._rows(Task.id.in_(chunk), wanted)
-            else:
-                rows += self._rows(self._plain(), wanted, scan=True)
-                for chunk in _chunks(sorted(wanted), CHUNK):
-                    rows += self._rows(Task.media_path.in_(chunk), wanted, by_key=True)
-            for key, task in sorted(rows, key=lambda r: r[1].task_id):
-                self.found.setdefault(key, task)
-            self.looked |= wanted
-        return {k: self.found[k] for k in keys if k in self.found}
-
-    def everything(self) -> dict[str, _Existing]:
-        """Every image of the project (key -> its first task), in task order: one query that
-        reads only the task ids, sizes and image values."""
-        if not self.complete:
-            self.found = {}
-            for key, task in self._rows(true(), None, scan=True):
-                self.found.setdefault(key, task)
-            self.complete = True
-        return self.found
-
-    def by_task_ids(self, ids: Iterable[int]) -> dict[int, str]:
-        """task id -> image key, for the live tasks of the project among `ids`."""
-        out: dict[int, str] = {}
-        for chunk in self._id_chunks(ids):
-            out.update((task.task_id, key) for key, task in self._rows(Task.id.in_(chunk), None))
-        return out
-
-    def _id_chunks(self, ids: Iterable[int]) -> Iterator[Sequence[int]]:
-        """The ids a task may have, sorted, in chunks."""
-        return _chunks(sorted({i for i in ids if 0 < i <= self.max_id}), CHUNK)
-
-    def _plain(self) -> ColumnElement[bool]:
-        """Tasks whose key may differ from their media path: all but those whose image value
-        is exactly the media URL of their media path, with no `%` (so no quoting) in it."""
-        assert self.field is not None
-        if not _json_path_safe(self.field):
-            return true()
-        value = Task.data[self.field].as_string()
-        return or_(
-            Task.media_path.is_(None),
-            Task.media_path.contains("%", autoescape=True),
-            value.is_distinct_from(literal(tasks.MEDIA_URL).concat(Task.media_path)),
-        )
-
-    def _rows(
-        self,
-        where: ColumnElement[bool],
-        wanted: set[str] | None,
-        *,
-        by_key: bool = False,
-        scan: bool = False,
-    ) -> Iterator[tuple[str, _Existing]]:
-        """(image key, task) of the project's live tasks that `where` selects (and whose key
-        is wanted). by_key: `where` looks the rows up by an index of its own, to be used
-        instead of the project's. scan: `where` may select many of the project's tasks: they
-        are streamed, in task order."""
-        field_name = self.field
-        whole = field_name is not None and not _json_path_safe(field_name)
-        value: Any = Task.data if whole else Task.data[field_name] if field_name else Task.id
-        project = _unindexed(Task.project_id) if by_key else Task.project_id
-        stmt = select(Task.id, Task.width, Task.height, value).where(
-            project == self.project_id, Task.deleted_at.is_(None), where
-        )
-        if scan:
-            stmt = stmt.order_by(Task.id).execution_options(yield_per=5000)
-        rows = self.session.execute(stmt)
-        for task_id, width, height, v in rows:
-            data = v if whole else {field_name: v} if field_name else {}
-            key = image_key(_TaskView(task_id, data), self.config)  # type: ignore[arg-type]
-            if wanted is None or key in wanted:
-                yield key, _Existing(task_id, width, height)
-
-
-def _unindexed(column: Any) -> Any:
-    """`column + 0`: the same value, but no index on it is used for the term. SQLite keeps no
-    statistics (no ANALYZE), so it would rather walk all of a project's rows by the
-    (project_id, deleted_at) index than look the few keys up by their own index."""
-    return column + 0
-
-
-def _json_path_safe(name: str) -> bool:
-    """Whether a data key can be read alone in SQL (SQLite's JSON path quotes it as is)."""
-    return '"' not in name and "\\" not in name
-
-
-def _task_id_of_key(key: str) -> int | None:
-    """The task a `task-<id>` key (a task without an image value) may name."""
-    rest = key.removeprefix("task-")
-    if rest != key and rest.isascii() and rest.isdigit() and len(rest) < 20:
-        return int(rest)
-    return None
-
-
-def _chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
-def _sized(existing: dict[str, _Existing]) -> dict[str, tuple[int, int]]:
+def _sized(existing: dict[str, Existing]) -> dict[str, tuple[int, int]]:
     return {k: (e.width, e.height) for k, e in existing.items() if e.width and e.height}
 
 
 def _read(
     fmt: str,
     files: dict[str, bytes],
-    index: _Index,
+    index: TaskIndex,
     config: LabelConfig,
     model_version: str | None,
 ) -> Dataset:
@@ -393,7 +249,7 @@ def _read(
     regions = read_annotations_csv(files[ann_name], file=ann_name) if ann_name else []
     listed = {im.key for im in images}
     unlisted = [k for k in dict.fromkeys(r.image for r in regions) if k not in listed]
-    sized = _sized(index.lookup([*listed, *unlisted]))
+    sized = _sized(index.match([*listed, *unlisted], create_missing=True))
     for key in unlisted:
         if key not in sized:
             raise FormatError(
@@ -454,7 +310,7 @@ def _items(
     project_id: int,
     config: LabelConfig,
     dataset: Dataset,
-    index: _Index,
+    existing: dict[str, Existing],
     as_: str | None,
     annotator: str | None,
     model_version: str | None,
@@ -465,7 +321,6 @@ def _items(
         raise Invalid.field("project", "the label config has no <Image> tag to show images in")
     controls = ls_controls(config)
     authors = _author_ids(session, project_id, dataset.regions, annotator)
-    existing = index.lookup(image.key for image in dataset.images)
     with_gt = _with_gt(
         session,
         project_id,
@@ -538,7 +393,7 @@ def _author_ids(
         return defaultdict(lambda: user.id, {"": user.id})
     emails = sorted({r.author.lower() for r in regions if r.author and "@" in r.author})
     member = and_(ProjectMember.user_id == User.id, ProjectMember.project_id == project_id)
-    for chunk in _chunks(emails, CHUNK):
+    for chunk in chunks(emails):
         for uid, email in session.execute(
             select(User.id, User.email).join(ProjectMember, member).where(User.email.in_(chunk))
         ):
@@ -549,11 +404,11 @@ def _author_ids(
 def _with_gt(session: Session, project_id: int, task_ids: Iterable[int]) -> set[int]:
     """Those of the tasks that have a live ground truth annotation."""
     out: set[int] = set()
-    for chunk in _chunks(sorted(set(task_ids)), CHUNK):
+    for chunk in chunks(sorted(set(task_ids))):
         out.update(
             session.scalars(
                 select(Annotation.task_id).where(
-                    _unindexed(Annotation.project_id) == project_id,
+                    unindexed(Annotation.project_id) == project_id,
                     Annotation.task_id.in_(chunk),
                     Annotation.ground_truth.is_(True),
                     Annotation.deleted_at.is_(None),

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assay.formats.image_names import image_name_of
 from assay.formats.label_config import LabelConfig
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize
@@ -242,9 +243,11 @@ def _prepare_one(
     for j, pred in enumerate(predictions or []):
         row = prediction_row(pred, config, f"{path}.predictions[{j}]")
         staged_pred.append((index, row))
+    field_name = config.image_key()
     out.tasks.append(
         {"data": data, "meta": meta, "width": width, "height": height,
-         "media_path": media_path_of(data)}
+         "media_path": media_path_of(data),
+         "image_name": image_name_of(data.get(field_name)) if field_name else None}
     )  # fmt: skip
     out.annotations.extend(staged_ann)
     out.predictions.extend(staged_pred)

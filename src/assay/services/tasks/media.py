@@ -11,14 +11,13 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay.formats.image_names import MEDIA_URL
 from assay.services.access import Actor, in_every_project, visible_project_ids
 from assay.services.errors import Invalid, NotFound
 from assay.services.tasks.visibility import task_visibility
 from assay.store.models import (
     Task,
 )
-
-MEDIA_URL = "/data/media/"
 
 
 def media_path_of(data: dict[str, Any]) -> str | None:
