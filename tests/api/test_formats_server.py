@@ -341,6 +341,9 @@ def test_cli_export_and_import_round_trip(client, people, survey, tmp_path, sett
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert zipfile.ZipFile(out).namelist()[0].startswith("Annotations/")
+    r = runner.invoke(cli_app, ["import", str(survey["project"]), str(out)])  # no --format
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "looks like a zip archive, not a Label Studio JSON list of tasks" in r.output
     target = _new_project(client, people)
     r = runner.invoke(
         cli_app, ["import", str(target), str(out), "--format", "voc", "--user", "lead@example.com"]
@@ -361,3 +364,10 @@ def test_cli_export_and_import_round_trip(client, people, survey, tmp_path, sett
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "imported 2 new tasks" in r.output
+
+
+def test_a_file_in_another_format_is_a_400_that_says_which(client, people, survey):
+    xml = b"<annotation><filename>survey/a.jpg</filename></annotation>"
+    r = _upload(client, people["lead"].headers, survey["project"], "coco", {"a.json": xml})
+    assert r.status_code == 400, r.text
+    assert "a.json looks like Pascal VOC XML, not coco: import it with format voc" in r.text

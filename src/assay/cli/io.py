@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress
 
 from assay.cli.common import acting_actor, err, fail, open_database, out
+from assay.formats.sniff import FORMAT_NAMES, HEAD, looks_like
 from assay.services.errors import AssayError
 from assay.settings import get_settings
 
@@ -72,6 +73,13 @@ def import_(
                         on_image=lambda _p: progress.advance(bar),
                     )  # fmt: skip
             else:
+                with source.open("rb") as head:
+                    kind = looks_like(head.read(HEAD))
+                if kind not in (None, "ls-json"):
+                    fail(
+                        f"{source} looks like {FORMAT_NAMES[kind]}, not a Label Studio JSON "
+                        "list of tasks: import label files with --format coco|yolo|voc|csv"
+                    )
                 try:
                     items = json.loads(source.read_text(encoding="utf-8"))
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:

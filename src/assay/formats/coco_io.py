@@ -42,6 +42,7 @@ from assay.formats.dataset import (
     FormatError,
     ImageRecord,
     Notes,
+    Problems,
     RegionRecord,
     box_corners,
     envelope,
@@ -69,8 +70,9 @@ def read_coco(
 
     file: the name used in errors (default: the path's name, else "annotations.json").
     Returns images (key = ``file_name``, external id = the COCO image id), regions and the
-    category names in file order. Raises FormatError at the first problem, e.g.
-    ``annotations.json: field 'annotations[4].category_id': 9 is not a category id (known: 1, 2)``.
+    category names in file order. Raises FormatError naming the first problem and counting all,
+    e.g. ``annotations.json: field 'annotations[4].category_id': 9 is not a category id (known:
+    1, 2) (and 3 more problems)``.
     """
     data, file = _load(source, file, "annotations.json")
     if not isinstance(data, Mapping):
@@ -80,54 +82,73 @@ def read_coco(
     categories_json = _list(data, "categories", file)
     anns = _list(data, "annotations", file) if "annotations" in data else []
 
+    problems = Problems()
     categories: dict[int, str] = {}
     for i, c in enumerate(categories_json):
-        path = f"categories[{i}]"
-        cid = _int(_get(c, "id", file, path), file, f"{path}.id")
-        name = _get(c, "name", file, path)
-        if not isinstance(name, str) or not name:
-            raise FormatError(file, None, f"{path}.name", "must be a non-empty string")
-        if cid in categories:
-            raise FormatError(file, None, f"{path}.id", f"{cid} is listed twice")
-        if name in categories.values():
-            raise FormatError(file, None, f"{path}.name", f"{name!r} is listed twice")
-        categories[cid] = name
+        with problems.each():
+            _category(c, i, file, categories)
 
     images: list[ImageRecord] = []
     by_id: dict[int, ImageRecord] = {}
     keys: set[str] = set()
     for i, im in enumerate(images_json):
-        path = f"images[{i}]"
-        iid = _int(_get(im, "id", file, path), file, f"{path}.id")
-        key = _get(im, "file_name", file, path)
-        if not isinstance(key, str) or not key:
-            raise FormatError(file, None, f"{path}.file_name", "must be a non-empty string")
-        w = _int(_get(im, "width", file, path), file, f"{path}.width", positive=True)
-        h = _int(_get(im, "height", file, path), file, f"{path}.height", positive=True)
-        if iid in by_id:
-            raise FormatError(file, None, f"{path}.id", f"{iid} is listed twice")
-        if key in keys:
-            raise FormatError(file, None, f"{path}.file_name", f"{key!r} is listed twice")
-        extra = im.get("assay") if isinstance(im.get("assay"), Mapping) else {}
-        try:
-            record = ImageRecord(
-                key=key,
-                width=w,
-                height=h,
-                external_id=extra.get("external_id") if extra else str(iid),
-                gt_status=extra.get("gt_status", "none"),
-                jobs=tuple(str(j) for j in extra.get("jobs", ())),
-            )
-        except ValueError as e:
-            raise FormatError(file, None, f"{path}.assay", str(e)) from None
-        images.append(record)
-        by_id[iid] = record
-        keys.add(key)
+        with problems.each():
+            record, iid = _image(im, i, file, by_id, keys)
+            images.append(record)
+            by_id[iid] = record
+            keys.add(record.key)
+    problems.check()  # an object of a bad image or category would only repeat the problem
 
     regions: list[RegionRecord] = []
     for i, ann in enumerate(anns):
-        regions.extend(_annotation(ann, i, file, by_id, categories, geometry, model_version, notes))
+        with problems.each():
+            regions.extend(
+                _annotation(ann, i, file, by_id, categories, geometry, model_version, notes)
+            )
+    problems.check()
     return Dataset(tuple(images), tuple(regions), tuple(categories.values()), notes)
+
+
+def _category(c: Any, i: int, file: str, categories: dict[int, str]) -> None:
+    path = f"categories[{i}]"
+    cid = _int(_get(c, "id", file, path), file, f"{path}.id")
+    name = _get(c, "name", file, path)
+    if not isinstance(name, str) or not name:
+        raise FormatError(file, None, f"{path}.name", "must be a non-empty string")
+    if cid in categories:
+        raise FormatError(file, None, f"{path}.id", f"{cid} is listed twice")
+    if name in categories.values():
+        raise FormatError(file, None, f"{path}.name", f"{name!r} is listed twice")
+    categories[cid] = name
+
+
+def _image(
+    im: Any, i: int, file: str, by_id: dict[int, ImageRecord], keys: set[str]
+) -> tuple[ImageRecord, int]:
+    path = f"images[{i}]"
+    iid = _int(_get(im, "id", file, path), file, f"{path}.id")
+    key = _get(im, "file_name", file, path)
+    if not isinstance(key, str) or not key:
+        raise FormatError(file, None, f"{path}.file_name", "must be a non-empty string")
+    w = _int(_get(im, "width", file, path), file, f"{path}.width", positive=True)
+    h = _int(_get(im, "height", file, path), file, f"{path}.height", positive=True)
+    if iid in by_id:
+        raise FormatError(file, None, f"{path}.id", f"{iid} is listed twice")
+    if key in keys:
+        raise FormatError(file, None, f"{path}.file_name", f"{key!r} is listed twice")
+    extra = im.get("assay") if isinstance(im.get("assay"), Mapping) else {}
+    try:
+        record = ImageRecord(
+            key=key,
+            width=w,
+            height=h,
+            external_id=extra.get("external_id") if extra else str(iid),
+            gt_status=extra.get("gt_status", "none"),
+            jobs=tuple(str(j) for j in extra.get("jobs", ())),
+        )
+    except ValueError as e:
+        raise FormatError(file, None, f"{path}.assay", str(e)) from None
+    return record, iid
 
 
 def read_coco_results(
@@ -149,15 +170,18 @@ def read_coco_results(
     if not isinstance(data, list):
         raise FormatError(file, None, None, "must be a JSON list of detections")
     notes = Notes()
+    problems = Problems()
     regions: list[RegionRecord] = []
     for i, det in enumerate(data):
-        if not isinstance(det, Mapping):
-            raise FormatError(file, None, f"[{i}]", "must be an object")
-        if "score" not in det:
-            raise FormatError(file, None, f"[{i}].score", "missing (a detection needs a score)")
-        regions.extend(
-            _annotation(det, i, file, images, categories, "auto", model_version, notes, "")
-        )
+        with problems.each():
+            if not isinstance(det, Mapping):
+                raise FormatError(file, None, f"[{i}]", "must be an object")
+            if "score" not in det:
+                raise FormatError(file, None, f"[{i}].score", "missing (a detection needs a score)")
+            regions.extend(
+                _annotation(det, i, file, images, categories, "auto", model_version, notes, "")
+            )
+    problems.check()
     used = {r.image for r in regions}
     listed = tuple(im for im in images.values() if im.key in used)
     return Dataset(listed, tuple(regions), tuple(categories.values()), notes)
@@ -204,6 +228,7 @@ def _annotation(
         # numbers its objects, so grouping by that id would split an image's answer key into
         # one annotation per object. Only assay's own extras name an annotation (below).
         "group": None,
+        "origin": f"{file}: {path} (image {image.key!r})",
     }
     if extra is not None:
         common["source"] = extra.get("source", "annotation")

@@ -4,15 +4,17 @@ A format module turns its files into a `Dataset` (readers) or a `Dataset`'s part
 (writers). Coordinates are pixels as floats, origin at the image's top-left corner, x to the
 right, y down. A box is its top-left corner (x, y) and size (w, h), rotated `rotation` degrees
 clockwise about that corner (Label Studio's convention). Readers are all-or-nothing: they parse
-the whole input and raise `FormatError` at the first problem, so a caller writes nothing
-unless every file was read. Writers record what their format cannot hold in `Notes`.
+the whole input, go on past a bad object to count every bad one (`Problems`), and raise one
+`FormatError` that names the first few and the count, so a caller writes nothing unless every
+file was read. Writers record what their format cannot hold in `Notes`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ __all__ = [
     "FormatError",
     "ImageRecord",
     "Notes",
+    "Problems",
     "RegionRecord",
     "box_corners",
     "envelope",
@@ -54,15 +57,68 @@ class FormatError(ValueError):
 
     >>> str(FormatError("labels/img_001.txt", 3, "height", "expected 5 numbers, got 4"))
     "labels/img_001.txt line 3: field 'height': expected 5 numbers, got 4"
+
+    `count` is how many problems the input has in all, `others` the next few after this one
+    (`Problems.check`).
     """
 
-    def __init__(self, file: str, line: int | None, field: str | None, reason: str) -> None:
+    def __init__(
+        self,
+        file: str,
+        line: int | None,
+        field: str | None,
+        reason: str,
+        *,
+        count: int = 1,
+        others: tuple[FormatError, ...] = (),
+    ) -> None:
         where = file if line is None else f"{file} line {line}"
-        super().__init__(f"{where}: field {field!r}: {reason}" if field else f"{where}: {reason}")
+        self.message = f"{where}: field {field!r}: {reason}" if field else f"{where}: {reason}"
+        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+        super().__init__(self.message + more)
         self.file = file
         self.line = line
         self.field = field
         self.reason = reason
+        self.count = count
+        self.others = others
+
+
+class Problems:
+    """The bad objects of an input, every one counted, the first `KEEP` kept.
+
+    A reader wraps each object (a COCO annotation, a YOLO line, a CSV row) in `each()` and
+    calls `check()` at the end: one error that names the first problem, the count, and the
+    next few, instead of stopping at the first of 300 bad rows.
+    """
+
+    KEEP = 20
+
+    def __init__(self) -> None:
+        self.found: list[FormatError] = []
+        self.count = 0
+
+    @contextmanager
+    def each(self) -> Iterator[None]:
+        try:
+            yield
+        except FormatError as exc:
+            self.add(exc)
+
+    def add(self, exc: FormatError) -> None:
+        self.count += exc.count
+        room = self.KEEP - len(self.found)
+        if room > 0:
+            self.found += [exc, *exc.others][:room]
+
+    def check(self) -> None:
+        """Raise the first problem, carrying the count and the others, if there was one."""
+        if self.count:
+            first = self.found[0]
+            raise FormatError(
+                first.file, first.line, first.field, first.reason,
+                count=self.count, others=tuple(self.found[1:]),
+            )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +182,9 @@ class RegionRecord:
     is_ground_truth: bool = False
     group: str | None = None
     region_id: str | None = None
+    # Where in its file the region came from, for errors found later (e.g. "instances.json:
+    # annotations[17] (image 'herd_01.png')"); not part of the region.
+    origin: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -41,6 +41,7 @@ from assay.formats.dataset import (
     FormatError,
     ImageRecord,
     Notes,
+    Problems,
     RegionRecord,
     envelope,
 )
@@ -151,41 +152,48 @@ def read_images_csv(source: Source, *, file: str = "images.csv") -> list[ImageRe
 
 
 def read_annotations_csv(source: Source, *, file: str = "annotations.csv") -> list[RegionRecord]:
-    """Read an annotations CSV into box regions (text, UTF-8 bytes, or lines)."""
+    """Read an annotations CSV into box regions (text, UTF-8 bytes, or lines); every bad row
+    is counted in the error."""
     out: list[RegionRecord] = []
+    problems = Problems()
     for line, row in _rows(source, file, ("image", "x", "y", "w", "h", "label")):
-        score = _float(row, "confidence", file, line, required=False)
-        source_ = (row.get("source") or "").strip().lower() or (
-            "prediction" if score is not None else "annotation"
-        )
-        if source_ not in ("annotation", "prediction"):
-            raise FormatError(file, line, "source", f"{source_!r} is not annotation/prediction")
-        flag = (row.get("is_ground_truth") or "").strip().lower()
-        if flag not in _TRUE | _FALSE:
-            raise FormatError(file, line, "is_ground_truth", f"{flag!r} is not true/false")
-        w = _float(row, "w", file, line)
-        h = _float(row, "h", file, line)
-        for name, v in (("w", w), ("h", h)):
-            if v is not None and v < 0:
-                raise FormatError(file, line, name, f"must be >= 0, got {row[name]!r}")
-        out.append(
-            RegionRecord(
-                image=_text(row, "image", file, line, required=True),
-                label=_text(row, "label", file, line, required=True),
-                kind="box",
-                x=_float(row, "x", file, line),  # type: ignore[arg-type]
-                y=_float(row, "y", file, line),  # type: ignore[arg-type]
-                w=w,  # type: ignore[arg-type]
-                h=h,  # type: ignore[arg-type]
-                score=score,
-                source=source_,  # type: ignore[arg-type]
-                author=_text(row, "author", file, line) or None,
-                job=_text(row, "job", file, line) or None,
-                created_at=_text(row, "timestamp", file, line) or None,
-                is_ground_truth=flag in _TRUE,
-            )
-        )
+        with problems.each():
+            out.append(_region(row, line, file))
+    problems.check()
     return out
+
+
+def _region(row: dict[str, str], line: int, file: str) -> RegionRecord:
+    score = _float(row, "confidence", file, line, required=False)
+    source_ = (row.get("source") or "").strip().lower() or (
+        "prediction" if score is not None else "annotation"
+    )
+    if source_ not in ("annotation", "prediction"):
+        raise FormatError(file, line, "source", f"{source_!r} is not annotation/prediction")
+    flag = (row.get("is_ground_truth") or "").strip().lower()
+    if flag not in _TRUE | _FALSE:
+        raise FormatError(file, line, "is_ground_truth", f"{flag!r} is not true/false")
+    w = _float(row, "w", file, line)
+    h = _float(row, "h", file, line)
+    for name, v in (("w", w), ("h", h)):
+        if v is not None and v < 0:
+            raise FormatError(file, line, name, f"must be >= 0, got {row[name]!r}")
+    return RegionRecord(
+        image=_text(row, "image", file, line, required=True),
+        label=_text(row, "label", file, line, required=True),
+        kind="box",
+        x=_float(row, "x", file, line),  # type: ignore[arg-type]
+        y=_float(row, "y", file, line),  # type: ignore[arg-type]
+        w=w,  # type: ignore[arg-type]
+        h=h,  # type: ignore[arg-type]
+        score=score,
+        source=source_,  # type: ignore[arg-type]
+        author=_text(row, "author", file, line) or None,
+        job=_text(row, "job", file, line) or None,
+        created_at=_text(row, "timestamp", file, line) or None,
+        is_ground_truth=flag in _TRUE,
+        origin=f"{file} line {line}",
+    )
 
 
 def _rows(

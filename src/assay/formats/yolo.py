@@ -32,6 +32,7 @@ from assay.formats.dataset import (
     FormatError,
     ImageRecord,
     Notes,
+    Problems,
     RegionRecord,
     envelope,
 )
@@ -90,6 +91,7 @@ def read_yolo(
     images = [ImageRecord(key=k, width=int(w), height=int(h)) for k, (w, h) in image_sizes.items()]
     by_label = _label_index(image_sizes)
     regions: list[RegionRecord] = []
+    problems = Problems()
     for path in sorted(files):
         if (
             not path.endswith(".txt")
@@ -97,9 +99,11 @@ def read_yolo(
             or PurePosixPath(path).name == "classes.txt"
         ):
             continue
-        image = _match(path, by_label, image_sizes)
-        w, h = image_sizes[image]
-        regions.extend(_read_lines(files[path], path, image, w, h, class_names, model_version))
+        with problems.each():
+            image = _match(path, by_label, image_sizes)
+            w, h = image_sizes[image]
+            regions.extend(_read_lines(files[path], path, image, w, h, class_names, model_version))
+    problems.check()
     return Dataset(tuple(images), tuple(regions), tuple(class_names))
 
 
@@ -183,54 +187,68 @@ def _read_lines(
     model_version: str | None,
 ) -> list[RegionRecord]:
     out: list[RegionRecord] = []
+    problems = Problems()
     for n, line in enumerate(_text(data, file).splitlines(), start=1):
-        tokens = line.split()
-        if not tokens or tokens[0].startswith("#"):
-            continue
-        count = len(tokens)
-        if count < 5:
-            raise FormatError(
-                file, n, BOX_FIELDS[count],
-                f"expected 5 numbers (class x_center y_center width height), got {count}",
-            )  # fmt: skip
-        is_box = count in (5, 6)
-        names_of = BOX_FIELDS if is_box else _segment_fields(count)
-        values = [_number(t, file, n, names_of[i]) for i, t in enumerate(tokens)]
-        cls = values[0]
-        if cls != int(cls) or not 0 <= cls < len(names):
-            raise FormatError(
-                file, n, "class", f"{tokens[0]} is not a class index 0..{len(names) - 1}"
-            )
-        has_conf = count == 6 if is_box else count % 2 == 0
-        coords = values[1:-1] if has_conf else values[1:]
-        for i, v in enumerate(coords):
-            if not -SLACK <= v <= 1 + SLACK:
-                raise FormatError(
-                    file, n, names_of[i + 1], f"{tokens[i + 1]} is outside 0-1 (normalized)"
-                )
-        score = values[-1] if has_conf else None
-        common: dict[str, Any] = {
-            "image": image,
-            "label": names[int(cls)],
-            "score": score,
-            "source": "prediction" if has_conf else "annotation",
-            "author": model_version if has_conf else None,
-        }
-        if is_box:
-            cx, cy, wn, hn = coords
-            w, h = wn * width, hn * height
-            x, y = cx * width - w / 2, cy * height - h / 2
-            out.append(
-                RegionRecord(kind="box", x=_px(x, 1), y=_px(y, 1), w=_px(w, 1), h=_px(h, 1),
-                             **common)
-            )  # fmt: skip
-        else:
-            pts = tuple(
-                (_px(x, width), _px(y, height))
-                for x, y in zip(coords[::2], coords[1::2], strict=True)
-            )
-            out.append(RegionRecord(kind="polygon", points=pts, **common))
+        with problems.each():
+            region = _read_line(line, n, file, image, width, height, names, model_version)
+            if region is not None:
+                out.append(region)
+    problems.check()
     return out
+
+
+def _read_line(
+    line: str,
+    n: int,
+    file: str,
+    image: str,
+    width: int,
+    height: int,
+    names: Sequence[str],
+    model_version: str | None,
+) -> RegionRecord | None:
+    """The region of line `n` of a label file (None for a blank or comment line)."""
+    tokens = line.split()
+    if not tokens or tokens[0].startswith("#"):
+        return None
+    count = len(tokens)
+    if count < 5:
+        raise FormatError(
+            file, n, BOX_FIELDS[count],
+            f"expected 5 numbers (class x_center y_center width height), got {count}",
+        )  # fmt: skip
+    is_box = count in (5, 6)
+    names_of = BOX_FIELDS if is_box else _segment_fields(count)
+    values = [_number(t, file, n, names_of[i]) for i, t in enumerate(tokens)]
+    cls = values[0]
+    if cls != int(cls) or not 0 <= cls < len(names):
+        raise FormatError(file, n, "class", f"{tokens[0]} is not a class index 0..{len(names) - 1}")
+    has_conf = count == 6 if is_box else count % 2 == 0
+    coords = values[1:-1] if has_conf else values[1:]
+    for i, v in enumerate(coords):
+        if not -SLACK <= v <= 1 + SLACK:
+            raise FormatError(
+                file, n, names_of[i + 1], f"{tokens[i + 1]} is outside 0-1 (normalized)"
+            )
+    score = values[-1] if has_conf else None
+    common: dict[str, Any] = {
+        "image": image,
+        "label": names[int(cls)],
+        "score": score,
+        "source": "prediction" if has_conf else "annotation",
+        "author": model_version if has_conf else None,
+        "origin": f"{file} line {n}",
+    }
+    if is_box:
+        cx, cy, wn, hn = coords
+        w, h = wn * width, hn * height
+        x, y = cx * width - w / 2, cy * height - h / 2
+        return RegionRecord(kind="box", x=_px(x, 1), y=_px(y, 1), w=_px(w, 1), h=_px(h, 1),
+                            **common)  # fmt: skip
+    pts = tuple(
+        (_px(x, width), _px(y, height)) for x, y in zip(coords[::2], coords[1::2], strict=True)
+    )
+    return RegionRecord(kind="polygon", points=pts, **common)
 
 
 def _px(normalized: float, size: int) -> float:

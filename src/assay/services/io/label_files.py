@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 from assay.formats.coco_io import read_coco, read_coco_results
 from assay.formats.dataset import Dataset, FormatError, ImageRecord, RegionRecord, unknown_labels
 from assay.formats.label_config import LabelConfig, parse_label_config, with_labels
+from assay.formats.label_studio import RegionError, validate_result
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.formats.scout_csv import read_annotations_csv, read_images_csv
+from assay.formats.sniff import FORMAT_NAMES, looks_like
 from assay.formats.voc import read_voc_files
 from assay.formats.yolo import read_yolo
 from assay.services import changes, tasks
@@ -114,6 +116,7 @@ def import_files(
     files = unpack(files)
     if not files:
         raise Invalid.field("file", "is empty: nothing to import")
+    _refuse_other_formats(fmt, files)
     if fmt == "ls-json":
         return _import_label_studio(session, actor, project_id, files)
     config = tasks.label_config_of_project(session, project_id)
@@ -121,9 +124,7 @@ def import_files(
     try:
         dataset = _read(fmt, files, index, config, model_version)
     except FormatError as exc:
-        where = exc.file + (f":{exc.line}" if exc.line else "")
-        field_name = f"{where}:{exc.field}" if exc.field else where
-        raise Invalid(f"Nothing was imported: {exc}", {field_name: [exc.reason]}) from None
+        raise Invalid(f"Nothing was imported: {exc}", _located(exc)) from None
     added = unknown_labels(dataset.regions, config.labels)
     if added:
         if not add_labels:
@@ -152,6 +153,33 @@ def import_files(
         notes=dataset.notes.summary(),
         task_ids=result.task_ids,
     )
+
+
+def _refuse_other_formats(fmt: str, files: dict[str, bytes]) -> None:
+    """A file given as one format but written in another is refused with what it looks like,
+    unless some file of the upload looks like the format given (a zip holds more than labels)."""
+    seen = {name: looks_like(data) for name, data in files.items()}
+    if fmt in seen.values():
+        return
+    for name, kind in sorted(seen.items()):
+        if kind == "zip":
+            raise Invalid.field(
+                "file", f"{name} is a zip archive: upload it with a name that ends in .zip"
+            )
+        if kind is not None and kind != fmt:
+            raise Invalid.field(
+                "format",
+                f"{name} looks like {FORMAT_NAMES[kind]}, not {fmt}: import it with format {kind}",
+            )
+
+
+def _located(exc: FormatError) -> dict[str, list[str]]:
+    """The problems of a FormatError (the first and the others it carries) by place."""
+    out: dict[str, list[str]] = {}
+    for e in (exc, *exc.others):
+        where = e.file + (f":{e.line}" if e.line else "")
+        out.setdefault(f"{where}:{e.field}" if e.field else where, []).append(e.reason)
+    return out
 
 
 def _retire_predictions(
@@ -343,6 +371,7 @@ def _items(
     )
     items, sizes, into = [], [], []
     matched = 0
+    problems = _RegionProblems(config)
     for image in dataset.images:
         target = existing.get(image.key)
         anns, preds = [], []
@@ -350,6 +379,7 @@ def _items(
             anns.append({"result": [], "ground_truth": False, "completed_by": authors[""]})
         for (source, _), regs in by_image.get(image.key, {}).items():
             result = regions_to_ls_result(regs, image.width, image.height, controls)
+            problems.check(result, regs, image.key)
             if source == "prediction":
                 scores = [r.score for r in regs if r.score is not None]
                 preds.append(
@@ -378,7 +408,47 @@ def _items(
         sizes.append((image.width, image.height))
         into.append(target.task_id if target else None)
         matched += target is not None
+    problems.raise_any()
     return items, sizes, into, matched
+
+
+class _RegionProblems:
+    """Regions a format reader took that the project's config refuses (a zero-width box, a
+    point outside the image), named by where they are in the file, every one counted."""
+
+    KEEP = 20
+
+    def __init__(self, config: LabelConfig) -> None:
+        self.config = config
+        self.found: dict[str, list[str]] = {}
+        self.count = 0
+
+    def check(self, result: list[dict[str, Any]], regions: list[RegionRecord], key: str) -> None:
+        by_id: dict[str, RegionRecord] = {}
+        for i, r in enumerate(regions):
+            by_id.setdefault(r.region_id or f"r{i}", r)
+        for item in result:
+            try:
+                validate_result([item], self.config)
+            except RegionError as exc:
+                self.count += 1
+                region = by_id.get(item["id"])
+                where = region.origin if region and region.origin else f"image {key!r}"
+                what = exc.field.removeprefix("result[0]").removeprefix(".value").lstrip(".")
+                if len(self.found) < self.KEEP:
+                    self.found.setdefault(where, []).append(
+                        f"{what}: {exc.reason}" if what else exc.reason
+                    )
+
+    def raise_any(self) -> None:
+        if self.count:
+            where, reasons = next(iter(self.found.items()))
+            more = f" (and {self.count - 1} more)" if self.count > 1 else ""
+            raise Invalid(
+                f"Nothing was imported: {self.count} region(s) do not fit the project's "
+                f"label config, first {where}: {reasons[0]}{more}",
+                self.found,
+            )
 
 
 def _author_ids(

@@ -186,18 +186,19 @@ def _prepare(
     items: list[Any], config: LabelConfig, actor: Actor, known_users: set[int]
 ) -> _Prepared:
     out = _Prepared()
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {}  # the first MAX_ERRORS, by field
+    bad = 0  # every task with an error
     for i, item in enumerate(items):
         try:
             _prepare_one(i, item, config, actor, known_users, out)
         except Invalid as exc:
-            errors.update(exc.validation_errors)
-            if len(errors) >= MAX_ERRORS:
-                break
+            bad += 1
+            if len(errors) < MAX_ERRORS:
+                errors.update(exc.validation_errors)
     if errors:
         first = next(iter(errors))
         raise Invalid(
-            f"Nothing was imported: {len(errors)} task(s) have errors, first {first}: "
+            f"Nothing was imported: {bad} task(s) have errors, first {first}: "
             f"{errors[first][0]}",
             errors,
         )
