@@ -198,8 +198,7 @@ def _prepare(
     if errors:
         first = next(iter(errors))
         raise Invalid(
-            f"Nothing was imported: {bad} task(s) have errors, first {first}: "
-            f"{errors[first][0]}",
+            f"Nothing was imported: {bad} task(s) have errors, first {first}: {errors[first][0]}",
             errors,
         )
     return out
