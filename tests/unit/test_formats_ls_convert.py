@@ -160,3 +160,32 @@ def test_missing_image_size_is_an_error():
     item = {"type": "rectanglelabels", "value": {"x": 0, "y": 0, "width": 1, "height": 1}}
     with pytest.raises(FormatError, match="original_width"):
         ls_result_to_regions([item], image="i")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [["Zebra", "Elephant"], ["Elephant", "Zebra"], ["b", "a", "c"], ["Zebra"]],
+)
+@pytest.mark.parametrize("split", [False, True])
+def test_scoring_and_the_formats_read_a_multi_label_region_alike(labels, split):
+    """#15 item 10: the scorer joined several labels sorted ("Elephant|Zebra") while the
+    exports kept click order ("Zebra|Elephant"), so one region had two labels."""
+    box = {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0}
+    if split:  # Label Studio's split form: a shape item and a labels item of the same id
+        result = [
+            {"id": "r1", "type": "rectangle", "from_name": "box", "to_name": "image",
+             "original_width": 200, "original_height": 100, "value": box},
+            {"id": "r1", "type": "labels", "from_name": "label", "to_name": "image",
+             "original_width": 200, "original_height": 100, "value": {"labels": labels}},
+        ]  # fmt: skip
+    else:
+        result = [
+            {"id": "r1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
+             "original_width": 200, "original_height": 100,
+             "value": {**box, "rectanglelabels": labels}},
+        ]  # fmt: skip
+    scored = regions_from_label_studio(result).rectangles.labels.tolist()
+    converted = [r.label for r in ls_result_to_regions(result, image="a.png")]
+    assert scored == converted == ["|".join(sorted(labels))]
+    written = regions_to_ls_result(ls_result_to_regions(result, image="a.png"), 200, 100)
+    assert written[0]["value"]["rectanglelabels"] == sorted(labels)

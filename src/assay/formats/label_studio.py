@@ -1,8 +1,13 @@
-"""Label Studio results: checking regions against a label config.
+"""Label Studio results: what a result item is, and checking regions against a label config.
 
 Regions keep Label Studio's convention: x, y, width, height and polygon points in percent
 (0-100) of the original image size, origin top-left, rotation in degrees clockwise around
 the top-left corner.
+
+The rules every reader of results shares live here, once: which item types are which region
+kind (`KIND_OF_TYPE`), and a region's label (`region_label`). The scorer (`regions`) and the
+format converter (`ls_convert`) both read results with them, so a region labelled
+["Zebra", "Elephant"] is "Elephant|Zebra" when it is scored and when it is exported.
 """
 
 from __future__ import annotations
@@ -12,6 +17,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from assay.formats.label_config import ControlTag, LabelConfig
+
+LABEL_SEPARATOR = "|"
+KIND_OF_TYPE = {
+    "rectanglelabels": "box",
+    "rectangle": "box",
+    "polygonlabels": "polygon",
+    "polygon": "polygon",
+    "keypointlabels": "keypoint",
+    "keypoint": "keypoint",
+}
+TYPES_OF_KIND = {
+    kind: frozenset(t for t, k in KIND_OF_TYPE.items() if k == kind)
+    for kind in ("box", "polygon", "keypoint")
+}
+
+
+def region_label(names: Sequence[str]) -> str:
+    """A region's label from its label list: one name as is, several joined, sorted, with
+    "|" (Label Studio keeps them in click order, which says nothing)."""
+    if len(names) == 1:
+        return names[0]
+    return LABEL_SEPARATOR.join(sorted(names))
+
 
 # Percent slack for regions that touch the border after float round trips.
 BORDER_SLACK = 1e-3

@@ -10,8 +10,9 @@ Shapes: rectanglelabels / rectangle -> "box", polygonlabels / polygon -> "polygo
 keypointlabels / keypoint -> "keypoint". Brushes (Label Studio's own RLE, not COCO's),
 ellipses, choices, text areas and relations are not regions here: they are skipped and
 counted in `Notes`. A region's label is its ``value.<type>`` list, or the ``labels`` of a
-separate "labels" item with the same id (Label Studio's split form); several labels join with
-"|" and split again on the way back.
+separate "labels" item with the same id (Label Studio's split form); several labels join,
+sorted, with "|" (`label_studio.region_label`, as the scorer reads them) and split again on
+the way back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from assay.formats.dataset import PX_DIGITS, FormatError, Notes, RegionRecord
 from assay.formats.label_config import LabelConfig
+from assay.formats.label_studio import KIND_OF_TYPE, LABEL_SEPARATOR, region_label
 
 __all__ = [
     "LABEL_SEPARATOR",
@@ -32,15 +34,6 @@ __all__ = [
     "regions_to_ls_result",
 ]
 
-LABEL_SEPARATOR = "|"
-_KIND_OF_TYPE = {
-    "rectanglelabels": "box",
-    "rectangle": "box",
-    "polygonlabels": "polygon",
-    "polygon": "polygon",
-    "keypointlabels": "keypoint",
-    "keypoint": "keypoint",
-}
 _TYPE_OF_KIND = {"box": "rectanglelabels", "polygon": "polygonlabels", "keypoint": "keypointlabels"}
 _SHAPE_OF_KIND = {"box": "rectangle", "polygon": "polygon", "keypoint": "keypoint"}
 
@@ -178,7 +171,7 @@ def ls_result_to_regions(
     out: list[RegionRecord] = []
     for i, item in enumerate(result):
         rtype = item.get("type")
-        kind = _KIND_OF_TYPE.get(rtype) if isinstance(rtype, str) else None
+        kind = KIND_OF_TYPE.get(rtype) if isinstance(rtype, str) else None
         if kind is None:
             if rtype != "labels":
                 notes.drop(f"{rtype}: not a region kind assay converts; skipped")
@@ -200,7 +193,7 @@ def ls_result_to_regions(
             score = _num(score, file, f"{path}.score")
         common: dict[str, Any] = {
             "image": image,
-            "label": LABEL_SEPARATOR.join(labels),
+            "label": region_label(labels) if labels else "",
             "kind": kind,
             "score": score,
             "author": author,

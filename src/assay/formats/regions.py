@@ -10,8 +10,9 @@ shape type is its own group: matching is per shape type and label.
 
 A region's label is its `<type>` value list (e.g. value.rectanglelabels), or the `labels` of a
 separate "labels" item with the same id (Label Studio's split form); several labels join,
-sorted, with "|". Items of other kinds (textarea, rating, relation, per-region choices) are
-skipped; brushes are listed in `unsupported` (Label Studio's brush RLE is not COCO's).
+sorted, with "|" (`label_studio.region_label`, as the exports). Items of other kinds (textarea,
+rating, relation, per-region choices) are skipped; brushes are listed in `unsupported` (Label
+Studio's brush RLE is not COCO's).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assay.formats.label_studio import RegionError
+from assay.formats.label_studio import TYPES_OF_KIND, RegionError, region_label
 from assay.geometry.boxes import iou_matrix
 from assay.geometry.keypoints import point_similarity_matrix
 from assay.geometry.polygons import polygon_iou_matrix, polygons_from_points
@@ -43,11 +44,10 @@ __all__ = [
     "regions_from_label_studio",
 ]
 
-RECTANGLE_TYPES = frozenset({"rectanglelabels", "rectangle"})
-POLYGON_TYPES = frozenset({"polygonlabels", "polygon"})
-KEYPOINT_TYPES = frozenset({"keypointlabels", "keypoint"})
+RECTANGLE_TYPES = TYPES_OF_KIND["box"]
+POLYGON_TYPES = TYPES_OF_KIND["polygon"]
+KEYPOINT_TYPES = TYPES_OF_KIND["keypoint"]
 UNSUPPORTED_TYPES = frozenset({"brushlabels", "brush", "ellipselabels", "ellipse"})
-LABEL_SEPARATOR = "|"
 
 StrArray = npt.NDArray[np.str_]
 
@@ -275,7 +275,7 @@ def _label_of(
     names = _label_list(value, str(item.get("type")), f"{prefix}[{i}]")
     if not names:
         names = split.get(f"{prefix}/{item.get('id', '')}", [])
-    return LABEL_SEPARATOR.join(sorted(names))
+    return region_label(names)
 
 
 def _common(items: list[_Item], split: dict[str, list[str]]) -> dict[str, Any]:
