@@ -9,6 +9,7 @@ import zipfile
 
 import pandas as pd
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from assay.cli import app as cli_app
@@ -371,3 +372,28 @@ def test_a_file_in_another_format_is_a_400_that_says_which(client, people, surve
     r = _upload(client, people["lead"].headers, survey["project"], "coco", {"a.json": xml})
     assert r.status_code == 400, r.text
     assert "a.json looks like Pascal VOC XML, not coco: import it with format voc" in r.text
+
+
+def test_an_empty_label_studio_answer_key_is_in_the_coco_export(client, people, settings):
+    """#15 item 3: a Label Studio task whose GT is an empty result ("nothing here") had no size
+    (only regions carry one in Label Studio JSON), so the COCO GT export left the image out and
+    false positives on it went uncounted. Its media file now gives the size."""
+    folder = settings.resolved_media_root / "flight 7"
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (317, 211)).save(folder / "empty #1.png")
+    Image.new("RGB", (400, 300)).save(folder / "herd.png")  # its regions say 1600 x 1200
+    lead = people["lead"].headers
+    target = _new_project(client, people)
+    tasks = [
+        {"data": {"image": "/data/media/flight%207/empty%20%231.png"},
+         "annotations": [{"result": [], "ground_truth": True}]},
+        {"data": {"image": "/data/media/flight%207/herd.png"},
+         "annotations": [{"result": [box(10, 10, 20, 20)], "ground_truth": True}]},
+        {"data": {"image": "/data/media/flight%207/missing.png"}},  # no file: no size, no error
+    ]  # fmt: skip
+    r = client.post(f"/api/projects/{target}/import", json=tasks, headers=lead)
+    assert r.status_code == 201, r.text
+    coco = _export(client, lead, target, "COCO", ground_truth_only="true").json()
+    images = {im["file_name"]: (im["width"], im["height"]) for im in coco["images"]}
+    assert images == {"flight 7/empty #1.png": (317, 211), "flight 7/herd.png": (1600, 1200)}
+    assert len(coco["annotations"]) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -137,7 +138,9 @@ async def import_tasks(
         with gc_paused():
             items = parse_json_body(raw)
             with ctx.write() as s:
-                result = tasks.import_tasks(s, ctx.actor, project_id, items)
+                result = tasks.import_tasks(
+                    s, ctx.actor, project_id, items, media_root=_media_root(request)
+                )
             del items
         tasks.refresh_after_import(ctx.db, result.task_count)
         return result
@@ -157,6 +160,10 @@ async def import_tasks(
     if return_task_ids:
         body["task_ids"] = result.task_ids
     return body
+
+
+def _media_root(request: Request) -> Path:
+    return request.app.state.settings.resolved_media_root
 
 
 async def _import_format(
@@ -184,7 +191,7 @@ async def _import_format(
             return label_files.import_files(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
-                create_missing=create_missing,
+                create_missing=create_missing, media_root=_media_root(request),
             )  # fmt: skip
 
     done = await run_in_threadpool(work)

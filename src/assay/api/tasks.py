@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
@@ -96,15 +96,16 @@ def list_tasks(
 
 
 @router.post("/tasks", status_code=201)
-def create_task(body: TaskIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def create_task(body: TaskIn, request: Request, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     if body.project is None:
         raise Invalid.field("project", "is required")
     if body.data is None:
         raise Invalid.field("data", "is required")
     with ctx.write() as s:
         result = tasks.import_tasks(
-            s, ctx.actor, body.project, [{"data": body.data, "meta": body.meta or {}}]
-        )
+            s, ctx.actor, body.project, [{"data": body.data, "meta": body.meta or {}}],
+            media_root=request.app.state.settings.resolved_media_root,
+        )  # fmt: skip
         return _task_json(s, ctx, tasks.get_task(s, ctx.actor, result.task_ids[0]))
 
 

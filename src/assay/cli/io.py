@@ -62,7 +62,7 @@ def import_(
                     done = label_files.import_files(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
-                        create_missing=create_missing,
+                        create_missing=create_missing, media_root=settings.resolved_media_root,
                     )  # fmt: skip
             elif source.is_dir():
                 total = len(media.find_images(source))
@@ -85,7 +85,9 @@ def import_(
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                     fail(f"{source} is not valid JSON: {exc}")
                 with err.status(f"importing {len(items) if isinstance(items, list) else 1} tasks"):
-                    result = tasks.import_tasks(s, actor, project, items)
+                    result = tasks.import_tasks(
+                        s, actor, project, items, media_root=settings.resolved_media_root
+                    )
     except AssayError as exc:
         fail(exc.detail)
     if fmt is not None:

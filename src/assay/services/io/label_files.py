@@ -22,7 +22,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
@@ -98,6 +98,7 @@ def import_files(
     model_version: str | None = None,
     add_labels: bool = False,
     create_missing: bool = False,
+    media_root: Path | None = None,
 ) -> FormatImport:
     """Import the files (path -> bytes; zips unpacked) of one format into the project.
 
@@ -107,6 +108,7 @@ def import_files(
     member, else the importing user). model_version: the predictions' model version.
     create_missing: images that match no task (`task_index`) become new tasks that show no
     image (their data names the image as the file does); without it they are an error.
+    media_root: Label Studio JSON tasks that no region sizes read their media file's size.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if fmt not in IMPORT_FORMATS:
@@ -118,7 +120,7 @@ def import_files(
         raise Invalid.field("file", "is empty: nothing to import")
     _refuse_other_formats(fmt, files)
     if fmt == "ls-json":
-        return _import_label_studio(session, actor, project_id, files)
+        return _import_label_studio(session, actor, project_id, files, media_root)
     config = tasks.label_config_of_project(session, project_id)
     index = TaskIndex(session, project_id, config)
     try:
@@ -217,7 +219,11 @@ def _retire_predictions(
 
 
 def _import_label_studio(
-    session: Session, actor: Actor, project_id: int, files: dict[str, bytes]
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    files: dict[str, bytes],
+    media_root: Path | None,
 ) -> FormatImport:
     items: list[Any] = []
     for name, data in sorted(files.items()):
@@ -228,7 +234,7 @@ def _import_label_studio(
         except orjson.JSONDecodeError as exc:
             raise Invalid(f"{name}: malformed JSON: {exc}", {name: [str(exc)]}) from None
         items += loaded if isinstance(loaded, list) else [loaded]
-    result = tasks.import_tasks(session, actor, project_id, items)
+    result = tasks.import_tasks(session, actor, project_id, items, media_root=media_root)
     return FormatImport(
         result.task_count, 0, result.annotation_count, result.prediction_count,
         task_ids=result.task_ids,

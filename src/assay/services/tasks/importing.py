@@ -19,7 +19,7 @@ from assay.formats.image_names import image_name_of
 from assay.formats.label_config import LabelConfig
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize
-from assay.services.errors import Invalid
+from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
 from assay.services.tasks.media import (
     IMAGE_SUFFIXES,
@@ -27,6 +27,7 @@ from assay.services.tasks.media import (
     image_size,
     media_path_of,
     media_url,
+    resolve_media_path,
 )
 from assay.services.tasks.results import annotation_row, label_config_of_project, prediction_row
 from assay.store.db import Database
@@ -65,6 +66,7 @@ def import_tasks(
     label_config: LabelConfig | None = None,
     sizes: list[tuple[int, int]] | None = None,
     into: list[int | None] | None = None,
+    media_root: Path | None = None,
 ) -> ImportResult:
     """Check every item first, then write them in bulk; one bad item writes nothing.
 
@@ -73,7 +75,8 @@ def import_tasks(
     pixels when known; otherwise it is taken from the regions' original_width/height. `into`
     names, per item, an existing live task of the project to add its annotations and
     predictions to instead of creating one (None: create). `task_ids` answers the created
-    tasks only.
+    tasks only. `media_root`: where a task without a size (no region tells it) that shows a
+    file under the media root reads its size from that file.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if not isinstance(items, list):
@@ -90,6 +93,8 @@ def import_tasks(
     if sizes is not None:
         for row, (w, h) in zip(prepared.tasks, sizes, strict=True):
             row["width"], row["height"] = w, h
+    if media_root is not None:
+        _sizes_from_media(prepared.tasks, media_root)
     now = utcnow()
     into = into if into is not None else [None] * len(prepared.tasks)
     task_rows = [
@@ -251,6 +256,20 @@ def _prepare_one(
     )  # fmt: skip
     out.annotations.extend(staged_ann)
     out.predictions.extend(staged_pred)
+
+
+def _sizes_from_media(rows: list[dict[str, Any]], root: Path) -> None:
+    """Give a task no region sized (no annotation, or an empty result: "nothing here") the
+    size of its media file, read from the header, so the exports that need a size (COCO,
+    YOLO, VOC) list it. A missing or unreadable file leaves the size unknown."""
+    for row in rows:
+        if row["width"] is None and row["media_path"]:
+            try:
+                row["width"], row["height"] = image_size(
+                    resolve_media_path(root, row["media_path"])
+                )
+            except (NotFound, Invalid):
+                continue
 
 
 def _size(result: list[dict[str, Any]]) -> tuple[int | None, int | None]:
