@@ -430,7 +430,6 @@ class BackgroundJob(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column()
 
 
-
 class ExportSnapshot(Base):
     """A project's export frozen at one moment (Label Studio's export snapshot): a background
     job writes one file per export type (`ExportSnapshotFile`). Deleting it removes the files
@@ -450,7 +449,6 @@ class ExportSnapshot(Base):
     md5: Mapped[str | None] = mapped_column(String(32))  # of the JSON file
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column()
     deleted_at: Mapped[datetime | None] = mapped_column()
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -471,6 +469,7 @@ class ExportSnapshotFile(Base):
     md5: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str] = mapped_column(Text, default="")  # why this type could not be written
     finished_at: Mapped[datetime | None] = mapped_column()
+
 
 class Honeypot(Base):
     """A task with GT in its project's honeypot pool. Leaving the pool or retiring (after

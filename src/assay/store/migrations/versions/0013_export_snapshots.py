@@ -34,7 +34,6 @@ def upgrade() -> None:
         sa.Column("md5", sa.String(length=32), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", assay.store.types.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", assay.store.types.UTCDateTime(), nullable=True),
         sa.Column("deleted_at", assay.store.types.UTCDateTime(), nullable=True),
         sa.Column("deleted_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
