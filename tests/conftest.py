@@ -34,7 +34,7 @@ from sqlalchemy import text
 
 import chromium
 from assay.app import create_app, wire_services
-from assay.services import users
+from assay.services import background, users
 from assay.settings import Settings
 from assay.store import migrate
 from assay.store.db import Database
@@ -131,6 +131,7 @@ def _has_sqlite_sequence(conn) -> bool:
 def db(database: Database) -> Iterator[Database]:
     empty_all_tables(database)
     yield database
+    background.drain_thread_queue(timeout=60)  # a test's jobs end with it
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from assay import __version__
 from assay.api import (
     consensus,
     dashboard,
+    exports,
     ground_truth,
     honeypots,
     jobs,
@@ -36,6 +37,7 @@ from assay.api.errors import install_error_handlers
 from assay.http.middleware import BodyLimit, OptionalTrailingSlash
 from assay.services import background, changes
 from assay.services.consensus import MERGE_KIND, merge_job
+from assay.services.io.snapshots import SNAPSHOT_KIND, snapshot_job
 from assay.services.quality import RECOMPUTE_KIND, on_labels_changed, recompute_job
 from assay.settings import Settings, get_settings
 from assay.store import migrate
@@ -46,6 +48,7 @@ from assay.web import dashboard as dashboard_page
 API_ROUTERS = (
     system.router,
     projects.router,
+    exports.router,
     tasks.router,
     predictions.router,
     ground_truth.router,
@@ -77,6 +80,7 @@ def wire_services() -> None:
     changes.subscribe(on_labels_changed)
     background.register_kind(RECOMPUTE_KIND, recompute_job)
     background.register_kind(MERGE_KIND, merge_job)
+    background.register_kind(SNAPSHOT_KIND, snapshot_job)
 
 
 def create_app(

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         None,
         description="Folder of local images served under /data/; default <data_dir>/media.",
     )
+    export_root: Path | None = Field(
+        None,
+        description="Folder of export snapshot files; default <data_dir>/exports. Background "
+        "workers write where the requesting server's folder is: replicas and workers on other "
+        "machines must see it at the same path.",
+    )
     max_body_mb: float = Field(200.0, description="Largest request body accepted, in MiB.")
     session_max_age_s: int = Field(14 * 24 * 3600, description="Web login lifetime in seconds.")
     background_queue: str = Field(
@@ -56,6 +62,10 @@ class Settings(BaseSettings):
     @property
     def resolved_media_root(self) -> Path:
         return (self.media_root or self.data_dir / "media").resolve()
+
+    @property
+    def resolved_export_root(self) -> Path:
+        return (self.export_root or self.data_dir / "exports").resolve()
 
     def resolved_secret_key(self) -> str:
         """The configured key, else the one stored beside the data, created on first call."""

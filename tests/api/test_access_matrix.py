@@ -121,6 +121,22 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/export?download_all_tasks=true", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
     ),
+    "export formats": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/export/formats", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "create export snapshot": (
+        lambda x: ("POST", f"/api/projects/{x['project']}/exports", {"title": "s"}),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 403},
+    ),
+    "list export snapshots": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/exports", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "model versions": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/model-versions", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
     "review others' annotation": (
         lambda x: (
             "POST",

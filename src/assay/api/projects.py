@@ -18,6 +18,7 @@ from assay.runtime import gc_paused
 from assay.services import projects, tasks
 from assay.services.errors import Invalid
 from assay.services.io import exporting, label_files
+from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -246,6 +247,28 @@ def export_project(
         media_type=file.media_type,
         headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
     )
+
+
+@router.get("/{project_id}/model-versions")
+def model_versions(
+    project_id: int,
+    extended: bool = Query(False, description="A list with each version's latest prediction."),
+    include_live_models: bool = Query(
+        False, description="With extended: `live` lists connected ML backends (assay has none)."
+    ),
+    ctx: Ctx = Depends(context),
+) -> Any:
+    """Label Studio's `{model_version: prediction count}`; `extended=true`:
+    `{"static": [{model_version, count, latest}], "live": null}`, latest first."""
+    with ctx.read() as s:
+        versions = predictions.model_versions(s, ctx.actor, project_id)
+    if not extended:
+        return {v.model_version: v.count for v in versions}
+    static = [
+        {"model_version": v.model_version, "count": v.count, "latest": serializers.iso(v.latest)}
+        for v in versions
+    ]
+    return {"static": static, "live": [] if include_live_models else None}
 
 
 @router.get("/{project_id}/members")

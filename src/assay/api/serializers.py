@@ -10,6 +10,7 @@ from typing import Any
 from assay.formats.label_config import LabelConfigError, parse_label_config
 from assay.services.access import Actor, sees_ground_truth
 from assay.services.gt_stage import Reference, StageState
+from assay.services.io.snapshots import BASE_TYPE, SnapshotView
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
 from assay.services.tasks.ls_json import annotation, iso, prediction, task
@@ -17,6 +18,7 @@ from assay.store.models import AnnotationRevision, GroundTruthChange, Project, R
 
 __all__ = [
     "annotation",
+    "export_snapshot",
     "gt_change",
     "iso",
     "job",
@@ -29,6 +31,7 @@ __all__ = [
     "stage_state",
     "task",
     "user",
+    "user_simple",
 ]
 
 
@@ -46,6 +49,47 @@ def user(u: User) -> dict[str, Any]:
         "date_joined": iso(u.created_at),
         "last_activity": iso(u.last_activity),
     }
+
+
+def user_simple(u: User) -> dict[str, Any]:
+    """Label Studio's UserSimple: who created an export."""
+    return {
+        "id": u.id,
+        "email": u.email,
+        "username": u.username,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "avatar": None,
+    }
+
+
+def export_snapshot(v: SnapshotView, with_options: bool = False) -> dict[str, Any]:
+    """An export snapshot in Label Studio's shape (plus `background_job`, whose progress
+    `/api/background-jobs/{id}` tells); `with_options` adds the options, as a create answers."""
+    out: dict[str, Any] = {
+        "id": v.id,
+        "title": v.title,
+        "created_by": user_simple(v.created_by) if v.created_by else None,
+        "created_at": iso(v.created_at),
+        "finished_at": iso(v.finished_at),
+        "status": v.status,
+        "md5": v.md5,
+        "counters": {"task_number": v.task_number} if v.task_number is not None else {},
+        "converted_formats": [
+            {
+                "id": f.id,
+                "status": f.status,
+                "export_type": f.export_type,
+                "traceback": f.error or None,
+            }
+            for f in v.files
+            if f.export_type != BASE_TYPE
+        ],
+        "background_job": v.background_job,
+    }
+    if with_options:
+        out.update(v.options)
+    return out
 
 
 def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> dict[str, Any]:

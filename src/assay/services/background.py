@@ -111,6 +111,12 @@ def submit(
     return job_id
 
 
+def drain_thread_queue(timeout: float | None = None) -> None:
+    """Wait until the jobs handed to this process's worker thread so far have run (tests end
+    with it, so that no job of one test writes into the next one's rows)."""
+    _executor.submit(lambda: None).result(timeout)
+
+
 class JobAbandoned(Exception):
     """Raised by a job's progress report when its row is no longer running (it was declared
     stalled): the job function stops between chunks instead of racing its replacement."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -431,6 +432,47 @@ class BackgroundJob(Base):
     # Refreshed by the worker while the job runs; a running job whose heartbeat is old has lost
     # its worker (services.background.fail_stalled).
     heartbeat_at: Mapped[datetime | None] = mapped_column()
+
+
+class ExportSnapshot(Base):
+    """A project's export frozen at one moment (Label Studio's export snapshot): a background
+    job writes one file per export type (`ExportSnapshotFile`). Deleting it removes the files
+    and keeps the row, with who deleted it and when."""
+
+    __tablename__ = "export_snapshots"
+    __table_args__ = (Index("ix_export_snapshots_project", "project_id", "deleted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    title: Mapped[str] = mapped_column(String(2048), default="")
+    # The Label Studio options as accepted: task_filter_options, annotation_filter_options,
+    # serialization_options (services.io.snapshots.SnapshotOptions).
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    background_job_id: Mapped[int | None] = mapped_column(ForeignKey("background_jobs.id"))
+    task_number: Mapped[int | None] = mapped_column(Integer)  # tasks in the JSON file
+    md5: Mapped[str | None] = mapped_column(String(32))  # of the JSON file
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ExportSnapshotFile(Base):
+    """One export type of a snapshot: its file, relative to the export root, once written."""
+
+    __tablename__ = "export_snapshot_files"
+    __table_args__ = (
+        Index("uq_export_snapshot_files_type", "snapshot_id", "export_type", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("export_snapshots.id"))
+    export_type: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str | None] = mapped_column(String(500))  # None until written
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    md5: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str] = mapped_column(Text, default="")  # why this type could not be written
+    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class Honeypot(Base):

@@ -50,6 +50,40 @@ OUTPUT = {
     "VOC": ("application/zip", "zip"),
     "CSV": ("application/zip", "zip"),
 }
+# what each export type is, as Label Studio lists formats: (title, description, tags)
+FORMAT_INFO = {
+    "JSON": (
+        "JSON",
+        "Label Studio JSON: the tasks with their data, annotations and predictions, one file.",
+        ("image segmentation", "object detection", "image classification"),
+    ),
+    "JSON_MIN": (
+        "JSON-MIN",
+        "Label Studio JSON, the same tasks as JSON (assay writes one JSON shape).",
+        ("image segmentation", "object detection", "image classification"),
+    ),
+    "COCO": (
+        "COCO",
+        "COCO instances file: images, categories in label-config order, boxes and polygons; "
+        "image ids are task ids.",
+        ("object detection", "image segmentation", "keypoints"),
+    ),
+    "YOLO": (
+        "YOLO",
+        "Zip of data.yaml and one labels/*.txt per image, coordinates normalised to the image.",
+        ("object detection",),
+    ),
+    "VOC": (
+        "Pascal VOC XML",
+        "Zip of one Pascal VOC XML file per image, boxes in pixels.",
+        ("object detection",),
+    ),
+    "CSV": (
+        "CSV",
+        "Zip of images.csv and annotations.csv (one row per region, Scout style).",
+        ("object detection", "image classification"),
+    ),
+}
 
 # (task, annotations, predictions, answer key entry or None) -> one exported task
 TaskRow = Callable[
@@ -101,6 +135,24 @@ def export_filter(
     )
 
 
+def formats_of(session: Session, actor: Actor, project_id: int) -> list[dict[str, Any]]:
+    """The export types as Label Studio lists a project's formats: name, title, description,
+    tags (every type fits every project: what a format cannot hold goes to its notes)."""
+    authorize(session, actor, Action.PROJECT_EXPORT, project_id)
+    return [
+        {"name": kind, "title": title, "description": description, "tags": list(tags)}
+        for kind, (title, description, tags) in FORMAT_INFO.items()
+    ]
+
+
+def export_kind(export_type: str) -> str:
+    """The export type in capitals; Invalid (naming `exportType`) unless it is one of ours."""
+    kind = export_type.upper()
+    if kind not in EXPORT_TYPES:
+        raise Invalid.field("exportType", f"must be one of {', '.join(EXPORT_TYPES)}")
+    return kind
+
+
 def check_export(
     db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
 ) -> str:
@@ -108,9 +160,7 @@ def check_export(
 
     Returns the export type in capitals.
     """
-    kind = export_type.upper()
-    if kind not in EXPORT_TYPES:
-        raise Invalid.field("exportType", f"must be one of {', '.join(EXPORT_TYPES)}")
+    kind = export_kind(export_type)
     if flt.as_of is not None and not flt.ground_truth_only:
         raise Invalid.field("as_of", "goes with ground_truth_only=true")
     for status in flt.review_status:
@@ -141,14 +191,20 @@ class ExportFile:
 
 
 def open_export(
-    db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    export_type: str,
+    flt: ExportFilter,
+    task_row: TaskRow | None = None,
 ) -> ExportFile:
-    """The export of a project in a type: Label Studio JSON (`tasks.ls_json`'s tasks) or a region
-    format (COCO, YOLO, VOC, CSV). Every check runs here, before a byte is written
-    (`check_export`); the writing happens as `chunks` is read."""
+    """The export of a project in a type: Label Studio JSON (`tasks.ls_json`'s tasks, or
+    `task_row`'s) or a region format (COCO, YOLO, VOC, CSV). Every check runs here, before a
+    byte is written (`check_export`); the writing happens as `chunks` is read."""
     kind = check_export(db, actor, project_id, export_type, flt)
     if kind in JSON_TYPES:
-        chunks = iter_export_json(db, actor, project_id, ls_json.export_row(actor), flt)
+        row = task_row or ls_json.export_row(actor)
+        chunks = iter_export_json(db, actor, project_id, row, flt)
     else:
         chunks = iter_export_regions(db, actor, project_id, kind, flt)
     media_type, suffix = OUTPUT[kind]

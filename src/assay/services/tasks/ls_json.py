@@ -106,15 +106,21 @@ ExportRow = Callable[
 ]
 
 
-def export_row(actor: Actor) -> ExportRow:
+def export_row(actor: Actor, prediction_ids: bool = False) -> ExportRow:
     """The exported task of Label Studio JSON: the task with its annotations and predictions,
-    or, for an answer key entry, with only its GT annotation as of the key's revision."""
+    or, for an answer key entry, with only its GT annotation as of the key's revision.
+
+    `prediction_ids`: predictions as their ids only (Label Studio's `predictions.only_id`
+    serialization option of export snapshots)."""
 
     def row(
         t: Task, anns: list[Annotation], preds: list[Prediction], key: AnswerKeyEntry | None
     ) -> dict[str, Any]:
         if key is None:
-            return task(t, actor, anns, preds)
+            out = task(t, actor, anns, preds)
+            if prediction_ids:
+                out["predictions"] = [p.id for p in preds]
+            return out
         out = task(t, actor, anns[:1], [])  # labeled, by the GT's author, like any task
         out["annotations"] = [annotation(anns[0], actor, result=key.result, ground_truth=True)]
         out["annotations"][0]["revision"] = key.revision

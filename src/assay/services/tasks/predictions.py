@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -93,6 +95,34 @@ def list_predictions(
     pg = page_of(page, page_size, total)
     rows = session.scalars(stmt.order_by(Prediction.id).offset(pg.offset).limit(pg.size))
     return list(rows), pg
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A model version of a project's predictions: how many, and when the latest was made."""
+
+    model_version: str
+    count: int
+    latest: datetime
+
+
+def model_versions(session: Session, actor: Actor, project_id: int) -> list[ModelVersion]:
+    """The model versions of the project's live predictions on the tasks the actor sees, the
+    most recently predicted first (Label Studio's `/api/projects/{id}/model-versions`)."""
+    authorize(session, actor, Action.PREDICTION_VIEW, project_id)
+    rows = session.execute(
+        select(Prediction.model_version, func.count(), func.max(Prediction.created_at))
+        .join(Task, Task.id == Prediction.task_id)
+        .where(
+            Prediction.project_id == project_id,
+            Prediction.deleted_at.is_(None),
+            Task.deleted_at.is_(None),
+            *task_visibility(actor),
+        )
+        .group_by(Prediction.model_version)
+    )
+    versions = [ModelVersion(v, n, latest) for v, n, latest in rows]
+    return sorted(versions, key=lambda m: (m.latest, m.model_version), reverse=True)
 
 
 def import_predictions(session: Session, actor: Actor, project_id: int, items: list[Any]) -> int:
