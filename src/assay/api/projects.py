@@ -19,6 +19,7 @@ from assay.services import projects, tasks
 from assay.services.errors import Invalid
 from assay.services.io import exporting, label_files
 from assay.services.tasks import predictions
+from assay.services.views import dm_filters
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -218,6 +219,10 @@ def export_project(
         None, description="Also tasks without annotations (default: JSON no, other formats yes)."
     ),
     ids: list[int] | None = Query(None),
+    ids_brackets: list[int] | None = Query(None, alias="ids[]", description="Same as ids."),
+    query: str | None = Query(
+        None, description="Data Manager query, JSON: filters and selectedItems (as /api/tasks)."
+    ),
     ground_truth_only: bool = Query(
         False, description="Only the answer key: tasks with GT, GT annotation only."
     ),
@@ -235,11 +240,12 @@ def export_project(
     ctx: Ctx = Depends(context),
 ) -> StreamingResponse:
     """Export as JSON (Label Studio), COCO, YOLO, VOC or CSV, streamed; YOLO, VOC and CSV
-    come as a zip. Both SDKs' spellings of the type are accepted."""
+    come as a zip. Both SDKs' spellings of the type and of the task ids are accepted."""
     kind = export_type_camel or export_type or "JSON"
+    selection = dm_filters.export_selection(ctx.actor, dm_filters.parse_query(query))
     flt = exporting.export_filter(
-        kind, download_all_tasks, ids, ground_truth_only, as_of, review_status, job, annotator,
-        model_version,
+        kind, download_all_tasks, [*(ids or []), *(ids_brackets or [])], ground_truth_only,
+        as_of, review_status, job, annotator, model_version, selection,
     )  # fmt: skip
     file = exporting.open_export(ctx.db, ctx.actor, project_id, kind, flt)
     return StreamingResponse(

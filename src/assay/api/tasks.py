@@ -14,7 +14,7 @@ from assay.http.context import Ctx, context
 from assay.services import tasks
 from assay.services.errors import Invalid
 from assay.services.tasks import annotations
-from assay.services.views import task_list
+from assay.services.views import dm_filters, task_list
 
 router = APIRouter(prefix="/api", tags=["tasks"])
 
@@ -63,10 +63,21 @@ def list_tasks(
     review_status: str | None = Query(
         None, description="Only tasks with an annotation of this review status."
     ),
+    query: str | None = Query(
+        None,
+        description="Label Studio's Data Manager query, JSON: filters, ordering, selectedItems.",
+    ),
+    selected_items: str | None = Query(
+        None, alias="selectedItems", description="JSON: {all, included | excluded}."
+    ),
+    view: int | None = Query(None, description="Not supported: send the view's filters."),
     ctx: Ctx = Depends(context),
 ) -> Response:
     if project is None:
         raise Invalid.field("project", "is required: the id of the project whose tasks to list")
+    if view is not None:
+        raise Invalid.field("view", "saved Data Manager views are not supported: send `query`")
+    dm_query = dm_filters.parse_query(query, selected_items)
     with_regions = fields != "task_only"
     with ctx.read() as s:
         pg = task_list.list_tasks(
@@ -78,6 +89,7 @@ def list_tasks(
             with_regions=with_regions,
             has_ground_truth=ground_truth,
             review_status=review_status,
+            query=dm_query,
         )
         rows = [
             serializers.task(

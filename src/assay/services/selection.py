@@ -1,5 +1,10 @@
-"""Data-manager selections, and what a bulk action over one did:
-{"all": false, "included": [ids]} or {"all": true, "excluded": [ids]}."""
+"""Data-manager selections, and what a bulk action over one did.
+
+A selection is Label Studio's `selectedItems`, {"all": false, "included": [ids]} or
+{"all": true, "excluded": [ids]}, optionally narrowed by the conditions of Data Manager
+filters (`Selection.where`, made by `services.views.dm_filters`): the selected tasks are those
+that match the filters AND are selected, as in Label Studio.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,17 @@ MAX_INCLUDED = 30_000
 
 
 @dataclass(frozen=True)
+class Selection:
+    """`selectedItems` and the SQL conditions on Task that Data Manager filters add to it."""
+
+    items: Any
+    where: tuple[Any, ...] = ()
+
+
+ALL: dict[str, Any] = {"all": True, "excluded": []}
+
+
+@dataclass(frozen=True)
 class BulkResult:
     """What a bulk action did to the selected tasks."""
 
@@ -29,9 +45,14 @@ class BulkResult:
 def selected_task_ids(session: Session, project_id: int, selection: Any) -> Select[tuple[int]]:
     """A subquery of the live task ids the selection names, after checking it.
 
-    Raises Invalid for a malformed or empty selection, or ids that are not live tasks of the
-    project (named in the error), so a bulk action never half-applies to a wrong list.
+    `selection` is a `Selection` or a bare `selectedItems`. Raises Invalid for a malformed or
+    empty selection, or ids that are not live tasks of the project (named in the error), so a
+    bulk action never half-applies to a wrong list. The filters' conditions (`Selection.where`)
+    narrow the result; an included id that does not match them is left out, not an error.
     """
+    where: tuple[Any, ...] = ()
+    if isinstance(selection, Selection):
+        selection, where = selection.items, selection.where
     if not isinstance(selection, dict) or not isinstance(selection.get("all"), bool):
         raise Invalid.field(
             "selectedItems",
@@ -47,7 +68,7 @@ def selected_task_ids(session: Session, project_id: int, selection: Any) -> Sele
             f"selectedItems.{key}", f"at most {MAX_INCLUDED} ids; select all and exclude instead"
         )
     if selection["all"]:
-        return live.where(Task.id.not_in(ids)) if ids else live
+        return (live.where(Task.id.not_in(ids)) if ids else live).where(*where)
     if not ids:
         raise Invalid.field("selectedItems.included", "is empty: select at least one task")
     found = set(session.scalars(live.where(Task.id.in_(ids))))
@@ -55,4 +76,4 @@ def selected_task_ids(session: Session, project_id: int, selection: Any) -> Sele
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         raise Invalid.field("selectedItems.included", f"not tasks of project {project_id}: {shown}")
-    return live.where(Task.id.in_(ids))
+    return live.where(Task.id.in_(ids), *where)

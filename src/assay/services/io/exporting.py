@@ -4,7 +4,8 @@ Tasks are read CHUNK at a time (keyset pagination on id) and written as they com
 stays flat whatever the project size (COCO keeps one small entry per image, the format's
 own index). Multi-file formats stream as a zip. Filters narrow what is exported: the answer
 key (`ground_truth_only`, optionally `as_of` a time), a review status, a job, an annotator,
-a model version.
+a model version, and a Data Manager selection (`selectedItems` AND filters, made by
+`services.views.dm_filters`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from assay.services import authors, ground_truth
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
 from assay.services.review import REVIEW_STATUSES
+from assay.services.selection import Selection, selected_task_ids
 from assay.services.tasks import label_config_of_project, ls_json, regions_of
 from assay.store.db import Database
 from assay.store.models import Annotation, Job, JobTask, Prediction, Task
@@ -106,6 +108,7 @@ class ExportFilter:
     job_id: int | None = None
     annotator_id: int | None = None
     model_version: str | None = None
+    selection: Selection | None = None  # Data Manager selectedItems AND filters
 
 
 def export_filter(
@@ -118,6 +121,7 @@ def export_filter(
     job: int | None = None,
     annotator: int | None = None,
     model_version: str | None = None,
+    selection: Selection | None = None,
 ) -> ExportFilter:
     """The filter from request options: `review_status` comma-separated; a naive `as_of` is
     UTC; all tasks by default except for Label Studio JSON (annotated tasks, as Label Studio)."""
@@ -132,6 +136,7 @@ def export_filter(
         job_id=job,
         annotator_id=annotator,
         model_version=model_version,
+        selection=selection,
     )
 
 
@@ -176,6 +181,8 @@ def check_export(
             job = s.get(Job, flt.job_id)
             if job is None or job.project_id != project_id or job.deleted_at is not None:
                 raise Invalid.field("job", f"job {flt.job_id} is not a job of project {project_id}")
+        if flt.selection is not None:
+            selected_task_ids(s, project_id, flt.selection)  # names ids not of the project
     return kind
 
 
@@ -232,10 +239,13 @@ def iter_batches(
     """
     last_id = 0
     with db.session(write=False) as s:
+        chosen = None if flt.selection is None else selected_task_ids(s, project_id, flt.selection)
         while True:
             stmt = select(Task).where(
                 ground_truth.tasks_as_of(project_id, flt.as_of), Task.id > last_id
             )
+            if chosen is not None:
+                stmt = stmt.where(Task.id.in_(chosen))
             if flt.task_ids:
                 stmt = stmt.where(Task.id.in_(flt.task_ids))
             if flt.job_id is not None:

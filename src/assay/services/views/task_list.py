@@ -1,5 +1,6 @@
 """The Label Studio task list: one page of a project's tasks with their annotations and
-predictions, filtered by GT and review status, in three queries whatever the page size."""
+predictions, filtered by GT and review status or by Data Manager filters (`dm_filters`), in
+three queries whatever the page size."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from assay.services import review
 from assay.services.access import Action, Actor, authorize
 from assay.services.pagination import Page, page_of
+from assay.services.selection import selected_task_ids
 from assay.services.tasks.visibility import annotation_visibility, regions_of, task_visibility
+from assay.services.views import dm_filters
 from assay.store.models import (
     Annotation,
     Prediction,
@@ -39,45 +42,53 @@ def list_tasks(
     with_regions: bool = True,
     has_ground_truth: bool | None = None,
     review_status: str | None = None,
+    query: dm_filters.DmQuery | None = None,
 ) -> TaskPage:
     """One page of a project's tasks with their live annotations and predictions.
 
-    Three queries whatever the page size: the page, its annotations, its predictions.
+    Three queries whatever the page size: the page, its annotations, its predictions (and
+    one to check the ids of an included selection).
     Annotators get only the tasks `task_visibility` shows them, with their own annotations
     only. `has_ground_truth` filters on whether the
     task has a GT annotation, `review_status` on whether one of its annotations has that
-    review status (leads, reviewers and admins only).
+    review status (leads, reviewers and admins only). `query` is Label Studio's Data Manager
+    query (`dm_filters`): its filters AND its selectedItems narrow the list, its ordering
+    orders it.
     """
     authorize(session, actor, Action.TASK_VIEW, project_id)
-    live: tuple[Any, ...] = (Task.project_id == project_id, Task.deleted_at.is_(None))
+    query = query or dm_filters.DmQuery()
+    project_tasks = (Task.project_id == project_id, Task.deleted_at.is_(None))
+    live: tuple[Any, ...] = project_tasks
     if has_ground_truth is not None:
         authorize(session, actor, Action.GROUND_TRUTH_VIEW, project_id)
-        gt = aliased(Annotation)
-        has_gt = (
-            select(gt.id)
-            .where(gt.task_id == Task.id, gt.ground_truth.is_(True), gt.deleted_at.is_(None))
-            .correlate(Task)
-            .exists()
-        )
+        has_gt = dm_filters.has_ground_truth()
         live = (*live, has_gt if has_ground_truth else ~has_gt)
     if review_status is not None:
         authorize(session, actor, Action.REVIEW, project_id)
         live = (*live, review.has_review_status(review.check_review_status(review_status)))
+    live = (*live, *dm_filters.conditions(actor, query.filters))
+    if query.selected_items is not None:
+        live = (*live, Task.id.in_(selected_task_ids(session, project_id, query.selected_items)))
+    order = dm_filters.order_by(actor, query.ordering)
     scope = task_visibility(actor)
     live = (*live, *scope)
     ann_filter = annotation_visibility(actor)
-    filtered = has_ground_truth is not None or review_status is not None or bool(scope)
-    if filtered:
+    if len(live) > len(project_tasks):  # filtered
         total, total_ann, total_pred = _filtered_counts(session, project_id, live, ann_filter)
     else:
         total, total_ann, total_pred = _live_counts(session, project_id, ann_filter)
     pg = page_of(page, page_size, total)
-    # Late row lookup: page through the ids alone (an index-only scan of ix_tasks_project_live),
-    # then fetch just the page's rows; an OFFSET over full rows would read every skipped task.
-    page_ids = (
-        select(Task.id).where(*live).order_by(Task.id).offset(pg.offset).limit(pg.size)
-    ).scalar_subquery()
-    tasks = list(session.scalars(select(Task).where(Task.id.in_(page_ids)).order_by(Task.id)))
+    # Late row lookup: page through the ids alone (an index-only scan of ix_tasks_project_live
+    # in id order), then fetch just the page's rows; an OFFSET over full rows would read every
+    # skipped task.
+    page_ids = select(Task.id).where(*live).order_by(*order).offset(pg.offset).limit(pg.size)
+    if query.ordering is None:
+        stmt = select(Task).where(Task.id.in_(page_ids.scalar_subquery())).order_by(Task.id)
+        tasks = list(session.scalars(stmt))
+    else:
+        ids = list(session.scalars(page_ids))
+        rows = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))}
+        tasks = [rows[i] for i in ids]
     annotations, predictions = (
         regions_of(session, actor, [t.id for t in tasks]) if with_regions else ({}, {})
     )
