@@ -18,6 +18,11 @@ from assay.services import projects, tasks
 from assay.services.errors import Invalid
 from assay.services.io import exporting, label_files
 
+VOC_CONVENTION_HELP = (
+    "Pascal VOC boxes: devkit (1-based pixel indexes, inclusive: x = xmin - 1, "
+    "w = xmax - xmin + 1; the default) or continuous (0-based, xmin = x, xmax = x + w)."
+)
+
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
@@ -112,12 +117,14 @@ async def import_tasks(
     annotator: str | None = Query(None, description="Email of the annotations' author."),
     model_version: str | None = Query(None, description="Model version of the predictions."),
     add_labels: bool = Query(False, description="Add labels the config lacks instead of failing."),
+    voc_convention: str = Query(exporting.DEFAULT_VOC_CONVENTION, description=VOC_CONVENTION_HELP),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     if format is not None:
         return await _import_format(
-            project_id, request, format, as_, annotator, model_version, add_labels, ctx
-        )
+            project_id, request, format, as_, annotator, model_version, add_labels,
+            voc_convention, ctx,
+        )  # fmt: skip
     raw = await request.body()
 
     def work() -> tasks.ImportResult:
@@ -154,6 +161,7 @@ async def _import_format(
     annotator: str | None,
     model_version: str | None,
     add_labels: bool,
+    voc_convention: str,
     ctx: Ctx,
 ) -> dict[str, Any]:
     """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
@@ -169,7 +177,7 @@ async def _import_format(
         with ctx.write() as s:
             return label_files.import_files(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
-                model_version=model_version, add_labels=add_labels,
+                model_version=model_version, add_labels=add_labels, voc_convention=voc_convention,
             )  # fmt: skip
 
     done = await run_in_threadpool(work)
@@ -209,6 +217,7 @@ def export_project(
     model_version: str | None = Query(
         None, description="Only this model's predictions (region formats: export them)."
     ),
+    voc_convention: str = Query(exporting.DEFAULT_VOC_CONVENTION, description=VOC_CONVENTION_HELP),
     ctx: Ctx = Depends(context),
 ) -> StreamingResponse:
     """Export as JSON (Label Studio), COCO, YOLO, VOC or CSV, streamed; YOLO, VOC and CSV
@@ -218,7 +227,7 @@ def export_project(
         kind, download_all_tasks, ids, ground_truth_only, as_of, review_status, job, annotator,
         model_version,
     )  # fmt: skip
-    file = exporting.open_export(ctx.db, ctx.actor, project_id, kind, flt)
+    file = exporting.open_export(ctx.db, ctx.actor, project_id, kind, flt, voc_convention)
     return StreamingResponse(
         file.chunks,
         media_type=file.media_type,

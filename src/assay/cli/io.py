@@ -13,6 +13,11 @@ from assay.cli.common import acting_actor, err, fail, open_database, out
 from assay.services.errors import AssayError
 from assay.settings import get_settings
 
+VOC_CONVENTION_HELP = (
+    "VOC boxes: devkit (1-based inclusive pixel indexes, the VOC devkit's) or continuous "
+    "(0-based, xmin = x, xmax = x + w)."
+)
+
 
 def import_(
     project: int = typer.Argument(..., help="Project id."),
@@ -32,6 +37,7 @@ def import_(
     add_labels: bool = typer.Option(
         False, "--add-labels", help="Add labels the label config lacks instead of failing."
     ),
+    voc_convention: str = typer.Option("devkit", help=VOC_CONVENTION_HELP),
     user: str = typer.Option(
         None, "--user", help="Email of the user to import as (default: the first active admin)."
     ),
@@ -55,6 +61,7 @@ def import_(
                     done = label_files.import_files(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
+                        voc_convention=voc_convention,
                     )  # fmt: skip
             elif source.is_dir():
                 total = len(media.find_images(source))
@@ -124,6 +131,7 @@ def export(
     all_tasks: bool = typer.Option(
         None, "--all-tasks/--annotated-only", help="Also tasks without annotations."
     ),
+    voc_convention: str = typer.Option("devkit", help=VOC_CONVENTION_HELP),
     user: str = typer.Option(
         None, "--user", help="Email of the user to export as (default: the first active admin)."
     ),
@@ -140,7 +148,7 @@ def export(
     try:
         with db.session(write=False) as s:
             actor = acting_actor(s, user)
-        file = exporting.open_export(db, actor, project, fmt, flt)
+        file = exporting.open_export(db, actor, project, fmt, flt, voc_convention)
         written = 0
         tmp = out_path.with_name(out_path.name + ".part")
         doing = f"exporting project {project} as {file.kind}"

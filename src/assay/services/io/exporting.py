@@ -27,7 +27,7 @@ from assay.formats.coco_io import write_coco
 from assay.formats.dataset import ImageRecord, Notes, RegionRecord
 from assay.formats.label_config import LabelConfig
 from assay.formats.ls_convert import ls_result_to_regions
-from assay.formats.voc import iter_voc_files
+from assay.formats.voc import DEFAULT_VOC_CONVENTION, VOC_CONVENTIONS, iter_voc_files
 from assay.formats.yolo import iter_yolo_files
 from assay.formats.zipstream import iter_zip
 from assay.services import authors, ground_truth
@@ -102,8 +102,20 @@ def export_filter(
     )
 
 
+def check_voc_convention(voc_convention: str) -> str:
+    """The Pascal VOC box convention if it is one (`formats.voc.VOC_CONVENTIONS`)."""
+    if voc_convention not in VOC_CONVENTIONS:
+        raise Invalid.field("voc_convention", f"must be one of {', '.join(VOC_CONVENTIONS)}")
+    return voc_convention
+
+
 def check_export(
-    db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    export_type: str,
+    flt: ExportFilter,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> str:
     """Run the checks before streaming starts, so that errors are still proper 4xx answers.
 
@@ -112,6 +124,7 @@ def check_export(
     kind = export_type.upper()
     if kind not in EXPORT_TYPES:
         raise Invalid.field("exportType", f"must be one of {', '.join(EXPORT_TYPES)}")
+    check_voc_convention(voc_convention)
     if flt.as_of is not None and not flt.ground_truth_only:
         raise Invalid.field("as_of", "goes with ground_truth_only=true")
     for status in flt.review_status:
@@ -142,16 +155,22 @@ class ExportFile:
 
 
 def open_export(
-    db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    export_type: str,
+    flt: ExportFilter,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> ExportFile:
     """The export of a project in a type: Label Studio JSON (`tasks.ls_json`'s tasks) or a region
     format (COCO, YOLO, VOC, CSV). Every check runs here, before a byte is written
-    (`check_export`); the writing happens as `chunks` is read."""
-    kind = check_export(db, actor, project_id, export_type, flt)
+    (`check_export`); the writing happens as `chunks` is read. voc_convention: how VOC writes
+    its boxes, devkit (1-based inclusive whole pixels) or continuous; other types ignore it."""
+    kind = check_export(db, actor, project_id, export_type, flt, voc_convention)
     if kind in JSON_TYPES:
         chunks = iter_export_json(db, actor, project_id, ls_json.export_row(actor), flt)
     else:
-        chunks = iter_export_regions(db, actor, project_id, kind, flt)
+        chunks = iter_export_regions(db, actor, project_id, kind, flt, voc_convention)
     media_type, suffix = OUTPUT[kind]
     name = "ground-truth" if flt.ground_truth_only else "export"
     if kind in JSON_TYPES:
@@ -364,7 +383,12 @@ class _Records:
 
 
 def iter_export_regions(
-    db: Database, actor: Actor, project_id: int, kind: str, flt: ExportFilter
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    kind: str,
+    flt: ExportFilter,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> Iterator[bytes]:
     """COCO JSON, or a zip of YOLO / VOC / CSV files; what a format cannot hold is listed in
     the zip's NOTES.txt.
@@ -406,7 +430,7 @@ def iter_export_regions(
     if kind == "YOLO":
         members = iter_yolo_files(rows(), labels, scores=predicted, notes=notes)
     elif kind == "VOC":
-        members = iter_voc_files(rows(), notes=notes)
+        members = iter_voc_files(rows(), notes=notes, convention=voc_convention)
     else:
         members = iter(
             [

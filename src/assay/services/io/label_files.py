@@ -33,12 +33,12 @@ from assay.formats.dataset import Dataset, FormatError, ImageRecord, RegionRecor
 from assay.formats.label_config import LabelConfig, parse_label_config, with_labels
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.formats.scout_csv import read_annotations_csv, read_images_csv
-from assay.formats.voc import read_voc_files
+from assay.formats.voc import DEFAULT_VOC_CONVENTION, read_voc_files
 from assay.formats.yolo import read_yolo
 from assay.services import changes, tasks
 from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
-from assay.services.io.exporting import image_key
+from assay.services.io.exporting import check_voc_convention, image_key
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
 from assay.store.types import utcnow
 
@@ -96,6 +96,7 @@ def import_files(
     annotator: str | None = None,
     model_version: str | None = None,
     add_labels: bool = False,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> FormatImport:
     """Import the files (path -> bytes; zips unpacked) of one format into the project.
 
@@ -103,12 +104,15 @@ def import_files(
     says: scores make COCO results and YOLO lines with a confidence predictions). annotator:
     the email of the member the annotations are by (default: the author the file names, if a
     member, else the importing user). model_version: the predictions' model version.
+    voc_convention: how VOC boxes are written, devkit (1-based inclusive pixel indexes, the
+    default) or continuous (0-based); other formats ignore it.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if fmt not in IMPORT_FORMATS:
         raise Invalid.field("format", f"must be one of {', '.join(IMPORT_FORMATS)}")
     if as_ not in (None, "annotations", "predictions"):
         raise Invalid.field("as", "must be annotations or predictions")
+    check_voc_convention(voc_convention)
     files = unpack(files)
     if not files:
         raise Invalid.field("file", "is empty: nothing to import")
@@ -117,7 +121,7 @@ def import_files(
     config = tasks.label_config_of_project(session, project_id)
     index = _Index(session, project_id, config)
     try:
-        dataset = _read(fmt, files, index, config, model_version)
+        dataset = _read(fmt, files, index, config, model_version, voc_convention)
     except FormatError as exc:
         where = exc.file + (f":{exc.line}" if exc.line else "")
         field_name = f"{where}:{exc.field}" if exc.field else where
@@ -361,6 +365,7 @@ def _read(
     index: _Index,
     config: LabelConfig,
     model_version: str | None,
+    voc_convention: str,
 ) -> Dataset:
     if fmt == "coco":
         name, data = _one(files, ".json")
@@ -386,7 +391,7 @@ def _read(
     if fmt == "yolo":
         return read_yolo(files, _sized(index.everything()), model_version=model_version)
     if fmt == "voc":
-        return read_voc_files(files, model_version=model_version)
+        return read_voc_files(files, model_version=model_version, convention=voc_convention)
     images_name = next((n for n in files if PurePosixPath(n).name == "images.csv"), None)
     ann_name = next((n for n in files if n != images_name and n.lower().endswith(".csv")), None)
     images = list(read_images_csv(files[images_name], file=images_name)) if images_name else []
