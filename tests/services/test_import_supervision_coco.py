@@ -29,7 +29,7 @@ from builders import (
 @pytest.fixture
 def supervision_coco(tmp_path):
     """A seeded truth (`builders.seeded_truth`) written by supervision's `as_coco`."""
-    truth = seeded_truth(15, 24)
+    truth = seeded_truth(7, 24)
     paths = write_truth_images(truth, tmp_path / "images")
     annotations = {
         str(paths[t.name]): sv.Detections(

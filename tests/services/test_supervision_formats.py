@@ -173,7 +173,7 @@ def test_supervisions_files_import_as_annotations_that_become_the_answer_key(
         )
         for t in TRUTH.values()
     }
-    dataset = sv.DetectionDataset(classes=list(TRUTH_CLASSES), images=[str(p) for p in paths.values()],
+    dataset = sv.DetectionDataset(classes=list(TRUTH_CLASSES), images=list(annotations),
                                   annotations=annotations)  # fmt: skip
     out = tmp_path / "supervision"
     if kind == "yolo":
