@@ -210,6 +210,8 @@ def test_voc_round_trip_creates_tasks_with_their_boxes(
     z = zipfile.ZipFile(io.BytesIO(r.content))
     xml = z.read("Annotations/survey/a.xml").decode()
     assert f"<xmin>{xmin}</xmin>" in xml and f"<xmax>{xmax}</xmax>" in xml
+    notes = z.read("NOTES.txt").decode()
+    assert ("1-based" in notes) == (convention != "continuous"), notes
     target = _new_project(client, people)
     files = {n: z.read(n) for n in z.namelist() if n.endswith(".xml")}
     r = _upload(client, lead, target, "voc", files, **option)

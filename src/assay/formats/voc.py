@@ -52,6 +52,7 @@ from assay.formats.dataset import (
 __all__ = [
     "DEFAULT_VOC_CONVENTION",
     "VOC_CONVENTIONS",
+    "VOC_CONVENTION_TEXT",
     "check_convention",
     "iter_voc_files",
     "read_voc",
@@ -62,6 +63,11 @@ __all__ = [
 
 VOC_CONVENTIONS: tuple[str, ...] = ("devkit", "continuous")
 DEFAULT_VOC_CONVENTION = "devkit"
+# each convention in a phrase, e.g. for the notes that come with an export
+VOC_CONVENTION_TEXT = {
+    "devkit": "in the VOC devkit's convention (1-based pixel indexes, xmax and ymax inclusive)",
+    "continuous": "in continuous pixel coordinates (0-based, xmax = x + width)",
+}
 
 
 def check_convention(convention: str) -> str:

@@ -27,7 +27,12 @@ from assay.formats.coco_io import write_coco
 from assay.formats.dataset import ImageRecord, Notes, RegionRecord
 from assay.formats.label_config import LabelConfig
 from assay.formats.ls_convert import ls_result_to_regions
-from assay.formats.voc import DEFAULT_VOC_CONVENTION, VOC_CONVENTIONS, iter_voc_files
+from assay.formats.voc import (
+    DEFAULT_VOC_CONVENTION,
+    VOC_CONVENTION_TEXT,
+    VOC_CONVENTIONS,
+    iter_voc_files,
+)
 from assay.formats.yolo import iter_yolo_files
 from assay.formats.zipstream import iter_zip
 from assay.services import authors, ground_truth
@@ -438,7 +443,8 @@ def iter_export_regions(
                 ("annotations.csv", scout_csv.iter_annotations_csv(_later(regions), notes=notes)),
             ]
         )
-    yield from iter_zip(chain(members, [("NOTES.txt", _notes_text(notes, kind))]))
+    what = f"VOC, boxes {VOC_CONVENTION_TEXT[voc_convention]}" if kind == "VOC" else kind
+    yield from iter_zip(chain(members, [("NOTES.txt", _notes_text(notes, what))]))
 
 
 def _later(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
@@ -446,7 +452,7 @@ def _later(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     yield from make()
 
 
-def _notes_text(notes: Notes, kind: str) -> Iterator[bytes]:
+def _notes_text(notes: Notes, what: str) -> Iterator[bytes]:
     """A generator, so it is written last: once every member's notes are known."""
     lines = notes.summary()
     body = (
@@ -454,4 +460,4 @@ def _notes_text(notes: Notes, kind: str) -> Iterator[bytes]:
         if lines
         else "Nothing was left out.\n"
     )
-    yield (f"Exported by assay as {kind}.\n" + body).encode()
+    yield (f"Exported by assay as {what}.\n" + body).encode()
