@@ -11,12 +11,14 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from xml.sax.saxutils import quoteattr
 
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -25,6 +27,7 @@ from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.tasks import annotations
 from assay.store.db import Database
+from assay.store.models import Task
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -377,3 +380,132 @@ def survey_image(path: Path, width: int, height: int, seed: int, fmt: str = "PNG
         draw.line((x, 0, x, height), fill=(180, 200, 160), width=max(1, width // 800))
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format=fmt, quality=85)
+
+
+# -- a seeded answer key, for round trips through other tools (supervision, label-studio-sdk) -----
+
+TRUTH_CLASSES = ("African elephant", "Zèbre de Grévy", "Grant's gazelle", "キリン")
+# file names with '#', spaces, accents and brackets, as field teams name their images
+TRUTH_NAMES = ("herd #{i}.png", "zèbre {i} (copy).png", "Élan #{i} ñ.png", "plain_{i:03}.png")
+
+
+@dataclass(frozen=True)
+class TruthImage:
+    """One image of a seeded truth: its file name, size, boxes and their labels.
+
+    xyxy: (N, 4) float64, [x_min, y_min, x_max, y_max] in continuous pixels, origin top-left.
+    """
+
+    name: str
+    width: int
+    height: int
+    xyxy: np.ndarray
+    labels: tuple[str, ...]
+
+
+def seeded_truth(
+    seed: int, n_images: int, classes: tuple[str, ...] = TRUTH_CLASSES
+) -> dict[str, TruthImage]:
+    """File name -> `TruthImage`: odd sizes (301-999 x 201-777), images 0 and 3 without
+    objects, image 1 with boxes on the four borders and one covering the whole image, image 2
+    with one-pixel boxes (in both corners, and a one-pixel-wide line from top to bottom), the
+    rest 0 to 6 boxes of 1 to 60 px, half on whole pixels, half fractional."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(n_images):
+        w, h = 2 * int(rng.integers(150, 500)) + 1, 2 * int(rng.integers(100, 389)) + 1
+        if i in (0, 3):
+            boxes = np.zeros((0, 4))
+        elif i == 1:
+            boxes = np.array([[0, 0, 40.5, 30], [w - 25, h - 17.25, w, h], [0, 100, w, 130],
+                              [200, 0, 260, h], [0, 0, w, h]], dtype=float)  # fmt: skip
+        elif i == 2:
+            boxes = np.array([[0, 0, 1, 1], [w - 1, h - 1, w, h], [17, 23, 18, 24],
+                              [5, 0, 6, h]], dtype=float)  # fmt: skip
+        else:
+            n = int(rng.integers(0, 7))
+            size = rng.uniform(1, 60, (n, 2))
+            x0, y0 = rng.uniform(0, w - size[:, 0]), rng.uniform(0, h - size[:, 1])
+            boxes = np.stack([x0, y0, x0 + size[:, 0], y0 + size[:, 1]], axis=1)
+            whole = rng.random(n) < 0.5
+            boxes[whole] = np.floor(boxes[whole])
+            boxes[whole, 2:] = np.maximum(boxes[whole, 2:], boxes[whole, :2] + 1)
+        name = TRUTH_NAMES[i % len(TRUTH_NAMES)].format(i=i)
+        labels = tuple(classes[int(c)] for c in rng.integers(0, len(classes), len(boxes)))
+        out[name] = TruthImage(name, w, h, boxes.reshape(-1, 4), labels)
+    return out
+
+
+def write_truth_images(truth: dict[str, TruthImage], folder: Path) -> dict[str, Path]:
+    """One plain PNG per image of the truth, of its size; file name -> path."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for i, image in enumerate(truth.values()):
+        out[image.name] = folder / image.name
+        Image.new("RGB", (image.width, image.height), (90 + i, 120, 60)).save(out[image.name])
+    return out
+
+
+def rect_config(labels: tuple[str, ...]) -> str:
+    """A label config of one RectangleLabels control `label` over image `image`."""
+    values = "".join(f"<Label value={quoteattr(v)}/>" for v in labels)
+    return (
+        '<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+        f"{values}</RectangleLabels></View>"
+    )
+
+
+def truth_result(image: TruthImage) -> list[dict]:
+    """The Label Studio result (percent of the image's size) of a truth image's boxes."""
+    w, h = image.width, image.height
+    return [
+        box(x0 / w * 100, y0 / h * 100, (x1 - x0) / w * 100, (y1 - y0) / h * 100, label,
+            original_width=w, original_height=h, id=f"t{k}")
+        for k, ((x0, y0, x1, y1), label) in enumerate(zip(image.xyxy.tolist(), image.labels,
+                                                          strict=True))
+    ]  # fmt: skip
+
+
+def box_errors(
+    truth: TruthImage, xyxy: np.ndarray, labels: list[str] | tuple[str, ...]
+) -> np.ndarray:
+    """Absolute corner differences (N, 4) in pixels, row i for the truth's box i, between a
+    truth image's boxes and boxes some tool read back, after checking that both have the same
+    labels; the boxes are paired by label, then by position."""
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    assert len(xyxy) == len(labels)
+
+    def order(boxes: np.ndarray, names: Sequence[str]) -> list[int]:
+        return sorted(range(len(names)), key=lambda i: (names[i], tuple(boxes[i])))
+
+    mine, theirs = order(truth.xyxy, truth.labels), order(xyxy, labels)
+    assert [labels[i] for i in theirs] == [truth.labels[i] for i in mine], truth.name
+    errors = np.zeros((len(truth.labels), 4))
+    errors[mine] = np.abs(xyxy[theirs] - truth.xyxy[mine])
+    return errors
+
+
+def truth_project(
+    db: Database,
+    lead: Person,
+    truth: dict[str, TruthImage],
+    media: Path,
+    classes: tuple[str, ...] = TRUTH_CLASSES,
+) -> int:
+    """A project of the lead, labels `classes`, whose answer key is the truth: its images
+    registered from `media`/herds (`media` is the media root), each with a GT annotation of the
+    truth's boxes (an empty one for an image without objects). The project's id."""
+    write_truth_images(truth, media / "herds")
+    actor = actor_of(lead)
+    with db.session() as s:
+        project = projects.create_project(
+            s, actor, title="Herds", label_config=rect_config(classes)
+        )
+        made = tasks.register_images(s, actor, project.id, media / "herds", media)
+        names = {i: PurePosixPath(s.get(Task, i).media_path).name for i in made.task_ids}
+        project_id = project.id
+    for task_id, name in names.items():
+        annotate(db, lead, task_id, truth_result(truth[name]), gt=True)
+    return project_id

@@ -197,20 +197,53 @@ def test_yolo_export_and_prediction_import_match_tasks_by_image(client, people, 
     assert r.json()["annotation_count"] >= 2 and r.json()["task_count"] == 0
 
 
-def test_voc_round_trip_creates_tasks_with_their_boxes(client, people, survey):
+@pytest.mark.parametrize(
+    ("convention", "xmin", "xmax"),
+    [(None, 161, 480), ("devkit", 161, 480), ("continuous", 160, 480)],
+)
+def test_voc_round_trip_creates_tasks_with_their_boxes(
+    client, people, survey, convention, xmin, xmax
+):
+    """The Zebra of a.jpg (1600 px wide) covers [160, 480): the devkit's pixels 161..480."""
     lead = people["lead"].headers
-    r = _export(client, lead, survey["project"], "VOC", ground_truth_only="true")
+    option = {"voc_convention": convention} if convention else {}
+    r = _export(client, lead, survey["project"], "VOC", ground_truth_only="true", **option)
     z = zipfile.ZipFile(io.BytesIO(r.content))
     xml = z.read("Annotations/survey/a.xml").decode()
-    assert "<xmin>160</xmin>" in xml and "<xmax>480</xmax>" in xml
+    assert f"<xmin>{xmin}</xmin>" in xml and f"<xmax>{xmax}</xmax>" in xml
+    notes = z.read("NOTES.txt").decode()
+    assert ("1-based" in notes) == (convention != "continuous"), notes
     target = _new_project(client, people)
     files = {n: z.read(n) for n in z.namelist() if n.endswith(".xml")}
-    r = _upload(client, lead, target, "voc", files, create_missing="true")
+    r = _upload(client, lead, target, "voc", files, create_missing="true", **option)
     assert r.status_code == 201, r.text
     assert r.json()["task_count"] == 2
     tasks = client.get(f"/api/tasks?project={target}", headers=lead).json()["tasks"]
     value = tasks[0]["annotations"][0]["result"][0]["value"]
     assert (value["x"], value["y"], value["width"]) == pytest.approx((10, 10, 20))
+
+
+def test_voc_convention_must_be_known(client, people, survey):
+    lead = people["lead"].headers
+    p = survey["project"]
+    r = client.get(f"/api/projects/{p}/export?exportType=VOC&voc_convention=matlab", headers=lead)
+    assert r.status_code == 400
+    assert r.json()["validation_errors"] == {
+        "voc_convention": ["must be one of devkit, continuous"]
+    }
+    zipped = _export(client, lead, p, "VOC").content
+    r = _upload(client, lead, p, "voc", {"gt.zip": zipped}, voc_convention="zero-based")
+    assert r.status_code == 400
+    assert r.json()["detail"] == "voc_convention: must be one of devkit, continuous"
+    # a 0-based file read as the devkit's: refused, naming the option that reads it
+    zero = (b"<annotation><filename>z.jpg</filename><size><width>10</width><height>10</height>"
+            b"</size><object><name>Zebra</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>5</xmax>"
+            b"<ymax>5</ymax></bndbox></object></annotation>")  # fmt: skip
+    r = _upload(client, lead, p, "voc", {"z.xml": zero})
+    assert r.status_code == 400 and "voc_convention=continuous" in r.json()["detail"]
+    r = _upload(client, lead, p, "voc", {"z.xml": zero}, voc_convention="continuous",
+                create_missing="true")  # fmt: skip
+    assert r.status_code == 201, r.text
 
 
 def test_csv_export_opens_in_pandas_with_the_documented_header(client, people, survey):
@@ -365,6 +398,26 @@ def test_cli_export_and_import_round_trip(client, people, survey, tmp_path, sett
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "imported 2 new tasks" in r.output
+    # the continuous convention both ways; an unknown one is refused by name
+    cont = tmp_path / "gt-continuous.zip"
+    r = runner.invoke(
+        cli_app,
+        ["export", str(survey["project"]), "--format", "VOC", "--out", str(cont),
+         "--ground-truth-only", "--voc-convention", "continuous", "--user", "lead@example.com"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert b"<xmin>160</xmin>" in zipfile.ZipFile(cont).read("Annotations/survey/a.xml")
+    r = runner.invoke(
+        cli_app,
+        ["import", str(_new_project(client, people)), str(cont), "--format", "voc",
+         "--voc-convention", "continuous", "--user", "lead@example.com", "--create-missing"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    for command in (["export", str(survey["project"]), "--format", "VOC", "--out", str(cont)],
+                    ["import", str(target), str(out), "--format", "voc"]):  # fmt: skip
+        r = runner.invoke(cli_app, [*command, "--voc-convention", "matlab"])
+        assert r.exit_code != 0
+        assert "voc_convention: must be one of devkit, continuous" in r.output
 
 
 def test_a_file_in_another_format_is_a_400_that_says_which(client, people, survey):

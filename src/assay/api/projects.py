@@ -21,6 +21,11 @@ from assay.services.io import exporting, label_files
 from assay.services.tasks import predictions
 from assay.services.views import dm_filters
 
+VOC_CONVENTION_HELP = (
+    "Pascal VOC boxes: devkit (1-based pixel indexes, inclusive: x = xmin - 1, "
+    "w = xmax - xmin + 1; the default) or continuous (0-based, xmin = x, xmax = x + w)."
+)
+
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
@@ -120,20 +125,14 @@ async def import_tasks(
         description="Images that match no task become tasks that show no image "
         "(default: an error naming them).",
     ),
+    voc_convention: str = Query(exporting.DEFAULT_VOC_CONVENTION, description=VOC_CONVENTION_HELP),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     if format is not None:
         return await _import_format(
-            project_id,
-            request,
-            format,
-            as_,
-            annotator,
-            model_version,
-            add_labels,
-            create_missing,
-            ctx,
-        )
+            project_id, request, format, as_, annotator, model_version, add_labels,
+            create_missing, voc_convention, ctx,
+        )  # fmt: skip
     raw = await request.body()
 
     def work() -> tasks.ImportResult:
@@ -177,6 +176,7 @@ async def _import_format(
     model_version: str | None,
     add_labels: bool,
     create_missing: bool,
+    voc_convention: str,
     ctx: Ctx,
 ) -> dict[str, Any]:
     """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
@@ -194,6 +194,7 @@ async def _import_format(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
                 create_missing=create_missing, media_root=_media_root(request),
+                voc_convention=voc_convention,
             )  # fmt: skip
 
     done = await run_in_threadpool(work)
@@ -237,6 +238,7 @@ def export_project(
     model_version: str | None = Query(
         None, description="Only this model's predictions (region formats: export them)."
     ),
+    voc_convention: str = Query(exporting.DEFAULT_VOC_CONVENTION, description=VOC_CONVENTION_HELP),
     ctx: Ctx = Depends(context),
 ) -> StreamingResponse:
     """Export as JSON (Label Studio), COCO, YOLO, VOC or CSV, streamed; YOLO, VOC and CSV
@@ -247,7 +249,9 @@ def export_project(
         kind, download_all_tasks, [*(ids or []), *(ids_brackets or [])], ground_truth_only,
         as_of, review_status, job, annotator, model_version, selection,
     )  # fmt: skip
-    file = exporting.open_export(ctx.db, ctx.actor, project_id, kind, flt)
+    file = exporting.open_export(
+        ctx.db, ctx.actor, project_id, kind, flt, voc_convention=voc_convention
+    )
     return StreamingResponse(
         file.chunks,
         media_type=file.media_type,

@@ -14,6 +14,11 @@ from assay.formats.sniff import FORMAT_NAMES, HEAD, looks_like
 from assay.services.errors import AssayError
 from assay.settings import get_settings
 
+VOC_CONVENTION_HELP = (
+    "VOC boxes: devkit (1-based inclusive pixel indexes, the VOC devkit's) or continuous "
+    "(0-based, xmin = x, xmax = x + w)."
+)
+
 
 def import_(
     project: int = typer.Argument(..., help="Project id."),
@@ -39,6 +44,7 @@ def import_(
         help="Images of a label file that match no task become tasks that show no image "
         "(default: an error naming them).",
     ),
+    voc_convention: str = typer.Option("devkit", help=VOC_CONVENTION_HELP),
     user: str = typer.Option(
         None, "--user", help="Email of the user to import as (default: the first active admin)."
     ),
@@ -63,6 +69,7 @@ def import_(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
                         create_missing=create_missing, media_root=settings.resolved_media_root,
+                        voc_convention=voc_convention,
                     )  # fmt: skip
             elif source.is_dir():
                 total = len(media.find_images(source))
@@ -141,6 +148,7 @@ def export(
     all_tasks: bool = typer.Option(
         None, "--all-tasks/--annotated-only", help="Also tasks without annotations."
     ),
+    voc_convention: str = typer.Option("devkit", help=VOC_CONVENTION_HELP),
     user: str = typer.Option(
         None, "--user", help="Email of the user to export as (default: the first active admin)."
     ),
@@ -157,7 +165,7 @@ def export(
     try:
         with db.session(write=False) as s:
             actor = acting_actor(s, user)
-        file = exporting.open_export(db, actor, project, fmt, flt)
+        file = exporting.open_export(db, actor, project, fmt, flt, voc_convention=voc_convention)
         written = 0
         tmp = out_path.with_name(out_path.name + ".part")
         doing = f"exporting project {project} as {file.kind}"

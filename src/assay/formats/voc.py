@@ -1,10 +1,20 @@
 """Pascal VOC XML <-> `Dataset`: one ``<annotation>`` file per image with its size and boxes.
 
-Coordinates: continuous pixel coordinates, origin at the image's top-left corner, as Label
-Studio and CVAT write them: ``xmin = x``, ``ymin = y``, ``xmax = x + w``, ``ymax = y + h``
-(not the VOC devkit's 1-based inclusive pixel indices). Values may be fractional; integral
-values are written without a decimal point. A box must lie in the image: ``0 <= xmin <= xmax
-<= width`` and the same for y, or the reader rejects it.
+Two conventions for ``bndbox`` (`VOC_CONVENTIONS`), chosen by the caller:
+
+- ``devkit`` (the default): the VOC devkit's pixel indexes, 1-based with inclusive bounds, so
+  a box of one pixel has ``xmin == xmax``. The box covering the pixels ``xmin..xmax`` is the
+  continuous ``[xmin - 1, xmax)``: ``x = xmin - 1``, ``w = xmax - xmin + 1`` (same for y).
+  Written as whole pixels, rounded as the devkit's tools (MATLAB's ``round``) would: halves
+  up, ``xmin = round(x) + 1``, ``xmax = round(x + w)``, kept in ``1..width`` and at least one
+  pixel wide (``xmax >= xmin``). Read: ``1 <= xmin <= xmax <= width``; fractional values are
+  taken as they are.
+- ``continuous``: continuous pixel coordinates, 0-based, as Label Studio's and CVAT's exports
+  write them: ``xmin = x``, ``ymin = y``, ``xmax = x + w``, ``ymax = y + h``. Values may be
+  fractional; integral values are written without a decimal point. Read: ``0 <= xmin <= xmax
+  <= width``.
+
+A box outside those bounds is rejected by the reader.
 
 Read: ``filename``, ``size/width``, ``size/height``, each ``object``'s ``name`` and ``bndbox``;
 an optional ``score`` or ``confidence`` makes the object a prediction. ``pose``,
@@ -13,7 +23,7 @@ rejected (no external or expanding entities are ever resolved).
 
 Write: boxes only. Polygons, masks and keypoints are dropped, rotation is written as the
 axis-aligned envelope, and scores, authors, jobs, timestamps and GT flags are dropped; each is
-counted in `Notes`.
+counted in `Notes`, and so are (devkit) boxes rounded to whole pixels or widened to one pixel.
 
 Errors name the file, the line of the element when known, and a path with 0-based object
 indexes, e.g. ``Annotations/a.xml line 14: field 'object[2].bndbox.xmax': 650 is outside
@@ -39,7 +49,34 @@ from assay.formats.dataset import (
     envelope,
 )
 
-__all__ = ["iter_voc_files", "read_voc", "read_voc_files", "voc_path", "voc_xml"]
+__all__ = [
+    "DEFAULT_VOC_CONVENTION",
+    "VOC_CONVENTIONS",
+    "VOC_CONVENTION_TEXT",
+    "check_convention",
+    "iter_voc_files",
+    "read_voc",
+    "read_voc_files",
+    "voc_path",
+    "voc_xml",
+]
+
+VOC_CONVENTIONS: tuple[str, ...] = ("devkit", "continuous")
+DEFAULT_VOC_CONVENTION = "devkit"
+# each convention in a phrase, e.g. for the notes that come with an export
+VOC_CONVENTION_TEXT = {
+    "devkit": "in the VOC devkit's convention (1-based pixel indexes, xmax and ymax inclusive)",
+    "continuous": "in continuous pixel coordinates (0-based, xmax = x + width)",
+}
+
+
+def check_convention(convention: str) -> str:
+    """The convention if it is one of `VOC_CONVENTIONS`; else ValueError naming them."""
+    if convention not in VOC_CONVENTIONS:
+        raise ValueError(
+            f"VOC convention must be one of {', '.join(VOC_CONVENTIONS)}, got {convention!r}"
+        )
+    return convention
 
 
 def voc_path(image_key: str) -> str:
@@ -99,9 +136,15 @@ def _parse(data: bytes | str, file: str) -> _El:
 
 
 def read_voc(
-    data: bytes | str, *, file: str = "annotation.xml", model_version: str | None = None
+    data: bytes | str,
+    *,
+    file: str = "annotation.xml",
+    model_version: str | None = None,
+    convention: str = DEFAULT_VOC_CONVENTION,
 ) -> tuple[ImageRecord, list[RegionRecord]]:
-    """Read one VOC XML file: the image (key = ``filename``) and its box regions."""
+    """Read one VOC XML file: the image (key = ``filename``) and its box regions, its boxes in
+    the `convention` (``devkit``: 1-based inclusive pixel indexes; ``continuous``)."""
+    devkit = check_convention(convention) == "devkit"
     root = _parse(data, file)
     if root.tag != "annotation":
         raise FormatError(
@@ -131,10 +174,10 @@ def read_voc(
             ("ymin", "ymax", height, "height"),
         ):
             for k in (lo, hi):
-                if not 0 <= v[k] <= limit:
+                if not int(devkit) <= v[k] <= limit:
                     raise FormatError(
                         file, box.find(k).line, f"{path}.bndbox.{k}",  # type: ignore[union-attr]
-                        f"{_fmt(v[k])} is outside the image ({what} {limit})",
+                        _outside(v[k], what, limit, devkit),
                     )  # fmt: skip
             if v[hi] < v[lo]:
                 raise FormatError(
@@ -143,15 +186,16 @@ def read_voc(
                 )  # fmt: skip
         score_el = obj.find("score") or obj.find("confidence")
         score = _num(score_el, file, f"{path}.{score_el.tag}") if score_el else None
+        x0, y0 = (v["xmin"] - 1, v["ymin"] - 1) if devkit else (v["xmin"], v["ymin"])
         regions.append(
             RegionRecord(
                 image=key,
                 label=label,
                 kind="box",
-                x=v["xmin"],
-                y=v["ymin"],
-                w=v["xmax"] - v["xmin"],
-                h=v["ymax"] - v["ymin"],
+                x=x0,
+                y=y0,
+                w=v["xmax"] - x0,
+                h=v["ymax"] - y0,
                 score=score,
                 source="prediction" if score is not None else "annotation",
                 author=model_version if score is not None else None,
@@ -160,18 +204,30 @@ def read_voc(
     return image, regions
 
 
+def _outside(value: float, what: str, limit: int, devkit: bool) -> str:
+    if not devkit:
+        return f"{_fmt(value)} is outside the image ({what} {limit})"
+    hint = "; 0-based files read with voc_convention=continuous" if value == 0 else ""
+    return f"{_fmt(value)} is outside the image ({what} {limit}: devkit pixels 1..{limit}{hint})"
+
+
 def read_voc_files(
-    files: Mapping[str, bytes | str], *, model_version: str | None = None
+    files: Mapping[str, bytes | str],
+    *,
+    model_version: str | None = None,
+    convention: str = DEFAULT_VOC_CONVENTION,
 ) -> Dataset:
-    """Read every ``*.xml`` of relative path -> content; labels in first-use order. Two files
-    for the same ``filename`` are an error."""
+    """Read every ``*.xml`` of relative path -> content (`read_voc`); labels in first-use
+    order. Two files for the same ``filename`` are an error."""
     images: list[ImageRecord] = []
     regions: list[RegionRecord] = []
     seen: dict[str, str] = {}
     for path in sorted(files):
         if not path.lower().endswith(".xml"):
             continue
-        image, regs = read_voc(files[path], file=path, model_version=model_version)
+        image, regs = read_voc(
+            files[path], file=path, model_version=model_version, convention=convention
+        )
         if image.key in seen:
             raise FormatError(path, None, "filename", f"{image.key!r} is also in {seen[image.key]}")
         seen[image.key] = path
@@ -212,9 +268,14 @@ def _int(el: _El, file: str, field: str) -> int:
 
 
 def voc_xml(
-    image: ImageRecord, regions: Iterable[RegionRecord], notes: Notes | None = None
+    image: ImageRecord,
+    regions: Iterable[RegionRecord],
+    notes: Notes | None = None,
+    *,
+    convention: str = DEFAULT_VOC_CONVENTION,
 ) -> bytes:
-    """One image's VOC XML (UTF-8, with an XML declaration)."""
+    """One image's VOC XML (UTF-8, with an XML declaration), its boxes in the `convention`."""
+    devkit = check_convention(convention) == "devkit"
     notes = notes if notes is not None else Notes()
     root = ET.Element("annotation")
     key = PurePosixPath(image.key.replace("\\", "/"))
@@ -237,25 +298,64 @@ def voc_xml(
         if r.is_ground_truth:
             notes.drop("is_ground_truth: VOC has no field for it")
         x, y, w, h = envelope(r)
+        if devkit:
+            bounds: tuple[float, ...] = _devkit_box(x, y, w, h, image, notes)
+        else:
+            bounds = (x, y, x + w, y + h)
         obj = ET.SubElement(root, "object")
         ET.SubElement(obj, "name").text = r.label
         ET.SubElement(obj, "pose").text = "Unspecified"
         ET.SubElement(obj, "truncated").text = "0"
         ET.SubElement(obj, "difficult").text = "0"
         box = ET.SubElement(obj, "bndbox")
-        for tag, value in (("xmin", x), ("ymin", y), ("xmax", x + w), ("ymax", y + h)):
+        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), bounds, strict=True):
             ET.SubElement(box, tag).text = _fmt(value)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def iter_voc_files(
-    items: Iterable[tuple[ImageRecord, Iterable[RegionRecord]]], *, notes: Notes | None = None
+    items: Iterable[tuple[ImageRecord, Iterable[RegionRecord]]],
+    *,
+    notes: Notes | None = None,
+    convention: str = DEFAULT_VOC_CONVENTION,
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(Annotations/<stem>.xml, content)`` per image, one image at a time."""
+    check_convention(convention)
     notes = notes if notes is not None else Notes()
     for image, regions in items:
-        yield voc_path(image.key), voc_xml(image, regions, notes)
+        yield voc_path(image.key), voc_xml(image, regions, notes, convention=convention)
+
+
+def _devkit_box(
+    x: float, y: float, w: float, h: float, image: ImageRecord, notes: Notes
+) -> tuple[int, int, int, int]:
+    """The devkit's (xmin, ymin, xmax, ymax) of a continuous box: first and last pixel, 1-based
+    and inclusive, ``round(x) + 1`` and ``round(x + w)`` with halves up, kept in the image and
+    at least one pixel wide.
+
+    >>> _devkit_box(0, 2.5, 1, 4.99, ImageRecord("a", 10, 10), Notes())
+    (1, 4, 1, 7)
+    """
+    out = []
+    widened = False
+    for lo, hi, limit in ((x, x + w, image.width), (y, y + h, image.height)):
+        first = min(max(_round_half_up(lo) + 1, 1), limit)
+        last = min(_round_half_up(hi), limit)
+        widened |= last < first
+        out.append((first, max(last, first)))
+    if not all(float(v).is_integer() for v in (x, y, x + w, y + h)):
+        notes.drop("fractional pixels: rounded to whole pixels (devkit convention)")
+    if widened:
+        notes.drop("box under one pixel: written as one pixel (devkit convention)")
+    (xmin, xmax), (ymin, ymax) = out
+    return xmin, ymin, xmax, ymax
+
+
+def _round_half_up(v: float) -> int:
+    """MATLAB's round for v >= 0 (the devkit's tools): 2.5 -> 3 (Python's round gives 2)."""
+    floor = math.floor(v)
+    return floor + (v - floor >= 0.5)
 
 
 def _fmt(v: float) -> str:

@@ -28,7 +28,12 @@ from assay.formats.dataset import ImageRecord, Notes, RegionRecord
 from assay.formats.image_names import image_key_of
 from assay.formats.label_config import LabelConfig
 from assay.formats.ls_convert import ls_result_to_regions
-from assay.formats.voc import iter_voc_files
+from assay.formats.voc import (
+    DEFAULT_VOC_CONVENTION,
+    VOC_CONVENTION_TEXT,
+    VOC_CONVENTIONS,
+    iter_voc_files,
+)
 from assay.formats.yolo import iter_yolo_files
 from assay.formats.zipstream import iter_zip
 from assay.services import authors, ground_truth
@@ -158,14 +163,28 @@ def export_kind(export_type: str) -> str:
     return kind
 
 
+def check_voc_convention(voc_convention: str) -> str:
+    """The Pascal VOC box convention if it is one (`formats.voc.VOC_CONVENTIONS`)."""
+    if voc_convention not in VOC_CONVENTIONS:
+        raise Invalid.field("voc_convention", f"must be one of {', '.join(VOC_CONVENTIONS)}")
+    return voc_convention
+
+
 def check_export(
-    db: Database, actor: Actor, project_id: int, export_type: str, flt: ExportFilter
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    export_type: str,
+    flt: ExportFilter,
+    *,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> str:
     """Run the checks before streaming starts, so that errors are still proper 4xx answers.
 
     Returns the export type in capitals.
     """
     kind = export_kind(export_type)
+    check_voc_convention(voc_convention)
     if flt.as_of is not None and not flt.ground_truth_only:
         raise Invalid.field("as_of", "goes with ground_truth_only=true")
     for status in flt.review_status:
@@ -203,17 +222,21 @@ def open_export(
     project_id: int,
     export_type: str,
     flt: ExportFilter,
+    *,
     task_row: TaskRow | None = None,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> ExportFile:
     """The export of a project in a type: Label Studio JSON (`tasks.ls_json`'s tasks, or
     `task_row`'s) or a region format (COCO, YOLO, VOC, CSV). Every check runs here, before a
-    byte is written (`check_export`); the writing happens as `chunks` is read."""
-    kind = check_export(db, actor, project_id, export_type, flt)
+    byte is written (`check_export`); the writing happens as `chunks` is read. voc_convention:
+    how VOC writes its boxes, devkit (1-based inclusive whole pixels) or continuous; other
+    types ignore it."""
+    kind = check_export(db, actor, project_id, export_type, flt, voc_convention=voc_convention)
     if kind in JSON_TYPES:
         row = task_row or ls_json.export_row(actor)
         chunks = iter_export_json(db, actor, project_id, row, flt)
     else:
-        chunks = iter_export_regions(db, actor, project_id, kind, flt)
+        chunks = iter_export_regions(db, actor, project_id, kind, flt, voc_convention)
     media_type, suffix = OUTPUT[kind]
     name = "ground-truth" if flt.ground_truth_only else "export"
     if kind in JSON_TYPES:
@@ -421,7 +444,12 @@ class _Records:
 
 
 def iter_export_regions(
-    db: Database, actor: Actor, project_id: int, kind: str, flt: ExportFilter
+    db: Database,
+    actor: Actor,
+    project_id: int,
+    kind: str,
+    flt: ExportFilter,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> Iterator[bytes]:
     """COCO JSON, or a zip of YOLO / VOC / CSV files; what a format cannot hold is listed in
     the zip's NOTES.txt.
@@ -463,7 +491,7 @@ def iter_export_regions(
     if kind == "YOLO":
         members = iter_yolo_files(rows(), labels, scores=predicted, notes=notes)
     elif kind == "VOC":
-        members = iter_voc_files(rows(), notes=notes)
+        members = iter_voc_files(rows(), notes=notes, convention=voc_convention)
     else:
         members = iter(
             [
@@ -471,7 +499,8 @@ def iter_export_regions(
                 ("annotations.csv", scout_csv.iter_annotations_csv(_later(regions), notes=notes)),
             ]
         )
-    yield from iter_zip(chain(members, [("NOTES.txt", _notes_text(notes, kind))]))
+    what = f"VOC, boxes {VOC_CONVENTION_TEXT[voc_convention]}" if kind == "VOC" else kind
+    yield from iter_zip(chain(members, [("NOTES.txt", _notes_text(notes, what))]))
 
 
 def _later(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
@@ -479,7 +508,7 @@ def _later(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     yield from make()
 
 
-def _notes_text(notes: Notes, kind: str) -> Iterator[bytes]:
+def _notes_text(notes: Notes, what: str) -> Iterator[bytes]:
     """A generator, so it is written last: once every member's notes are known."""
     lines = notes.summary()
     body = (
@@ -487,4 +516,4 @@ def _notes_text(notes: Notes, kind: str) -> Iterator[bytes]:
         if lines
         else "Nothing was left out.\n"
     )
-    yield (f"Exported by assay as {kind}.\n" + body).encode()
+    yield (f"Exported by assay as {what}.\n" + body).encode()

@@ -36,11 +36,12 @@ from assay.formats.label_studio import RegionError, validate_result
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.formats.scout_csv import read_annotations_csv, read_images_csv
 from assay.formats.sniff import FORMAT_NAMES, looks_like
-from assay.formats.voc import read_voc_files
+from assay.formats.voc import DEFAULT_VOC_CONVENTION, read_voc_files
 from assay.formats.yolo import read_yolo
 from assay.services import changes, tasks
 from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
+from assay.services.io.exporting import check_voc_convention
 from assay.services.io.task_index import Existing, TaskIndex, chunks, unindexed
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, User
 from assay.store.types import utcnow
@@ -99,6 +100,7 @@ def import_files(
     add_labels: bool = False,
     create_missing: bool = False,
     media_root: Path | None = None,
+    voc_convention: str = DEFAULT_VOC_CONVENTION,
 ) -> FormatImport:
     """Import the files (path -> bytes; zips unpacked) of one format into the project.
 
@@ -109,12 +111,15 @@ def import_files(
     create_missing: images that match no task (`task_index`) become new tasks that show no
     image (their data names the image as the file does); without it they are an error.
     media_root: Label Studio JSON tasks that no region sizes read their media file's size.
+    voc_convention: how VOC boxes are written, devkit (1-based inclusive pixel indexes, the
+    default) or continuous (0-based); other formats ignore it.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if fmt not in IMPORT_FORMATS:
         raise Invalid.field("format", f"must be one of {', '.join(IMPORT_FORMATS)}")
     if as_ not in (None, "annotations", "predictions"):
         raise Invalid.field("as", "must be annotations or predictions")
+    check_voc_convention(voc_convention)
     files = unpack(files)
     if not files:
         raise Invalid.field("file", "is empty: nothing to import")
@@ -124,7 +129,7 @@ def import_files(
     config = tasks.label_config_of_project(session, project_id)
     index = TaskIndex(session, project_id, config)
     try:
-        dataset = _read(fmt, files, index, config, model_version)
+        dataset = _read(fmt, files, index, config, model_version, voc_convention)
     except FormatError as exc:
         raise Invalid(f"Nothing was imported: {exc}", _located(exc)) from None
     added = unknown_labels(dataset.regions, config.labels)
@@ -251,6 +256,7 @@ def _read(
     index: TaskIndex,
     config: LabelConfig,
     model_version: str | None,
+    voc_convention: str,
 ) -> Dataset:
     if fmt == "coco":
         name, data = _one(files, ".json")
@@ -276,7 +282,7 @@ def _read(
     if fmt == "yolo":
         return read_yolo(files, _sized(index.everything()), model_version=model_version)
     if fmt == "voc":
-        return read_voc_files(files, model_version=model_version)
+        return read_voc_files(files, model_version=model_version, convention=voc_convention)
     images_name = next((n for n in files if PurePosixPath(n).name == "images.csv"), None)
     ann_name = next((n for n in files if n != images_name and n.lower().endswith(".csv")), None)
     images = list(read_images_csv(files[images_name], file=images_name)) if images_name else []

@@ -281,7 +281,7 @@ def snapshot_job(
             break
         try:
             task_row = counted if kind == BASE_TYPE else row
-            export = exporting.open_export(db, actor, project_id, kind, flt, task_row)
+            export = exporting.open_export(db, actor, project_id, kind, flt, task_row=task_row)
             rel = f"{_folder(project_id, snapshot_id)}/{kind.lower()}.{exporting.OUTPUT[kind][1]}"
             size, md5 = _write(root / rel, export.chunks)
         except Exception as exc:
