@@ -124,3 +124,25 @@ def test_a_zip_given_as_json_is_named(db, lead, pid):
     with db.session() as s:  # named as the zip it is, it imports
         done = label_files.import_files(s, lead, pid, "coco", {"export.zip": buffer.getvalue()})
     assert (done.tasks_matched, done.annotations) == (30, 30)  # 29 of them empty
+
+
+def test_every_bad_object_of_every_voc_file_is_counted(db, lead, pid):
+    def xml(name: str, boxes: list[tuple[int, int, int, int]]) -> bytes:
+        objects = "".join(
+            f"<object><name>Elephant</name><bndbox><xmin>{a}</xmin><ymin>{b}</ymin>"
+            f"<xmax>{c}</xmax><ymax>{d}</ymax></bndbox></object>"
+            for a, b, c, d in boxes
+        )
+        return (
+            f"<annotation><filename>{name}</filename><size><width>640</width>"
+            f"<height>480</height></size>{objects}</annotation>"
+        ).encode()
+
+    bad = (5, 5, 700, 10)  # runs out of the image
+    files = {
+        "Annotations/a.xml": xml("herd_00.png", [bad, (1, 1, 2, 2), bad]),
+        "Annotations/b.xml": xml("herd_01.png", [(1, 1, 2, 2), bad]),
+    }
+    err = _refused(db, lead, pid, "voc", files)
+    assert "Annotations/a.xml" in err.detail and "object[0].bndbox.xmax" in err.detail
+    assert "(and 2 more problems)" in err.detail

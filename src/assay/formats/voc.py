@@ -45,6 +45,7 @@ from assay.formats.dataset import (
     FormatError,
     ImageRecord,
     Notes,
+    Problems,
     RegionRecord,
     envelope,
 )
@@ -159,49 +160,58 @@ def read_voc(
     height = _int(_child(size, "height", file, "size"), file, "size.height")
     image = ImageRecord(key=key, width=width, height=height)
     regions = []
+    problems = Problems()
     objects = [c for c in root.children if c.tag == "object"]
     for i, obj in enumerate(objects):
-        path = f"object[{i}]"
-        label_el = _child(obj, "name", file, path)
-        label = label_el.text.strip()
-        if not label:
-            raise FormatError(file, label_el.line, f"{path}.name", "is empty")
-        box = _child(obj, "bndbox", file, path)
-        v = {k: _num(_child(box, k, file, f"{path}.bndbox"), file, f"{path}.bndbox.{k}")
-             for k in ("xmin", "ymin", "xmax", "ymax")}  # fmt: skip
-        for lo, hi, limit, what in (
-            ("xmin", "xmax", width, "width"),
-            ("ymin", "ymax", height, "height"),
-        ):
-            for k in (lo, hi):
-                if not int(devkit) <= v[k] <= limit:
-                    raise FormatError(
-                        file, box.find(k).line, f"{path}.bndbox.{k}",  # type: ignore[union-attr]
-                        _outside(v[k], what, limit, devkit),
-                    )  # fmt: skip
-            if v[hi] < v[lo]:
-                raise FormatError(
-                    file, box.find(hi).line, f"{path}.bndbox.{hi}",  # type: ignore[union-attr]
-                    f"{_fmt(v[hi])} is less than {lo} {_fmt(v[lo])}",
-                )  # fmt: skip
-        score_el = obj.find("score") or obj.find("confidence")
-        score = _num(score_el, file, f"{path}.{score_el.tag}") if score_el else None
-        x0, y0 = (v["xmin"] - 1, v["ymin"] - 1) if devkit else (v["xmin"], v["ymin"])
-        regions.append(
-            RegionRecord(
-                image=key,
-                label=label,
-                kind="box",
-                x=x0,
-                y=y0,
-                w=v["xmax"] - x0,
-                h=v["ymax"] - y0,
-                score=score,
-                source="prediction" if score is not None else "annotation",
-                author=model_version if score is not None else None,
-            )
-        )
+        with problems.each():
+            regions.append(_object(obj, i, file, image, devkit, model_version))
+    problems.check()
     return image, regions
+
+
+def _object(
+    obj: _El, i: int, file: str, image: ImageRecord, devkit: bool, model_version: str | None
+) -> RegionRecord:
+    """The box region of the i-th <object>."""
+    path = f"object[{i}]"
+    label_el = _child(obj, "name", file, path)
+    label = label_el.text.strip()
+    if not label:
+        raise FormatError(file, label_el.line, f"{path}.name", "is empty")
+    box = _child(obj, "bndbox", file, path)
+    v = {k: _num(_child(box, k, file, f"{path}.bndbox"), file, f"{path}.bndbox.{k}")
+         for k in ("xmin", "ymin", "xmax", "ymax")}  # fmt: skip
+    for lo, hi, limit, what in (
+        ("xmin", "xmax", image.width, "width"),
+        ("ymin", "ymax", image.height, "height"),
+    ):
+        for k in (lo, hi):
+            if not int(devkit) <= v[k] <= limit:
+                raise FormatError(
+                    file, box.find(k).line, f"{path}.bndbox.{k}",  # type: ignore[union-attr]
+                    _outside(v[k], what, limit, devkit),
+                )  # fmt: skip
+        if v[hi] < v[lo]:
+            raise FormatError(
+                file, box.find(hi).line, f"{path}.bndbox.{hi}",  # type: ignore[union-attr]
+                f"{_fmt(v[hi])} is less than {lo} {_fmt(v[lo])}",
+            )  # fmt: skip
+    score_el = obj.find("score") or obj.find("confidence")
+    score = _num(score_el, file, f"{path}.{score_el.tag}") if score_el else None
+    x0, y0 = (v["xmin"] - 1, v["ymin"] - 1) if devkit else (v["xmin"], v["ymin"])
+    return RegionRecord(
+        image=image.key,
+        label=label,
+        kind="box",
+        x=x0,
+        y=y0,
+        w=v["xmax"] - x0,
+        h=v["ymax"] - y0,
+        score=score,
+        source="prediction" if score is not None else "annotation",
+        author=model_version if score is not None else None,
+        origin=f"{file}: {path} (image {image.key!r})",
+    )
 
 
 def _outside(value: float, what: str, limit: int, devkit: bool) -> str:
@@ -222,17 +232,22 @@ def read_voc_files(
     images: list[ImageRecord] = []
     regions: list[RegionRecord] = []
     seen: dict[str, str] = {}
+    problems = Problems()
     for path in sorted(files):
         if not path.lower().endswith(".xml"):
             continue
-        image, regs = read_voc(
-            files[path], file=path, model_version=model_version, convention=convention
-        )
-        if image.key in seen:
-            raise FormatError(path, None, "filename", f"{image.key!r} is also in {seen[image.key]}")
-        seen[image.key] = path
-        images.append(image)
-        regions.extend(regs)
+        with problems.each():
+            image, regs = read_voc(
+                files[path], file=path, model_version=model_version, convention=convention
+            )
+            if image.key in seen:
+                raise FormatError(
+                    path, None, "filename", f"{image.key!r} is also in {seen[image.key]}"
+                )
+            seen[image.key] = path
+            images.append(image)
+            regions.extend(regs)
+    problems.check()
     labels = tuple(dict.fromkeys(r.label for r in regions))
     return Dataset(tuple(images), tuple(regions), labels)
 
