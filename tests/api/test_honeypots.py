@@ -3,7 +3,7 @@ reports (issue #9)."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from assay.store.models import Task
 from builders import HONEYPOT_GT as GT
@@ -419,3 +419,34 @@ def test_reviewers_see_no_honeypot_scores_on_the_dashboard(client, people, pool)
     ).json()
     assert dash["honeypot_accuracy_over_time"] == []
     assert all(r["honeypot_accuracy"] is None for r in dash["annotators"])
+
+
+def test_progress_and_timestamps_do_not_tell_honeypots_apart(client, people, pool, db):
+    """#16 H2 (1, 2): an annotator's job progress counted the tasks the GT stage had finished
+    (in a fresh job, exactly its honeypots), and finishing a GT task moved its `updated_at`,
+    so both pointed at the honeypots. An annotator's progress is their own work, and only a
+    change of a task's data moves its `updated_at`."""
+    settings(client, people, pool, per_job=3)
+    with db.session() as s:  # the GT stage finishes the pool's tasks, as its Done does
+        for task in s.scalars(select(Task).where(Task.id.in_(pool["gt"]))):
+            task.gt_status = "done"
+    ann = people["annotator"]
+    job = make_job(client, people, pool, pool["plain"][:4])
+    assert len(honeypots_of(client, people, job["id"])) == 3
+    seen = client.get(f"/api/jobs/{job['id']}", headers=ann.headers).json()["progress"]
+    assert (seen["done"], seen["done_percent"], seen["annotated"]) == (0, 0.0, 0)
+    lead = client.get(f"/api/jobs/{job['id']}", headers=people["lead"].headers).json()
+    assert lead["progress"]["done"] == 3  # the lead's GT stage view is unchanged
+    for t in job["task_ids"]:
+        task = client.get(f"/api/tasks/{t}", headers=ann.headers).json()
+        assert task["updated_at"] == task["created_at"], t
+    for t in job["task_ids"][:2]:
+        r = client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"job": job["id"], "result": [box(1, 1, 3, 3)]},
+            headers=ann.headers,
+        )
+        assert r.status_code == 201, r.text
+    listed = client.get(f"/api/projects/{pool['project']}/jobs", headers=ann.headers).json()
+    mine = next(j for j in listed["results"] if j["id"] == job["id"])["progress"]
+    assert (mine["annotated"], mine["done"], mine["total"]) == (2, 2, 7)

@@ -185,7 +185,7 @@ def reroll(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """A fresh choice of honeypots for a job nobody has started; 409 once it has annotations."""
     with ctx.write() as s:
         chosen = jobs.reroll(s, ctx.actor, job_id)
-        view = jobs.views_of(s, [jobs.get_job(s, ctx.actor, job_id)])[0]
+        view = jobs.views_of(s, [jobs.get_job(s, ctx.actor, job_id)], ctx.actor)[0]
         return {"job": serializers.job(view), "honeypots": chosen}
 
 
@@ -220,7 +220,7 @@ def sample(project_id: int, body: SampleIn, ctx: Ctx = Depends(context)) -> dict
             s, ctx.actor, project_id, **body.model_dump(exclude_unset=False)
         )
         return {
-            "job": serializers.job(jobs.views_of(s, [smp.job])[0]),
+            "job": serializers.job(jobs.views_of(s, [smp.job], ctx.actor)[0]),
             "task_ids": smp.task_ids,
             "sampled": len(smp.task_ids),
             "population": smp.population,

@@ -46,7 +46,7 @@ def create_job(project_id: int, body: JobIn, ctx: Ctx = Depends(context)) -> dic
         job = jobs.create_job(
             s, ctx.actor, project_id, body.title, body.task_ids, body.assignees, body.replicas
         )
-        return serializers.job(jobs.views_of(s, [job])[0])
+        return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
 
 
 @router.get("/projects/{project_id}/jobs")
@@ -61,14 +61,15 @@ def list_jobs(
 @router.get("/jobs/{job_id}")
 def get_job(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return serializers.job(jobs.views_of(s, [jobs.get_job(s, ctx.actor, job_id)])[0])
+        job = jobs.get_job(s, ctx.actor, job_id)
+        return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
 
 
 @router.patch("/jobs/{job_id}")
 def update_job(job_id: int, body: JobPatch, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         job = jobs.update_job(s, ctx.actor, job_id, **body.model_dump(exclude_unset=True))
-        return serializers.job(jobs.views_of(s, [job])[0])
+        return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
 
 
 @router.get("/jobs/{job_id}/next")

@@ -125,7 +125,10 @@ class Task(Base):
     # date with the scores so the review stream can order by it.
     agreement: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When its data or meta last changed (`tasks.update_task`), nothing else: a GT stage Done,
+    # a new agreement or an image rename must not move it, or annotators could tell finished
+    # GT tasks (honeypots) from the others by it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -29,7 +29,7 @@ def feedback_page(request: Request, job_id: int) -> Response:
     with reading(request) as (s, actor):
         fb = jobs.feedback(s, actor, job_id)
         project = projects.get_project(s, actor, fb.job.project_id)
-        progress = jobs.job_progress(s, [fb.job.id])[fb.job.id]
+        progress = jobs.job_progress(s, [fb.job.id], actor)[fb.job.id]
         latest = fb.attempts[-1] if fb.attempts else None
         context = {
             "title": f"Feedback · {fb.job.title or f'Job {fb.job.id}'}",

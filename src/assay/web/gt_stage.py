@@ -106,7 +106,7 @@ def stage_page(request: Request, job_id: int, back: bool = Query(False)) -> Resp
                 "the ground-truth editor draws boxes."
             )
             return _blocked(request, s, actor, job_id, detail)
-        assignees = jobs.views_of(s, [state.job])[0].assignee_ids
+        assignees = jobs.views_of(s, [state.job], actor)[0].assignee_ids
         payload = {
             "job": {"id": state.job.id, "title": _job_title(state.job)},
             "control": {"from_name": control.name, "to_name": control.to_name[0]},

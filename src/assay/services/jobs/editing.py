@@ -176,4 +176,4 @@ def list_jobs(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     pg = page_of(page, page_size, total)
     jobs = list(session.scalars(stmt.order_by(Job.id).offset(pg.offset).limit(pg.size)))
-    return views_of(session, jobs), pg
+    return views_of(session, jobs, actor), pg

@@ -1,4 +1,9 @@
-"""A job's progress as its people see it."""
+"""A job's progress as its people see it.
+
+Who may not see ground truth (annotators) sees only their own work: `annotated` and `done`
+count the tasks they annotated in the job. Counting the tasks the GT stage has finished
+would tell them which tasks are honeypots (in a fresh job, exactly those are done).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay.services.access import Actor, sees_ground_truth
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Task
 
 
@@ -14,7 +20,7 @@ from assay.store.models import Annotation, Job, JobAssignee, JobTask, Task
 class JobProgress:
     total: int
     annotated: int  # tasks with a live, non-cancelled annotation made in this job
-    done: int  # tasks whose GT stage is finished (done or empty), in any job
+    done: int  # tasks whose GT stage is finished (done or empty), in any job; see the module
     annotated_or_done: int = 0
 
     @property
@@ -39,8 +45,9 @@ class JobView:
     progress: JobProgress
 
 
-def views_of(session: Session, jobs: list[Job]) -> list[JobView]:
-    """Jobs with their tasks, assignees and progress, in a fixed number of queries."""
+def views_of(session: Session, jobs: list[Job], viewer: Actor) -> list[JobView]:
+    """Jobs with their tasks, assignees and progress as `viewer` sees it, in a fixed number of
+    queries."""
     ids = [j.id for j in jobs]
     if not ids:
         return []
@@ -59,11 +66,16 @@ def views_of(session: Session, jobs: list[Job]) -> list[JobView]:
         .order_by(JobAssignee.user_id)
     ):
         people[job_id].append(user_id)
-    progress = job_progress(session, ids)
+    progress = job_progress(session, ids, viewer)
     return [JobView(j, tasks[j.id], people[j.id], progress[j.id]) for j in jobs]
 
 
-def job_progress(session: Session, job_ids: list[int]) -> dict[int, JobProgress]:
+def job_progress(
+    session: Session, job_ids: list[int], viewer: Actor | None = None
+) -> dict[int, JobProgress]:
+    """Each job's progress; as `viewer` sees it when given (module docstring), else all of it
+    (the GT stage's gate)."""
+    own_work_only = viewer is not None and not sees_ground_truth(viewer)
     live = (JobTask.job_id.in_(job_ids), Task.deleted_at.is_(None))
     base = (
         select(JobTask.job_id, JobTask.task_id, Task.gt_status)
@@ -77,6 +89,7 @@ def job_progress(session: Session, job_ids: list[int]) -> dict[int, JobProgress]
             Annotation.job_id == JobTask.job_id,
             Annotation.deleted_at.is_(None),
             Annotation.was_cancelled.is_(False),
+            *((Annotation.completed_by_id == viewer.id,) if own_work_only and viewer else ()),
         )
         .exists()
     )
@@ -84,7 +97,7 @@ def job_progress(session: Session, job_ids: list[int]) -> dict[int, JobProgress]
     out: dict[int, list[int]] = {j: [0, 0, 0, 0] for j in job_ids}
     for job_id, _task_id, status, annotated in rows:
         c = out[job_id]
-        done = status != "none"
+        done = bool(annotated) if own_work_only else status != "none"
         c[0] += 1
         c[1] += bool(annotated)
         c[2] += done

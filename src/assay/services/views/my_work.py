@@ -77,7 +77,7 @@ def my_jobs(session: Session, actor: Actor) -> list[MyJob]:
     if not rows:
         return []
     ids = [job.id for job, _ in rows]
-    progress = jobs.job_progress(session, ids)
+    progress = jobs.job_progress(session, ids, actor)
     attempts: dict[int, list[JobSubmission]] = {i: [] for i in ids}
     for sub in session.scalars(
         select(JobSubmission)
