@@ -1,4 +1,5 @@
-"""The `assay` command: serve, demo, worker, migrate, user, import, export, recompute, evaluate.
+"""The `assay` command: serve, demo, worker, migrate, user, import, export, recompute, evaluate,
+backup, restore.
 
 Thin: each command turns its options into service calls and prints the result; every rule it
 needs is a service's (who a command acts as, what an export writes, when an import refreshes
@@ -13,7 +14,7 @@ import sys
 
 import typer
 
-from assay.cli import evaluate, io, quality, server, user
+from assay.cli import backup, evaluate, io, quality, server, user
 
 app = typer.Typer(
     help="assay: ground truth and annotation quality for CV labeling.", no_args_is_help=True
@@ -27,6 +28,8 @@ app.command("import")(io.import_)
 app.command("recompute")(quality.recompute)
 app.command()(io.export)
 app.command()(evaluate.evaluate)
+app.command()(backup.backup)
+app.command()(backup.restore)
 
 
 def main() -> None:  # pragma: no cover
