@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.runtime import gc_paused
-from assay.services import projects, tasks
+from assay.services import idempotency, projects, tasks
 from assay.services.errors import Invalid
 from assay.services.io import exporting, label_files
 from assay.services.tasks import predictions
@@ -126,41 +126,61 @@ async def import_tasks(
         "(default: an error naming them).",
     ),
     voc_convention: str = Query(exporting.DEFAULT_VOC_CONVENTION, description=VOC_CONVENTION_HELP),
+    import_id: str | None = Query(
+        None,
+        description="The same as an Idempotency-Key header: a retried import with the same "
+        "key answers the first answer and imports nothing.",
+    ),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
+    key = request.headers.get("Idempotency-Key") or import_id
     if format is not None:
         return await _import_format(
             project_id, request, format, as_, annotator, model_version, add_labels,
-            create_missing, voc_convention, ctx,
+            create_missing, voc_convention, key, ctx,
         )  # fmt: skip
     raw = await request.body()
+    asked = _fingerprint(request, [raw])
 
-    def work() -> tasks.ImportResult:
+    def work() -> tuple[dict[str, Any], int]:
         with gc_paused():
             items = parse_json_body(raw)
             with ctx.write() as s:
+                earlier = idempotency.claim(s, ctx.actor, key, asked) if key else None
+                if earlier is not None:
+                    return earlier, 0
                 result = tasks.import_tasks(
                     s, ctx.actor, project_id, items, media_root=_media_root(request)
                 )
-            del items
-        tasks.refresh_after_import(ctx.db, result.task_count)
-        return result
+                del items
+                body: dict[str, Any] = {
+                    "task_count": result.task_count,
+                    "annotation_count": result.annotation_count,
+                    "prediction_count": result.prediction_count,
+                    "predictions_count": result.prediction_count,
+                    "duration": 0,
+                    "file_upload_ids": [],
+                    "could_be_tasks_list": False,
+                    "found_formats": [],
+                    "data_columns": [],
+                    "task_ids": result.task_ids,
+                }
+                if key:
+                    idempotency.remember(s, ctx.actor, key, body)
+        return body, result.task_count
 
-    result = await run_in_threadpool(work)
-    body: dict[str, Any] = {
-        "task_count": result.task_count,
-        "annotation_count": result.annotation_count,
-        "prediction_count": result.prediction_count,
-        "predictions_count": result.prediction_count,
-        "duration": 0,
-        "file_upload_ids": [],
-        "could_be_tasks_list": False,
-        "found_formats": [],
-        "data_columns": [],
-    }
-    if return_task_ids:
-        body["task_ids"] = result.task_ids
+    body, imported = await run_in_threadpool(work)
+    if imported:
+        await run_in_threadpool(tasks.refresh_after_import, ctx.db, imported)
+    if not return_task_ids:
+        body = {k: v for k, v in body.items() if k != "task_ids"}
     return body
+
+
+def _fingerprint(request: Request, body: list[bytes]) -> str:
+    """What an import asks: its path, its options (the key itself aside) and its body."""
+    options = sorted((k, v) for k, v in request.query_params.multi_items() if k != "import_id")
+    return idempotency.fingerprint([request.url.path.encode(), repr(options).encode(), *body])
 
 
 def _media_root(request: Request) -> Path:
@@ -177,6 +197,7 @@ async def _import_format(
     add_labels: bool,
     create_missing: bool,
     voc_convention: str,
+    key: str | None,
     ctx: Ctx,
 ) -> dict[str, Any]:
     """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
@@ -187,28 +208,39 @@ async def _import_format(
     files = {}
     for upload in uploads:
         files[upload.filename or "upload"] = await upload.read()
+    asked = _fingerprint(
+        request, [part for name, data in sorted(files.items()) for part in (name.encode(), data)]
+    )
 
-    def work() -> label_files.FormatImport:
+    def work() -> tuple[dict[str, Any], int]:
         with ctx.write() as s:
-            return label_files.import_files(
+            earlier = idempotency.claim(s, ctx.actor, key, asked) if key else None
+            if earlier is not None:
+                return earlier, 0
+            done = label_files.import_files(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
                 create_missing=create_missing, media_root=_media_root(request),
                 voc_convention=voc_convention,
             )  # fmt: skip
+            body = {
+                "task_count": done.tasks_created,
+                "matched_task_count": done.tasks_matched,
+                "annotation_count": done.annotations,
+                "prediction_count": done.predictions,
+                "replaced_prediction_count": done.predictions_replaced,
+                "labels_added": done.labels_added,
+                "notes": done.notes,
+                "task_ids": done.task_ids,
+            }
+            if key:
+                idempotency.remember(s, ctx.actor, key, body)
+        return body, done.tasks_created + done.tasks_matched
 
-    done = await run_in_threadpool(work)
-    tasks.refresh_after_import(ctx.db, done.tasks_created + done.tasks_matched)
-    return {
-        "task_count": done.tasks_created,
-        "matched_task_count": done.tasks_matched,
-        "annotation_count": done.annotations,
-        "prediction_count": done.predictions,
-        "replaced_prediction_count": done.predictions_replaced,
-        "labels_added": done.labels_added,
-        "notes": done.notes,
-        "task_ids": done.task_ids,
-    }
+    body, touched = await run_in_threadpool(work)
+    if touched:
+        await run_in_threadpool(tasks.refresh_after_import, ctx.db, touched)
+    return body
 
 
 @router.get("/{project_id}/export")

@@ -534,3 +534,20 @@ class JobSubmission(Base):
     hints: Mapped[list[Any]] = mapped_column(default=list)
     details: Mapped[list[Any]] = mapped_column(default=list)  # [[task_id, accuracy], ...]
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotentRequest(Base):
+    """A write sent with an `Idempotency-Key`: its answer, so that the same request retried
+    after an ambiguous failure (a timeout, a dropped connection) answers the first answer
+    instead of importing twice. Claimed in the request's own transaction: the key and the
+    write commit together or not at all."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (Index("ix_idempotent_requests_key", "user_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of what was asked
+    answer: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
