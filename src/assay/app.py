@@ -42,7 +42,17 @@ from assay.services.quality import RECOMPUTE_KIND, on_labels_changed, recompute_
 from assay.settings import Settings, get_settings
 from assay.store import migrate
 from assay.store.db import Database
-from assay.web import adjudication, common, feedback, gt_stage, my_work, people, review, routes
+from assay.web import (
+    adjudication,
+    annotate,
+    common,
+    feedback,
+    gt_stage,
+    my_work,
+    people,
+    review,
+    routes,
+)
 from assay.web import dashboard as dashboard_page
 
 API_ROUTERS = (
@@ -64,6 +74,7 @@ API_ROUTERS = (
 WEB_ROUTERS = (
     routes.router,
     gt_stage.router,
+    annotate.router,
     review.router,
     dashboard_page.router,
     dashboard_page.assets,

@@ -33,6 +33,7 @@ class AnnotationIn(BaseModel):
     result: list[Any] | None = None
     ground_truth: bool | None = None
     was_cancelled: bool | None = None
+    skip_reason: str | None = None
     lead_time: float | None = None
     job: int | None = None
 
@@ -162,6 +163,7 @@ def create_annotation(
             result=body.result if body.result is not None else [],
             ground_truth=bool(body.ground_truth),
             was_cancelled=bool(body.was_cancelled),
+            skip_reason=body.skip_reason,
             lead_time=body.lead_time,
             job_id=body.job,
         )

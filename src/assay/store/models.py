@@ -205,6 +205,7 @@ class Annotation(Base):
     result: Mapped[list[Any]] = mapped_column(default=list)
     ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
     was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_reason: Mapped[str | None] = mapped_column(String(500))  # why it was skipped (cancelled)
     lead_time: Mapped[float | None] = mapped_column(Float)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # manual (a person's work) | consensus (merged from several; services.consensus).

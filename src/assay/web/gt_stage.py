@@ -46,6 +46,10 @@ def feedback_url(job_id: int) -> str:
     return f"/jobs/{job_id}/feedback"
 
 
+def annotate_url(job_id: int) -> str:
+    return f"/jobs/{job_id}/annotate"
+
+
 @router.get("/projects/{project_id}/jobs")
 def job_list(
     request: Request,
@@ -57,6 +61,8 @@ def job_list(
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
         views, pg = jobs.list_jobs(s, actor, project_id, page, page_size)
+        mine = [v.job.id for v in views if actor.id in v.assignee_ids]
+        remaining = jobs.remaining_by_job(s, mine, actor.id)
         sees_people = actor.may(Action.JOBS_VIEW_ALL)
         emails = (
             authors.emails_of(s, {u for v in views for u in v.assignee_ids}) if sees_people else {}
@@ -71,6 +77,8 @@ def job_list(
                 "complete": complete_url(v.job.id),
                 # an assignee hands the job in and sees the result there
                 "feedback": feedback_url(v.job.id) if actor.id in v.assignee_ids else None,
+                "annotate": annotate_url(v.job.id) if v.job.id in remaining else None,
+                "started": remaining.get(v.job.id, 0) < len(v.task_ids),
             }
             for v in views
         ]

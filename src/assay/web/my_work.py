@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from assay.services.views import my_work
 from assay.web.common import MAX_PAGE_SIZE, PAGE_SIZE, PageRoute, pager, reading, render
 from assay.web.feedback import STATUS_TITLES
-from assay.web.gt_stage import feedback_url
+from assay.web.gt_stage import annotate_url, feedback_url
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -52,6 +52,8 @@ def my_work_page(
                 "latest": m.latest,
                 "attempts_left": m.feedback.attempts_left,
                 "feedback": feedback_url(m.job.id),
+                "annotate": annotate_url(m.job.id) if m.status in ("open", "needs_fixes") else None,
+                "started": m.done > 0 or bool(m.latest),
             }
             for m in mine
         ]

@@ -17,7 +17,13 @@ from assay.services.jobs.lookup import (
     require_task_in_job,
 )
 from assay.services.jobs.progress import JobProgress, JobView, job_progress, views_of
-from assay.services.jobs.queue import next_to_annotate, remaining_by_job, shuffled
+from assay.services.jobs.queue import (
+    job_to_annotate,
+    next_to_annotate,
+    remaining_by_job,
+    shuffled,
+    worked_on,
+)
 
 __all__ = [
     "Feedback",
@@ -31,6 +37,7 @@ __all__ = [
     "is_honeypot_for",
     "job_progress",
     "job_task_ids",
+    "job_to_annotate",
     "list_job_honeypots",
     "list_jobs",
     "next_to_annotate",
@@ -42,4 +49,5 @@ __all__ = [
     "submit_job",
     "update_job",
     "views_of",
+    "worked_on",
 ]

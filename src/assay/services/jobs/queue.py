@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Actor
-from assay.services.errors import Invalid
+from assay.services.errors import Forbidden, Invalid
 from assay.services.jobs.lookup import get_job, is_assignee
 from assay.store.models import Annotation, Job, JobTask, Task
 
@@ -94,6 +94,37 @@ def next_to_annotate(session: Session, actor: Actor, job_id: int) -> tuple[Task 
     return session.scalars(
         _queue(job, actor.id).order_by(JobTask.position).limit(1)
     ).first(), remaining
+
+
+def job_to_annotate(session: Session, actor: Actor, job_id: int) -> Job:
+    """The job, for one of its assignees to annotate (the annotate page's gate).
+
+    NotFound if the actor may not see the job; Forbidden when they see it (leads, reviewers)
+    but are not among its assignees.
+    """
+    job = get_job(session, actor, job_id)
+    if not is_assignee(session, job.id, actor.id):
+        raise Forbidden(f"Only the people assigned to job {job.id} annotate it.")
+    return job
+
+
+def worked_on(session: Session, actor: Actor, job_id: int) -> list[int]:
+    """The job's tasks the actor annotated or skipped in it, in the order they did so: where
+    Back goes. The same for every task of the job, honeypot or not."""
+    job = job_to_annotate(session, actor, job_id)
+    first = (
+        select(Annotation.task_id, func.min(Annotation.id).label("first"))
+        .join(Task, Task.id == Annotation.task_id)
+        .where(
+            Annotation.job_id == job.id,
+            Annotation.completed_by_id == actor.id,
+            Annotation.deleted_at.is_(None),
+            Task.deleted_at.is_(None),
+        )
+        .group_by(Annotation.task_id)
+        .subquery()
+    )
+    return list(session.scalars(select(first.c.task_id).order_by(first.c.first)))
 
 
 def shuffled(job_id: int, task_ids: list[int]) -> list[int]:

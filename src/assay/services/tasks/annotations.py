@@ -68,6 +68,7 @@ def create_annotation(
     was_cancelled: bool = False,
     lead_time: float | None = None,
     job_id: int | None = None,
+    skip_reason: str | None = None,
 ) -> Annotation:
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
@@ -85,7 +86,9 @@ def create_annotation(
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
     _check_lead_time(lead_time)
+    reason = _skip_reason(skip_reason, was_cancelled)
     ann = add_annotation(session, actor, task, result, job_id, was_cancelled, lead_time)
+    ann.skip_reason = reason
     if ground_truth:
         _gt.make_ground_truth(session, actor, ann)
     return ann
@@ -133,6 +136,20 @@ def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
         raise Invalid.field("job", f"you are not an assignee of job {job_id}")
 
 
+MAX_SKIP_REASON = 500
+
+
+def _skip_reason(reason: Any, was_cancelled: bool) -> str | None:
+    """Why a task was skipped: text of at most 500 characters, only on a cancelled annotation."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str) or len(reason.strip()) > MAX_SKIP_REASON:
+        raise Invalid.field("skip_reason", f"must be text of at most {MAX_SKIP_REASON} characters")
+    if not was_cancelled:
+        raise Invalid.field("skip_reason", "goes with was_cancelled=true (a skipped task)")
+    return reason.strip() or None
+
+
 def _check_lead_time(lead_time: Any) -> None:
     if lead_time is not None and (not isinstance(lead_time, int | float) or lead_time < 0):
         raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
@@ -166,6 +183,8 @@ def update_annotation(
     ):
         ann.was_cancelled = bool(fields["was_cancelled"])
         content_changed = True
+    if "skip_reason" in fields or not ann.was_cancelled:
+        ann.skip_reason = _skip_reason(fields.get("skip_reason"), ann.was_cancelled)
     if fields.get("lead_time") is not None:
         _check_lead_time(fields["lead_time"])
         ann.lead_time = float(fields["lead_time"])

@@ -32,6 +32,7 @@ def annotation(
         "completed_by": a.completed_by_id,
         "result": a.result,
         "was_cancelled": a.was_cancelled,
+        "skip_reason": a.skip_reason,
         "lead_time": a.lead_time,
         "revision": a.revision,
         "review_status": a.review_status,

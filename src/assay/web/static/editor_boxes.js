@@ -24,7 +24,10 @@ window.assayEditor = window.assayEditor || {};
       original: { w: 1, h: 1 }, // recorded as original_width/height
       dirty: false,
       lastLabel: null,
+      past: [], // the boxes after each change since load(), oldest first: what undo() restores
     };
+
+    const copy = (boxes) => boxes.map((b) => ({ ...b }));
 
     function look(canEdit) {
       return { colourOf: (label) => opts.colours.get(label), selected: st.selected, editable: canEdit };
@@ -47,7 +50,19 @@ window.assayEditor = window.assayEditor || {};
 
     function changed() {
       st.dirty = true;
+      st.past.push(copy(st.boxes));
       render();
+    }
+
+    // Back to the boxes before the last change of this task; false when there is none.
+    function undo() {
+      if (!opts.ready() || st.past.length < 2) return false;
+      st.past.pop();
+      st.boxes = copy(st.past[st.past.length - 1]);
+      if (!find(st.selected)) st.selected = null;
+      st.dirty = st.past.length > 1;
+      render();
+      return true;
     }
 
     function add(box) {
@@ -104,6 +119,7 @@ window.assayEditor = window.assayEditor || {};
       st.original = { w: task.width || st.size.w, h: task.height || st.size.h };
       st.selected = null;
       st.dirty = false;
+      st.past = [copy(st.boxes)];
     }
 
     function result() {
@@ -132,6 +148,8 @@ window.assayEditor = window.assayEditor || {};
       removeSelected: () => st.selected && opts.ready() && remove(st.selected),
       relabelSelected: () => st.selected && opts.ready() && relabel(st.selected),
       nudge,
+      undo,
+      canUndo: () => st.past.length > 1,
       load,
       result,
     };
@@ -210,7 +228,7 @@ window.assayEditor = window.assayEditor || {};
   }
 
   // The keys every editing page shares (editor_keys.js), with the page's own in `on`:
-  // {blocked(), done(), back(), deselect()?}; `root` gets gt-space while Space is held.
+  // {blocked(), done(), back(), deselect()?, keys?}; `root` gets gt-space while Space is held.
   function bindEditorKeys(ed, viewer, root, on) {
     E.bindKeys({
       space(held) {
@@ -224,6 +242,7 @@ window.assayEditor = window.assayEditor || {};
       zoomOut: viewer.zoomOut,
       fit: viewer.fit,
       nudge: (dx, dy) => ed.nudge(dx, dy, viewer.zoom()),
+      undo: ed.undo,
       back() {},
       ...on,
     });

@@ -5,12 +5,14 @@
 window.assayEditor = window.assayEditor || {};
 
 // on: {blocked(), space(held), done(), back(), remove(), deselect(), relabel(), zoomIn(),
-// zoomOut(), fit(), nudge(dx, dy) in screen pixels}; each returns nothing.
+// zoomOut(), fit(), nudge(dx, dy) in screen pixels, undo(), keys: {key: action} a page's own
+// plain keys}; each returns nothing.
 window.assayEditor.bindKeys = function bindKeys(on) {
   const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
   const PLAIN = {
     Delete: on.remove, Backspace: on.remove, Escape: on.deselect, l: on.relabel, b: on.back,
     "+": on.zoomIn, "=": on.zoomIn, "-": on.zoomOut, _: on.zoomOut, 0: on.fit,
+    ...(on.keys || {}),
   };
 
   function typing(event) {
@@ -28,6 +30,10 @@ window.assayEditor.bindKeys = function bindKeys(on) {
     if ((event.ctrlKey || event.metaKey) && key === "Enter") {
       event.preventDefault();
       return on.done();
+    }
+    if ((event.ctrlKey || event.metaKey) && key === "z" && !event.shiftKey && on.undo) {
+      event.preventDefault();
+      return on.undo();
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (ARROWS[key]) {

@@ -1,0 +1,266 @@
+// Annotate a job: the assignee's queue in the ground-truth editor's box editor. It asks the
+// JSON API for the next task of the job, sends the boxes (Submit), a skip with its reason
+// (Skip) or goes Back to a task worked on before to revise it; when the queue is empty it
+// hands the job in and shows the feedback. Every task is treated alike: the page never knows
+// which tasks are checks. Loads last, after the editor_*.js modules.
+"use strict";
+
+(function () {
+  const E = window.assayEditor;
+  const $ = (id) => document.getElementById(id);
+  const root = $("an-editor");
+  const { config, left, right, picker, viewer } = E.openEditor("an-config", onZoom);
+  const state = {
+    task: null, // the task on screen (the API's task JSON), null at the hand-in
+    annotation: null, // the person's annotation of it in this job, when revising
+    at: -1, // its index in workedOn when revising, -1 for a task of the queue
+    workedOn: config.worked_on.slice(), // task ids annotated or skipped in this job, in order
+    remaining: null, // tasks left in the queue, from the last GET next
+    ready: false,
+    busy: false,
+  };
+  const ed = E.createBoxEditor(left, picker, {
+    control: config.control,
+    colours: new Map(config.labels.map((l) => [l.name, l.colour])),
+    ready: () => state.ready && !state.busy,
+    onRender() {
+      const n = ed.boxes().filter((b) => b.label).length;
+      $("an-box-count").textContent = `· ${plural(n, "box")}`;
+      $("gt-delete").disabled = !ed.selected();
+      $("an-undo").disabled = !ed.canUndo();
+      root.dataset.dirty = String(ed.dirty());
+    },
+  });
+  const { run, showError } = E.createRunner(state, root, $("an-message"), (busy) => {
+    for (const id of ["an-submit", "an-skip", "an-back", "an-handin-button", "an-revise"]) {
+      $(id).disabled = busy;
+    }
+  });
+  const api = (method, url, body) => window.assay.api(method, url, body);
+  const fill = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (_, key) => encodeURIComponent(values[key]));
+  const plural = (n, word, many = `${word}es`) => `${n} ${n === 1 ? word : many}`;
+
+  function onZoom(z) {
+    $("gt-zoom").textContent = `${Math.round(z * 100)} %`;
+    ed.render();
+  }
+
+  function say(text) {
+    $("an-said").textContent = text;
+  }
+
+  // -- loading tasks ----------------------------------------------------------------------
+
+  async function next() {
+    const answer = await api("GET", config.urls.next);
+    state.remaining = answer.remaining;
+    if (answer.complete) return handInView();
+    return show(answer.task, null, -1);
+  }
+
+  // A task worked on before: the task and the person's own annotation of it in this job.
+  async function revisit(i) {
+    const task = await api("GET", fill(config.urls.task, { task: state.workedOn[i] }));
+    const own = task.annotations.filter(
+      (a) => a.job === config.job.id && a.completed_by === config.me,
+    );
+    return show(task, own.length ? own[own.length - 1] : null, i);
+  }
+
+  async function show(task, annotation, at) {
+    $("an-message").hidden = true;
+    closeSkip();
+    $("an-handin").hidden = true;
+    $("an-panes").hidden = false;
+    state.task = task;
+    state.annotation = annotation;
+    state.at = at;
+    state.ready = false;
+    const size = await loadImage(task);
+    const regions = annotation && !annotation.was_cancelled ? annotation.result : [];
+    ed.load(regions, size, task);
+    if (size) viewer.setSize(size);
+    state.ready = Boolean(size);
+    showTask();
+    ed.render();
+    root.dataset.task = String(task.id);
+    root.dataset.revising = String(at >= 0);
+    root.dataset.ready = "true";
+  }
+
+  async function loadImage(task) {
+    try {
+      return await E.loadTaskImage(left, right, task, config.image_key);
+    } catch (error) {
+      showError(error);
+      return null;
+    }
+  }
+
+  function showTask() {
+    const total = config.total;
+    const done = state.remaining == null ? state.workedOn.length : total - state.remaining;
+    $("an-progress").max = total || 1;
+    $("an-progress").value = done;
+    $("an-progress-text").textContent = `${done} of ${total}`;
+    $("an-task").textContent = `Task #${state.task.id}`;
+    const skipped = state.annotation && state.annotation.was_cancelled;
+    $("an-revising").hidden = state.at < 0;
+    $("an-revising").textContent = skipped ? "revising · skipped" : "revising";
+  }
+
+  // -- Submit, Skip, Back -----------------------------------------------------------------
+
+  function canAct() {
+    return state.task && state.ready && !state.busy && !picker.isOpen();
+  }
+
+  // Store the task's answer: a new annotation in this job, or a change of the one revised.
+  async function save(body) {
+    if (state.annotation) {
+      const url = fill(config.urls.annotation, { annotation: state.annotation.id });
+      await api("PATCH", url, body);
+    } else {
+      const url = fill(config.urls.annotations, { task: state.task.id });
+      await api("POST", url, { job: config.job.id, ...body });
+      state.workedOn.push(state.task.id);
+    }
+  }
+
+  // After a save: the next task revised in order, else the queue's next.
+  async function advance() {
+    if (state.at >= 0 && state.at + 1 < state.workedOn.length) return revisit(state.at + 1);
+    return next();
+  }
+
+  function submit() {
+    if (!canAct()) return;
+    run(async () => {
+      const result = ed.result();
+      await save({ result, was_cancelled: false, skip_reason: null });
+      say(`Task #${state.task.id} submitted, ${plural(result.length, "region", "regions")}.`);
+      await advance();
+    });
+  }
+
+  function openSkip() {
+    if (!canAct()) return;
+    $("an-skip-form").hidden = false;
+    $("an-skip-reason").focus();
+  }
+
+  function closeSkip() {
+    $("an-skip-form").hidden = true;
+    $("an-skip-reason").value = "";
+  }
+
+  function skip(event) {
+    event.preventDefault();
+    const reason = $("an-skip-reason").value.trim();
+    if (!reason || !state.task) return;
+    run(async () => {
+      await save({ result: [], was_cancelled: true, skip_reason: reason });
+      say(`Task #${state.task.id} skipped.`);
+      closeSkip();
+      await advance();
+    });
+  }
+
+  function back() {
+    if (state.busy || picker.isOpen()) return;
+    const i = state.at >= 0 ? state.at - 1 : state.workedOn.length - 1;
+    if (i < 0) {
+      say("There is no task before this one.");
+      return;
+    }
+    if (state.task && ed.dirty() && !confirm("Go back without saving your changes to this task?")) {
+      return;
+    }
+    run(() => revisit(i));
+  }
+
+  // -- the hand-in ------------------------------------------------------------------------
+
+  async function handInView() {
+    state.task = null;
+    state.ready = false;
+    state.at = -1;
+    showFeedback(await api("GET", config.urls.feedback));
+  }
+
+  function showFeedback(fb) {
+    closeSkip();
+    $("an-panes").hidden = true;
+    $("an-handin").hidden = false;
+    $("an-status").textContent = config.status_titles[fb.status] || fb.status;
+    const intro = {
+      open: "You worked through every task of this job. Hand it in to get your score.",
+      needs_fixes: "Please look over your work in this job again, fix it, then hand it in once more.",
+      to_lead: "The job went to a lead, who will look at it with you.",
+      accepted: "Thank you: the job is accepted.",
+    };
+    $("an-intro").textContent = intro[fb.status] || "";
+    const score = fb.score == null ? "" : `Your score on the checks: ${Math.round(fb.score * 100)} % (target ${Math.round(fb.target * 100)} %).`;
+    $("an-score").textContent = score;
+    $("an-score").hidden = !score;
+    $("an-hints").replaceChildren(
+      ...fb.hints.map((hint) => Object.assign(document.createElement("li"), { textContent: hint })),
+    );
+    $("an-hints").hidden = !fb.hints.length;
+    const fixing = fb.status === "needs_fixes";
+    $("an-attempts").textContent = fixing ? `${plural(fb.attempts_left, "attempt", "attempts")} left.` : "";
+    $("an-attempts").hidden = !fixing;
+    const open = fb.status === "open" || fixing;
+    $("an-handin-button").hidden = !open;
+    $("an-revise").hidden = !open || !state.workedOn.length;
+    showProgressDone();
+    root.dataset.status = fb.status;
+    root.dataset.ready = "complete";
+  }
+
+  function showProgressDone() {
+    $("an-progress").max = config.total || 1;
+    $("an-progress").value = config.total;
+    $("an-progress-text").textContent = `${config.total} of ${config.total}`;
+  }
+
+  function handIn() {
+    run(async () => showFeedback(await api("POST", config.urls.submit)));
+  }
+
+  // "Needs fixes" reopens the queue: the tasks worked on, from the first one.
+  function revise() {
+    if (!state.workedOn.length) return;
+    run(() => revisit(0));
+  }
+
+  // -- keyboard, buttons, leaving ---------------------------------------------------------
+
+  E.bindEditorKeys(ed, viewer, root, {
+    blocked: () => picker.isOpen(),
+    done: submit,
+    back,
+    undo: () => state.task && ed.undo(),
+    keys: { s: openSkip },
+  });
+  E.button("an-submit", submit);
+  E.button("an-back", back);
+  E.button("an-skip", openSkip);
+  E.button("an-undo", () => ed.undo());
+  E.button("an-skip-cancel", closeSkip);
+  E.button("an-handin-button", handIn);
+  E.button("an-revise", revise);
+  E.bindToolbar(ed, viewer);
+  $("an-skip-form").addEventListener("submit", skip);
+  $("an-skip-reason").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeSkip();
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!state.task || !ed.dirty()) return;
+    event.preventDefault();
+    event.returnValue = ""; // the browser asks whether to leave with unsaved boxes
+  });
+
+  run(next);
+})();
