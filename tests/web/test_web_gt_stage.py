@@ -132,7 +132,7 @@ def test_job_list_for_reviewers_and_annotators(client, people, survey, signed_in
     rows = rows_of(annotator.text)
     assert list(rows) == [survey["ready"]]
     assert rows[survey["ready"]] == (
-        f"Ready #{survey['ready']} Hand in & feedback → 3 2 annotators 100 % 3 of 3"
+        f"Ready #{survey['ready']} Continue Hand in & feedback → 3 2 annotators 100 % 3 of 3"
     )
     assert f'href="/jobs/{survey["ready"]}/feedback"' in annotator.text
     assert "Ground truth done" not in annotator.text and "@example.com</td>" not in annotator.text
