@@ -133,7 +133,7 @@ def test_admin_creates_a_user_whose_token_is_shown_once_and_works(client, people
         json={
             "email": "  New.Person@Example.com ",
             "role": "reviewer",
-            "password": "long-enough",
+            "password": "long-enough-pw",
             "first_name": "New",
             "last_name": "Person",
             "phone": "ignored",
@@ -368,10 +368,12 @@ def test_service_rules(db, people):
         # the command line (actor None) is trusted, but the last-admin rule holds for it too
         with pytest.raises(Conflict, match="last active admin"):
             users.deactivate_user(s, None, people["admin"].id)
-        changed = users.update_user(s, None, people["lead"].id, role="admin", password="by-the-cli")
+        changed = users.update_user(
+            s, None, people["lead"].id, role="admin", password="set-by-the-cli"
+        )
         assert changed.role == "admin"
     with db.session() as s:
-        users.authenticate_password(s, "lead@example.com", "by-the-cli")
+        users.authenticate_password(s, "lead@example.com", "set-by-the-cli")
         assert users.deactivate_user(s, None, people["admin"].id).is_active is False
 
 
@@ -440,13 +442,13 @@ def test_cli_user_list(cli_env, people, client):
 
 def test_cli_user_set(cli_env, people, client):
     result = _cli(
-        "user", "set", "LEAD@example.com", "--role", "reviewer", "--password", "cli-pass-1"
+        "user", "set", "LEAD@example.com", "--role", "reviewer", "--password", "cli-password-1"
     )
     assert result.exit_code == 0, result.output
     assert "lead@example.com (reviewer, active)" in result.output
     me = client.get("/api/current-user/whoami", headers=people["lead"].headers).json()
     assert me["role"] == "reviewer"
-    people["lead"].password = "cli-pass-1"
+    people["lead"].password = "cli-password-1"
     assert log_in(client, people["lead"]).status_code == 303
     client.cookies.clear()
 
@@ -517,3 +519,40 @@ def test_server_hashes_with_recommended_argon2(client, db, monkeypatch):
         assert r.status_code == 303
     finally:
         users.use_password_hasher(cheap)
+
+
+def test_password_policy_wherever_a_password_is_set(client, people, cli_env):
+    """12 to 1,024 characters, not the email nor its local part: refused with 400 naming the
+    field and the reason, by the API (create, change, own change) and the command line."""
+    admin = people["admin"].headers
+    for password, reason in [
+        ("elevenchars", "at least 12 characters"),
+        ("x" * 1020 + "abcde", "at most 1024 characters"),
+        ("Pat.Quinn.Field@example.com", "must not be your email address"),
+        ("pat.quinn.field", "must not be your email address or its part before the @"),
+    ]:
+        r = client.post(
+            "/api/users",
+            json={"email": "pat.quinn.field@example.com", "password": password},
+            headers=admin,
+        )
+        assert r.status_code == 400, (password, r.text)
+        assert list(r.json()["validation_errors"]) == ["password"]
+        assert reason in r.json()["validation_errors"]["password"][0]
+    me = people["reviewer"]
+    r = client.post(
+        "/api/current-user/password",
+        json={"current_password": me.password, "new_password": "REVIEWER@example.com"},
+        headers=me.headers,
+    )
+    assert r.status_code == 400 and "must not be your email" in r.json()["detail"]
+    assert list(r.json()["validation_errors"]) == ["new_password"]
+    r = client.patch(
+        f"/api/users/{people['lead'].id}", json={"password": "lead@example.com"}, headers=admin
+    )
+    assert r.status_code == 400 and list(r.json()["validation_errors"]) == ["password"]
+
+    added = _cli("user", "add", "cli.person@example.com", "--password", "cli.person")
+    assert added.exit_code == 1 and "password" in added.output
+    added = _cli("user", "add", "cli.person@example.com", "--password", "cli.person-ok!")
+    assert added.exit_code == 0, added.output

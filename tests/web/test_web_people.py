@@ -83,7 +83,13 @@ def test_adding_a_person_shows_the_services_errors(signed_in, people):
     r = _post(c, "/people", {"email": "LEAD@example.com", "role": "annotator"})
     assert r.status_code == 409 and "exists" in r.text
     r = _post(c, "/people", {"email": "short@example.com", "role": "lead", "password": "short"})
-    assert r.status_code == 400 and "at least 8 characters" in r.text
+    assert r.status_code == 400 and "at least 12 characters" in r.text
+    r = _post(
+        c,
+        "/people",
+        {"email": "pat.q@example.com", "role": "lead", "password": "Pat.Q@Example.com"},
+    )
+    assert r.status_code == 400 and "must not be your email address" in r.text
 
 
 def test_leads_and_others_may_not_add_or_change_people(db, signed_in, people):

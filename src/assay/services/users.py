@@ -25,7 +25,12 @@ from assay.store.models import User
 from assay.store.types import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
-MIN_PASSWORD = 8
+# The password policy, applied wherever a password is set (not at login: older passwords still
+# work until changed). No strength estimator (zxcvbn is not a dependency): length is what
+# counts, plus three cheap refusals: the email, its local part, and too few distinct characters.
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # argon2 hashes any length; a bound keeps a login from hashing megabytes
+MIN_DISTINCT = 5
 MAX_NAME = 150  # username, first_name, last_name (the columns' length)
 # `ordering` of the user list (Label Studio's names) -> column; a leading "-" reverses.
 ORDERINGS = {
@@ -89,7 +94,7 @@ def create_user(
     email = _valid_email(session, email)
     role = _valid_role(role)
     if password is not None:
-        _valid_password(password)
+        check_password(password, email)
     if token is not None and len(token) < 16:
         raise Invalid.field("token", "must have at least 16 characters")
     first_name = _valid_name("first_name", first_name)
@@ -225,7 +230,7 @@ def update_user(
     user.role = new_role
     user.is_active = still_active
     if password is not None:
-        _valid_password(password)
+        check_password(password, user.email)
         if own:
             _check_current_password(user, current_password)
         user.password_hash = _hasher().hash(password)
@@ -243,7 +248,7 @@ def change_password(
 ) -> None:
     """The actor's own new password; Invalid names `current_password` when it is wrong."""
     user = get_user(session, actor.id)
-    _valid_password(new_password, "new_password")
+    check_password(new_password, user.email, "new_password")
     _check_current_password(user, current_password)
     user.password_hash = _hasher().hash(new_password)
 
@@ -288,9 +293,19 @@ def _valid_role(role: str) -> str:
         raise Invalid.field("role", f"must be one of {', '.join(r.value for r in Role)}") from None
 
 
-def _valid_password(password: str, field: str = "password") -> None:
+def check_password(password: str, email: str, field: str = "password") -> None:
+    """Invalid naming `field` and the reason unless `password` may be set for `email`: 12 to
+    1,024 characters, at least 5 of them different, and neither the email nor the part of it
+    before the @ (in any case, spaces around ignored)."""
     if len(password) < MIN_PASSWORD:
         raise Invalid.field(field, f"must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid.field(field, f"must have at most {MAX_PASSWORD} characters")
+    email = email.strip().lower()
+    if password.strip().lower() in (email, email.split("@")[0]):
+        raise Invalid.field(field, "must not be your email address or its part before the @")
+    if len(set(password)) < MIN_DISTINCT:
+        raise Invalid.field(field, f"must have at least {MIN_DISTINCT} different characters")
 
 
 def _valid_name(field: str, value: str) -> str:
