@@ -315,16 +315,23 @@ def test_deactivated_user_cannot_use_token_or_log_in_and_keeps_labels(
     kept = client.get(f"/api/annotations/{made.json()['id']}", headers=people["lead"].headers)
     assert kept.status_code == 200 and kept.json()["completed_by"] == ann.id
 
-    # reactivated: the same token works again
+    # reactivated: they sign in again; the old token stays revoked, a new one works
     back = client.patch(
         f"/api/users/{ann.id}", json={"is_active": True}, headers=people["admin"].headers
     )
     assert back.status_code == 200 and back.json()["is_active"] is True
-    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 200
+    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 401
+    assert browser.get("/api/current-user/whoami").status_code == 401  # the old session too
     assert log_in(client, ann).status_code == 303
+    page = client.get("/")
+    token = client.post(
+        "/api/current-user/reset-token", headers={"X-CSRFToken": csrf_of(page.text)}
+    ).json()["token"]
+    me = client.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"})
+    assert me.status_code == 200 and me.json()["id"] == ann.id
 
 
-def test_last_active_admin_cannot_be_demoted_or_deactivated(client, people):
+def test_last_active_admin_cannot_be_demoted_or_deactivated(client, db, people):
     admin = people["admin"]
     for body in ({"role": "lead"}, {"is_active": False}):
         r = client.patch(f"/api/users/{admin.id}", json=body, headers=admin.headers)
@@ -346,8 +353,9 @@ def test_last_active_admin_cannot_be_demoted_or_deactivated(client, people):
     client.patch(f"/api/users/{second['id']}", json={"is_active": True}, headers=admin.headers)
     r = client.patch(f"/api/users/{admin.id}", json={"role": "lead"}, headers=admin.headers)
     assert r.status_code == 200 and r.json()["role"] == "lead"
-    # ... and the remaining one is now the last
-    boss2 = {"Authorization": f"Token {second['token']}"}
+    # ... and the remaining one is now the last (with a new token: deactivation revoked theirs)
+    with db.session() as s:
+        boss2 = {"Authorization": f"Token {users.reset_token(s, second['id'])}"}
     r = client.delete(f"/api/users/{second['id']}", headers=boss2)
     assert r.status_code == 409
     # the demoted admin lost user management at once (as a lead they may still list people)
@@ -460,12 +468,10 @@ def test_cli_user_set(cli_env, people, client):
     )
     on = _cli("user", "set", "annotator@example.com", "--active", "--first-name", "Ann")
     assert on.exit_code == 0
-    assert (
-        client.get("/api/current-user/whoami", headers=people["annotator"].headers).json()[
-            "first_name"
-        ]
-        == "Ann"
-    )
+    # deactivation revoked the token: a new one
+    token = _cli("user", "token", "annotator@example.com").output.split("token:")[1].strip()
+    me = client.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"})
+    assert me.json()["first_name"] == "Ann"
 
     for args, words in [
         (("nobody@example.com", "--role", "lead"), "no user with email"),

@@ -122,7 +122,11 @@ def test_admin_changes_a_role_and_deactivates(db, client, signed_in, people):
     assert 'data-active="false"' in c.get("/people?active=false").text
     r = _post(c, f"/people/{ann.id}/active", {"active": "true"})
     assert r.status_code == 303
-    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 200
+    with db.session(write=False) as s:
+        assert users.get_user(s, ann.id).is_active
+    # active again, but the token deactivation revoked stays revoked; signing in works
+    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 401
+    assert signed_in(ann).get("/api/current-user/whoami").json()["id"] == ann.id
 
 
 def test_the_last_active_admin_is_a_message_not_a_crash(db, signed_in, people):
