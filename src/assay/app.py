@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assay import __version__
 from assay.api import (
@@ -34,7 +35,7 @@ from assay.api import (
     users,
 )
 from assay.api.errors import install_error_handlers
-from assay.http.middleware import BodyLimit, OptionalTrailingSlash
+from assay.http.middleware import BodyLimit, OptionalTrailingSlash, SecureCookiesOverHttps
 from assay.services import background, changes
 from assay.services.consensus import MERGE_KIND, merge_job
 from assay.services.io.snapshots import SNAPSHOT_KIND, snapshot_job
@@ -133,14 +134,21 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    # Innermost first. The cookie holds a server-side session's key (http.context), is HttpOnly
+    # and SameSite=Lax, and Secure per ASSAY_SECURE_COOKIES; the proxy headers of trusted
+    # proxies set the client's address and scheme before anything looks at them.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),
         session_cookie="assay_session",
         max_age=settings.session_max_age_s,
         same_site="lax",
-        https_only=False,
+        https_only=settings.secure_cookies == "true",
     )
+    if settings.secure_cookies == "auto":
+        app.add_middleware(SecureCookiesOverHttps)
+    if settings.trusted_proxies.strip():
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(OptionalTrailingSlash)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,7 +43,23 @@ class Settings(BaseSettings):
         "machines must see it at the same path.",
     )
     max_body_mb: float = Field(200.0, description="Largest request body accepted, in MiB.")
-    session_max_age_s: int = Field(14 * 24 * 3600, description="Web login lifetime in seconds.")
+    session_max_age_s: int = Field(
+        14 * 24 * 3600,
+        description="Web login lifetime in seconds, from sign-in; logging out, a password "
+        "change or deactivation ends a login earlier (logins are kept in the database).",
+    )
+    secure_cookies: Literal["auto", "true", "false"] = Field(
+        "auto",
+        description="Give the session cookie the Secure flag (sent over HTTPS only): auto when "
+        "the request came over HTTPS (TLS to this server, or X-Forwarded-Proto: https from a "
+        "trusted proxy), true always (a TLS proxy that is not trusted), false never.",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Comma-separated addresses (or CIDR networks, or *) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed: they give the client's address "
+        "(login throttling) and whether it used HTTPS (secure cookies). Empty: believe none.",
+    )
     background_queue: str = Field(
         "auto",
         description="Who runs background jobs: thread (in this process), procrastinate "

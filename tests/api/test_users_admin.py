@@ -133,7 +133,7 @@ def test_admin_creates_a_user_whose_token_is_shown_once_and_works(client, people
         json={
             "email": "  New.Person@Example.com ",
             "role": "reviewer",
-            "password": "long-enough",
+            "password": "long-enough-pw",
             "first_name": "New",
             "last_name": "Person",
             "phone": "ignored",
@@ -315,16 +315,23 @@ def test_deactivated_user_cannot_use_token_or_log_in_and_keeps_labels(
     kept = client.get(f"/api/annotations/{made.json()['id']}", headers=people["lead"].headers)
     assert kept.status_code == 200 and kept.json()["completed_by"] == ann.id
 
-    # reactivated: the same token works again
+    # reactivated: they sign in again; the old token stays revoked, a new one works
     back = client.patch(
         f"/api/users/{ann.id}", json={"is_active": True}, headers=people["admin"].headers
     )
     assert back.status_code == 200 and back.json()["is_active"] is True
-    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 200
+    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 401
+    assert browser.get("/api/current-user/whoami").status_code == 401  # the old session too
     assert log_in(client, ann).status_code == 303
+    page = client.get("/")
+    token = client.post(
+        "/api/current-user/reset-token", headers={"X-CSRFToken": csrf_of(page.text)}
+    ).json()["token"]
+    me = client.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"})
+    assert me.status_code == 200 and me.json()["id"] == ann.id
 
 
-def test_last_active_admin_cannot_be_demoted_or_deactivated(client, people):
+def test_last_active_admin_cannot_be_demoted_or_deactivated(client, db, people):
     admin = people["admin"]
     for body in ({"role": "lead"}, {"is_active": False}):
         r = client.patch(f"/api/users/{admin.id}", json=body, headers=admin.headers)
@@ -346,8 +353,9 @@ def test_last_active_admin_cannot_be_demoted_or_deactivated(client, people):
     client.patch(f"/api/users/{second['id']}", json={"is_active": True}, headers=admin.headers)
     r = client.patch(f"/api/users/{admin.id}", json={"role": "lead"}, headers=admin.headers)
     assert r.status_code == 200 and r.json()["role"] == "lead"
-    # ... and the remaining one is now the last
-    boss2 = {"Authorization": f"Token {second['token']}"}
+    # ... and the remaining one is now the last (with a new token: deactivation revoked theirs)
+    with db.session() as s:
+        boss2 = {"Authorization": f"Token {users.reset_token(s, second['id'])}"}
     r = client.delete(f"/api/users/{second['id']}", headers=boss2)
     assert r.status_code == 409
     # the demoted admin lost user management at once (as a lead they may still list people)
@@ -368,10 +376,12 @@ def test_service_rules(db, people):
         # the command line (actor None) is trusted, but the last-admin rule holds for it too
         with pytest.raises(Conflict, match="last active admin"):
             users.deactivate_user(s, None, people["admin"].id)
-        changed = users.update_user(s, None, people["lead"].id, role="admin", password="by-the-cli")
+        changed = users.update_user(
+            s, None, people["lead"].id, role="admin", password="set-by-the-cli"
+        )
         assert changed.role == "admin"
     with db.session() as s:
-        users.authenticate_password(s, "lead@example.com", "by-the-cli")
+        users.authenticate_password(s, "lead@example.com", "set-by-the-cli")
         assert users.deactivate_user(s, None, people["admin"].id).is_active is False
 
 
@@ -440,13 +450,13 @@ def test_cli_user_list(cli_env, people, client):
 
 def test_cli_user_set(cli_env, people, client):
     result = _cli(
-        "user", "set", "LEAD@example.com", "--role", "reviewer", "--password", "cli-pass-1"
+        "user", "set", "LEAD@example.com", "--role", "reviewer", "--password", "cli-password-1"
     )
     assert result.exit_code == 0, result.output
     assert "lead@example.com (reviewer, active)" in result.output
     me = client.get("/api/current-user/whoami", headers=people["lead"].headers).json()
     assert me["role"] == "reviewer"
-    people["lead"].password = "cli-pass-1"
+    people["lead"].password = "cli-password-1"
     assert log_in(client, people["lead"]).status_code == 303
     client.cookies.clear()
 
@@ -458,12 +468,10 @@ def test_cli_user_set(cli_env, people, client):
     )
     on = _cli("user", "set", "annotator@example.com", "--active", "--first-name", "Ann")
     assert on.exit_code == 0
-    assert (
-        client.get("/api/current-user/whoami", headers=people["annotator"].headers).json()[
-            "first_name"
-        ]
-        == "Ann"
-    )
+    # deactivation revoked the token: a new one
+    token = _cli("user", "token", "annotator@example.com").output.split("token:")[1].strip()
+    me = client.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"})
+    assert me.json()["first_name"] == "Ann"
 
     for args, words in [
         (("nobody@example.com", "--role", "lead"), "no user with email"),
@@ -517,3 +525,40 @@ def test_server_hashes_with_recommended_argon2(client, db, monkeypatch):
         assert r.status_code == 303
     finally:
         users.use_password_hasher(cheap)
+
+
+def test_password_policy_wherever_a_password_is_set(client, people, cli_env):
+    """12 to 1,024 characters, not the email nor its local part: refused with 400 naming the
+    field and the reason, by the API (create, change, own change) and the command line."""
+    admin = people["admin"].headers
+    for password, reason in [
+        ("elevenchars", "at least 12 characters"),
+        ("x" * 1020 + "abcde", "at most 1024 characters"),
+        ("Pat.Quinn.Field@example.com", "must not be your email address"),
+        ("pat.quinn.field", "must not be your email address or its part before the @"),
+    ]:
+        r = client.post(
+            "/api/users",
+            json={"email": "pat.quinn.field@example.com", "password": password},
+            headers=admin,
+        )
+        assert r.status_code == 400, (password, r.text)
+        assert list(r.json()["validation_errors"]) == ["password"]
+        assert reason in r.json()["validation_errors"]["password"][0]
+    me = people["reviewer"]
+    r = client.post(
+        "/api/current-user/password",
+        json={"current_password": me.password, "new_password": "REVIEWER@example.com"},
+        headers=me.headers,
+    )
+    assert r.status_code == 400 and "must not be your email" in r.json()["detail"]
+    assert list(r.json()["validation_errors"]) == ["new_password"]
+    r = client.patch(
+        f"/api/users/{people['lead'].id}", json={"password": "lead@example.com"}, headers=admin
+    )
+    assert r.status_code == 400 and list(r.json()["validation_errors"]) == ["password"]
+
+    added = _cli("user", "add", "cli.person@example.com", "--password", "cli.person")
+    assert added.exit_code == 1 and "password" in added.output
+    added = _cli("user", "add", "cli.person@example.com", "--password", "cli.person-ok!")
+    assert added.exit_code == 0, added.output

@@ -83,7 +83,13 @@ def test_adding_a_person_shows_the_services_errors(signed_in, people):
     r = _post(c, "/people", {"email": "LEAD@example.com", "role": "annotator"})
     assert r.status_code == 409 and "exists" in r.text
     r = _post(c, "/people", {"email": "short@example.com", "role": "lead", "password": "short"})
-    assert r.status_code == 400 and "at least 8 characters" in r.text
+    assert r.status_code == 400 and "at least 12 characters" in r.text
+    r = _post(
+        c,
+        "/people",
+        {"email": "pat.q@example.com", "role": "lead", "password": "Pat.Q@Example.com"},
+    )
+    assert r.status_code == 400 and "must not be your email address" in r.text
 
 
 def test_leads_and_others_may_not_add_or_change_people(db, signed_in, people):
@@ -116,7 +122,11 @@ def test_admin_changes_a_role_and_deactivates(db, client, signed_in, people):
     assert 'data-active="false"' in c.get("/people?active=false").text
     r = _post(c, f"/people/{ann.id}/active", {"active": "true"})
     assert r.status_code == 303
-    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 200
+    with db.session(write=False) as s:
+        assert users.get_user(s, ann.id).is_active
+    # active again, but the token deactivation revoked stays revoked; signing in works
+    assert client.get("/api/current-user/whoami", headers=ann.headers).status_code == 401
+    assert signed_in(ann).get("/api/current-user/whoami").json()["id"] == ann.id
 
 
 def test_the_last_active_admin_is_a_message_not_a_crash(db, signed_in, people):

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay.services.errors import AssayError
+from assay.services.errors import AssayError, TooManyRequests
 
 log = logging.getLogger("assay.api")
 
@@ -50,6 +50,8 @@ def _assay(request: Request, exc: Exception) -> JSONResponse:
     response = error_response(exc.status_code, exc.detail, exc.validation_errors)
     if exc.status_code == 401:
         response.headers["WWW-Authenticate"] = "Token"
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -49,7 +49,14 @@ class PasswordChange(BaseModel):
 
 @router.post("/api/current-user/password", tags=["users"], status_code=204)
 def change_password(body: PasswordChange, ctx: Ctx = Depends(context)) -> Response:
-    """A new password for yourself; the current one must be given."""
+    """A new password for yourself; the current one must be given. Ends your other web
+    sessions; your API token stays."""
     with ctx.write() as s:
-        users.change_password(s, ctx.actor, body.current_password, body.new_password)
+        users.change_password(
+            s,
+            ctx.actor,
+            body.current_password,
+            body.new_password,
+            keep_session=ctx.credentials.session_key,
+        )
     return Response(status_code=204)

@@ -82,7 +82,13 @@ def get_user(user_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 @router.patch("/{user_id}")
 def update_user(user_id: int, body: UserChange, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
-        user = users.update_user(s, ctx.actor, user_id, **body.model_dump(exclude_none=True))
+        user = users.update_user(
+            s,
+            ctx.actor,
+            user_id,
+            **body.model_dump(exclude_none=True),
+            keep_session=ctx.credentials.session_key,
+        )
         return serializers.user(user)
 
 

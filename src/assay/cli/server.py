@@ -41,6 +41,7 @@ def serve(
         port=port,
         workers=workers if workers > 1 else None,
         log_level="warning",
+        proxy_headers=False,  # the app believes proxies itself, as ASSAY_TRUSTED_PROXIES says
     )
 
 

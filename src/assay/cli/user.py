@@ -24,7 +24,9 @@ app = typer.Typer(help="Manage users.", no_args_is_help=True)
 def user_add(
     email: str,
     role: str = typer.Option("annotator", help="admin, lead, reviewer or annotator."),
-    password: str = typer.Option(None, help="Password for the web login (8+ characters)."),
+    password: str = typer.Option(
+        None, help="Password for the web login (12+ characters, not the email)."
+    ),
     token: str = typer.Option(None, help="Use this API token instead of a generated one."),
 ) -> None:
     """Add a user and print its API token (shown only now)."""
@@ -75,7 +77,9 @@ def user_list(
 def user_set(
     email: str,
     role: str = typer.Option(None, help="admin, lead, reviewer or annotator."),
-    password: str = typer.Option(None, help="A new password for the web login (8+ characters)."),
+    password: str = typer.Option(
+        None, help="A new password for the web login (12+ characters, not the email)."
+    ),
     active: bool = typer.Option(
         None, "--active/--inactive", help="Reactivate, or deactivate (can no longer log in)."
     ),

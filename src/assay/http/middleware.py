@@ -1,4 +1,4 @@
-"""ASGI middleware: optional trailing slashes, request body limit."""
+"""ASGI middleware: optional trailing slashes, request body limit, secure cookies over HTTPS."""
 
 from __future__ import annotations
 
@@ -88,3 +88,36 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class SecureCookiesOverHttps:
+    """Give every cookie the Secure flag in answers to requests that came over HTTPS.
+
+    The scheme is the ASGI scope's: https for TLS to this server, or when a trusted proxy said
+    so (`X-Forwarded-Proto`, applied before this runs by uvicorn's ProxyHeadersMiddleware with
+    `ASSAY_TRUSTED_PROXIES`). A browser then never sends the cookie over plain HTTP.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def secure_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, _secure(value) if name.lower() == b"set-cookie" else value)
+                    for name, value in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, secure_send)
+
+
+def _secure(cookie: bytes) -> bytes:
+    flags = {part.strip().lower() for part in cookie.split(b";")[1:]}
+    return cookie if b"secure" in flags else cookie + b"; secure"

@@ -16,7 +16,7 @@ from assay.services.tasks.media import media_url
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Project
 
 DEMO_TITLE = "Demo: aerial wildlife survey"
-DEMO_PASSWORD = "assay-demo"
+DEMO_PASSWORD = "assay-demo-tour"
 LEAD = "lead@demo.assay"
 ADMIN = "admin@demo.assay"
 ANNOTATORS = (

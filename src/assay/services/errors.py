@@ -52,3 +52,13 @@ class TooLarge(AssayError):
     """The request body is larger than the server accepts."""
 
     status_code = 413
+
+
+class TooManyRequests(AssayError):
+    """Too many failed attempts: the caller must wait `retry_after` seconds (Retry-After)."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -5,8 +5,16 @@ does not leak working credentials. Passwords are hashed with argon2 (pwdlib).
 
 Only admins manage users. Everyone may read and change their own name and password (a new
 password needs the current one), never their own role. Users are never deleted (they carry
-labels and history): a user who left is deactivated, after which neither their password nor
-their token works. There is always at least one active admin.
+labels and history): a user who left is deactivated, which ends their web sessions and
+revokes their API token (reactivated, they sign in again and need a new token). There is
+always at least one active admin.
+
+A new password ends the user's web sessions (all but the one that changed it, when they
+changed their own) and keeps their API token: scripts keep running, and a token that may have
+leaked is replaced by `reset_token` (`POST /api/current-user/reset-token`).
+
+Web logins (`log_in`) go through the login throttle (services.login_throttle) and start a
+server-side session (services.sessions); API tokens are not throttled.
 """
 
 from __future__ import annotations
@@ -14,18 +22,26 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assay.services import login_throttle, sessions
 from assay.services.access import Action, Actor, Role, authorize
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from assay.store.db import Database
 from assay.store.models import User
 from assay.store.types import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
-MIN_PASSWORD = 8
+# The password policy, applied wherever a password is set (not at login: older passwords still
+# work until changed). No strength estimator (zxcvbn is not a dependency): length is what
+# counts, plus three cheap refusals: the email, its local part, and too few distinct characters.
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # argon2 hashes any length; a bound keeps a login from hashing megabytes
+MIN_DISTINCT = 5
 MAX_NAME = 150  # username, first_name, last_name (the columns' length)
 # `ordering` of the user list (Label Studio's names) -> column; a leading "-" reverses.
 ORDERINGS = {
@@ -89,7 +105,7 @@ def create_user(
     email = _valid_email(session, email)
     role = _valid_role(role)
     if password is not None:
-        _valid_password(password)
+        check_password(password, email)
     if token is not None and len(token) < 16:
         raise Invalid.field("token", "must have at least 16 characters")
     first_name = _valid_name("first_name", first_name)
@@ -186,6 +202,7 @@ def update_user(
     is_active: bool | None = None,
     password: str | None = None,
     current_password: str | None = None,
+    keep_session: str | None = None,
 ) -> User:
     """Change the given fields of a user (None leaves a field as it is).
 
@@ -194,6 +211,10 @@ def update_user(
     password (Forbidden names the field they may not change). Changing one's own password
     needs `current_password`. Conflict when the email is taken, or when the change would leave
     no active admin.
+
+    A new password ends the user's web sessions but `keep_session` (the key of the session
+    making the change, kept only for one's own password). Deactivating ends all of them and
+    revokes the API token.
     """
     own = actor is not None and actor.id == user_id
     if actor is not None and not own:
@@ -223,12 +244,16 @@ def update_user(
     if user.role == Role.ADMIN and user.is_active and (new_role != Role.ADMIN or not still_active):
         _keep_an_admin(session, user)
     user.role = new_role
+    if user.is_active and not still_active:
+        sessions.end_all(session, user.id)
+        user.token_hash = None
     user.is_active = still_active
     if password is not None:
-        _valid_password(password)
+        check_password(password, user.email)
         if own:
             _check_current_password(user, current_password)
         user.password_hash = _hasher().hash(password)
+        sessions.end_all(session, user.id, keep=keep_session if own else None)
     session.flush()
     return user
 
@@ -239,13 +264,19 @@ def deactivate_user(session: Session, actor: Actor | None, user_id: int) -> User
 
 
 def change_password(
-    session: Session, actor: Actor, current_password: str, new_password: str
+    session: Session,
+    actor: Actor,
+    current_password: str,
+    new_password: str,
+    keep_session: str | None = None,
 ) -> None:
-    """The actor's own new password; Invalid names `current_password` when it is wrong."""
+    """The actor's own new password; Invalid names `current_password` when it is wrong. Ends
+    the actor's web sessions but `keep_session` (the one making the change, if any)."""
     user = get_user(session, actor.id)
-    _valid_password(new_password, "new_password")
+    check_password(new_password, user.email, "new_password")
     _check_current_password(user, current_password)
     user.password_hash = _hasher().hash(new_password)
+    sessions.end_all(session, user.id, keep=keep_session)
 
 
 def _check_current_password(user: User, current: str | None) -> None:
@@ -288,9 +319,19 @@ def _valid_role(role: str) -> str:
         raise Invalid.field("role", f"must be one of {', '.join(r.value for r in Role)}") from None
 
 
-def _valid_password(password: str, field: str = "password") -> None:
+def check_password(password: str, email: str, field: str = "password") -> None:
+    """Invalid naming `field` and the reason unless `password` may be set for `email`: 12 to
+    1,024 characters, at least 5 of them different, and neither the email nor the part of it
+    before the @ (in any case, spaces around ignored)."""
     if len(password) < MIN_PASSWORD:
         raise Invalid.field(field, f"must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid.field(field, f"must have at most {MAX_PASSWORD} characters")
+    email = email.strip().lower()
+    if password.strip().lower() in (email, email.split("@")[0]):
+        raise Invalid.field(field, "must not be your email address or its part before the @")
+    if len(set(password)) < MIN_DISTINCT:
+        raise Invalid.field(field, f"must have at least {MIN_DISTINCT} different characters")
 
 
 def _valid_name(field: str, value: str) -> str:
@@ -361,7 +402,10 @@ def authenticate_token(session: Session, token: str) -> Actor:
 
 
 def authenticate_password(session: Session, email: str, password: str) -> Actor:
-    """Check a login; the same error for a wrong email and a wrong password."""
+    """Check a login; the same error for a wrong email and a wrong password. Not throttled:
+    what the web login calls is `log_in`."""
+    if len(password) > MAX_PASSWORD:  # could never have been set; not worth hashing
+        raise Unauthorized("Wrong email or password.")
     user = user_by_email(session, email)
     hasher = _hasher()
     if user is None or not user.password_hash or not user.is_active:
@@ -373,8 +417,41 @@ def authenticate_password(session: Session, email: str, password: str) -> Actor:
     return actor_of(user)
 
 
-def active_user(session: Session, user_id: int) -> Actor:
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise Unauthorized("Your session has ended; log in again.")
-    return actor_of(user)
+def log_in(
+    db: Database,
+    email: str,
+    password: str,
+    address: str,
+    lifetime: timedelta,
+    now: datetime | None = None,
+) -> tuple[Actor, str]:
+    """A web login from client `address`: the actor and the key of their new session.
+
+    TooManyRequests, before the password is looked at, while the account or the address must
+    wait (services.login_throttle). Unauthorized for a wrong email or password, after the
+    failure is committed: its own unit of work, so the failure counts although the login
+    fails.
+    """
+    now = now or utcnow()
+    attempt = login_throttle.Attempt.of(email, address)
+    with db.session(write=True) as s:
+        login_throttle.check(s, attempt, now)
+        try:
+            actor = authenticate_password(s, email, password)
+        except Unauthorized as exc:
+            login_throttle.record_failure(s, attempt, now)
+            refused = exc
+        else:
+            login_throttle.record_success(s, attempt, now)
+            return actor, sessions.start(s, actor.id, lifetime, now)
+    raise refused
+
+
+def log_out(session: Session, key: str) -> None:
+    """End the web session with `key`."""
+    sessions.end(session, key)
+
+
+def session_actor(session: Session, key: str) -> Actor:
+    """Who is signed in with web session `key`; Unauthorized when it has ended."""
+    return actor_of(sessions.user_of(session, key))

@@ -61,6 +61,31 @@ class User(Base):
     last_activity: Mapped[datetime | None] = mapped_column()
 
 
+class WebSession(Base):
+    """A signed-in browser (services.sessions): its cookie holds a random key, this row only
+    the key's SHA-256 digest. Logout, a password change and deactivation delete rows."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins per account and per client address, and the addresses an account signed
+    in from (services.login_throttle); keys are SHA-256 digests, never what was typed."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # account|address|known
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(index=True)  # the last failure; for known, sign-in
+
+
 class Project(Base):
     __tablename__ = "projects"
 

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay import __version__
 from assay.formats.label_config import LabelConfig, LabelConfigError
-from assay.http.context import database
+from assay.http.context import SESSION_KEY, database, web_session_key
 from assay.http.csrf import check_csrf, csrf_token
 from assay.services import projects, users
 from assay.services.access import Actor
@@ -96,10 +96,11 @@ def render(
 
 def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
     actor = None
-    if request.session.get("uid") is not None:
+    key = web_session_key(request)
+    if key is not None:
         try:
             with database(request).session(write=False) as s:
-                actor = users.active_user(s, int(request.session["uid"]))
+                actor = users.session_actor(s, key)
         except AssayError:
             actor = None
     titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
@@ -126,7 +127,7 @@ class PageRoute(APIRoute):
             try:
                 response = await handler(request)
             except (LoginRequired, Unauthorized):
-                request.session.pop("uid", None)
+                request.session.pop(SESSION_KEY, None)
                 response = RedirectResponse(login_url(request), status_code=303)
             except AssayError as exc:
                 response = await run_in_threadpool(error_page, request, exc.status_code, exc.detail)
@@ -145,22 +146,22 @@ class PageRoute(APIRoute):
 @contextmanager
 def reading(request: Request) -> Iterator[tuple[Session, Actor]]:
     """A read session and the signed-in actor; LoginRequired when there is none."""
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    key = web_session_key(request)
+    if key is None:
         raise LoginRequired
     with database(request).session(write=False) as s:
-        yield s, users.active_user(s, uid)
+        yield s, users.session_actor(s, key)
 
 
 @contextmanager
 def writing(request: Request, submitted_csrf: str) -> Iterator[tuple[Session, Actor]]:
     """A write session and the signed-in actor, for a form POST carrying the CSRF token."""
     check_csrf(request, submitted_csrf)
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    key = web_session_key(request)
+    if key is None:
         raise LoginRequired
     with database(request).session(write=True) as s:
-        yield s, users.active_user(s, uid)
+        yield s, users.session_actor(s, key)
 
 
 def safe_next(value: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,11 +10,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from assay.http.context import database
+from assay.http.context import client_address, database, start_web_session, web_session_key
 from assay.http.csrf import check_csrf
 from assay.services import authors, consensus, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
-from assay.services.errors import Forbidden, Unauthorized
+from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
 from assay.services.views import task_list, task_table
 from assay.store.models import Annotation, Prediction
 from assay.web import adjudication
@@ -38,7 +39,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 @router.get("/login")
 def login_form(request: Request, next_: str = Query("/", alias="next")) -> Response:
     target = safe_next(next_)
-    if request.session.get("uid") is not None:
+    if web_session_key(request) is not None:
         return RedirectResponse(target, status_code=303)
     context = {"title": "Log in", "next": target, "email": "", "error": None}
     return render(request, "login.html", context, None)
@@ -58,20 +59,29 @@ def login(
         check_csrf(request, submitted_csrf)
     except Forbidden as exc:
         return render(request, "login.html", {**form, "error": exc.detail}, None, 403)
+    lifetime = timedelta(seconds=request.app.state.settings.session_max_age_s)
     try:
-        with database(request).session(write=True) as s:
-            actor = users.authenticate_password(s, email, password)
+        _actor, key = users.log_in(
+            database(request), email, password, client_address(request), lifetime
+        )
+    except TooManyRequests as exc:
+        page = render(request, "login.html", {**form, "error": exc.detail}, None, 429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except Unauthorized as exc:
         return render(request, "login.html", {**form, "error": exc.detail}, None, 400)
-    request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
-    request.session["uid"] = actor.id
+    start_web_session(request, key)  # a fresh cookie (and CSRF token) for the signed-in user
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, submitted_csrf: str = Form("", alias="csrf_token")) -> Response:
-    if request.session.get("uid") is not None:
+    """End the session on the server (a copy of the cookie stops working too)."""
+    key = web_session_key(request)
+    if key is not None:
         check_csrf(request, submitted_csrf)
+        with database(request).session(write=True) as s:
+            users.log_out(s, key)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
