@@ -140,8 +140,9 @@ async def import_tasks(
             items = parse_json_body(raw)
             with ctx.write() as s:
                 result = tasks.import_tasks(
-                    s, ctx.actor, project_id, items, media_root=_media_root(request)
-                )
+                    s, ctx.actor, project_id, items, media_root=_media_root(request),
+                    shared_media=_shared_media(request),
+                )  # fmt: skip
             del items
         tasks.refresh_after_import(ctx.db, result.task_count)
         return result
@@ -165,6 +166,10 @@ async def import_tasks(
 
 def _media_root(request: Request) -> Path:
     return request.app.state.settings.resolved_media_root
+
+
+def _shared_media(request: Request) -> tuple[str, ...]:
+    return request.app.state.settings.shared_media_folders
 
 
 async def _import_format(
@@ -194,7 +199,7 @@ async def _import_format(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
                 create_missing=create_missing, media_root=_media_root(request),
-                voc_convention=voc_convention,
+                voc_convention=voc_convention, shared_media=_shared_media(request),
             )  # fmt: skip
 
     done = await run_in_threadpool(work)

@@ -69,7 +69,7 @@ def import_(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
                         create_missing=create_missing, media_root=settings.resolved_media_root,
-                        voc_convention=voc_convention,
+                        voc_convention=voc_convention, shared_media=settings.shared_media_folders,
                     )  # fmt: skip
             elif source.is_dir():
                 total = len(media.find_images(source))
@@ -78,6 +78,7 @@ def import_(
                     result = tasks.register_images(
                         s, actor, project, source, settings.resolved_media_root,
                         on_image=lambda _p: progress.advance(bar),
+                        shared_media=settings.shared_media_folders,
                     )  # fmt: skip
             else:
                 with source.open("rb") as head:
@@ -93,8 +94,9 @@ def import_(
                     fail(f"{source} is not valid JSON: {exc}")
                 with err.status(f"importing {len(items) if isinstance(items, list) else 1} tasks"):
                     result = tasks.import_tasks(
-                        s, actor, project, items, media_root=settings.resolved_media_root
-                    )
+                        s, actor, project, items, media_root=settings.resolved_media_root,
+                        shared_media=settings.shared_media_folders,
+                    )  # fmt: skip
     except AssayError as exc:
         fail(exc.detail)
     if fmt is not None:

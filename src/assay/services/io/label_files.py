@@ -20,7 +20,7 @@ import json
 import math
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -101,6 +101,7 @@ def import_files(
     create_missing: bool = False,
     media_root: Path | None = None,
     voc_convention: str = DEFAULT_VOC_CONVENTION,
+    shared_media: Sequence[str] = (),
 ) -> FormatImport:
     """Import the files (path -> bytes; zips unpacked) of one format into the project.
 
@@ -112,7 +113,8 @@ def import_files(
     image (their data names the image as the file does); without it they are an error.
     media_root: Label Studio JSON tasks that no region sizes read their media file's size.
     voc_convention: how VOC boxes are written, devkit (1-based inclusive pixel indexes, the
-    default) or continuous (0-based); other formats ignore it.
+    default) or continuous (0-based); other formats ignore it. shared_media: the shared media
+    folders a created task may show besides the project's own (`tasks.MediaScope`).
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if fmt not in IMPORT_FORMATS:
@@ -125,7 +127,7 @@ def import_files(
         raise Invalid.field("file", "is empty: nothing to import")
     _refuse_other_formats(fmt, files)
     if fmt == "ls-json":
-        return _import_label_studio(session, actor, project_id, files, media_root)
+        return _import_label_studio(session, actor, project_id, files, media_root, shared_media)
     config = tasks.label_config_of_project(session, project_id)
     index = TaskIndex(session, project_id, config)
     try:
@@ -148,8 +150,9 @@ def import_files(
         raise Invalid.field("file", "holds no images to import")
     replaced = _retire_predictions(session, actor, project_id, items, into)
     result = tasks.import_tasks(
-        session, actor, project_id, items, label_config=config, sizes=sizes, into=into
-    )
+        session, actor, project_id, items, label_config=config, sizes=sizes, into=into,
+        shared_media=shared_media,
+    )  # fmt: skip
     return FormatImport(
         tasks_created=result.task_count,
         tasks_matched=matched,
@@ -229,6 +232,7 @@ def _import_label_studio(
     project_id: int,
     files: dict[str, bytes],
     media_root: Path | None,
+    shared_media: Sequence[str],
 ) -> FormatImport:
     items: list[Any] = []
     for name, data in sorted(files.items()):
@@ -239,7 +243,9 @@ def _import_label_studio(
         except orjson.JSONDecodeError as exc:
             raise Invalid(f"{name}: malformed JSON: {exc}", {name: [str(exc)]}) from None
         items += loaded if isinstance(loaded, list) else [loaded]
-    result = tasks.import_tasks(session, actor, project_id, items, media_root=media_root)
+    result = tasks.import_tasks(
+        session, actor, project_id, items, media_root=media_root, shared_media=shared_media
+    )
     return FormatImport(
         result.task_count, 0, result.annotation_count, result.prediction_count,
         task_ids=result.task_ids,
