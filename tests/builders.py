@@ -495,15 +495,18 @@ def truth_project(
     classes: tuple[str, ...] = TRUTH_CLASSES,
 ) -> int:
     """A project of the lead, labels `classes`, whose answer key is the truth: its images
-    registered from `media`/herds (`media` is the media root), each with a GT annotation of the
-    truth's boxes (an empty one for an image without objects). The project's id."""
+    registered in place from `media`/herds (`media` is the media root; herds/ a shared media
+    folder), each with a GT annotation of the truth's boxes (an empty one for an image without
+    objects). The project's id."""
     write_truth_images(truth, media / "herds")
     actor = actor_of(lead)
     with db.session() as s:
         project = projects.create_project(
             s, actor, title="Herds", label_config=rect_config(classes)
         )
-        made = tasks.register_images(s, actor, project.id, media / "herds", media)
+        made = tasks.register_images(
+            s, actor, project.id, media / "herds", media, shared_media=("herds",)
+        )
         names = {i: PurePosixPath(s.get(Task, i).media_path).name for i in made.task_ids}
         project_id = project.id
     for task_id, name in names.items():
