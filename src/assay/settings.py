@@ -48,6 +48,19 @@ class Settings(BaseSettings):
         "machines must see it at the same path.",
     )
     max_body_mb: float = Field(200.0, description="Largest request body accepted, in MiB.")
+    import_max_files: int = Field(
+        200_000,
+        description="Most files one label-file import (API or CLI) may hold, counting every "
+        "member of its zips, read or not.",
+    )
+    import_max_unpacked_mb: float = Field(
+        1024.0,
+        description="Most MiB of label files one import reads, after unzipping, summed over its "
+        "files and zips; they are held in memory while the import runs.",
+    )
+    import_max_file_mb: float = Field(
+        512.0, description="Most MiB of one label file of an import, after unzipping."
+    )
     session_max_age_s: int = Field(14 * 24 * 3600, description="Web login lifetime in seconds.")
     background_queue: str = Field(
         "auto",

@@ -18,6 +18,7 @@ from assay.runtime import gc_paused
 from assay.services import projects, tasks
 from assay.services.errors import Invalid
 from assay.services.io import exporting, label_files
+from assay.services.io.unpacking import ImportLimits
 from assay.services.tasks import predictions
 from assay.services.views import dm_filters
 
@@ -184,14 +185,14 @@ async def _import_format(
     voc_convention: str,
     ctx: Ctx,
 ) -> dict[str, Any]:
-    """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
+    """A multipart upload. The form parser spools uploads over 1 MiB to disk; the import reads
+    from those files only what the format needs (`label_files.unpacking`), never a whole upload
+    or zip into memory."""
     form = await request.form()
     uploads = [v for _, v in form.multi_items() if hasattr(v, "read") and hasattr(v, "filename")]
     if not uploads:
         raise Invalid.field("file", "upload the file(s) as multipart form data")
-    files = {}
-    for upload in uploads:
-        files[upload.filename or "upload"] = await upload.read()
+    files = {upload.filename or "upload": upload.file for upload in uploads}
 
     def work() -> label_files.FormatImport:
         with ctx.write() as s:
@@ -200,6 +201,7 @@ async def _import_format(
                 model_version=model_version, add_labels=add_labels,
                 create_missing=create_missing, media_root=_media_root(request),
                 voc_convention=voc_convention, shared_media=_shared_media(request),
+                limits=ImportLimits.of(request.app.state.settings),
             )  # fmt: skip
 
     done = await run_in_threadpool(work)
