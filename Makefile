@@ -47,6 +47,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/quality_server.py
 	$(PY) benchmarks/export_formats.py
 	$(PY) benchmarks/consensus_sim.py
+	$(PY) benchmarks/zip_import_memory.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks

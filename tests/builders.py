@@ -7,8 +7,10 @@ pyproject.toml), so the import works from every folder and for a single file.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import struct
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from xml.sax.saxutils import quoteattr
+from zipfile import ZIP_DEFLATED, ZipFile
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -495,17 +498,51 @@ def truth_project(
     classes: tuple[str, ...] = TRUTH_CLASSES,
 ) -> int:
     """A project of the lead, labels `classes`, whose answer key is the truth: its images
-    registered from `media`/herds (`media` is the media root), each with a GT annotation of the
-    truth's boxes (an empty one for an image without objects). The project's id."""
+    registered in place from `media`/herds (`media` is the media root; herds/ a shared media
+    folder), each with a GT annotation of the truth's boxes (an empty one for an image without
+    objects). The project's id."""
     write_truth_images(truth, media / "herds")
     actor = actor_of(lead)
     with db.session() as s:
         project = projects.create_project(
             s, actor, title="Herds", label_config=rect_config(classes)
         )
-        made = tasks.register_images(s, actor, project.id, media / "herds", media)
+        made = tasks.register_images(
+            s, actor, project.id, media / "herds", media, shared_media=("herds",)
+        )
         names = {i: PurePosixPath(s.get(Task, i).media_path).name for i in made.task_ids}
         project_id = project.id
     for task_id, name in names.items():
         annotate(db, lead, task_id, truth_result(truth[name]), gt=True)
     return project_id
+
+
+# -- zips, honest and not ------------------------------------------------------------------------
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    """A deflated zip of the members (name -> content)."""
+    buffer = io.BytesIO()
+    with ZipFile(buffer, "w", ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+def zip_lying(
+    data: bytes, member: str, *, size: int | None = None, crc: int | None = None
+) -> bytes:
+    """The zip with its central directory's uncompressed size or CRC of `member` replaced
+    (zipfile trusts the central directory)."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = struct.unpack_from("<H", out, at + 28)[0]
+        if out[at + 46 : at + 46 + name_len].decode() == member:
+            if size is not None:
+                struct.pack_into("<L", out, at + 24, size)
+            if crc is not None:
+                struct.pack_into("<L", out, at + 16, crc)
+            return bytes(out)
+        at = out.find(b"PK\x01\x02", at + 4)
+    raise KeyError(member)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         None,
         description="Folder of local images served under /data/; default <data_dir>/media.",
     )
+    shared_media: str = Field(
+        "",
+        description="Comma-separated folders under the media root whose images any project's "
+        "tasks may show (e.g. shared,datasets/coco); default none: a task shows local media only "
+        "from its own project's folder, <media_root>/project-<id>/.",
+    )
     export_root: Path | None = Field(
         None,
         description="Folder of export snapshot files; default <data_dir>/exports. Background "
@@ -43,6 +49,19 @@ class Settings(BaseSettings):
         "machines must see it at the same path.",
     )
     max_body_mb: float = Field(200.0, description="Largest request body accepted, in MiB.")
+    import_max_files: int = Field(
+        200_000,
+        description="Most files one label-file import (API or CLI) may hold, counting every "
+        "member of its zips, read or not.",
+    )
+    import_max_unpacked_mb: float = Field(
+        1024.0,
+        description="Most MiB of label files one import reads, after unzipping, summed over its "
+        "files and zips; they are held in memory while the import runs.",
+    )
+    import_max_file_mb: float = Field(
+        512.0, description="Most MiB of one label file of an import, after unzipping."
+    )
     session_max_age_s: int = Field(
         14 * 24 * 3600,
         description="Web login lifetime in seconds, from sign-in; logging out, a password "
@@ -71,6 +90,21 @@ class Settings(BaseSettings):
         description="With the procrastinate queue, `assay serve` also runs a worker itself; "
         "set false when dedicated `assay worker` processes do the work.",
     )
+
+    @field_validator("shared_media")
+    @classmethod
+    def _plain_folders(cls, value: str) -> str:
+        folders = [f.strip().strip("/") for f in value.split(",") if f.strip().strip("/")]
+        for folder in folders:
+            parts = folder.split("/")
+            if "\\" in folder or any(p in ("", ".", "..") for p in parts):
+                raise ValueError(f"{folder!r} is not a plain folder path under the media root")
+        return ",".join(folders)
+
+    @property
+    def shared_media_folders(self) -> tuple[str, ...]:
+        """ASSAY_SHARED_MEDIA as folder paths relative to the media root, without slashes."""
+        return tuple(f for f in self.shared_media.split(",") if f)
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,7 +13,7 @@ from builders import box
 def _import(client, people, project, n):
     r = client.post(
         f"/api/projects/{project['id']}/import?return_task_ids=true",
-        json=[{"image": f"/data/media/scope/{i}.png"} for i in range(n)],
+        json=[{"image": f"/data/media/project-{project['id']}/{i}.png"} for i in range(n)],
         headers=people["lead"].headers,
     )
     assert r.status_code == 201, r.text
@@ -29,7 +29,7 @@ def _listed(client, person, project):
 
 
 def test_annotators_see_their_jobs_tasks_and_their_own_work_only(client, people, project, settings):
-    root = settings.resolved_media_root / "scope"
+    root = settings.resolved_media_root / f"project-{project['id']}"
     root.mkdir(parents=True, exist_ok=True)
     for i in range(5):
         Image.new("RGB", (8, 6), "red").save(root / f"{i}.png")
@@ -55,7 +55,7 @@ def test_annotators_see_their_jobs_tasks_and_their_own_work_only(client, people,
         r = client.post(f"/api/tasks/{task_id}/annotations", json={"result": []},
                         headers=ann.headers)  # fmt: skip
         assert r.status_code == (201 if status == 200 else 404), (task_id, r.text)
-        assert client.get(f"/data/media/scope/{task_id - t[0]}.png",
+        assert client.get(f"/data/media/project-{project['id']}/{task_id - t[0]}.png",
                           headers=ann.headers).status_code == status  # fmt: skip
     assert client.get(f"/api/tasks/{t[2]}", headers=lead.headers).status_code == 200
     # the project's counts are of what each one sees, in the project and in the list

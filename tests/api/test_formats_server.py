@@ -431,22 +431,25 @@ def test_an_empty_label_studio_answer_key_is_in_the_coco_export(client, people, 
     """#15 item 3: a Label Studio task whose GT is an empty result ("nothing here") had no size
     (only regions carry one in Label Studio JSON), so the COCO GT export left the image out and
     false positives on it went uncounted. Its media file now gives the size."""
-    folder = settings.resolved_media_root / "flight 7"
+    lead = people["lead"].headers
+    target = _new_project(client, people)
+    folder = settings.resolved_media_root / f"project-{target}" / "flight 7"
     folder.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (317, 211)).save(folder / "empty #1.png")
     Image.new("RGB", (400, 300)).save(folder / "herd.png")  # its regions say 1600 x 1200
-    lead = people["lead"].headers
-    target = _new_project(client, people)
     tasks = [
-        {"data": {"image": "/data/media/flight%207/empty%20%231.png"},
+        {"data": {"image": f"/data/media/project-{target}/flight%207/empty%20%231.png"},
          "annotations": [{"result": [], "ground_truth": True}]},
-        {"data": {"image": "/data/media/flight%207/herd.png"},
+        {"data": {"image": f"/data/media/project-{target}/flight%207/herd.png"},
          "annotations": [{"result": [box(10, 10, 20, 20)], "ground_truth": True}]},
-        {"data": {"image": "/data/media/flight%207/missing.png"}},  # no file: no size, no error
+        {"data": {"image": f"/data/media/project-{target}/flight%207/missing.png"}},  # no file: no size, no error
     ]  # fmt: skip
     r = client.post(f"/api/projects/{target}/import", json=tasks, headers=lead)
     assert r.status_code == 201, r.text
     coco = _export(client, lead, target, "COCO", ground_truth_only="true").json()
     images = {im["file_name"]: (im["width"], im["height"]) for im in coco["images"]}
-    assert images == {"flight 7/empty #1.png": (317, 211), "flight 7/herd.png": (1600, 1200)}
+    assert images == {
+        f"project-{target}/flight 7/empty #1.png": (317, 211),
+        f"project-{target}/flight 7/herd.png": (1600, 1200),
+    }
     assert len(coco["annotations"]) == 1

@@ -42,16 +42,17 @@ def test_resolve_media_path_refuses_escapes(tmp_path):
 
 def test_media_route_needs_login_and_blocks_traversal(client, people, settings, project):
     root = settings.resolved_media_root
-    (root / "p").mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 6), "green").save(root / "p" / "ok.png")
+    folder = f"project-{project['id']}"
+    (root / folder).mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 6), "green").save(root / folder / "ok.png")
     client.post(
         f"/api/projects/{project['id']}/import",
-        json=[{"image": "/data/media/p/ok.png"}],
+        json=[{"image": f"/data/media/{folder}/ok.png"}],
         headers=people["lead"].headers,
     )
     h = people["annotator"].headers
-    assert client.get("/data/media/p/ok.png").status_code == 401
-    r = client.get("/data/media/p/ok.png", headers=h)
+    assert client.get(f"/data/media/{folder}/ok.png").status_code == 401
+    r = client.get(f"/data/media/{folder}/ok.png", headers=h)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert client.get("/data/media/..%2F..%2Fetc%2Fpasswd", headers=h).status_code == 404
     assert client.get("/data/media/%2e%2e/secret_key", headers=h).status_code == 404
@@ -60,20 +61,21 @@ def test_media_route_needs_login_and_blocks_traversal(client, people, settings, 
 def test_media_files_are_as_private_as_their_projects(client, people, settings, project):
     """Media paths are easy to guess; a file is served only to who may see a task showing it."""
     root = settings.resolved_media_root
-    (root / "other").mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 6), "red").save(root / "other" / "secret.png")
-    Image.new("RGB", (8, 6), "red").save(root / "other" / "loose.png")
     admin = people["admin"].headers
     private = client.post(
         "/api/projects", json={"title": "private", "label_config": RECT_CONFIG}, headers=admin
     ).json()
+    other = root / f"project-{private['id']}"
+    other.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 6), "red").save(other / "secret.png")
+    Image.new("RGB", (8, 6), "red").save(other / "loose.png")
+    url = f"/data/media/project-{private['id']}/secret.png"
     r = client.post(
         f"/api/projects/{private['id']}/import?return_task_ids=true",
-        json=[{"image": "/data/media/other/secret.png"}],
+        json=[{"image": url}],
         headers=admin,
     )
     (task,) = r.json()["task_ids"]
-    url = "/data/media/other/secret.png"
     for who in ("lead", "reviewer", "annotator"):  # members of `project` only
         assert client.get(url, headers=people[who].headers).status_code == 404, who
     assert client.get(url, headers=admin).status_code == 200
@@ -86,10 +88,9 @@ def test_media_files_are_as_private_as_their_projects(client, people, settings, 
     client.delete(f"/api/tasks/{task}", headers=admin)  # a deleted task shows nothing
     assert client.get(url, headers=people["annotator"].headers).status_code == 404
     # a file no task shows: admins only
-    assert (
-        client.get("/data/media/other/loose.png", headers=people["lead"].headers).status_code == 404
-    )
-    assert client.get("/data/media/other/loose.png", headers=admin).status_code == 200
+    loose = f"/data/media/project-{private['id']}/loose.png"
+    assert client.get(loose, headers=people["lead"].headers).status_code == 404
+    assert client.get(loose, headers=admin).status_code == 200
 
 
 @pytest.fixture

@@ -27,20 +27,20 @@ def browser_page():
 @pytest.fixture
 def tasks(client, people, project, settings) -> list[int]:
     """t0: the annotators tie on one box's label and agree on a giraffe; t1: they agree."""
-    root = settings.resolved_media_root
+    root = settings.resolved_media_root / f"project-{project['id']}"
     for i in range(2):
         survey_image(root / f"adj/t{i}.png", 800, 600, seed=i)
     a1, a2 = people["annotator"].id, people["annotator2"].id
     items = [
         {
-            "data": {"image": "/data/media/adj/t0.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/adj/t0.png"},
             "annotations": [
                 {"result": [ZEBRA, GIRAFFE], "completed_by": a1},
                 {"result": [ELEPHANT, GIRAFFE], "completed_by": a2},
             ],
         },
         {
-            "data": {"image": "/data/media/adj/t1.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/adj/t1.png"},
             "annotations": [
                 {"result": [GIRAFFE], "completed_by": a1},
                 {"result": [box(61, 50, 15, 20, "Giraffe")], "completed_by": a2},

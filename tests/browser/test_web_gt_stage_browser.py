@@ -57,10 +57,13 @@ def annotate(client, person, job_id: int, result: list) -> None:
 
 
 def make_job(client, people, project, settings, images: list[str], title: str) -> dict:
-    """Tasks for the images (paths under the media root), a job of them annotated by both
+    """Tasks for the images (paths under the project's media folder), a job of them annotated by both
     annotators (FIRST and SECOND), and a model's prediction on each."""
     lead = people["lead"].headers
-    items = [{"data": {"image": f"/data/media/{p}"}, "predictions": [MODEL]} for p in images]
+    items = [
+        {"data": {"image": f"/data/media/project-{project['id']}/{p}"}, "predictions": [MODEL]}
+        for p in images
+    ]
     r = client.post(
         f"/api/projects/{project['id']}/import?return_task_ids=true", json=items, headers=lead
     )
@@ -81,8 +84,9 @@ def make_job(client, people, project, settings, images: list[str], title: str) -
 
 
 @pytest.fixture
-def media(settings) -> Path:
-    root = settings.resolved_media_root
+def media(settings, project) -> Path:
+    """The project's media folder, the one its tasks may show."""
+    root = settings.resolved_media_root / f"project-{project['id']}"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -450,7 +454,10 @@ def test_api_errors_and_missing_images_are_shown(
     page.reload()
     assert wait_ready(page, not_task=first) == second
     page.wait_for_selector("#gt-message:not([hidden])")
-    assert f"could not be loaded (/data/media/{missing.name})" in page.inner_text("#gt-message")
+    assert (
+        f"could not be loaded (/data/media/project-{project['id']}/{missing.name})"
+        in page.inner_text("#gt-message")
+    )
     assert page.locator("#gt-left g.gt-box").count() == 0
     assert page.inner_text("#gt-done") == "Done"
     page.click("#gt-done")

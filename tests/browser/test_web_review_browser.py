@@ -28,8 +28,8 @@ def browser_page():
 
 
 @pytest.fixture
-def media(settings):
-    root = settings.resolved_media_root
+def media(settings, project):
+    root = settings.resolved_media_root / f"project-{project['id']}"
     root.mkdir(parents=True, exist_ok=True)
     for i in range(3):
         survey_image(root / f"rv/t{i}.png", 800, 600, seed=i)
@@ -44,7 +44,7 @@ def _tasks(client, people, project, gt: bool) -> list[int]:
     gt_annotation = [{"result": truth, "completed_by": people["lead"].id, "ground_truth": True}]
     items = [
         {
-            "data": {"image": "/data/media/rv/t0.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/rv/t0.png"},
             "annotations": [
                 {"result": A1_BOXES, "completed_by": a1},
                 {"result": A2_BOXES, "completed_by": a2},
@@ -54,7 +54,7 @@ def _tasks(client, people, project, gt: bool) -> list[int]:
         },
         *(
             {
-                "data": {"image": f"/data/media/rv/t{i}.png"},
+                "data": {"image": f"/data/media/project-{project['id']}/rv/t{i}.png"},
                 "annotations": [{"result": A1_BOXES, "completed_by": a1}],
             }
             for i in (1, 2)

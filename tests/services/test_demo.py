@@ -50,6 +50,7 @@ def test_demo_builds_once_and_annotators_differ(db, settings, client):
     task = client.get(f"/api/tasks?project={info.project_id}&page_size=1", headers=h).json()[
         "tasks"
     ][0]
+    assert task["data"]["image"].startswith(f"/data/media/project-{info.project_id}/")
     image = client.get(task["data"]["image"], headers=h)
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     assert (task["width"], task["height"]) == (1600, 1200)

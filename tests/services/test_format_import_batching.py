@@ -71,19 +71,24 @@ def authors(db) -> list[int]:
         ]
 
 
+SHARED = ("survey", "p", "q")  # media folders every project's tasks may show (ASSAY_SHARED_MEDIA)
+
+
 def _project(
     db, lead: Actor, authors: list[int], data: list[dict], deleted=(), config=RECT_CONFIG
 ) -> int:
     """A project with one task per data dict (1600 x 1200), the authors as members; the tasks
-    at the `deleted` positions are deleted."""
+    at the `deleted` positions are deleted. Their media may be in the `SHARED` folders, so
+    tasks of several projects show the same files."""
     with db.session() as s:
         pid = projects.create_project(s, lead, title="p", label_config=config).id
         for uid in authors:
             projects.add_member(s, lead, pid, uid)
         if data:
             ids = tasks.import_tasks(
-                s, lead, pid, [{"data": d} for d in data], sizes=[(1600, 1200)] * len(data)
-            ).task_ids
+                s, lead, pid, [{"data": d} for d in data], sizes=[(1600, 1200)] * len(data),
+                shared_media=SHARED,
+            ).task_ids  # fmt: skip
             for i in deleted:
                 s.get(Task, ids[i]).deleted_at = now()
     return pid

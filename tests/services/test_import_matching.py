@@ -187,7 +187,10 @@ def test_image_names_follow_the_image_field_when_the_config_moves_it(db, lead):
     with db.session() as s:
         pid = projects.create_project(s, lead, title="p", label_config=RECT_CONFIG).id
         tasks.import_tasks(
-            s, lead, pid, [{"image": "https://x.org/p/a.png", "photo": "/data/media/q/b%20c.png"}]
+            s,
+            lead,
+            pid,
+            [{"image": "https://x.org/p/a.png", "photo": f"/data/media/project-{pid}/b%20c.png"}],
         )
     with db.session(write=False) as s:
         assert s.scalar(select(Task.image_name).where(Task.project_id == pid)) == "a.png"

@@ -125,7 +125,7 @@ def test_project_page_lists_tasks_with_counts_and_paginates(client, people, proj
     lead = people["lead"]
     items = []
     for i in range(55):
-        item: dict = {"data": {"image": f"/data/media/img{i}.png"}}
+        item: dict = {"data": {"image": f"/data/media/project-{project['id']}/img{i}.png"}}
         if i % 2 == 0:
             item["annotations"] = [{"result": [box(10, 10, 20, 20)], "completed_by": lead.id}]
         if i % 5 == 0:
@@ -145,9 +145,11 @@ def test_project_page_lists_tasks_with_counts_and_paginates(client, people, proj
     assert first["Task"] == f"#{ids[0]}"
     assert (first["Annotations"], first["Predictions"]) == ("1", "2")
     assert (second["Annotations"], second["Predictions"]) == ("0", "0")
-    assert {"src": "/data/media/img0.png", "width": "96", "loading": "lazy"}.items() <= (
-        parsed.images[0].items()
-    )
+    assert {
+        "src": f"/data/media/project-{project['id']}/img0.png",
+        "width": "96",
+        "loading": "lazy",
+    }.items() <= (parsed.images[0].items())
     # header counts: 55 tasks, 28 annotations, 22 predictions
     assert header_counts(page.text) == {
         "Tasks": "55",
@@ -245,7 +247,10 @@ def test_annotators_see_only_their_own_annotations_on_the_task_page(
     client, people, project, signed_in
 ):
     [task_id] = import_tasks(
-        client, people["lead"], project["id"], [{"image": "/data/media/x.png"}]
+        client,
+        people["lead"],
+        project["id"],
+        [{"image": f"/data/media/project-{project['id']}/x.png"}],
     )
     for key, x in (("annotator", 10), ("annotator2", 60)):
         r = client.post(

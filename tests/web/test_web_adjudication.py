@@ -22,14 +22,14 @@ def tied(client, people, project) -> dict:
     a1, a2 = people["annotator"].id, people["annotator2"].id
     items = [
         {
-            "data": {"image": "/data/media/0.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/0.png"},
             "annotations": [
                 {"result": [ZEBRA, GIRAFFE], "completed_by": a1},
                 {"result": [ELEPHANT, GIRAFFE], "completed_by": a2},
             ],
         },
         {
-            "data": {"image": "/data/media/1.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/1.png"},
             "annotations": [
                 {"result": [GIRAFFE], "completed_by": a1},
                 {"result": [GIRAFFE], "completed_by": a2},

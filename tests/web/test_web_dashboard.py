@@ -20,7 +20,7 @@ def scored(client, people, project) -> dict:
     truth = [box(10, 10, 20, 20, "Elephant"), box(50, 50, 20, 20, "Zebra")]
     items = [
         {
-            "data": {"image": f"/data/media/{i}.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/{i}.png"},
             "annotations": [
                 {"result": truth, "completed_by": lead, "ground_truth": True},
                 {"result": truth, "completed_by": a1},

@@ -34,13 +34,22 @@ def dm(client, people, project, db) -> dict:
         return {"result": [box(10, 10, 20, 20)], "completed_by": author, "ground_truth": gt}
 
     items = [
-        {"data": {"image": "/data/media/0.png"}, "annotations": [ann(a1, True), ann(a2)]},
-        {"data": {"image": "/data/media/1.png"}, "annotations": [ann(a2, True)]},
-        {"data": {"image": "/data/media/2.png"}, "annotations": [ann(a1)]},
-        {"data": {"image": "/data/media/3.png"}},
-        {"data": {"image": "/data/media/4.png"}, "annotations": [ann(a1, True)]},
-        {"data": {"image": "/data/media/5.png"}},
-        {"data": {"image": "/data/media/6.png"}, "annotations": [ann(a2)]},
+        {
+            "data": {"image": f"/data/media/project-{project['id']}/0.png"},
+            "annotations": [ann(a1, True), ann(a2)],
+        },
+        {
+            "data": {"image": f"/data/media/project-{project['id']}/1.png"},
+            "annotations": [ann(a2, True)],
+        },
+        {"data": {"image": f"/data/media/project-{project['id']}/2.png"}, "annotations": [ann(a1)]},
+        {"data": {"image": f"/data/media/project-{project['id']}/3.png"}},
+        {
+            "data": {"image": f"/data/media/project-{project['id']}/4.png"},
+            "annotations": [ann(a1, True)],
+        },
+        {"data": {"image": f"/data/media/project-{project['id']}/5.png"}},
+        {"data": {"image": f"/data/media/project-{project['id']}/6.png"}, "annotations": [ann(a2)]},
     ]
     ids = import_tasks(client, people["lead"], project["id"], items)
     with db.session() as s:
@@ -192,7 +201,12 @@ def test_filter_has_gt_and_no_gt_and_paging_keeps_the_filter(signed_in, people, 
 
 
 def test_filter_with_no_match_says_so(signed_in, people, client, project):
-    import_tasks(client, people["lead"], project["id"], [{"image": "/data/media/x.png"}])
+    import_tasks(
+        client,
+        people["lead"],
+        project["id"],
+        [{"image": f"/data/media/project-{project['id']}/x.png"}],
+    )
     r = signed_in(people["lead"]).get(f"/projects/{project['id']}?ground_truth=true")
     assert r.status_code == 200
     assert "No tasks with ground truth." in r.text and "<tbody>" not in r.text
@@ -205,7 +219,7 @@ def test_gt_authors_take_one_query_whatever_the_page_size(signed_in, people, cli
     with counting_queries(db) as few:
         assert lead.get(url + "?page_size=2").status_code == 200
     more = [
-        {"data": {"image": f"/data/media/m{i}.png"},
+        {"data": {"image": f"/data/media/project-{dm['project']}/m{i}.png"},
          "annotations": [{"result": [], "completed_by": people["annotator"].id,
                           "ground_truth": True}]}
         for i in range(30)
@@ -230,7 +244,10 @@ def _quality_tasks(client, people: dict, project_id: int, n: int, with_gt: bool 
     annotator2 the first only (0.5), which scores them against the GT."""
     cancelled = {"result": [], "completed_by": people["annotator2"].id, "was_cancelled": True}
     gt = {"result": TWO_BOXES, "completed_by": people["annotator"].id, "ground_truth": True}
-    item = {"data": {"image": "/data/media/q.png"}, "annotations": [cancelled]}
+    item = {
+        "data": {"image": f"/data/media/project-{project_id}/q.png"},
+        "annotations": [cancelled],
+    }
     if with_gt:
         item["annotations"].insert(0, gt)
     ids = import_tasks(client, people["lead"], project_id, [item] * n)

@@ -51,7 +51,9 @@ def make_survey(client: TestClient, people: dict[str, Person], project: dict, im
 
 @pytest.fixture
 def survey(client, people, project):
-    s = make_survey(client, people, project, [f"/data/media/{i}.jpg" for i in range(4)])
+    s = make_survey(
+        client, people, project, [f"/data/media/project-{project['id']}/{i}.jpg" for i in range(4)]
+    )
     annotate_job(client, people["annotator"], s["ready"], x=10)
     annotate_job(client, people["annotator2"], s["ready"], x=30, label="Zebra")
     return s
@@ -227,7 +229,9 @@ def test_the_editor_page_embeds_labels_colours_control_and_urls(client, people, 
 
 def test_hostile_titles_stay_inside_the_json(client, people, project, signed_in):
     hostile = "</script><script>alert(1)</script>"
-    s = make_survey(client, people, project, ["/data/media/a.jpg", "/data/media/b.jpg"])
+    s = make_survey(
+        client, people, project, [f"/data/media/project-{project['id']}/{n}.jpg" for n in "ab"]
+    )
     client.patch(f"/api/jobs/{s['ready']}", json={"title": hostile}, headers=people["lead"].headers)
     annotate_job(client, people["annotator"], s["ready"])
     annotate_job(client, people["annotator2"], s["ready"])
@@ -247,7 +251,7 @@ def test_a_project_without_boxes_gets_a_message(client, people, signed_in):
     ).json()
     ids = client.post(
         f"/api/projects/{p['id']}/import?return_task_ids=true",
-        json=[{"image": "/data/media/x.jpg"}],
+        json=[{"image": f"/data/media/project-{p['id']}/x.jpg"}],
         headers=lead.headers,
     ).json()["task_ids"]
     job = client.post(

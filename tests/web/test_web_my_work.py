@@ -24,7 +24,7 @@ def _verdicts(html: str) -> list[str]:
 def _annotate(client, people, project_id: int, who: list[str]) -> dict[str, list[int]]:
     """One task per name in `who`, annotated by that person: their annotation ids, in order."""
     items = [
-        {"data": {"image": f"/data/media/{i}.png"},
+        {"data": {"image": f"/data/media/project-{project_id}/{i}.png"},
          "annotations": [{"result": [box(10, 10, 20, 20)], "completed_by": people[w].id}]}
         for i, w in enumerate(who)
     ]  # fmt: skip

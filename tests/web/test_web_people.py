@@ -259,7 +259,7 @@ def test_delete_member_api(client, people, project):
     pid, ann = project["id"], people["annotator"]
     r = client.post(
         f"/api/projects/{pid}/import",
-        json=[{"data": {"image": "/data/media/a.png"}}],
+        json=[{"data": {"image": f"/data/media/project-{pid}/a.png"}}],
         headers=people["lead"].headers,
     )
     assert r.status_code == 201, r.text

@@ -24,14 +24,17 @@ def stream(client, people, project) -> dict:
 
     items = [
         {
-            "data": {"image": "/data/media/0.png"},
+            "data": {"image": f"/data/media/project-{project['id']}/0.png"},
             "annotations": [ann(a1), ann(a2, 12)],
             "predictions": [
                 {"model_version": "det-v1", "score": 0.4, "result": [box(9, 9, 20, 20)]}
             ],
         },
-        {"data": {"image": "/data/media/1.png"}, "annotations": [ann(a1), ann(a2)]},
-        {"data": {"image": "/data/media/2.png"}, "annotations": [ann(a1)]},
+        {
+            "data": {"image": f"/data/media/project-{project['id']}/1.png"},
+            "annotations": [ann(a1), ann(a2)],
+        },
+        {"data": {"image": f"/data/media/project-{project['id']}/2.png"}, "annotations": [ann(a1)]},
     ]
     ids = import_tasks(client, people["lead"], project["id"], items)
     anns = {
@@ -193,7 +196,7 @@ def test_review_columns_take_a_fixed_number_of_queries(signed_in, client, people
         assert reviewer.get(url + "?page_size=2").status_code == 200
     a1 = people["annotator"].id
     more = [
-        {"data": {"image": f"/data/media/m{i}.png"},
+        {"data": {"image": f"/data/media/project-{stream['project']}/m{i}.png"},
          "annotations": [{"result": [box(5, 5, 5, 5)], "completed_by": a1}]}
         for i in range(20)
     ]  # fmt: skip

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,6 +20,7 @@ from assay.runtime import gc_paused
 from assay.services import idempotency, projects, tasks
 from assay.services.errors import Invalid
 from assay.services.io import exporting, label_files
+from assay.services.io.unpacking import ImportLimits
 from assay.services.tasks import predictions
 from assay.services.views import dm_filters
 
@@ -150,8 +153,9 @@ async def import_tasks(
                 if earlier is not None:
                     return earlier, 0
                 result = tasks.import_tasks(
-                    s, ctx.actor, project_id, items, media_root=_media_root(request)
-                )
+                    s, ctx.actor, project_id, items, media_root=_media_root(request),
+                    shared_media=_shared_media(request),
+                )  # fmt: skip
                 del items
                 body: dict[str, Any] = {
                     "task_count": result.task_count,
@@ -183,8 +187,24 @@ def _fingerprint(request: Request, body: list[bytes]) -> str:
     return idempotency.fingerprint([request.url.path.encode(), repr(options).encode(), *body])
 
 
+def _file_parts(files: dict[str, BinaryIO]) -> Iterator[bytes]:
+    """Each uploaded file's name and the sha256 of its content, read in chunks from the
+    spooled upload (then rewound for the import)."""
+    for name, handle in sorted(files.items()):
+        digest = hashlib.sha256()
+        for chunk in iter(lambda handle=handle: handle.read(1 << 20), b""):
+            digest.update(chunk)
+        handle.seek(0)
+        yield name.encode()
+        yield digest.digest()
+
+
 def _media_root(request: Request) -> Path:
     return request.app.state.settings.resolved_media_root
+
+
+def _shared_media(request: Request) -> tuple[str, ...]:
+    return request.app.state.settings.shared_media_folders
 
 
 async def _import_format(
@@ -200,17 +220,15 @@ async def _import_format(
     key: str | None,
     ctx: Ctx,
 ) -> dict[str, Any]:
-    """A multipart upload (uploads over 1 MiB are spooled to disk by the form parser)."""
+    """A multipart upload. The form parser spools uploads over 1 MiB to disk; the import reads
+    from those files only what the format needs (`label_files.unpacking`), never a whole upload
+    or zip into memory."""
     form = await request.form()
     uploads = [v for _, v in form.multi_items() if hasattr(v, "read") and hasattr(v, "filename")]
     if not uploads:
         raise Invalid.field("file", "upload the file(s) as multipart form data")
-    files = {}
-    for upload in uploads:
-        files[upload.filename or "upload"] = await upload.read()
-    asked = _fingerprint(
-        request, [part for name, data in sorted(files.items()) for part in (name.encode(), data)]
-    )
+    files = {upload.filename or "upload": upload.file for upload in uploads}
+    asked = _fingerprint(request, list(_file_parts(files)))
 
     def work() -> tuple[dict[str, Any], int]:
         with ctx.write() as s:
@@ -221,7 +239,8 @@ async def _import_format(
                 s, ctx.actor, project_id, fmt.lower(), files, as_=as_, annotator=annotator,
                 model_version=model_version, add_labels=add_labels,
                 create_missing=create_missing, media_root=_media_root(request),
-                voc_convention=voc_convention,
+                voc_convention=voc_convention, shared_media=_shared_media(request),
+                limits=ImportLimits.of(request.app.state.settings),
             )  # fmt: skip
             body = {
                 "task_count": done.tasks_created,

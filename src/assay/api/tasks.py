@@ -118,6 +118,7 @@ def create_task(body: TaskIn, request: Request, ctx: Ctx = Depends(context)) -> 
         result = tasks.import_tasks(
             s, ctx.actor, body.project, [{"data": body.data, "meta": body.meta or {}}],
             media_root=request.app.state.settings.resolved_media_root,
+            shared_media=request.app.state.settings.shared_media_folders,
         )  # fmt: skip
         return _task_json(s, ctx, tasks.get_task(s, ctx.actor, result.task_ids[0]))
 
@@ -129,9 +130,14 @@ def get_task(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.patch("/tasks/{task_id}")
-def update_task(task_id: int, body: TaskIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def update_task(
+    task_id: int, body: TaskIn, request: Request, ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
     with ctx.write() as s:
-        task = tasks.update_task(s, ctx.actor, task_id, data=body.data, meta=body.meta)
+        task = tasks.update_task(
+            s, ctx.actor, task_id, data=body.data, meta=body.meta,
+            shared_media=request.app.state.settings.shared_media_folders,
+        )  # fmt: skip
         return _task_json(s, ctx, task)
 
 

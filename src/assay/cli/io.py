@@ -52,7 +52,7 @@ def import_(
     """Import images (one task each), Label Studio JSON, or label files in a format; all or
     nothing."""
     from assay.services import tasks
-    from assay.services.io import label_files
+    from assay.services.io import label_files, unpacking
     from assay.services.tasks import media
 
     settings = get_settings()
@@ -69,7 +69,8 @@ def import_(
                         s, actor, project, fmt.lower(), files, as_=as_, annotator=annotator,
                         model_version=model_version, add_labels=add_labels,
                         create_missing=create_missing, media_root=settings.resolved_media_root,
-                        voc_convention=voc_convention,
+                        voc_convention=voc_convention, shared_media=settings.shared_media_folders,
+                        limits=unpacking.ImportLimits.of(settings),
                     )  # fmt: skip
             elif source.is_dir():
                 total = len(media.find_images(source))
@@ -78,6 +79,7 @@ def import_(
                     result = tasks.register_images(
                         s, actor, project, source, settings.resolved_media_root,
                         on_image=lambda _p: progress.advance(bar),
+                        shared_media=settings.shared_media_folders,
                     )  # fmt: skip
             else:
                 with source.open("rb") as head:
@@ -93,8 +95,9 @@ def import_(
                     fail(f"{source} is not valid JSON: {exc}")
                 with err.status(f"importing {len(items) if isinstance(items, list) else 1} tasks"):
                     result = tasks.import_tasks(
-                        s, actor, project, items, media_root=settings.resolved_media_root
-                    )
+                        s, actor, project, items, media_root=settings.resolved_media_root,
+                        shared_media=settings.shared_media_folders,
+                    )  # fmt: skip
     except AssayError as exc:
         fail(exc.detail)
     if fmt is not None:
@@ -116,21 +119,18 @@ def import_(
     )
 
 
-def _read_files(source: Path) -> dict[str, bytes]:
-    """A file as {name: bytes}, or a folder's label files by relative path (images skipped)."""
+def _read_files(source: Path) -> dict[str, Path]:
+    """A file as {name: path}, or a folder's files but images by relative path: the import
+    reads only those its format reads, within the caps of one import (docs/formats.md)."""
     from assay.services.tasks import media
 
     if source.is_file():
-        return {source.name: source.read_bytes()}
-    with Progress(console=err, transient=True) as progress:
-        paths = [p for p in sorted(source.rglob("*")) if p.is_file()]
-        bar = progress.add_task("reading files", total=len(paths))
-        files = {}
-        for p in paths:
-            if p.suffix.lower() not in media.IMAGE_SUFFIXES:
-                files[p.relative_to(source).as_posix()] = p.read_bytes()
-            progress.advance(bar)
-    return files
+        return {source.name: source}
+    return {
+        p.relative_to(source).as_posix(): p
+        for p in sorted(source.rglob("*"))
+        if p.is_file() and p.suffix.lower() not in media.IMAGE_SUFFIXES
+    }
 
 
 def export(

@@ -54,10 +54,6 @@ def build_demo(
         people[email] = user
     lead = users.actor_of(people[LEAD])
 
-    progress(f"drawing {N_IMAGES} survey images")
-    folder = media_root / "demo-survey"
-    survey = synth.generate_survey(folder, n_images=N_IMAGES)
-
     project = projects.create_project(
         session,
         lead,
@@ -71,6 +67,10 @@ def build_demo(
     )
     for email, _ in ANNOTATORS:
         projects.add_member(session, lead, project.id, people[email].id)
+
+    progress(f"drawing {N_IMAGES} survey images")
+    folder = media_root / tasks.project_media_folder(project.id)  # tasks show only its media
+    survey = synth.generate_survey(folder, n_images=N_IMAGES)
 
     progress("labeling: three annotators and one model")
     jobs = _job_windows(len(survey.images), len(ANNOTATORS))

@@ -15,12 +15,10 @@ label files match images by a unique file stem among all of them.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -43,12 +41,18 @@ from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
 from assay.services.io.exporting import check_voc_convention
 from assay.services.io.task_index import Existing, TaskIndex, chunks, unindexed
+from assay.services.io.unpacking import (
+    DEFAULT_LIMITS,
+    FORMAT_SUFFIXES,
+    ImportLimits,
+    Source,
+    Unpacked,
+    unpack,
+)
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, User
 from assay.store.types import utcnow
 
 IMPORT_FORMATS = ("coco", "yolo", "voc", "ls-json", "csv")
-MAX_ZIP_MEMBERS = 200_000
-MAX_UNZIPPED = 2 << 30  # bytes
 
 
 @dataclass(frozen=True)
@@ -65,34 +69,12 @@ class FormatImport:
     task_ids: list[int] = field(default_factory=list)  # the created tasks
 
 
-def unpack(files: dict[str, bytes]) -> dict[str, bytes]:
-    """Uploaded or read files as relative path -> bytes; a zip is replaced by its members."""
-    out: dict[str, bytes] = {}
-    for name, data in files.items():
-        if not name.lower().endswith(".zip"):
-            out[name] = data
-            continue
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile:
-            raise Invalid.field("file", f"{name} is not a readable zip file") from None
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED:
-            raise Invalid.field("file", f"{name} unpacks to too many files or bytes")
-        for m in members:
-            path = PurePosixPath(m.filename)
-            if path.is_absolute() or ".." in path.parts or path.parts[0] == "__MACOSX":
-                continue
-            out[str(path)] = archive.read(m)
-    return out
-
-
 def import_files(
     session: Session,
     actor: Actor,
     project_id: int,
     fmt: str,
-    files: dict[str, bytes],
+    files: Mapping[str, Source],
     *,
     as_: str | None = None,
     annotator: str | None = None,
@@ -101,8 +83,11 @@ def import_files(
     create_missing: bool = False,
     media_root: Path | None = None,
     voc_convention: str = DEFAULT_VOC_CONVENTION,
+    shared_media: Sequence[str] = (),
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> FormatImport:
-    """Import the files (path -> bytes; zips unpacked) of one format into the project.
+    """Import the files (path -> bytes, a path or a binary file; zips unpacked) of one format
+    into the project. Only the files the format reads are read (`unpacking`), within `limits`.
 
     as_: "annotations" or "predictions" to import every region as that (default: as the file
     says: scores make COCO results and YOLO lines with a confidence predictions). annotator:
@@ -112,7 +97,8 @@ def import_files(
     image (their data names the image as the file does); without it they are an error.
     media_root: Label Studio JSON tasks that no region sizes read their media file's size.
     voc_convention: how VOC boxes are written, devkit (1-based inclusive pixel indexes, the
-    default) or continuous (0-based); other formats ignore it.
+    default) or continuous (0-based); other formats ignore it. shared_media: the shared media
+    folders a created task may show besides the project's own (`tasks.MediaScope`).
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if fmt not in IMPORT_FORMATS:
@@ -120,12 +106,13 @@ def import_files(
     if as_ not in (None, "annotations", "predictions"):
         raise Invalid.field("as", "must be annotations or predictions")
     check_voc_convention(voc_convention)
-    files = unpack(files)
     if not files:
         raise Invalid.field("file", "is empty: nothing to import")
-    _refuse_other_formats(fmt, files)
+    unpacked = unpack(files, fmt, limits)
+    _refuse_other_formats(fmt, unpacked)
+    files = unpacked.files
     if fmt == "ls-json":
-        return _import_label_studio(session, actor, project_id, files, media_root)
+        return _import_label_studio(session, actor, project_id, files, media_root, shared_media)
     config = tasks.label_config_of_project(session, project_id)
     index = TaskIndex(session, project_id, config)
     try:
@@ -148,8 +135,9 @@ def import_files(
         raise Invalid.field("file", "holds no images to import")
     replaced = _retire_predictions(session, actor, project_id, items, into)
     result = tasks.import_tasks(
-        session, actor, project_id, items, label_config=config, sizes=sizes, into=into
-    )
+        session, actor, project_id, items, label_config=config, sizes=sizes, into=into,
+        shared_media=shared_media,
+    )  # fmt: skip
     return FormatImport(
         tasks_created=result.task_count,
         tasks_matched=matched,
@@ -157,15 +145,23 @@ def import_files(
         predictions=result.prediction_count,
         predictions_replaced=replaced,
         labels_added=added,
-        notes=dataset.notes.summary(),
+        notes=[*dataset.notes.summary(), *_skipped_note(fmt, unpacked)],
         task_ids=result.task_ids,
     )
 
 
-def _refuse_other_formats(fmt: str, files: dict[str, bytes]) -> None:
+def _skipped_note(fmt: str, unpacked: Unpacked) -> list[str]:
+    if not unpacked.skipped:
+        return []
+    suffixes = ", ".join(FORMAT_SUFFIXES[fmt])
+    return [f"{unpacked.skipped} file(s) not read: {fmt} reads {suffixes} files"]
+
+
+def _refuse_other_formats(fmt: str, unpacked: Unpacked) -> None:
     """A file given as one format but written in another is refused with what it looks like,
-    unless some file of the upload looks like the format given (a zip holds more than labels)."""
-    seen = {name: looks_like(data) for name, data in files.items()}
+    unless some file of the upload looks like the format given (a zip holds more than labels);
+    so is an upload with no file the format reads."""
+    seen = {name: looks_like(data) for name, data in {**unpacked.heads, **unpacked.files}.items()}
     if fmt in seen.values():
         return
     for name, kind in sorted(seen.items()):
@@ -178,6 +174,12 @@ def _refuse_other_formats(fmt: str, files: dict[str, bytes]) -> None:
                 "format",
                 f"{name} looks like {FORMAT_NAMES[kind]}, not {fmt}: import it with format {kind}",
             )
+    if not unpacked.files:
+        raise Invalid.field(
+            "file",
+            f"holds no file the {fmt} import reads ({', '.join(FORMAT_SUFFIXES[fmt])}) among "
+            f"its {unpacked.skipped} file(s)",
+        )
 
 
 def _located(exc: FormatError) -> dict[str, list[str]]:
@@ -229,6 +231,7 @@ def _import_label_studio(
     project_id: int,
     files: dict[str, bytes],
     media_root: Path | None,
+    shared_media: Sequence[str],
 ) -> FormatImport:
     items: list[Any] = []
     for name, data in sorted(files.items()):
@@ -239,7 +242,9 @@ def _import_label_studio(
         except orjson.JSONDecodeError as exc:
             raise Invalid(f"{name}: malformed JSON: {exc}", {name: [str(exc)]}) from None
         items += loaded if isinstance(loaded, list) else [loaded]
-    result = tasks.import_tasks(session, actor, project_id, items, media_root=media_root)
+    result = tasks.import_tasks(
+        session, actor, project_id, items, media_root=media_root, shared_media=shared_media
+    )
     return FormatImport(
         result.task_count, 0, result.annotation_count, result.prediction_count,
         task_ids=result.task_ids,

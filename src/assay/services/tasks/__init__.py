@@ -18,9 +18,11 @@ from assay.services.tasks.importing import (
 from assay.services.tasks.media import (
     IMAGE_SUFFIXES,
     MEDIA_URL,
+    MediaScope,
     authorize_media_file,
     media_path_of,
     media_url,
+    project_media_folder,
     resolve_media_path,
 )
 from assay.services.tasks.results import checked_result, label_config_of_project, prediction_row
@@ -37,6 +39,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MEDIA_URL",
     "ImportResult",
+    "MediaScope",
     "annotation_visibility",
     "authorize_media_file",
     "checked_result",
@@ -49,6 +52,7 @@ __all__ = [
     "media_path_of",
     "media_url",
     "prediction_row",
+    "project_media_folder",
     "refresh_after_import",
     "refresh_statistics",
     "regions_of",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -12,7 +13,7 @@ from assay.services import changes
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
 from assay.services.selection import BulkResult, selected_task_ids
-from assay.services.tasks.media import media_path_of
+from assay.services.tasks.media import MediaScope, media_path_of, media_paths_of
 from assay.services.tasks.results import label_config_of_project
 from assay.services.tasks.visibility import get_task
 from assay.store.models import (
@@ -22,13 +23,24 @@ from assay.store.types import utcnow
 
 
 def update_task(
-    session: Session, actor: Actor, task_id: int, data: Any = None, meta: Any = None
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    data: Any = None,
+    meta: Any = None,
+    shared_media: Sequence[str] = (),
 ) -> Task:
+    """Replace the task's data and/or meta. New data may name local media only in the
+    project's folder or `shared_media` (`MediaScope`); the media the task shows already it
+    keeps, even from elsewhere (a task written before that rule)."""
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.TASK_CHANGE, task.project_id)
     if data is not None:
         if not isinstance(data, dict):
             raise Invalid.field("data", "must be an object")
+        MediaScope(task.project_id, tuple(shared_media)).check(
+            data, "data", keep=media_paths_of(task.data)
+        )
         task.data = data
         task.media_path = media_path_of(data)
         field_name = label_config_of_project(session, task.project_id).image_key()

@@ -7,7 +7,7 @@ import logging
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
 from assay.services.tasks.media import (
     IMAGE_SUFFIXES,
+    MediaScope,
     find_images,
     image_size,
     media_path_of,
     media_url,
+    project_media_folder,
     resolve_media_path,
 )
 from assay.services.tasks.results import annotation_row, label_config_of_project, prediction_row
@@ -67,6 +69,7 @@ def import_tasks(
     sizes: list[tuple[int, int]] | None = None,
     into: list[int | None] | None = None,
     media_root: Path | None = None,
+    shared_media: Sequence[str] = (),
 ) -> ImportResult:
     """Check every item first, then write them in bulk; one bad item writes nothing.
 
@@ -76,7 +79,9 @@ def import_tasks(
     names, per item, an existing live task of the project to add its annotations and
     predictions to instead of creating one (None: create). `task_ids` answers the created
     tasks only. `media_root`: where a task without a size (no region tells it) that shows a
-    file under the media root reads its size from that file.
+    file under the media root reads its size from that file. A created task's data may name
+    local media (`/data/media/...`) only in the project's folder or `shared_media`
+    (`MediaScope`); otherwise Invalid naming `tasks[i].data.<key>`.
     """
     authorize(session, actor, Action.TASKS_IMPORT, project_id)
     if not isinstance(items, list):
@@ -88,7 +93,10 @@ def import_tasks(
         raise Invalid.field("tasks", "is empty: nothing to import")
     config = label_config or label_config_of_project(session, project_id)
     known_users = _existing_user_ids(session, items)
-    prepared = _prepare(items, config, actor, known_users)
+    into = into if into is not None else [None] * len(items)
+    scope = MediaScope(project_id, tuple(shared_media))
+    scopes = [scope if existing is None else None for existing in into]
+    prepared = _prepare(items, config, actor, known_users, scopes)
 
     if sizes is not None:
         for row, (w, h) in zip(prepared.tasks, sizes, strict=True):
@@ -96,7 +104,6 @@ def import_tasks(
     if media_root is not None:
         _sizes_from_media(prepared.tasks, media_root)
     now = utcnow()
-    into = into if into is not None else [None] * len(prepared.tasks)
     task_rows = [
         {**t, "project_id": project_id, "created_at": now, "updated_at": now}
         for t, existing in zip(prepared.tasks, into, strict=True)
@@ -188,14 +195,20 @@ def _existing_user_ids(session: Session, items: list[Any]) -> set[int]:
 
 
 def _prepare(
-    items: list[Any], config: LabelConfig, actor: Actor, known_users: set[int]
+    items: list[Any],
+    config: LabelConfig,
+    actor: Actor,
+    known_users: set[int],
+    scopes: list[MediaScope | None],
 ) -> _Prepared:
+    """Check and convert every item; `scopes`: per item, the media rule of a task it creates
+    (None: it adds to an existing task, whose data is not written)."""
     out = _Prepared()
     errors: dict[str, list[str]] = {}  # the first MAX_ERRORS, by field
     bad = 0  # every task with an error
-    for i, item in enumerate(items):
+    for i, (item, scope) in enumerate(zip(items, scopes, strict=True)):
         try:
-            _prepare_one(i, item, config, actor, known_users, out)
+            _prepare_one(i, item, config, actor, known_users, out, scope)
         except Invalid as exc:
             bad += 1
             if len(errors) < MAX_ERRORS:
@@ -210,7 +223,13 @@ def _prepare(
 
 
 def _prepare_one(
-    i: int, item: Any, config: LabelConfig, actor: Actor, known_users: set[int], out: _Prepared
+    i: int,
+    item: Any,
+    config: LabelConfig,
+    actor: Actor,
+    known_users: set[int],
+    out: _Prepared,
+    scope: MediaScope | None,
 ) -> None:
     path = f"tasks[{i}]"
     if not isinstance(item, dict):
@@ -227,6 +246,8 @@ def _prepare_one(
     missing = [obj.value for obj in config.objects.values() if obj.value not in data]
     if missing:
         raise Invalid.field(f"{path}.data", f"has no {missing[0]!r}, which the label config reads")
+    if scope is not None:
+        scope.check(data, f"{path}.data")
     index = len(out.tasks)
     width = height = None
     annotations = item.get("annotations") if "data" in item else None
@@ -337,11 +358,14 @@ def register_images(
     folder: Path,
     media_root: Path,
     on_image: Callable[[Path], None] | None = None,
+    shared_media: Sequence[str] = (),
 ) -> ImportResult:
     """Make one task per image in `folder` (recursively), all in one transaction.
 
-    Images inside the media root are used in place; others are copied to
-    `<media_root>/project-<id>/` keeping their relative paths, so the server can serve them.
+    An image that lies (symlinks resolved) where the project's tasks may show media, its own
+    folder `<media_root>/project-<id>/` or a `shared_media` folder, is used in place; any other,
+    also one elsewhere under the media root, is copied to `<media_root>/project-<id>/` keeping
+    its path relative to `folder`, so the server can serve it to the project (`MediaScope`).
     """
     folder = folder.resolve()
     if not folder.is_dir():
@@ -356,25 +380,35 @@ def register_images(
     if key is None:
         raise Invalid.field("project", "the label config has no <Image> tag to show images in")
     root = media_root.resolve()
+    scope = MediaScope(project_id, tuple(shared_media))
     items, sizes = [], []
-    for path, served in _placed(images, folder, root, project_id):
+    for path, served in _placed(images, folder, root, scope):
         sizes.append(image_size(served))
         items.append({"data": {key: media_url(root, served)}})
         if on_image:
             on_image(path)
-    return import_tasks(session, actor, project_id, items, label_config=config, sizes=sizes)
+    return import_tasks(
+        session, actor, project_id, items, label_config=config, sizes=sizes,
+        shared_media=shared_media,
+    )  # fmt: skip
 
 
 def _placed(
-    images: list[Path], folder: Path, root: Path, project_id: int
+    images: list[Path], folder: Path, root: Path, scope: MediaScope
 ) -> Iterator[tuple[Path, Path]]:
-    inside = folder.is_relative_to(root)
-    target = root / f"project-{project_id}"
+    """Each image with the file the server serves for it: itself where the project may show
+    it, else its copy in the project's folder."""
+    target = root / project_media_folder(scope.project_id)
     for path in images:
-        if inside:
-            yield path, path
+        real = path.resolve()
+        if real.is_relative_to(root) and scope.refusal(real.relative_to(root).as_posix()) is None:
+            yield path, real
             continue
         dest = target / path.relative_to(folder)
+        if dest.resolve() == real:  # a link in the project's folder to a file outside it
+            raise Invalid.field(
+                "source", f"{path} links to {real}, outside the media folders of the project"
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         if not dest.exists() or dest.stat().st_size != path.stat().st_size:
             shutil.copy2(path, dest)

@@ -1,8 +1,17 @@
 """Local images: safe paths under the media root, their sizes, the task data that points at them,
-and who may load them."""
+which of them a project's tasks may show, and who may load them.
+
+A project's images are as private as the project. A task shows local media only from its
+project's folder (`project-<id>/`, where `assay import` copies images) or a shared folder
+(ASSAY_SHARED_MEDIA); `MediaScope` is that rule, checked wherever task data is written. A file is
+served only to whoever may see a live task showing it (`authorize_media_file`).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -19,13 +28,75 @@ from assay.store.models import (
     Task,
 )
 
+MAX_MEDIA_PATH = 1000  # characters, as tasks.media_path holds
+
 
 def media_path_of(data: dict[str, Any]) -> str | None:
     """The media-root path of the first value of the task data served from the media root."""
     for value in data.values():
         if isinstance(value, str) and value.startswith(MEDIA_URL):
-            return unquote(value[len(MEDIA_URL) :])[:1000]
+            return unquote(value[len(MEDIA_URL) :])[:MAX_MEDIA_PATH]
     return None
+
+
+def project_media_folder(project_id: int) -> str:
+    """The folder under the media root that holds a project's own images."""
+    return f"project-{project_id}"
+
+
+@dataclass(frozen=True)
+class MediaScope:
+    """The media-root folders a project's tasks may show: the project's own folder and the
+    shared ones (plain relative paths without slashes at either end, e.g. `datasets/coco`)."""
+
+    project_id: int
+    shared: tuple[str, ...] = ()
+
+    def refusal(self, relative: str) -> str | None:
+        """Why a task of the project may not show the media-root file `relative`; None if it may.
+
+        >>> MediaScope(1).refusal("project-2/secret.jpg")
+        'is outside project-1/, the only media folder tasks of project 1 may show'
+        """
+        if "\x00" in relative or any(
+            part in ("", ".", "..") for part in re.split(r"[/\\]", relative)
+        ):
+            return "is not a plain path under the media root (no empty, '.' or '..' segments)"
+        folders = (project_media_folder(self.project_id), *self.shared)
+        if any(relative.startswith(f"{folder}/") for folder in folders):
+            return None
+        shown = ", ".join(f"{f}/" for f in folders)
+        if not self.shared:
+            return (
+                f"is outside {shown}, the only media folder tasks of project "
+                f"{self.project_id} may show"
+            )
+        return f"is outside the media folders tasks of project {self.project_id} may show: {shown}"
+
+    def check(self, data: dict[str, Any], where: str, keep: Collection[str] = ()) -> None:
+        """Raise Invalid naming `<where>.<key>` for the first value of the task data that is a
+        media URL the project may not show. `keep`: media paths the task shows already (a task
+        written before this rule keeps them through an edit)."""
+        for key, value in data.items():
+            if not isinstance(value, str) or not value.startswith(MEDIA_URL):
+                continue
+            relative = unquote(value[len(MEDIA_URL) :])
+            # the path as tasks.media_path holds it (cut short) is the one served
+            stored = relative[:MAX_MEDIA_PATH]
+            reason = None if relative in keep else self.refusal(relative) or self.refusal(stored)
+            if reason:
+                raise Invalid.field(f"{where}.{key}", f"{value[:200]} {reason}")
+
+
+def media_paths_of(data: Any) -> set[str]:
+    """Every media-root path the task data's values name."""
+    if not isinstance(data, dict):
+        return set()
+    return {
+        unquote(v[len(MEDIA_URL) :])
+        for v in data.values()
+        if isinstance(v, str) and v.startswith(MEDIA_URL)
+    }
 
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
@@ -46,7 +117,9 @@ def authorize_media_file(session: Session, actor: Actor, relative: str) -> None:
     """A file is served to whoever may see a live task showing it (admins: any file).
 
     NotFound otherwise, as for a file that does not exist: media paths are easy to guess
-    (project-7/scan_001.png), and a project's images are as private as the project.
+    (project-7/scan_001.png), and a project's images are as private as the project. New tasks
+    show only their project's media (`MediaScope`); a task written before that rule that shows
+    another folder's file still shows it, to whoever may see that task.
     """
     if in_every_project(actor.role):
         return
