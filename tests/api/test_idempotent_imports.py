@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from assay.store.models import Task
 from builders import box
 
-ITEMS = [{"data": {"image": f"/data/media/{i}.png"},
+ITEMS = [{"data": {"image": f"https://cdn.example.com/flight-7/{i}.png"},
           "annotations": [{"result": [box(1, 1, 5, 5)]}]} for i in range(3)]  # fmt: skip
 
 
