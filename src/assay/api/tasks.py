@@ -35,6 +35,7 @@ class AnnotationIn(BaseModel):
     was_cancelled: bool | None = None
     lead_time: float | None = None
     job: int | None = None
+    revision: Any = None  # PATCH: the revision edited; a stale one answers 409
 
 
 def _json(body: Any) -> Response:
