@@ -26,11 +26,24 @@ from assay.store.models import Annotation, GroundTruthChange, Task
 from assay.store.types import utcnow
 
 
-def lock_tasks(session: Session, task_ids: Select[tuple[int]] | list[int]) -> None:
-    """Take the row lock of each task whose answer key changes (no-op on SQLite)."""
+def lock_tasks(
+    session: Session, task_ids: Select[tuple[int]] | list[int], *, exclusive: bool = True
+) -> None:
+    """Take the row lock of each task whose labels change, in id order (no-op on SQLite).
+
+    `exclusive=False` takes `FOR NO KEY UPDATE`: it queues behind every other lock taker of the
+    task as well, but lets annotations referencing the task be inserted meanwhile (their
+    foreign key share-locks the task). Rescoring takes it after its request's own insert;
+    `FOR UPDATE` there would deadlock two concurrent inserts on one task.
+    """
     if session.get_bind().dialect.name != "postgresql":
         return
-    stmt = select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
+    stmt = (
+        select(Task.id)
+        .where(Task.id.in_(task_ids))
+        .order_by(Task.id)
+        .with_for_update(key_share=not exclusive)
+    )
     session.execute(stmt)
 
 
