@@ -351,3 +351,42 @@ def test_stale_revisions_are_refused_when_named(db, client, people, project, ser
         for b in lost
     ), lost
     assert [h.revision for h in _revisions(db, ann)] == [1, 2]
+
+
+def test_thirty_concurrent_gt_creates_on_one_task(db, client, people, project, servers):
+    """Issue #16 L6: 21 of 30 such requests answered 503 (a deadlock: each insert's foreign-key
+    lock on the task, then the task lock). Now they queue on the task lock: all 201, one GT."""
+    lead, admin, pid = people["lead"], people["admin"], project["id"]
+    (task,) = client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        json=[{"image": "a.jpg"}],
+        headers=lead.headers,
+    ).json()["task_ids"]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def create(n: int) -> Callable[[httpx.Client], None]:
+        def work(c: httpx.Client) -> None:
+            body = {"result": [box(1 + n, 1, 5, 5)], "ground_truth": True}
+            r = c.post(f"/api/tasks/{task}/annotations", json=body)
+            with lock:
+                statuses.append(r.status_code)
+
+        return work
+
+    _together([(servers[n % len(servers)], lead if n % 2 else admin, create(n)) for n in range(30)])
+    assert statuses == [201] * 30
+    with db.session(write=False) as s:
+        gts = s.scalars(
+            select(Annotation.id).where(
+                Annotation.task_id == task,
+                Annotation.ground_truth.is_(True),
+                Annotation.deleted_at.is_(None),
+            )
+        ).all()
+    assert len(gts) == 1
+    hist = client.get(
+        f"/api/projects/{pid}/ground-truth/history?task={task}&page_size=100",
+        headers=lead.headers,
+    ).json()
+    assert hist["count"] == 30 and hist["results"][0]["to_annotation"] == gts[0]
