@@ -7,7 +7,8 @@ one annotation, fix & accept another, and create and star ground truths on one t
 no 5xx, every answer the one its request deserves, revision numbers 1..n without gaps or twins,
 every accepted edit and fix in the history at the revision it was answered with, one GT per
 task, and the quality aggregates what a full recompute makes of the labels. Everything talks to
-127.0.0.1 only and ends within about 30 s (timeouts on every request and join).
+127.0.0.1 only; each wave of clients ends within 40 s (timeouts on every request and join), the
+servers' start is given up after START_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from assay.services import quality
 from assay.store.models import Annotation, AnnotationRevision, QualityAggregate, QualityScore
 from builders import REPO, Person, add_member, box
 
-REQUEST_TIMEOUT = 20.0  # s; a request that waits this long on a lock is a failure
-WAVE_TIMEOUT = 25.0  # s for all clients of one wave to finish
+START_TIMEOUT = 120.0  # s for the servers to answer /health (a few s, more on a busy machine)
+REQUEST_TIMEOUT = 30.0  # s; a request that waits this long on a lock is a failure
+WAVE_TIMEOUT = 40.0  # s for all clients of one wave to finish
 
 
 def _free_port() -> int:
@@ -83,7 +85,7 @@ def servers(database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list
                 )
             )
             urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         for proc, url in zip(procs, urls, strict=True):
             while True:
                 if proc.poll() is not None:
