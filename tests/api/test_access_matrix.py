@@ -30,10 +30,18 @@ def _setup(client, people, project=None):
         headers=people["annotator2"].headers,
     ).json()
     pred = client.post("/api/predictions", json={"task": ids[0], "result": []}, headers=lead).json()
+    starred = client.post(
+        f"/api/tasks/{ids[0]}/annotations",
+        json={"result": [box(3, 3, 2, 2)]},
+        headers=people["annotator2"].headers,
+    ).json()
+    r = client.patch(f"/api/annotations/{starred['id']}", json={"ground_truth": True}, headers=lead)
+    assert r.status_code == 200, r.text
     return {
         "project": project["id"],
         "tasks": ids,
         "others_annotation": other["id"],
+        "others_gt_annotation": starred["id"],
         "prediction": pred["id"],
         "reviewer": people["reviewer"].id,
     }
@@ -105,6 +113,14 @@ MATRIX = {
         lambda x: ("DELETE", f"/api/annotations/{x['others_annotation']}", None),
         {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 404},
     ),
+    "change others' GT annotation": (
+        lambda x: ("PATCH", f"/api/annotations/{x['others_gt_annotation']}", {"result": []}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 404},
+    ),
+    "delete others' GT annotation": (
+        lambda x: ("DELETE", f"/api/annotations/{x['others_gt_annotation']}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 404},
+    ),
     "create prediction": (
         lambda x: ("POST", "/api/predictions", {"task": x["tasks"][1], "result": []}),
         {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
@@ -144,6 +160,16 @@ MATRIX = {
             {"action": "reject", "comment": "no"},
         ),
         {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 403},
+    ),
+    # Reviews are for annotators' work: a fix of the GT would rewrite the answer key, which is
+    # changed by editing it (admin, lead), never by a review.
+    "fix & accept a GT annotation": (
+        lambda x: (
+            "POST",
+            f"/api/annotations/{x['others_gt_annotation']}/reviews",
+            {"action": "fix_accept", "result": [box(5, 5, 2, 2)]},
+        ),
+        {"admin": 409, "lead": 409, "reviewer": 409, "annotator": 403},
     ),
     "see others' reviews": (
         lambda x: ("GET", f"/api/annotations/{x['others_annotation']}/reviews", None),
@@ -215,6 +241,51 @@ def test_role_matrix(client, people, action):
         answers[role] = r.status_code
         if r.status_code >= 400:
             assert r.json()["detail"], r.text
+    assert answers == expected
+
+
+# What each role may do to its *own* annotation once a lead made it the task's ground truth
+# (issue #16 M1): the answer key is changed by admins and leads only, not by its author.
+OWN_GT_MATRIX = {
+    "change": (
+        lambda a: ("PATCH", f"/api/annotations/{a}", {"result": [box(5, 5, 2, 2)]}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "cancel": (
+        lambda a: ("PATCH", f"/api/annotations/{a}", {"was_cancelled": True}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "delete": (
+        lambda a: ("DELETE", f"/api/annotations/{a}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 403},
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(OWN_GT_MATRIX))
+def test_own_annotation_once_it_is_ground_truth(client, people, action):
+    build, expected = OWN_GT_MATRIX[action]
+    answers = {}
+    for role in ROLES:
+        ids = _setup(client, people)
+        mine = client.post(
+            f"/api/tasks/{ids['tasks'][1]}/annotations",
+            json={"result": [box(1, 1, 2, 2)]},
+            headers=people[role].headers,
+        ).json()["id"]
+        r = client.patch(
+            f"/api/annotations/{mine}", json={"ground_truth": True}, headers=people["lead"].headers
+        )
+        assert r.status_code == 200, r.text
+        method, path, body = build(mine)
+        r = client.request(method, path, json=body, headers=people[role].headers)
+        answers[role] = r.status_code
+        if r.status_code == 403:
+            # an annotator is not told that her annotation is the GT (honeypots stay hidden)
+            assert ("ground truth" in r.json()["detail"]) is (role != "annotator"), r.text
+        gt = client.get(f"/api/annotations/{mine}", headers=people["lead"].headers)
+        if r.status_code == 403:
+            assert gt.json()["ground_truth"] is True and gt.json()["revision"] == 1
     assert answers == expected
 
 

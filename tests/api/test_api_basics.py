@@ -195,6 +195,49 @@ def test_annotation_lifecycle_keeps_history(client, people, project, db):
         assert actions == ["created", "updated", "deleted"]
 
 
+def test_naming_the_revision_edited_guards_against_lost_updates(client, people, project):
+    """Compare-and-set (issue #16 M3): a PATCH or review naming a revision other than the
+    annotation's current one is 409 with the current revision, and changes nothing."""
+    lead, ann_h = people["lead"].headers, people["annotator"].headers
+    (task_id,) = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"image": "a.jpg"}],
+        headers=lead,
+    ).json()["task_ids"]
+    ann = client.post(
+        f"/api/tasks/{task_id}/annotations", json={"result": [box(1, 2, 3, 4)]}, headers=ann_h
+    ).json()["id"]
+    r = client.patch(
+        f"/api/annotations/{ann}", json={"result": [box(2, 2, 3, 4)], "revision": 1}, headers=ann_h
+    )
+    assert r.status_code == 200 and r.json()["revision"] == 2, r.text
+    r = client.patch(
+        f"/api/annotations/{ann}", json={"result": [box(3, 2, 3, 4)], "revision": 1}, headers=lead
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["validation_errors"] == {"revision": ["stale: the current revision is 2"]}
+    assert "revision 2, not 1" in r.json()["detail"]
+    body = {"action": "fix_accept", "result": [box(4, 2, 3, 4)], "revision": 1}
+    r = client.post(
+        f"/api/annotations/{ann}/reviews", json=body, headers=people["reviewer"].headers
+    )
+    assert r.status_code == 409 and "revision" in r.json()["validation_errors"], r.text
+    for bad in ("2", True, 0, 1.5):
+        r = client.patch(f"/api/annotations/{ann}", json={"revision": bad}, headers=lead)
+        assert r.status_code == 400 and "revision" in r.json()["validation_errors"], (bad, r.text)
+    now = client.get(f"/api/annotations/{ann}", headers=lead).json()
+    assert now["revision"] == 2 and now["result"][0]["value"]["x"] == 2
+    assert now["review_status"] == "none"
+    # the current revision, or none at all, goes through
+    body["revision"] = 2
+    r = client.post(
+        f"/api/annotations/{ann}/reviews", json=body, headers=people["reviewer"].headers
+    )
+    assert r.status_code == 201 and r.json()["fixed_revision"] == 3, r.text
+    r = client.patch(f"/api/annotations/{ann}", json={"lead_time": 4}, headers=lead)
+    assert r.status_code == 200 and r.json()["revision"] == 3
+
+
 def test_annotation_with_bad_region_writes_nothing(client, people, project):
     lead = people["lead"].headers
     r = client.post(

@@ -90,6 +90,44 @@ def test_deleting_the_gt_annotation_unsets_it_in_history(client, people, project
     )
 
 
+def test_a_starred_annotation_is_the_leads_and_its_author_keeps_her_own_work(
+    client, people, project
+):
+    """Issue #16 M1: once the lead stars an annotator's annotation, the annotator can neither
+    edit nor delete the answer key; the lead's edits of it do not become the author's work."""
+    (t,) = _tasks(client, people, project, 1)
+    ann, lead = people["annotator"].headers, people["lead"].headers
+    a = _annotate(client, people["annotator"], t, x=60)
+    assert client.patch(f"/api/annotations/{a}", json={"ground_truth": True}, headers=lead)
+    for r in (
+        client.patch(f"/api/annotations/{a}", json={"result": [box(2, 2, 5, 5)]}, headers=ann),
+        client.patch(f"/api/annotations/{a}", json={"was_cancelled": True}, headers=ann),
+        client.delete(f"/api/annotations/{a}", headers=ann),
+    ):
+        assert r.status_code == 403 and "locked" in r.json()["detail"], r.text
+    assert _gt_of(client, people, t) == [a]
+    hist = client.get(
+        f"/api/projects/{project['id']}/ground-truth/history?task={t}", headers=lead
+    ).json()
+    assert [h["action"] for h in hist["results"]] == ["set"]
+    revisions = client.get(f"/api/annotations/{a}/revisions", headers=lead).json()
+    assert [(r["revision"], r["changed_by"]) for r in revisions] == [(1, people["annotator"].id)]
+    # the lead edits the answer key, then replaces it: the author is measured on her own box
+    r = client.patch(f"/api/annotations/{a}", json={"result": [box(1, 1, 5, 5)]}, headers=lead)
+    assert r.status_code == 200 and r.json()["revision"] == 2, r.text
+    r = client.post(
+        f"/api/tasks/{t}/annotations",
+        json={"result": [box(1, 1, 5, 5)], "ground_truth": True},
+        headers=lead,
+    )
+    assert r.status_code == 201 and _gt_of(client, people, t) == [r.json()["id"]]
+    assert client.get(f"/api/annotations/{a}/quality", headers=lead).json()["accuracy"] == 0.0
+    # no longer the GT, it is hers to change again
+    r = client.patch(f"/api/annotations/{a}", json={"result": [box(1.5, 1, 5, 5)]}, headers=ann)
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/annotations/{a}/quality", headers=lead).json()["accuracy"] == 1.0
+
+
 def test_only_staff_touch_ground_truth_and_annotators_never_see_it(client, people, project):
     (t,) = _tasks(client, people, project, 1)
     mine = _annotate(client, people["annotator"], t)

@@ -189,3 +189,104 @@ def test_0013_names_the_images_of_existing_tasks(tmp_path):
     finally:
         db.dispose()
         temp.drop()
+
+
+def test_0018_renumbers_duplicate_revisions_and_makes_them_unique(tmp_path):
+    """Concurrent edits on PostgreSQL before issue #16 M3 wrote one revision number several
+    times (1, 2, 2, 2). Migration 0018 numbers them 1..n, the annotation's current state last,
+    moves the numbers that reviews, GT changes and scores hold along, and then refuses a
+    duplicate."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    temp = make_temp_database(tmp_path)
+    db = Database.connect(temp.url)
+    r1, x, y, z = ([{"id": name, "type": "choices"}] for name in ("r1", "x", "y", "z"))
+    try:
+        migrate.upgrade(db.engine, "0017")
+        ts = "'2026-01-01 00:00:00'"
+        with db.engine.begin() as conn:
+            for stmt in (
+                f"INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (1, 'a@x.org', 'a', '', '', 'lead', true, {ts})",
+                f"INSERT INTO users (id, email, username, first_name, last_name, role, is_active, created_at) VALUES (2, 'r@x.org', 'r', '', '', 'reviewer', true, {ts})",
+                f"INSERT INTO projects (id, title, description, label_config, expert_instruction, color, created_at, updated_at) VALUES (1, 'p', '', '<View/>', '', '#fff', {ts}, {ts})",
+                f"INSERT INTO tasks (id, project_id, data, meta, created_at, updated_at) VALUES (1, 1, '{{}}', '{{}}', {ts}, {ts})",
+            ):
+                conn.execute(text(stmt))
+            # 1: the GT; three edits read revision 1 and wrote 2 (x by 1, y fixed by 2, z by
+            # 1), y committed last. 2: an annotation with a clean history.
+            for ann_id, gt, result in ((1, "true", y), (2, "false", x)):
+                conn.execute(
+                    text(
+                        "INSERT INTO annotations (id, task_id, project_id, completed_by_id, result, ground_truth, was_cancelled, revision, created_at, updated_at) "
+                        f"VALUES ({ann_id}, 1, 1, 1, :r, {gt}, false, 2, {ts}, {ts})"
+                    ),
+                    {"r": json.dumps(result)},
+                )
+            history = [
+                (1, 1, "created", r1, 1),
+                (1, 2, "updated", x, 1),
+                (1, 2, "fixed", y, 2),
+                (1, 2, "updated", z, 1),
+                (2, 1, "created", r1, 1),
+                (2, 2, "updated", x, 1),
+            ]
+            for ann_id, rev, action, result, who in history:
+                conn.execute(
+                    text(
+                        "INSERT INTO annotation_revisions (annotation_id, revision, action, result, ground_truth, was_cancelled, changed_by_id, changed_at) "
+                        f"VALUES ({ann_id}, {rev}, '{action}', :r, false, false, {who}, {ts})"
+                    ),
+                    {"r": json.dumps(result)},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO reviews (annotation_id, task_id, project_id, reviewer_id, action, comment, reviewed_revision, fixed_revision, created_at) "
+                    f"VALUES (1, 1, 1, 2, 'fix_accept', '', 1, 2, {ts})"
+                )
+            )
+            for action, rev in (("set", 1), ("edited", 2), ("edited", 2)):
+                conn.execute(
+                    text(
+                        "INSERT INTO ground_truth_changes (project_id, task_id, action, from_annotation_id, to_annotation_id, revision, changed_by_id, changed_at) "
+                        f"VALUES (1, 1, '{action}', 1, 1, {rev}, 1, {ts})"
+                    )
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO quality_scores (project_id, task_id, subject_kind, subject_key, annotation_id, gt_annotation_id, gt_revision, tp, fp, fn, matched, iou_sum, accuracy, labels, confusion, computed_at) "
+                    f"VALUES (1, 1, 'annotation', '1', 2, 1, 2, 0, 0, 0, 0, 0, 1, '{{}}', '{{}}', {ts})"
+                )
+            )
+        migrate.upgrade(db.engine)
+        with db.engine.begin() as conn:
+            revisions = conn.execute(
+                text(
+                    "SELECT annotation_id, revision, result FROM annotation_revisions ORDER BY annotation_id, revision"
+                )
+            ).all()
+            assert [(a, r, json.loads(v)[0]["id"] if isinstance(v, str) else v[0]["id"]) for a, r, v in revisions] == [
+                (1, 1, "r1"), (1, 2, "x"), (1, 3, "z"), (1, 4, "y"), (2, 1, "r1"), (2, 2, "x")
+            ]  # fmt: skip
+            assert dict(conn.execute(text("SELECT id, revision FROM annotations")).all()) == {
+                1: 4,
+                2: 2,
+            }
+            assert conn.execute(
+                text("SELECT reviewed_revision, fixed_revision FROM reviews")
+            ).one() == (1, 4)
+            changes = conn.execute(
+                text("SELECT revision FROM ground_truth_changes ORDER BY id")
+            ).scalars()
+            assert list(changes) == [1, 2, 3]
+            assert conn.execute(text("SELECT gt_revision FROM quality_scores")).scalar() == 4
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO annotation_revisions (annotation_id, revision, action, result, ground_truth, was_cancelled, changed_by_id, changed_at) "
+                    f"VALUES (2, 2, 'updated', '[]', false, false, 1, {ts})"
+                )
+            )
+    finally:
+        db.dispose()
+        temp.drop()

@@ -20,6 +20,7 @@ class ReviewIn(BaseModel):
     action: Any = None
     comment: Any = ""
     result: Any = None
+    revision: Any = None  # the revision reviewed: a stale one answers 409
 
 
 @router.post("/annotations/{annotation_id}/reviews", status_code=201)
@@ -29,7 +30,7 @@ def create_review(
     """Accept, fix & accept (with the corrected `result`) or reject an annotation."""
     with ctx.write() as s:
         r = review.review_annotation(
-            s, ctx.actor, annotation_id, body.action, body.comment, body.result
+            s, ctx.actor, annotation_id, body.action, body.comment, body.result, body.revision
         )
         return serializers.review(r)
 

@@ -36,6 +36,7 @@ class AnnotationIn(BaseModel):
     skip_reason: str | None = None
     lead_time: float | None = None
     job: int | None = None
+    revision: Any = None  # PATCH: the revision edited; a stale one answers 409
 
 
 def _json(body: Any) -> Response:

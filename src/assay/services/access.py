@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.services.errors import Forbidden, NotFound
-from assay.store.models import Project, ProjectMember
+from assay.store.models import Annotation, Project, ProjectMember
 
 
 class Role(StrEnum):
@@ -121,6 +121,30 @@ def sees_honeypots(actor: Actor) -> bool:
     per-honeypot details of hand-ins and honeypot scores on the dashboard. Never annotators,
     who get a hand-in's score and hints only."""
     return actor.may(Action.HONEYPOTS_VIEW)
+
+
+def authorize_annotation_change(actor: Actor, ann: Annotation) -> None:
+    """Raise Forbidden unless the actor may edit or delete this annotation (the caller has
+    checked that they may see it).
+
+    Everyone changes their own annotations; admins and leads anyone's. Once an annotation is
+    its task's ground truth it is the answer key, and only those who change ground truth
+    (admin, lead) change or delete it: not its author, not a reviewer. The author's own work
+    stays measured as it was (`Annotation.own_result` keeps it when someone else edits).
+    An actor who may not know about ground truth is not told that it is the reason.
+    """
+    own = ann.completed_by_id == actor.id
+    if not own and not actor.may(Action.ANNOTATION_CHANGE_ANY):
+        raise Forbidden("You may change or delete only your own annotations.")
+    if ann.ground_truth and not actor.may(Action.GROUND_TRUTH_CHANGE):
+        if sees_ground_truth(actor):
+            raise Forbidden(
+                f"Annotation {ann.id} is its task's ground truth: only a lead or admin "
+                "may change or delete it."
+            )
+        raise Forbidden(
+            f"Annotation {ann.id} is locked: only a lead or admin may change or delete it now."
+        )
 
 
 def authorize(

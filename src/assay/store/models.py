@@ -261,7 +261,10 @@ class AnnotationRevision(Base):
     """Every state an annotation has had: who changed it, when, and to what."""
 
     __tablename__ = "annotation_revisions"
-    __table_args__ = (Index("ix_annotation_revisions_annotation", "annotation_id", "revision"),)
+    __table_args__ = (
+        # One row per revision number, also under concurrent edits (they lock the annotation).
+        Index("uq_annotation_revisions_revision", "annotation_id", "revision", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"))

@@ -16,6 +16,7 @@ from assay.services.ground_truth.sampling import sample_ground_truth
 from assay.services.ground_truth.truth import (
     clear_ground_truth,
     current_gt,
+    lock_annotation,
     lock_tasks,
     make_ground_truth,
     record_changes,
@@ -32,6 +33,7 @@ __all__ = [
     "clear_ground_truth",
     "current_gt",
     "history",
+    "lock_annotation",
     "lock_tasks",
     "make_ground_truth",
     "record_changes",

@@ -3,7 +3,14 @@
 Every change locks the task row first (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the
 writer's `BEGIN IMMEDIATE` already serialises), so concurrent requests starring different
 annotations of one task queue up and leave exactly one GT. The partial unique index
-`uq_annotations_one_gt_per_task` backs this up in the database itself."""
+`uq_annotations_one_gt_per_task` backs this up in the database itself.
+
+The lock order of every writer of labels, here and in tasks, review, gt_stage and consensus:
+first the task rows (in id order, `lock_tasks`), then the annotation rows (`lock_annotation`).
+Edits, deletes, reviews and fixes of an annotation, stars and GT creates all take them so, so
+they queue on one lock instead of deadlocking on two, and each reads the annotation as the
+previous writer committed it (its revision, its GT flag) before changing it.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +26,38 @@ from assay.store.models import Annotation, GroundTruthChange, Task
 from assay.store.types import utcnow
 
 
-def lock_tasks(session: Session, task_ids: Select[tuple[int]] | list[int]) -> None:
-    """Take the row lock of each task whose answer key changes (no-op on SQLite)."""
+def lock_tasks(
+    session: Session, task_ids: Select[tuple[int]] | list[int], *, exclusive: bool = True
+) -> None:
+    """Take the row lock of each task whose labels change, in id order (no-op on SQLite).
+
+    `exclusive=False` takes `FOR NO KEY UPDATE`: it queues behind every other lock taker of the
+    task as well, but lets annotations referencing the task be inserted meanwhile (their
+    foreign key share-locks the task). Rescoring takes it after its request's own insert;
+    `FOR UPDATE` there would deadlock two concurrent inserts on one task.
+    """
     if session.get_bind().dialect.name != "postgresql":
         return
-    stmt = select(Task.id).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
+    stmt = (
+        select(Task.id)
+        .where(Task.id.in_(task_ids))
+        .order_by(Task.id)
+        .with_for_update(key_share=not exclusive)
+    )
     session.execute(stmt)
+
+
+def lock_annotation(session: Session, ann: Annotation) -> Annotation:
+    """Lock the annotation's task row, then its own row (no-ops on SQLite), and read it again
+    as it is now committed: what another request changed meanwhile is not overwritten.
+
+    Returns `ann`, refreshed; the caller checks `deleted_at` and whatever else it relies on.
+    """
+    session.flush()  # a reload must not drop what the caller changed already
+    lock_tasks(session, [ann.task_id])
+    locked = session.get(Annotation, ann.id, with_for_update=True, populate_existing=True)
+    assert locked is ann  # one identity map: the same object, reloaded
+    return locked
 
 
 def record_changes(
@@ -62,8 +95,7 @@ def make_ground_truth(session: Session, actor: Actor, ann: Annotation) -> bool:
 
     The caller has checked the actor may change ground truth in the annotation's project.
     """
-    lock_tasks(session, [ann.task_id])
-    session.refresh(ann)
+    lock_annotation(session, ann)
     if ann.deleted_at is not None:
         raise NotFound(f"Annotation {ann.id} not found.")
     current = current_gt(session, ann.task_id)
@@ -84,8 +116,7 @@ def make_ground_truth(session: Session, actor: Actor, ann: Annotation) -> bool:
 
 def clear_ground_truth(session: Session, actor: Actor, ann: Annotation) -> bool:
     """Unset `ann` as GT, keeping the annotation; False when it was not GT."""
-    lock_tasks(session, [ann.task_id])
-    session.refresh(ann)
+    lock_annotation(session, ann)
     if not ann.ground_truth:
         return False
     ann.ground_truth = False

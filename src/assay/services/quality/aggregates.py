@@ -43,7 +43,9 @@ def apply_deltas(session: Session, project_id: int, deltas: dict[AggKey, list[fl
             "label": label,
             **dict(zip(AGG_FIELDS, d, strict=True)),
         }
-        for (gk, key, label), d in deltas.items()
+        # in key order: concurrent rescores of different tasks lock the project's shared rows
+        # (its totals) in one order, so they queue instead of deadlocking
+        for (gk, key, label), d in sorted(deltas.items())
         if any(d)
     ]
     if not rows:

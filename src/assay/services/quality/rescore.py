@@ -23,6 +23,7 @@ from assay.runtime import gc_paused
 from assay.services import background
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK
+from assay.services.ground_truth import lock_tasks
 from assay.services.projects import quality_settings_of
 from assay.services.quality.aggregates import AGG_FIELDS, AggKey, apply_deltas, sum_contributions
 from assay.services.quality.agreement import agreement_task_ids, refresh_agreement
@@ -36,7 +37,13 @@ CHUNK = 2000
 
 
 def on_labels_changed(session: Session, project_id: int, task_ids: set[int]) -> None:
-    """The change handler (`services.changes`): rescore the tasks and refresh their agreement."""
+    """The change handler (`services.changes`): rescore the tasks and refresh their agreement.
+
+    The tasks are locked first (`lock_tasks(exclusive=False)`): two requests that change labels
+    of one task (two annotators answering a honeypot at once) rescore it one after the other,
+    each reading the scores the other committed, instead of both replacing the same old ones.
+    """
+    lock_tasks(session, sorted(task_ids), exclusive=False)
     rescore_tasks(session, project_id, task_ids)
     refresh_agreement(session, project_id, task_ids)
 
@@ -190,7 +197,8 @@ def _has_gt_or_scores(session: Session, task_ids: list[int]) -> bool:
 def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) -> int:
     """Recompute the scores of these tasks and move the aggregates by the difference.
 
-    Called in the same transaction as the change, so scores never lag behind labels.
+    Called in the same transaction as the change, so scores never lag behind labels, by a
+    caller that holds the tasks' locks (`on_labels_changed`, `recompute_project`).
     Returns the number of score rows written.
     """
     ids = sorted(set(task_ids))
@@ -253,10 +261,12 @@ def recompute_project(
     written = 0
     for i in range(0, len(task_ids), CHUNK):
         with db.session() as s:
+            lock_tasks(s, task_ids[i : i + CHUNK], exclusive=False)
             written += rescore_tasks(s, project_id, task_ids[i : i + CHUNK])
         progress(min(i + CHUNK, len(task_ids)), total)
     for i in range(0, len(shared), CHUNK):
         with db.session() as s:
+            lock_tasks(s, shared[i : i + CHUNK], exclusive=False)
             refresh_agreement(s, project_id, shared[i : i + CHUNK])
         progress(len(task_ids) + min(i + CHUNK, len(shared)), total)
     return {"tasks": len(task_ids), "scores": written, "agreement_tasks": len(shared)}

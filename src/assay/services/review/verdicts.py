@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.services.ground_truth import lock_annotation
 from assay.services.tasks import checked_result, label_config_of_project
-from assay.services.tasks.annotations import get_annotation, record_revision
+from assay.services.tasks.annotations import check_revision, get_annotation, record_revision
 from assay.store.models import (
     Annotation,
     AnnotationRevision,
@@ -40,9 +41,16 @@ def review_annotation(
     action: Any,
     comment: Any = "",
     result: Any = None,
+    revision: Any = None,
 ) -> Review:
-    """Record the actor's verdict on someone else's annotation; fix_accept also stores the fix."""
+    """Record the actor's verdict on someone else's annotation; fix_accept also stores the fix.
+
+    The annotation is locked while the verdict is recorded (`ground_truth.lock_annotation`), so
+    two reviewers' fixes queue up and the second one's `reviewed_revision` is the first fix.
+    `revision`, when given, is the revision the reviewer looked at: a stale one is a Conflict.
+    """
     ann = _reviewable(session, actor, annotation_id)
+    check_revision(ann, revision)
     if action not in STATUS_OF:
         raise Invalid.field("action", f"must be one of {', '.join(STATUS_OF)}, not {action!r}")
     comment = _check_comment(comment)
@@ -103,6 +111,8 @@ def undo_review(session: Session, actor: Actor, review_id: int) -> Review:
         raise NotFound(f"Review {review_id} not found.")
     ann = get_annotation(session, actor, review.annotation_id)
     authorize(session, actor, Action.REVIEW, ann.project_id)
+    lock_annotation(session, ann)
+    session.refresh(review)
     if review.reviewer_id != actor.id and not actor.may(Action.REVIEWS_MANAGE):
         raise Forbidden("Only the reviewer or a lead may undo a review.")
     if review.undone_at is not None:
@@ -150,8 +160,12 @@ def _reviewable(session: Session, actor: Actor, annotation_id: int) -> Annotatio
     if ann is None or ann.deleted_at is not None:
         raise NotFound(f"Annotation {annotation_id} not found.")
     authorize(session, actor, Action.REVIEW, ann.project_id)
+    lock_annotation(session, ann)  # checked below as it now is: a star may just have landed
+    if ann.deleted_at is not None:
+        raise NotFound(f"Annotation {annotation_id} not found.")
     if ann.ground_truth or ann.kind != "manual":
-        # A fix of the GT would change the answer key, which only leads may do.
+        # A fix of the GT would change the answer key, which only those who change GT may do,
+        # and by editing it (PATCH), not by a review: a reviewer never does.
         what = "the task's ground truth" if ann.ground_truth else "a consensus"
         raise Conflict(f"Annotation {ann.id} is {what}: reviews are for annotators' work.")
     if not actor.may(Action.REVIEWS_MANAGE):

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from assay.services import changes, jobs
 from assay.services import ground_truth as _gt
-from assay.services.access import Action, Actor, authorize
+from assay.services.access import Action, Actor, authorize, authorize_annotation_change
 from assay.services.checks import is_int
-from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.tasks.results import checked_result, label_config_of_project
 from assay.services.tasks.visibility import annotation_visibility, get_task
 from assay.store.models import Annotation, AnnotationRevision, Task
@@ -72,6 +72,13 @@ def create_annotation(
 ) -> Annotation:
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
+    if ground_truth:
+        authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
+        # The star's lock order (task row, then annotation rows), taken before the insert:
+        # the insert's foreign-key lock on the task, then the task lock, deadlocked two
+        # concurrent GT creates on PostgreSQL.
+        _gt.lock_tasks(session, [task.id])
+        session.refresh(task)
     if job_id is not None:
         _check_job(session, actor, task, job_id)
     if (
@@ -82,8 +89,6 @@ def create_annotation(
         raise Conflict(
             f"Task {task.id} is done: its ground truth is final and it takes no more annotations."
         )
-    if ground_truth:
-        authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
     _check_lead_time(lead_time)
     reason = _skip_reason(skip_reason, was_cancelled)
@@ -155,17 +160,47 @@ def _check_lead_time(lead_time: Any) -> None:
         raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
 
 
-def update_annotation(
-    session: Session, actor: Actor, annotation_id: int, **fields: Any
+def check_revision(ann: Annotation, expected: Any) -> None:
+    """Compare-and-set: when the client names the revision it read (`expected`), refuse the
+    change with Conflict unless that is still the annotation's revision. None skips it."""
+    if expected is None:
+        return
+    if not is_int(expected) or expected < 1:
+        raise Invalid.field("revision", "must be the revision you read, a whole number from 1")
+    if expected != ann.revision:
+        raise Conflict(
+            f"Annotation {ann.id} changed since you read it: it is at revision {ann.revision}, "
+            f"not {expected}. Read it again and redo your change.",
+            {"revision": [f"stale: the current revision is {ann.revision}"]},
+        )
+
+
+def changeable_annotation(
+    session: Session, actor: Actor, annotation_id: int, revision: Any = None
 ) -> Annotation:
-    """Change result, cancelled flag or lead time (a new revision), and/or the GT flag."""
-    ann = get_annotation(session, actor, annotation_id)
-    own = ann.completed_by_id == actor.id
-    if not own and not actor.may(Action.ANNOTATION_CHANGE_ANY):
-        raise Forbidden("You may change only your own annotations.")
+    """The annotation as the actor may change it: visible to them, locked and read afresh
+    (`ground_truth.lock_annotation`), theirs to change (`access.authorize_annotation_change`),
+    and still at `revision` when they name it."""
+    ann = _gt.lock_annotation(session, get_annotation(session, actor, annotation_id))
+    if ann.deleted_at is not None:
+        raise NotFound(f"Annotation {annotation_id} not found.")
+    authorize_annotation_change(actor, ann)
+    check_revision(ann, revision)
+    return ann
+
+
+def update_annotation(
+    session: Session, actor: Actor, annotation_id: int, revision: Any = None, **fields: Any
+) -> Annotation:
+    """Change result, cancelled flag or lead time (a new revision), and/or the GT flag.
+
+    `revision`, when given, is the revision the client edited: a stale one is a Conflict.
+    """
+    ann = changeable_annotation(session, actor, annotation_id, revision)
     wants_gt = fields.get("ground_truth")
     if wants_gt is not None:
-        authorize(session, actor, Action.GROUND_TRUTH_CHANGE, ann.project_id)
+        authorize(session, actor, Action.GROUND_TRUTH_CHANGE)  # the project is checked
+    own = ann.completed_by_id == actor.id
     content_changed = False
     if fields.get("result") is not None:
         config = label_config_of_project(session, ann.project_id)
@@ -174,8 +209,9 @@ def update_annotation(
             content_changed = True
             if own:
                 ann.own_result = None  # the author's new work is what is measured
-            elif ann.own_result is None and not ann.ground_truth and ann.kind == "manual":
-                ann.own_result = ann.result  # someone else's edit is a fix: keep the author's
+            elif ann.own_result is None and ann.kind == "manual":
+                # someone else's edit (a fix, or a lead's edit of the GT): keep the author's
+                ann.own_result = ann.result
         ann.result = result
     if (
         fields.get("was_cancelled") is not None
@@ -206,9 +242,7 @@ def update_annotation(
 
 def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> None:
     """Soft-delete: hidden everywhere, the row and its history stay to explain old scores."""
-    ann = get_annotation(session, actor, annotation_id)
-    if ann.completed_by_id != actor.id and not actor.may(Action.ANNOTATION_CHANGE_ANY):
-        raise Forbidden("You may delete only your own annotations.")
+    ann = changeable_annotation(session, actor, annotation_id)
     if ann.ground_truth:
         _gt.clear_ground_truth(session, actor, ann)
     soft_delete(session, actor, ann)
