@@ -23,6 +23,7 @@ from assay.api import (
     exports,
     ground_truth,
     honeypots,
+    images,
     jobs,
     media,
     predictions,
@@ -48,6 +49,7 @@ from assay.web import dashboard as dashboard_page
 API_ROUTERS = (
     system.router,
     projects.router,
+    images.router,
     exports.router,
     tasks.router,
     predictions.router,
