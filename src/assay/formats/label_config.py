@@ -254,8 +254,9 @@ def build_label_config(labels: list[LabelSpec], shape: str) -> str:
     label's `background`. Raises LabelConfigError naming a bad shape, an empty set, a label
     listed twice or a colour that is not #rrggbb.
 
-    >>> build_label_config([LabelSpec("car", "#ff0000")], "rectangle")
-    '<View><Image name="image" value="$image" /><RectangleLabels name="label" toName="image"><Label value="car" background="#ff0000" /></RectangleLabels></View>'
+    >>> xml = build_label_config([LabelSpec("car", "#ff0000"), LabelSpec("bus")], "polygon")
+    >>> parse_label_config(xml).controls["label"].type, parse_label_config(xml).colours
+    ('PolygonLabels', {'car': '#ff0000'})
     """
     control = BUILD_CONTROLS.get(shape)
     if control is None:
