@@ -1,5 +1,5 @@
-"""The `assay` command: serve, demo, worker, migrate, user, project, import, export, recompute, evaluate,
-backup, restore.
+"""The `assay` command: serve, demo, worker, migrate, user, project, import, export, recompute,
+evaluate, backup, restore.
 
 Thin: each command turns its options into service calls and prints the result; every rule it
 needs is a service's (who a command acts as, what an export writes, when an import refreshes
