@@ -43,7 +43,18 @@ from assay.services.quality import RECOMPUTE_KIND, on_labels_changed, recompute_
 from assay.settings import Settings, get_settings
 from assay.store import migrate
 from assay.store.db import Database
-from assay.web import adjudication, common, feedback, gt_stage, my_work, people, review, routes
+from assay.web import (
+    adjudication,
+    common,
+    feedback,
+    gt_stage,
+    my_work,
+    people,
+    project_setup,
+    review,
+    routes,
+    transfer,
+)
 from assay.web import dashboard as dashboard_page
 
 API_ROUTERS = (
@@ -64,7 +75,9 @@ API_ROUTERS = (
     media.router,
 )
 WEB_ROUTERS = (
+    project_setup.router,  # before routes: /projects/new is no project id
     routes.router,
+    transfer.router,
     gt_stage.router,
     review.router,
     dashboard_page.router,
