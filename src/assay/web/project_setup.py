@@ -55,7 +55,11 @@ def _shown(exc: AssayError) -> bool:
 def _specs(names: list[str], colours: list[str]) -> list[LabelSpec]:
     """The label rows of the form; a row without a name is no label."""
     padded = colours + [""] * (len(names) - len(colours))
-    return [LabelSpec(n.strip(), c.strip() or None) for n, c in zip(names, padded) if n.strip()]
+    return [
+        LabelSpec(n.strip(), c.strip() or None)
+        for n, c in zip(names, padded, strict=False)
+        if n.strip()
+    ]
 
 
 def _rows(specs: list[LabelSpec], blank: int = 0) -> list[dict[str, str]]:
@@ -193,10 +197,8 @@ def save_settings(
     try:
         with writing(request, submitted_csrf) as (s, actor):
             project = projects.get_project(s, actor, project_id)
-            if mode == "xml":
-                config = label_config
-            else:
-                config = projects.relabelled_config(project, specs)
+            xml = mode == "xml"
+            config = label_config if xml else projects.relabelled_config(project, specs)
             projects.update_project(
                 s, actor, project_id, title=title.strip(), description=description,
                 label_config=config,
