@@ -96,7 +96,9 @@
         const problems = [];
         const fields = (data && data.validation_errors) || {};
         for (const [field, whys] of Object.entries(fields)) {
-          for (const why of [].concat(whys)) problems.push(`${field}: ${why}`);
+          for (const why of [].concat(whys)) {
+            if (!detail.includes(String(why))) problems.push(`${field}: ${why}`);
+          }
         }
         bar.value = 0;
         show(`Nothing was imported. ${detail}`, problems);
