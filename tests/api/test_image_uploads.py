@@ -105,3 +105,13 @@ def test_no_files_and_a_project_without_image_are_refused(client, people):
         headers=lead,
     )
     assert r.status_code == 400 and "<Image>" in r.json()["detail"]
+
+
+def test_a_retry_with_the_same_idempotency_key_imports_nothing(client, people, project):
+    lead = {**people["lead"].headers, "Idempotency-Key": "upload-1"}
+    files = [("images", ("a.png", png(), "image/png"))]
+    first = client.post(f"/api/projects/{project['id']}/images", files=files, headers=lead)
+    again = client.post(f"/api/projects/{project['id']}/images", files=files, headers=lead)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert len(_tasks(client, people["lead"].headers, project["id"])) == 1

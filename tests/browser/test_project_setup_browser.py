@@ -52,7 +52,7 @@ def _coco(folder, paths) -> object:
                 "annotations": annotations,
                 "categories": [{"id": 1, "name": "roof"}, {"id": 2, "name": "tree"}],
             }
-        )  # fmt: skip
+        )
     )
     return path
 
