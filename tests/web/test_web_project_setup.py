@@ -4,9 +4,10 @@ errors they show, and who may (lead, admin; reviewers export; annotators nothing
 from __future__ import annotations
 
 import html
+import json
 from urllib.parse import parse_qs, urlsplit
 
-from builders import box, csrf_of
+from builders import ParsedPage, box, csrf_of
 
 
 def _post(c, path: str, data: dict, page: str):
@@ -175,3 +176,22 @@ def test_export_form_redirects_to_the_streamed_api_export(signed_in, people, pro
     assert 'id="export-link"' not in c.get(f"/projects/{pid}").text
     r = c.get(f"/projects/{pid}/export")
     assert r.status_code == 403 and "Not allowed" in r.text
+
+
+def test_label_colours_chosen_in_settings_colour_the_task_page(signed_in, people, project, client):
+    c = signed_in(people["lead"])
+    url = f"/projects/{project['id']}/settings"
+    r = _post(
+        c, url,
+        {"title": "Survey", "mode": "labels", "label": ["Elephant", "Zebra", "Giraffe"],
+         "colour": ["#101010", "#202020", "#303030"]},
+        url,
+    )  # fmt: skip
+    assert r.status_code == 303
+    task_id = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"image": "https://images.example/a.jpg"}],
+        headers=people["lead"].headers,
+    ).json()["task_ids"][0]
+    payload = json.loads(ParsedPage(c.get(f"/tasks/{task_id}").text).json_scripts["task-data"])
+    assert payload["colours"] == {"Elephant": "#101010", "Zebra": "#202020", "Giraffe": "#303030"}
