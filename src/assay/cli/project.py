@@ -32,8 +32,7 @@ def project_create(
         None, "--user", help="Email of the user to create as (default: the first active admin)."
     ),
 ) -> None:
-    """Create a project from a label set and a shape type (or a Label Studio config) and
-    print its id."""
+    """Create a project from a label set and a shape type (or a config) and print its id."""
     from assay.services import projects
 
     if label_config is None and not labels:
