@@ -24,6 +24,7 @@ from assay.api import (
     exports,
     ground_truth,
     honeypots,
+    images,
     jobs,
     media,
     predictions,
@@ -51,14 +52,17 @@ from assay.web import (
     gt_stage,
     my_work,
     people,
+    project_setup,
     review,
     routes,
+    transfer,
 )
 from assay.web import dashboard as dashboard_page
 
 API_ROUTERS = (
     system.router,
     projects.router,
+    images.router,
     exports.router,
     tasks.router,
     predictions.router,
@@ -73,7 +77,9 @@ API_ROUTERS = (
     media.router,
 )
 WEB_ROUTERS = (
+    project_setup.router,  # before routes: /projects/new is no project id
     routes.router,
+    transfer.router,
     gt_stage.router,
     annotate.router,
     review.router,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from builders import RECT_CONFIG, box
 
@@ -47,6 +50,16 @@ def _setup(client, people, project=None):
     }
 
 
+class Upload(dict):
+    """A multipart body (field -> (name, bytes, type)) instead of JSON."""
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3)).save(out, "PNG")
+    return out.getvalue()
+
+
 # action -> (request builder, expected status per role)
 MATRIX = {
     "create project": (
@@ -71,6 +84,14 @@ MATRIX = {
     ),
     "import tasks": (
         lambda x: ("POST", f"/api/projects/{x['project']}/import", [{"image": "n.jpg"}]),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "upload images": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/images",
+            Upload(file=("a.png", _png(), "image/png")),
+        ),
         {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
     ),
     "list tasks": (
@@ -237,7 +258,10 @@ def test_role_matrix(client, people, action):
     for role in ROLES:
         ids = _setup(client, people)  # fresh objects per role: deletes don't leak across
         method, path, body = build(ids)
-        r = client.request(method, path, json=body, headers=people[role].headers)
+        if isinstance(body, Upload):
+            r = client.request(method, path, files=body, headers=people[role].headers)
+        else:
+            r = client.request(method, path, json=body, headers=people[role].headers)
         answers[role] = r.status_code
         if r.status_code >= 400:
             assert r.json()["detail"], r.text

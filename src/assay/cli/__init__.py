@@ -1,5 +1,5 @@
-"""The `assay` command: serve, demo, worker, migrate, user, import, export, recompute, evaluate,
-backup, restore.
+"""The `assay` command: serve, demo, worker, migrate, user, project, import, export, recompute,
+evaluate, backup, restore.
 
 Thin: each command turns its options into service calls and prints the result; every rule it
 needs is a service's (who a command acts as, what an export writes, when an import refreshes
@@ -14,12 +14,13 @@ import sys
 
 import typer
 
-from assay.cli import backup, evaluate, io, quality, server, user
+from assay.cli import backup, evaluate, io, project, quality, server, user
 
 app = typer.Typer(
     help="assay: ground truth and annotation quality for CV labeling.", no_args_is_help=True
 )
 app.add_typer(user.app, name="user")
+app.add_typer(project.app, name="project")
 app.command(help="Run the web server and API.\n\n" + server.settings_help())(server.serve)
 app.command()(server.demo)
 app.command()(server.worker)

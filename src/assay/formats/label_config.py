@@ -4,7 +4,7 @@ which labels. Parsed once per config text; the server validates every region aga
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 OBJECT_TAGS = frozenset(
@@ -61,6 +61,7 @@ class ControlTag:
 class LabelConfig:
     objects: dict[str, ObjectTag]
     controls: dict[str, ControlTag]
+    colours: dict[str, str] = field(default_factory=dict)  # label -> its `background`, if set
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -113,6 +114,7 @@ def _parse_cached(xml: str) -> LabelConfig:
 
     objects: dict[str, ObjectTag] = {}
     controls: dict[str, ControlTag] = {}
+    colours: dict[str, str] = {}
     for el in root.iter():
         tag = el.tag
         if tag in NON_CONTROL_TAGS:
@@ -141,6 +143,9 @@ def _parse_cached(xml: str) -> LabelConfig:
         if len(set(labels)) != len(labels):
             dup = next(label for label in labels if labels.count(label) > 1)
             raise LabelConfigError(f'<{tag} name="{name}"> lists label "{dup}" twice')
+        for c in el:
+            if c.tag == child and c.get("background") and c.get("value") not in colours:
+                colours[c.get("value", "")] = c.get("background", "")
         if (tag.endswith("Labels") or tag == "Choices") and not labels:
             raise LabelConfigError(f'<{tag} name="{name}"> has no <{child}> children')
         controls[name] = ControlTag(
@@ -162,7 +167,7 @@ def _parse_cached(xml: str) -> LabelConfig:
                     f'<{control.type} name="{control.name}"> has toName="{target}", '
                     "which names no object tag"
                 )
-    return LabelConfig(objects=objects, controls=controls)
+    return LabelConfig(objects=objects, controls=controls, colours=colours)
 
 
 def _check_unique(name: str, *seen: dict[str, object]) -> None:
@@ -179,5 +184,139 @@ def with_labels(xml: str, control: str, labels: list[str]) -> str:
             child = LABEL_CHILD.get(el.tag, "Label")
             for label in labels:
                 ET.SubElement(el, child, {"value": label})
+            return ET.tostring(root, encoding="unicode")
+    raise LabelConfigError(f'label_config has no control named "{control}"')
+
+
+# The shape types a new project can be built with: the control tag labelling the image.
+BUILD_CONTROLS = {
+    "rectangle": "RectangleLabels",
+    "polygon": "PolygonLabels",
+    "keypoint": "KeyPointLabels",
+    "choices": "Choices",
+}
+MAX_LABELS = 500
+MAX_LABEL_LENGTH = 100
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """One label of a label set: its name and, optionally, its colour ("#rrggbb")."""
+
+    name: str
+    colour: str | None = None
+
+
+def split_labels(text: str) -> list[str]:
+    """Label names from "a, b,c" or one a line; surrounding spaces and empty names dropped.
+
+    >>> split_labels(" car, person\\nbus,, ")
+    ['car', 'person', 'bus']
+    """
+    return [n.strip() for line in text.splitlines() for n in line.split(",") if n.strip()]
+
+
+def _checked(labels: list[LabelSpec]) -> list[LabelSpec]:
+    out = [LabelSpec(s.name.strip(), (s.colour or "").strip() or None) for s in labels]
+    out = [s for s in out if s.name]
+    if not out:
+        raise LabelConfigError("the label set is empty: give at least one label")
+    if len(out) > MAX_LABELS:
+        raise LabelConfigError(f"the label set has {len(out)} labels; at most {MAX_LABELS}")
+    seen: set[str] = set()
+    for s in out:
+        if len(s.name) > MAX_LABEL_LENGTH:
+            raise LabelConfigError(
+                f'label "{s.name[:20]}..." is over {MAX_LABEL_LENGTH} characters'
+            )
+        if s.name in seen:
+            raise LabelConfigError(f'label "{s.name}" is listed twice')
+        seen.add(s.name)
+        c = s.colour
+        if c is not None and not (len(c) == 7 and c[0] == "#" and set(c[1:]) <= _HEX):
+            raise LabelConfigError(f'label "{s.name}" has colour "{c}"; write it as #rrggbb')
+    return out
+
+
+def _label_element(parent: ET.Element, tag: str, spec: LabelSpec) -> None:
+    attrs = {"value": spec.name}
+    if spec.colour:
+        attrs["background"] = spec.colour
+    ET.SubElement(parent, tag, attrs)
+
+
+def build_label_config(labels: list[LabelSpec], shape: str) -> str:
+    """The Label Studio XML of an image project with one labelling control.
+
+    `shape`: rectangle (RectangleLabels), polygon (PolygonLabels), keypoint (KeyPointLabels)
+    or choices (one class per image, Choices). Labels keep their order; a colour becomes the
+    label's `background`. Raises LabelConfigError naming a bad shape, an empty set, a label
+    listed twice or a colour that is not #rrggbb.
+
+    >>> xml = build_label_config([LabelSpec("car", "#ff0000"), LabelSpec("bus")], "polygon")
+    >>> parse_label_config(xml).controls["label"].type, parse_label_config(xml).colours
+    ('PolygonLabels', {'car': '#ff0000'})
+    """
+    control = BUILD_CONTROLS.get(shape)
+    if control is None:
+        raise LabelConfigError(f'shape type "{shape}" is not one of {", ".join(BUILD_CONTROLS)}')
+    specs = _checked(labels)
+    root = ET.Element("View")
+    ET.SubElement(root, "Image", {"name": "image", "value": "$image"})
+    attrs = {"name": "choice" if control == "Choices" else "label", "toName": "image"}
+    if control == "Choices":
+        attrs["choice"] = "single"
+    el = ET.SubElement(root, control, attrs)
+    for spec in specs:
+        _label_element(el, LABEL_CHILD.get(control, "Label"), spec)
+    xml = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    parse_label_config(xml)  # what we build, we can read
+    return xml
+
+
+def labelled_control(xml: str) -> ControlTag | None:
+    """The config's one control that carries labels, when it has exactly one (the label set a
+    settings page can edit as a list); None otherwise."""
+    with_labels_ = [c for c in parse_label_config(xml).controls.values() if c.labels]
+    return with_labels_[0] if len(with_labels_) == 1 else None
+
+
+def label_specs(xml: str, control: str) -> list[LabelSpec]:
+    """The labels of the named control, in order, with their `background` colour if any."""
+    root = ET.fromstring(xml)
+    for el in root.iter():
+        if el.get("name") == control and el.get("toName") is not None:
+            child = LABEL_CHILD.get(el.tag, "Label")
+            return [
+                LabelSpec(c.get("value", ""), c.get("background")) for c in el if c.tag == child
+            ]
+    raise LabelConfigError(f'label_config has no control named "{control}"')
+
+
+def with_label_set(xml: str, control: str, labels: list[LabelSpec]) -> str:
+    """The config with the named control's labels replaced by `labels`, in that order.
+
+    A label kept keeps its other attributes (hotkey, alias...); its colour is the new one.
+    Whether dropping a label is allowed is the project's rule (labels in use must stay).
+    """
+    specs = _checked(labels)
+    root = ET.fromstring(xml)
+    for el in root.iter():
+        if el.get("name") == control and el.get("toName") is not None:
+            child = LABEL_CHILD.get(el.tag, "Label")
+            old = {c.get("value"): c for c in el if c.tag == child}
+            index = next((i for i, c in enumerate(el) if c.tag == child), len(el))
+            for c in list(el):
+                if c.tag == child:
+                    el.remove(c)
+            for offset, spec in enumerate(specs):
+                new = ET.Element(child, dict(old[spec.name].attrib) if spec.name in old else {})
+                new.set("value", spec.name)
+                if spec.colour:
+                    new.set("background", spec.colour)
+                else:
+                    new.attrib.pop("background", None)
+                el.insert(index + offset, new)
             return ET.tostring(root, encoding="unicode")
     raise LabelConfigError(f'label_config has no control named "{control}"')

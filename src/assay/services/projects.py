@@ -9,7 +9,15 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from assay.formats.image_names import image_name_of
-from assay.formats.label_config import LabelConfig, LabelConfigError, parse_label_config
+from assay.formats.label_config import (
+    LabelConfig,
+    LabelConfigError,
+    LabelSpec,
+    build_label_config,
+    labelled_control,
+    parse_label_config,
+    with_label_set,
+)
 from assay.formats.label_studio import RegionError, validate_result
 from assay.metrics.scoring import QualitySettings
 from assay.services.access import Action, Actor, authorize, visible_project_ids
@@ -72,6 +80,34 @@ def create_project(session: Session, actor: Actor, **fields: Any) -> Project:
     session.add(ProjectMember(project_id=project.id, user_id=actor.id))
     session.flush()
     return project
+
+
+def label_config_for(labels: list[LabelSpec], shape: str, label_config: str | None = None) -> str:
+    """The label config a new project gets: `label_config` when one is given (a pasted Label
+    Studio config), else the one built from the label set and shape type
+    (`formats.label_config.build_label_config`). Invalid names what is wrong."""
+    if label_config and label_config.strip():
+        return label_config
+    try:
+        return build_label_config(labels, shape)
+    except LabelConfigError as exc:
+        name = "shape" if str(exc).startswith("shape type") else "labels"
+        raise Invalid.field(name, str(exc)) from None
+
+
+def relabelled_config(project: Project, labels: list[LabelSpec]) -> str:
+    """The project's config with its label set replaced by `labels` (names and colours, in
+    order). Only for a config with one labelled control; `update_project` then refuses to drop
+    a label that live annotations use."""
+    try:
+        control = labelled_control(project.label_config)
+        if control is None:
+            raise Invalid.field(
+                "labels", "the config has several labelled controls: edit its XML instead"
+            )
+        return with_label_set(project.label_config, control.name, labels)
+    except LabelConfigError as exc:
+        raise Invalid.field("labels", str(exc)) from None
 
 
 def get_project(session: Session, actor: Actor, project_id: int) -> Project:

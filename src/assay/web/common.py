@@ -198,8 +198,10 @@ def config_of(project: Project) -> LabelConfig | None:
 
 
 def label_colours(config: LabelConfig | None) -> dict[str, str]:
+    """Each label's colour: its `background` in the config, else the palette's by position."""
     labels = config.labels if config else ()
-    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+    given = config.colours if config else {}
+    return {label: given.get(label) or PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
 def pager(request: Request, pg: Page) -> dict[str, Any]:
