@@ -20,7 +20,9 @@ from builders import RECT_CONFIG, box, import_tasks
 def outsider(db) -> dict[str, str]:
     """The headers of an annotator of no project."""
     with db.session() as s:
-        _, token = users.create_user(s, "outsider@example.com", "annotator", password="outsider-password")
+        _, token = users.create_user(
+            s, "outsider@example.com", "annotator", password="outsider-password"
+        )
     return {"Authorization": f"Token {token}"}
 
 
