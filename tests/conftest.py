@@ -4,8 +4,9 @@ and a honeypot pool; a live server for SDK and browser.
 
 The tests are arranged by layer: unit/ (pure: geometry, metrics, formats, property tests; no
 database), services/ (services called with a session), api/ (HTTP, label-studio-sdk, CLI),
-web/ (server-rendered pages through TestClient), browser/ (Chromium). What they build and read
-is in builders.py, the Chromium machinery in chromium.py; tests import those, never conftest.
+web/ (server-rendered pages through TestClient), browser/ (Chromium), crash/ (real server and
+worker processes killed with SIGKILL mid-work). What they build and read is in builders.py, the
+Chromium machinery in chromium.py; tests import those, never conftest.
 
 ASSAY_TEST_DB=sqlite (default) or postgresql selects the database; ASSAY_TEST_PG_URL points at the
 PostgreSQL server (default postgresql+psycopg://postgres@127.0.0.1:5432/test).

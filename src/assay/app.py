@@ -111,6 +111,7 @@ def create_app(
     if run_migrations:
         migrate.upgrade(db.engine)
     queue = background.use_queue(db, settings.background_queue)
+    background.use_stalled_after(settings.stalled_after_s)
     if run_migrations and db.engine.dialect.name == "sqlite":
         background.fail_interrupted(db)  # one server per SQLite file: its jobs died with it
 

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
         description="With the procrastinate queue, `assay serve` also runs a worker itself; "
         "set false when dedicated `assay worker` processes do the work.",
     )
+    stalled_after_s: float = Field(
+        300.0,
+        gt=0,
+        description="A running background job whose worker has not beaten for this many "
+        "seconds is failed as stalled (its worker died), so it can be started again; workers "
+        "beat every tenth of it, at most every 30 s. Give every server and worker the same "
+        "value, far above the longest transaction of a job on SQLite.",
+    )
 
     @field_validator("shared_media")
     @classmethod

@@ -13,6 +13,7 @@ import pytest
 
 from assay.services import background
 from assay.services.access import Actor, Role
+from assay.settings import Settings
 from assay.store.models import BackgroundJob
 from assay.store.types import utcnow
 from builders import box, wait_for_job
@@ -232,3 +233,24 @@ def test_a_starting_worker_fails_stalled_jobs(db, people):
     job_id = _running_job(db, people["lead"], beat_ago=timedelta(minutes=10))
     background.run_worker(db, wait=False)  # what `assay worker` does, until the queue is empty
     assert _row(db, job_id).status == "failed"
+
+
+def test_the_stalled_after_setting_shortens_the_wait_and_the_heartbeat(db, people, monkeypatch):
+    """ASSAY_STALLED_AFTER_S: a job is stalled after that many seconds without a beat, and its
+    worker beats ten times as often (never less often than HEARTBEAT_SECONDS)."""
+    monkeypatch.setattr(background, "STALLED_AFTER", background.STALLED_AFTER)  # restored after
+    assert Settings().stalled_after_s == 300.0
+    assert Settings(stalled_after_s="4").stalled_after_s == 4.0
+    with pytest.raises(ValueError):
+        Settings(stalled_after_s=0)
+    assert background.heartbeat_seconds() == background.HEARTBEAT_SECONDS
+    background.use_stalled_after(4)
+    assert background.heartbeat_seconds() == 0.4
+    lead = people["lead"]
+    fresh = _running_job(db, lead, beat_ago=timedelta(seconds=2))
+    dead = _running_job(db, lead, beat_ago=timedelta(seconds=5))
+    assert background.fail_stalled(db) == [dead]
+    assert _row(db, fresh).status == "running"
+    assert 5 <= int(STALLED.match(_row(db, dead).error).group(1)) < 60
+    with pytest.raises(ValueError):
+        background.use_stalled_after(0)

@@ -82,6 +82,7 @@ def worker() -> None:
         background.use_queue(db, "procrastinate")
     except ValueError as exc:
         fail(str(exc))
+    background.use_stalled_after(settings.stalled_after_s)
     err.print("assay worker: waiting for background jobs (Ctrl-C stops)", highlight=False)
     background.run_worker(db)
 

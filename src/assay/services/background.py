@@ -11,11 +11,12 @@ on the queue:
 Either way the function commits chunk by chunk and reports progress into the row, so any
 replica can answer `GET /api/background-jobs/{id}`.
 
-While a job runs, its worker refreshes the row's `heartbeat_at` (every `HEARTBEAT_SECONDS`, and
-on each progress report). A worker that dies (kill -9, out of memory, a machine restart) leaves
-its job "running" with a heartbeat that ages: once older than `STALLED_AFTER` the job is failed
-as stalled (`fail_stalled`, run by `active_job`, `get_job` and each starting worker), so a new
-recompute or merge can start and pollers see the truth. Status only moves forward: a worker
+While a job runs, its worker refreshes the row's `heartbeat_at` (every `heartbeat_seconds()`,
+and on each progress report). A worker that dies (kill -9, out of memory, a machine restart)
+leaves its job "running" with a heartbeat that ages: once older than `STALLED_AFTER` (the
+setting ASSAY_STALLED_AFTER_S, 5 minutes by default) the job is failed as stalled
+(`fail_stalled`, run by `active_job`, `get_job` and each starting worker), so a new recompute
+or merge can start and pollers see the truth. Status only moves forward: a worker
 that comes back after its job was declared stalled stops at its next progress report and does
 not overwrite the row.
 """
@@ -50,10 +51,12 @@ QUEUES = ("auto", "thread", "procrastinate")
 QUEUE_NAME = "assay"
 TASK_NAME = "assay.run_background_job"
 # Modules whose job functions register themselves on import.
-# A running job's worker refreshes its heartbeat this often (seconds) ...
+# A running job's worker refreshes its heartbeat this often (seconds), or a tenth of
+# STALLED_AFTER when that is shorter ...
 HEARTBEAT_SECONDS = 30.0
-# ... and a running job whose heartbeat is older than this has lost its worker. Far above
-# HEARTBEAT_SECONDS, so a busy database or some clock skew between machines is no death.
+# ... and a running job whose heartbeat is older than this has lost its worker (the setting
+# ASSAY_STALLED_AFTER_S, `use_stalled_after`). Ten beats, so a busy database or some clock skew
+# between machines is no death.
 STALLED_AFTER = timedelta(minutes=5)
 
 Report = Callable[[int, int], None]
@@ -82,6 +85,25 @@ def use_queue(db: Database, queue: str) -> str:
 
 def queue_of(db: Database) -> str:
     return _QUEUE_OF.get(db.engine, "thread")
+
+
+def use_stalled_after(seconds: float) -> timedelta:
+    """Fail a running job as stalled once its heartbeat is `seconds` old, in this process (its
+    servers' `fail_stalled`, its workers' heartbeats); the value used before.
+
+    Process-wide, like the setting it comes from (ASSAY_STALLED_AFTER_S): a worker runs its jobs
+    on a database of its own (`_database`), and must beat as often as the servers expect.
+    """
+    if not seconds > 0:
+        raise ValueError(f"stalled_after must be positive, not {seconds!r}")
+    global STALLED_AFTER
+    before, STALLED_AFTER = STALLED_AFTER, timedelta(seconds=seconds)
+    return before
+
+
+def heartbeat_seconds() -> float:
+    """How often a running job beats: HEARTBEAT_SECONDS, or a tenth of STALLED_AFTER if less."""
+    return min(HEARTBEAT_SECONDS, STALLED_AFTER.total_seconds() / 10)
 
 
 def submit(
@@ -193,10 +215,10 @@ def _finish(db: Database, job_id: int, **values: Any) -> None:
 
 @contextlib.contextmanager
 def _heartbeat(db: Database, job_id: int) -> Iterator[None]:
-    """Refresh the job's heartbeat every HEARTBEAT_SECONDS from a daemon thread while the
+    """Refresh the job's heartbeat every `heartbeat_seconds()` from a daemon thread while the
     body runs. A failed beat (a busy or unreachable database) is logged and retried."""
     stop = threading.Event()
-    every = HEARTBEAT_SECONDS
+    every = heartbeat_seconds()
 
     def beat() -> None:
         while not stop.wait(every):
