@@ -26,10 +26,10 @@ pytestmark = chromium.marks
 @pytest.fixture
 def job(client, people, project, settings) -> dict:
     """Three plain tasks and two with GT in the honeypot pool; a job of the three gets both."""
-    media = settings.resolved_media_root
-    media.mkdir(parents=True, exist_ok=True)
-    survey_image(Path(media) / "field.png", 600, 400, seed=5)
-    image = {"image": "/data/media/field.png"}
+    folder = Path(settings.resolved_media_root) / f"project-{project['id']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    survey_image(folder / "field.png", 600, 400, seed=5)
+    image = {"image": f"/data/media/project-{project['id']}/field.png"}
     ids = import_tasks(client, people["lead"], project["id"], [{"data": image}] * 5)
     plain, gt = ids[:3], ids[3:]
     lead = people["lead"].headers

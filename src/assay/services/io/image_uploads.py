@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from assay.services import tasks
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid
-from assay.services.io.label_files import unpack
+from assay.services.io.unpacking import IMAGES, unpack
 
 MAX_NAMED_ERRORS = 20
 
@@ -71,7 +71,7 @@ def _checked_images(files: dict[str, bytes]) -> list[_Image]:
     bad: list[str] = []
     for name, data in files.items():
         from_zip = name.lower().endswith(".zip")
-        members = unpack({name: data}) if from_zip else {name: data}
+        members = unpack({name: data}, IMAGES).files if from_zip else {name: data}
         for member, content in members.items():
             path = _safe_path(member)
             if path is None or path.suffix.lower() not in tasks.IMAGE_SUFFIXES:

@@ -28,6 +28,7 @@ from typing import IO
 
 from assay.formats.sniff import HEAD
 from assay.services.errors import Invalid
+from assay.services.tasks.media import IMAGE_SUFFIXES
 from assay.settings import Settings
 
 Source = bytes | Path | IO[bytes]  # a file's content, its path, or a seekable binary file
@@ -41,6 +42,7 @@ FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
     "csv": (".csv",),
 }
 LABEL_SUFFIXES = frozenset(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+IMAGES = "images"  # not a label format: an upload of images (`io.image_uploads`) reads these
 CHUNK = 1 << 20  # bytes decompressed at a time
 HEADS_KEPT = 100  # label files of other formats whose first bytes are read, for the hint
 _BAD_MEMBER = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError,
@@ -82,10 +84,11 @@ def unpack(
     sources: Mapping[str, Source], fmt: str, limits: ImportLimits = DEFAULT_LIMITS
 ) -> Unpacked:
     """The files of `sources` (name -> content; a name ending in .zip is a zip, replaced by its
-    members) that the format `fmt` reads. A lone file that is not a zip is read whatever its
-    name. Invalid (400) naming the file and the cap when the request holds too many files or
-    unpacks to too many bytes, or naming the member that cannot be unpacked (bad CRC, ...)."""
-    reads = FORMAT_SUFFIXES[fmt]
+    members) that the format `fmt` reads (`IMAGES`: the images). A lone file that is not a zip
+    is read whatever its name. Invalid (400) naming the file and the cap when the request holds
+    too many files or unpacks to too many bytes, or naming the member that cannot be unpacked
+    (bad CRC, ...)."""
+    reads = tuple(IMAGE_SUFFIXES) if fmt == IMAGES else FORMAT_SUFFIXES[fmt]
     lone = len(sources) == 1 and not next(iter(sources)).lower().endswith(".zip")
     budget = _Budget(limits)
     plan: list[tuple[str, str, Opener, int]] = []  # (path, file, opener, size); size -1: head
@@ -112,7 +115,7 @@ def unpack(
                 suffix = path.suffix.lower()
                 if info.is_dir() or not path.parts or path.is_absolute() or ".." in path.parts:
                     continue
-                if path.parts[0] == "__MACOSX" or suffix not in LABEL_SUFFIXES:
+                if path.parts[0] == "__MACOSX" or suffix not in (*LABEL_SUFFIXES, *reads):
                     out.skipped += 1
                 elif suffix in reads:
                     budget.plan(name, f"{name}: {info.filename}", info.file_size)
