@@ -53,9 +53,19 @@ def _assay(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+# FastAPI's answer when Python's JSON parser fails other than on syntax: nested past the
+# recursion limit, an integer of more than 4300 digits. The parser's error is its cause.
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "Error."
+    if exc.status_code == 400 and detail == _UNPARSED_BODY:
+        cause = exc.__cause__
+        reason = "nested too deep" if isinstance(cause, RecursionError) else str(cause or detail)
+        reason = reason.split(";")[0]  # not Python's advice on raising its digit limit
+        return error_response(400, f"Malformed JSON: {reason}.", {"body": [reason]})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No such endpoint: {request.method} {request.url.path}"
     if exc.status_code == 405:

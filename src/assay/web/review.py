@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from assay.http.params import Id
 from assay.services import authors, projects, review
 from assay.services.access import Action, Role
 from assay.services.errors import Invalid
@@ -44,7 +45,7 @@ def _user_id(value: str | None) -> int | None:
 @router.get("/projects/{project_id}/review")
 def review_page(
     request: Request,
-    project_id: int,
+    project_id: Id,
     order: str = Query("task"),
     annotator_: str | None = Query(None, alias="annotator"),
     tasks_: str | None = Query(None, alias="tasks"),

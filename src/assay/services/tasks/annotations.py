@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from assay.services import changes, jobs
 from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_int
+from assay.services.checks import is_id
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.tasks.results import checked_result, label_config_of_project
 from assay.services.tasks.visibility import annotation_visibility, get_task
@@ -123,7 +123,7 @@ def add_annotation(
 
 def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
     """An annotation made in a job: the task must be in it, and annotators must be assigned."""
-    if not is_int(job_id):
+    if not is_id(job_id):
         raise Invalid.field("job", "must be a job id")
     job = jobs.get_job(session, actor, job_id)
     if job.project_id != task.project_id:

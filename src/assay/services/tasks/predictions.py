@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize, visible_project_ids
-from assay.services.checks import is_int
+from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.tasks.results import label_config_of_project, prediction_row
@@ -30,7 +30,7 @@ def get_prediction(session: Session, actor: Actor, prediction_id: int) -> Predic
 
 
 def create_prediction(session: Session, actor: Actor, task_id: Any, **fields: Any) -> Prediction:
-    if not is_int(task_id):
+    if not is_id(task_id):
         raise Invalid.field("task", "is required: the id of the task this prediction is for")
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.PREDICTION_CHANGE, task.project_id)

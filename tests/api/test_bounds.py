@@ -1,0 +1,160 @@
+"""Input the database cannot hold, or that would break what reads it, is refused with a 4xx
+naming the field (issue #16: H1, L1/L2): ids beyond the integer columns, results and task data
+nested or sized past the limits of `formats.label_studio`, malformed uploads."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from assay.app import API_ROUTERS, WEB_ROUTERS
+from assay.services.checks import MAX_ID
+from builders import box, import_tasks
+
+
+def _integer_schemas(node, path="") -> list[tuple[str, dict]]:
+    """Every {"type": "integer"} schema inside `node`, with where it sits."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            found.append((path, node))
+        for key, value in node.items():
+            found.extend(_integer_schemas(value, f"{path}/{key}"))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.extend(_integer_schemas(value, f"{path}/{i}"))
+    return found
+
+
+def test_every_integer_a_route_takes_is_bounded():
+    """Ids, pages and counts of every route (API and pages) declare a range, so no integer too
+    large for the database reaches a query: `http.params.Id` is the usual one."""
+    routes = []
+    for router in (*API_ROUTERS, *WEB_ROUTERS):
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            visible = copy.copy(route)
+            visible.include_in_schema = True
+            routes.append(visible)
+    spec = get_openapi(title="all", version="0", routes=routes)
+    inputs = {
+        "parameters": [
+            {f"{method.upper()} {path}": [op.get("parameters", []), op.get("requestBody", {})]}
+            for path, ops in spec["paths"].items()
+            for method, op in ops.items()
+        ],
+        "components": {  # the models of bodies; FastAPI's own error model is an answer
+            name: schema
+            for name, schema in spec.get("components", {}).get("schemas", {}).items()
+            if not name.endswith("ValidationError")
+        },
+    }
+    found = _integer_schemas(inputs)
+    assert len(found) > 100  # the walk sees them
+    unbounded = [
+        where for where, schema in found if "maximum" not in schema
+    ]
+    assert unbounded == [], "\n".join(unbounded)
+
+
+@pytest.mark.parametrize("too_big", [MAX_ID + 1, 2**63, 10**40])
+def test_ids_too_large_for_the_database_are_400_naming_the_field(client, people, too_big):
+    h = people["admin"].headers
+    cases = [
+        ("get", f"/api/tasks/{too_big}", None, "task_id"),
+        ("get", f"/api/projects/{too_big}/members", None, "project_id"),
+        ("get", f"/api/tasks?project={too_big}", None, "project"),
+        ("get", f"/api/projects/1/export?ids={too_big}", None, "ids[0]"),
+        ("post", "/api/projects/1/members", {"user": too_big}, "user"),
+        ("post", "/api/predictions", {"task": too_big, "result": []}, "task"),
+    ]
+    for method, url, body, field in cases:
+        r = client.request(method, url, json=body, headers=h)
+        assert r.status_code == 400, (url, r.text)
+        assert field in r.json()["validation_errors"], (url, r.json())
+
+
+def test_an_id_list_in_a_body_past_the_id_range_is_400(client, people, project):
+    """Ids inside JSON bodies the services read themselves (selections, jobs, merges)."""
+    lead = people["lead"]
+    [task] = import_tasks(client, lead, project["id"], [{"image": "a.jpg"}])
+    r = client.post(
+        f"/api/dm/actions?id=delete_tasks&project={project['id']}",
+        json={"selectedItems": {"all": False, "included": [task, 2**63]}},
+        headers=lead.headers,
+    )
+    assert r.status_code == 400, r.text
+    r = client.post(
+        f"/api/projects/{project['id']}/jobs",
+        json={"title": "j", "task_ids": [task, MAX_ID + 1]},
+        headers=lead.headers,
+    )
+    assert r.status_code == 400, r.text
+    assert "task_ids" in r.json()["validation_errors"]
+    r = client.post(
+        f"/api/tasks/{task}/annotations",
+        json={"result": [box(1, 1, 5, 5)], "job": 2**63},
+        headers=lead.headers,
+    )
+    assert r.status_code == 400, r.text
+    assert "job" in r.json()["validation_errors"]
+
+
+def test_json_python_cannot_parse_is_400_naming_the_body(client, people, project):
+    """FastAPI parses bodies with Python's json: past its recursion limit or its 4300 digits it
+    raised errors that answered without a field."""
+    h = {**people["lead"].headers, "content-type": "application/json"}
+    for body in (b'{"user": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000):
+        r = client.post(f"/api/projects/{project['id']}/members", content=body, headers=h)
+        assert r.status_code == 400, r.text
+        assert r.json()["validation_errors"].keys() == {"body"}, r.json()
+        assert r.json()["detail"].startswith("Malformed JSON")
+        assert "set_int_max_str_digits" not in r.text
+
+
+def test_a_data_manager_query_python_cannot_parse_is_400(client, people, project):
+    h = people["lead"].headers
+    for query in ("[" * 5000 + "]" * 5000, '{"n": ' + "9" * 5000 + "}"):
+        r = client.get(f"/api/tasks?project={project['id']}&query={query}", headers=h)
+        assert r.status_code == 400, r.text
+        assert "query" in r.json()["validation_errors"]
+
+
+def test_filter_values_beyond_the_integer_columns_are_compared_or_refused(client, people, project):
+    lead = people["lead"]
+    [task] = import_tasks(client, lead, project["id"], [{"image": "a.jpg"}])
+
+    def listed(item: dict) -> object:
+        query = json.dumps({"filters": {"conjunction": "and", "items": [item]}})
+        r = client.get(f"/api/tasks?project={project['id']}&query={query}", headers=lead.headers)
+        return r.json()["total"] if r.status_code == 200 else (r.status_code, r.json())
+
+    number = {"filter": "filter:tasks:id", "operator": "less", "type": "Number"}
+    assert listed({**number, "value": 2**70}) == 1
+    assert listed({**number, "value": -(2**70)}) == 0
+    assert listed({**number, "operator": "in", "value": {"min": 0, "max": 10**30}}) == 1
+    annotators = {"filter": "filter:tasks:annotators", "operator": "contains", "type": "List"}
+    for value in (2**63, "9" * 5000):
+        status, body = listed({**annotators, "value": value})
+        assert status == 400 and "query.filters.items[0].value" in body["validation_errors"]
+    assert task
+
+
+def test_counts_and_seeds_beyond_the_integer_range_are_400_naming_them(client, people, pool):
+    lead = people["lead"].headers
+    url = f"/api/projects/{pool['project']}/honeypot-settings"
+    for name in ("max_exposures", "min_pool_size", "max_attempts"):
+        r = client.patch(url, json={name: 2**64}, headers=lead)
+        assert r.status_code == 400 and name in r.json()["validation_errors"], r.text
+    url = f"/api/projects/{pool['project']}/ground-truth/sample"
+    for body, name in (
+        ({"count": 2**64}, "count"),
+        ({"count": 1, "seed": 2**64}, "seed"),
+        ({"count": 1, "min_per_stratum": 2**64}, "min_per_stratum"),
+    ):
+        r = client.post(url, json=body, headers=lead)
+        assert r.status_code == 400 and name in r.json()["validation_errors"], r.text
