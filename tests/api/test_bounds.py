@@ -5,15 +5,19 @@ nested or sized past the limits of `formats.label_studio`, malformed uploads."""
 from __future__ import annotations
 
 import copy
+import io
 import json
+import zipfile
 
 import pytest
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from sqlalchemy import update
 
 from assay.app import API_ROUTERS, WEB_ROUTERS
 from assay.services.checks import MAX_ID
-from builders import box, import_tasks
+from assay.store.models import Annotation
+from builders import box, import_tasks, make_job
 
 
 def _integer_schemas(node, path="") -> list[tuple[str, dict]]:
@@ -55,9 +59,7 @@ def test_every_integer_a_route_takes_is_bounded():
     }
     found = _integer_schemas(inputs)
     assert len(found) > 100  # the walk sees them
-    unbounded = [
-        where for where, schema in found if "maximum" not in schema
-    ]
+    unbounded = [where for where, schema in found if "maximum" not in schema]
     assert unbounded == [], "\n".join(unbounded)
 
 
@@ -158,3 +160,130 @@ def test_counts_and_seeds_beyond_the_integer_range_are_400_naming_them(client, p
     ):
         r = client.post(url, json=body, headers=lead)
         assert r.status_code == 400 and name in r.json()["validation_errors"], r.text
+
+
+# -- H1: what is stored is bounded, so no one can break the lists for everyone ---------------
+
+
+def nested(levels: int) -> dict:
+    """{"a": {"a": ... {}}}: `levels` objects, the outer one included."""
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_an_annotator_cannot_store_a_region_that_breaks_the_task_list(client, people, project):
+    """The attack: a region with 250 levels of `meta` was stored (201), and from then on
+    `GET /api/tasks?project=` answered 500 to everyone (orjson writes at most 255 levels)."""
+    lead, annotator = people["lead"], people["annotator"]
+    tasks = import_tasks(client, lead, project["id"], [{"image": "a.jpg"}, {"image": "b.jpg"}])
+    job = make_job(client, people, {"project": project["id"]}, tasks)["id"]
+    url = f"/api/tasks/{tasks[0]}/annotations"
+    deep = box(1, 1, 5, 5, meta=nested(250))
+    r = client.post(url, json={"job": job, "result": [deep]}, headers=annotator.headers)
+    assert r.status_code == 400, r.text
+    [field] = r.json()["validation_errors"]
+    assert field.startswith("result[0].meta.a.a") and "deeper than 16" in r.json()["detail"]
+
+    kept = box(1, 1, 5, 5, meta={"note": "occluded", "by": {"tool": "brush"}})
+    r = client.post(url, json={"job": job, "result": [kept]}, headers=annotator.headers)
+    assert r.status_code == 201, r.text
+    annotation = r.json()["id"]
+    assert r.json()["result"][0]["meta"] == kept["meta"]  # known keys and bounded extras kept
+    r = client.patch(
+        f"/api/annotations/{annotation}", json={"result": [deep]}, headers=annotator.headers
+    )
+    assert r.status_code == 400, r.text
+    for person in people.values():
+        r = client.get(f"/api/tasks?project={project['id']}", headers=person.headers)
+        assert r.status_code in (200, 404), r.text  # 404: not a member of the project
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([{"data": {"image": "a.jpg", "d": nested(253)}}], "tasks[0].data.d.a"),
+        ([{"image": "a.jpg", "d": nested(30)}], "tasks[0].d.a"),
+        ([{"data": {"image": "a.jpg"}, "meta": {"m": nested(20)}}], "tasks[0].meta.m.a"),
+        ([{"data": {"image": "a.jpg"}, "predictions": [{"result": [box(1, 1, 5, 5, meta=nested(20))]}]}],
+         "tasks[0].predictions[0].result[0].meta.a"),
+        ([{"data": {"image": "a.jpg"}, "annotations": [{"result": [box(1, 1, 5, 5, original_width=1e300)]}]}],
+         "tasks[0].annotations[0].result[0].original_width"),
+    ],
+)  # fmt: skip
+def test_an_import_past_the_bounds_is_400_naming_the_place(client, people, project, body, field):
+    r = client.post(
+        f"/api/projects/{project['id']}/import", json=body, headers=people["lead"].headers
+    )
+    assert r.status_code == 400, r.text
+    assert any(f.startswith(field) for f in r.json()["validation_errors"]), r.json()
+
+
+def test_task_data_and_meta_past_the_bounds_are_400_on_every_door(client, people, project):
+    lead = people["lead"].headers
+    [task] = import_tasks(client, people["lead"], project["id"], [{"image": "a.jpg"}])
+    doors = [
+        ("post", "/api/tasks", {"project": project["id"], "data": {"image": "a", "n": 10**30}},
+         "data.n"),
+        ("post", "/api/tasks", {"project": project["id"], "data": {"image": "a"},
+                                "meta": {"m": nested(20)}}, "meta.m"),
+        ("patch", f"/api/tasks/{task}", {"data": {"image": "a", "t": "x" * 2**21}}, "data"),
+        ("patch", f"/api/tasks/{task}", {"meta": nested(40)}, "meta.a"),
+        ("post", "/api/predictions", {"task": task, "result": [box(1, 1, 5, 5, meta=nested(40))]},
+         "result[0].meta"),
+        ("post", f"/api/projects/{project['id']}/import/predictions",
+         [{"task": task, "result": [box(1, 1, 5, 5, meta=nested(40))]}], "[0].result[0].meta"),
+    ]  # fmt: skip
+    for method, url, body, field in doors:
+        r = client.request(method, url, json=body, headers=lead)
+        assert r.status_code == 400, (url, r.text)
+        assert any(field in f for f in r.json()["validation_errors"]), (url, r.json())
+
+
+def test_a_label_file_import_past_the_bounds_is_400(client, people, project):
+    tasks = json.dumps([{"data": {"image": "z.jpg", "d": nested(40)}}]).encode()
+    r = client.post(
+        f"/api/projects/{project['id']}/import?format=ls-json",
+        files={"file": ("tasks.json", tasks, "application/json")},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 400, r.text
+    assert any(f.startswith("tasks[0].data.d") for f in r.json()["validation_errors"])
+
+
+def test_a_zip_with_a_bad_crc_is_400_naming_the_file(client, people, project):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("tasks.json", json.dumps([{"image": "q.jpg"}]))
+    raw = bytearray(buf.getvalue())
+    central = raw.find(b"PK\x01\x02")
+    raw[14] ^= 0xFF  # the CRC-32 in the member's local header ...
+    raw[central + 16] ^= 0xFF  # ... and in the central directory
+    r = client.post(
+        f"/api/projects/{project['id']}/import?format=ls-json",
+        files={"file": ("tasks.zip", bytes(raw), "application/zip")},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 400, r.text
+    assert "CRC" in r.json()["validation_errors"]["file"][0]
+
+
+def test_a_row_stored_before_the_bounds_still_lists(client, db, people, project):
+    """Defence in depth: a region nested as deep as the database's writer allows, stored
+    before the bounds, is written clipped instead of failing every task list."""
+    lead = people["lead"]
+    [task] = import_tasks(client, lead, project["id"], [{"image": "a.jpg"}])
+    r = client.post(
+        f"/api/tasks/{task}/annotations", json={"result": [box(1, 1, 5, 5)]}, headers=lead.headers
+    )
+    with db.session() as s:
+        s.execute(
+            update(Annotation)
+            .where(Annotation.id == r.json()["id"])
+            .values(result=[box(1, 1, 5, 5, meta=nested(250))])
+        )
+    r = client.get(f"/api/tasks?project={project['id']}", headers=lead.headers)
+    assert r.status_code == 200, r.text
+    region = r.json()["tasks"][0]["annotations"][0]["result"][0]
+    assert region["value"]["rectanglelabels"] == ["Elephant"] and "meta" in region

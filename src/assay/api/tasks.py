@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
+from assay.formats.label_studio import clipped
 from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import tasks
@@ -42,9 +43,14 @@ def _json(body: Any) -> Response:
     """A JSON answer encoded by orjson straight from the serializers' plain dicts and lists.
 
     FastAPI would first walk the whole body with `jsonable_encoder`, which for a page of 100
-    tasks with their regions costs more than the queries behind it.
+    tasks with their regions costs more than the queries behind it. A row stored before the
+    bounds of `formats.label_studio`, nested past what orjson writes, is written clipped.
     """
-    return Response(orjson.dumps(body), media_type="application/json")
+    try:
+        content = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        content = orjson.dumps(clipped(body))
+    return Response(content, media_type="application/json")
 
 
 def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:

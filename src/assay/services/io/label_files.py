@@ -19,6 +19,7 @@ import io
 import json
 import math
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -83,8 +84,19 @@ def unpack(files: dict[str, bytes]) -> dict[str, bytes]:
             path = PurePosixPath(m.filename)
             if path.is_absolute() or ".." in path.parts or path.parts[0] == "__MACOSX":
                 continue
-            out[str(path)] = archive.read(m)
+            try:
+                out[str(path)] = archive.read(m)
+            except _UNREADABLE_MEMBER as exc:  # a bad CRC, a cut file, encrypted, ...
+                raise Invalid.field(
+                    "file", f"{name}: {m.filename} cannot be read ({exc})"
+                ) from None
     return out
+
+
+# What reading one member of a damaged or unusual zip raises: a bad CRC or header
+# (BadZipFile), corrupt deflate data (zlib.error), a cut archive (EOFError), an encrypted
+# member (RuntimeError), a compression method Python lacks (NotImplementedError).
+_UNREADABLE_MEMBER = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
 
 
 def import_files(

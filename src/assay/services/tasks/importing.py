@@ -29,7 +29,12 @@ from assay.services.tasks.media import (
     media_url,
     resolve_media_path,
 )
-from assay.services.tasks.results import annotation_row, label_config_of_project, prediction_row
+from assay.services.tasks.results import (
+    annotation_row,
+    checked_task_json,
+    label_config_of_project,
+    prediction_row,
+)
 from assay.store.db import Database
 from assay.store.models import (
     Annotation,
@@ -216,14 +221,10 @@ def _prepare_one(
     if not isinstance(item, dict):
         raise Invalid.field(path, "must be an object")
     if "data" in item:
-        data = item["data"]
-        if not isinstance(data, dict):
-            raise Invalid.field(f"{path}.data", "must be an object")
-        meta = item.get("meta") or {}
-        if not isinstance(meta, dict):
-            raise Invalid.field(f"{path}.meta", "must be an object")
+        data = checked_task_json(item["data"], f"{path}.data")
+        meta = checked_task_json(item.get("meta") or {}, f"{path}.meta")
     else:
-        data, meta = item, {}
+        data, meta = checked_task_json(item, path), {}
     missing = [obj.value for obj in config.objects.values() if obj.value not in data]
     if missing:
         raise Invalid.field(f"{path}.data", f"has no {missing[0]!r}, which the label config reads")

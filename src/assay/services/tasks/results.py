@@ -1,5 +1,6 @@
 """Label Studio results checked against the project's label config, for annotations and
-predictions that arrive through any door (import, API, GT stage, review fix)."""
+predictions that arrive through any door (import, API, GT stage, review fix), and task data
+and meta checked against the bounds every stored JSON keeps (`formats.label_studio`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfig
-from assay.formats.label_studio import RegionError, validate_result
+from assay.formats.label_studio import RegionError, check_task_json, validate_result
 from assay.services.checks import is_number
 from assay.services.errors import Invalid
 from assay.services.projects import label_config_of
@@ -29,6 +30,16 @@ def checked_result(result: Any, config: LabelConfig, field: str) -> list[Any]:
     except RegionError as exc:
         raise Invalid.field(exc.field, exc.reason) from None
     return result
+
+
+def checked_task_json(value: Any, field: str) -> dict[str, Any]:
+    """A task's data or meta, refused (Invalid naming the place) unless it is an object within
+    the bounds of `formats.label_studio.check_task_json`."""
+    try:
+        check_task_json(value, field)
+    except RegionError as exc:
+        raise Invalid.field(exc.field, exc.reason) from None
+    return value
 
 
 def annotation_row(ann: Any, config: LabelConfig, path: str) -> dict[str, Any]:
