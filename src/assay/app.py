@@ -34,7 +34,7 @@ from assay.api import (
     users,
 )
 from assay.api.errors import install_error_handlers
-from assay.http.middleware import BodyLimit, OptionalTrailingSlash
+from assay.http.middleware import BodyLimit, BodyTimeout, OptionalTrailingSlash
 from assay.services import background, changes
 from assay.services.consensus import MERGE_KIND, merge_job
 from assay.services.io.snapshots import SNAPSHOT_KIND, snapshot_job
@@ -131,5 +131,6 @@ def create_app(
         https_only=False,
     )
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_s)
     app.add_middleware(OptionalTrailingSlash)
     return app

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from assay.services.errors import AssayError
 
@@ -63,14 +64,24 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else "Error."
     if exc.status_code == 400 and detail == _UNPARSED_BODY:
         cause = exc.__cause__
-        reason = "nested too deep" if isinstance(cause, RecursionError) else str(cause or detail)
-        reason = reason.split(";")[0]  # not Python's advice on raising its digit limit
-        return error_response(400, f"Malformed JSON: {reason}.", {"body": [reason]})
+        if isinstance(cause, RecursionError):
+            return error_response(
+                400, "Malformed JSON: nested too deep.", {"body": ["nested too deep"]}
+            )
+        if isinstance(cause, ValueError):
+            reason = str(cause).split(";")[0]  # not Python's advice on raising its digit limit
+            return error_response(400, f"Malformed JSON: {reason}.", {"body": [reason]})
+        return error_response(400, "The request body could not be read.", {"body": [detail]})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No such endpoint: {request.method} {request.url.path}"
     if exc.status_code == 405:
         detail = f"Method {request.method} is not allowed on {request.url.path}."
     return error_response(exc.status_code, detail)
+
+
+def _gone(request: Request, exc: Exception) -> JSONResponse:
+    """The client left (or its body stalled, `http.middleware.BodyTimeout`) mid-body."""
+    return error_response(400, "The request body ended early.", {"body": ["ended early"]})
 
 
 def _busy(request: Request, exc: Exception) -> JSONResponse:
@@ -94,6 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(AssayError, _assay)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(ClientDisconnect, _gone)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(IntegrityError, _clash)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,7 +1,8 @@
-"""ASGI middleware: optional trailing slashes, request body limit."""
+"""ASGI middleware: optional trailing slashes, request body limit, request body stall timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -67,24 +68,77 @@ class BodyLimit:
 
     async def _too_large(self, send: Send) -> None:
         mib = self.max_bytes / 2**20
-        body: dict[str, Any] = {
-            "status_code": 413,
-            "detail": f"Request body is larger than the {mib:g} MiB this server accepts.",
-            "validation_errors": {},
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _error(send, 413, f"Request body is larger than the {mib:g} MiB this server accepts.")
 
 
 class _TooLarge(Exception):
     pass
+
+
+class BodyTimeout:
+    """Answer 408 and close the connection when a request body stalls: no byte of it for
+    `seconds` (0: never). A stall, not a total: a big upload on a slow link goes on as long
+    as its bytes keep coming. uvicorn has no such timeout of its own (its keep-alive timeout
+    runs only between requests), so a client sending one byte a second held a worker's
+    connection and the request's memory for as long as it liked.
+
+    Only the body is timed: once it is complete, `receive` waits unbounded again, as
+    Starlette's streaming responses wait on it for the client to disconnect.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            await self.app(scope, receive, send)
+            return
+        body_done = False
+        started = False
+        answered = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done, answered
+            if body_done:
+                return await receive()
+            if answered:
+                return {"type": "http.disconnect"}
+            try:
+                message = await asyncio.wait_for(receive(), self.seconds)
+            except TimeoutError:
+                if not started:
+                    answered = True
+                    await _error(
+                        send, 408,
+                        f"The request body stalled: no byte of it for {self.seconds:g} s.",
+                        close=True,
+                    )  # fmt: skip
+                return {"type": "http.disconnect"}  # the app stops reading, as if it left
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # the 408 went out; what the app makes of the "disconnect" does not
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, timed_receive, guarded_send)
+
+
+async def _error(send: Send, status: int, detail: str, close: bool = False) -> None:
+    """An error in Label Studio's shape, sent before the app answered."""
+    body: dict[str, Any] = {"status_code": status, "detail": detail, "validation_errors": {}}
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
