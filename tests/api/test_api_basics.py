@@ -390,3 +390,20 @@ def test_big_imports_leave_postgresql_tables_vacuumed(db):
             )
         ).scalars()
         assert sorted(vacuumed) == ["annotations", "predictions", "tasks"]
+
+
+def test_the_openapi_document_lists_the_errors_assay_answers(client):
+    """Every operation lists the 4xx it may answer in Label Studio's error shape, not FastAPI's
+    422 (which assay never sends): what schemathesis checks answers against."""
+    spec = client.get("/api/openapi.json").json()
+    assert spec["components"]["schemas"]["Error"]["required"] == [
+        "status_code", "detail", "validation_errors",
+    ]  # fmt: skip
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            for status in ("400", "401", "404"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
