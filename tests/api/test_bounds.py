@@ -287,3 +287,36 @@ def test_a_row_stored_before_the_bounds_still_lists(client, db, people, project)
     assert r.status_code == 200, r.text
     region = r.json()["tasks"][0]["annotations"][0]["result"][0]
     assert region["value"]["rectanglelabels"] == ["Elephant"] and "meta" in region
+
+
+def test_labels_and_colors_longer_than_their_columns_are_400(client, people, project):
+    """PostgreSQL enforces column sizes that SQLite ignores: a label longer than the scores'
+    label column failed every annotation of a task with GT there, a long color the project."""
+    lead = people["lead"].headers
+    long = "L" * 201
+    config = (
+        '<View><Image name="image" value="$image"/><RectangleLabels name="label" '
+        f'toName="image"><Label value="{long}"/></RectangleLabels></View>'
+    )
+    for body, field in (
+        ({"title": "p", "label_config": config}, "label_config"),
+        ({"title": "p", "label_config": project["label_config"], "color": "#" + "F" * 16}, "color"),
+    ):
+        r = client.post("/api/projects", json=body, headers=lead)
+        assert r.status_code == 400 and field in r.json()["validation_errors"], r.text
+    [task] = import_tasks(client, people["lead"], project["id"], [{"image": "a.jpg"}])
+    region = box(1, 1, 5, 5)  # short names that, joined with "|", are past the column
+    region["value"]["rectanglelabels"] = ["Elephant", "Zebra", "Giraffe"] * 10
+    r = client.post(f"/api/tasks/{task}/annotations", json={"result": [region]}, headers=lead)
+    assert r.status_code == 400, r.text
+    coco = {
+        "images": [{"id": 1, "file_name": "new.jpg", "width": 100, "height": 100}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": long}],
+    }
+    r = client.post(
+        f"/api/projects/{project['id']}/import?format=coco&add_labels=true&create_missing=true",
+        files={"file": ("coco.json", json.dumps(coco).encode())},
+        headers=lead,
+    )
+    assert r.status_code == 400 and "labels" in r.json()["validation_errors"], r.text

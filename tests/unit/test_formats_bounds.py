@@ -55,6 +55,7 @@ def test_a_region_nested_past_the_limit_is_refused_where_it_goes_too_deep():
         (box(1, 1, 5, 5, original_width=1e300), "result[0].original_width", "at most"),
         (box(1, 1, 5, 5, label="L" * (ls.MAX_LABEL_LENGTH + 1)), "result[0].value.rectanglelabels",
          "longer"),
+        ({**box(1, 1, 5, 5), "from_name": "f" * 5000}, "result[0].from_name", "not a control"),
     ],
 )  # fmt: skip
 def test_each_bound_names_its_field(region, field, reason):

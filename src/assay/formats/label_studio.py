@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from assay.formats.label_config import ControlTag, LabelConfig
+from assay.formats.label_config import MAX_LABEL_LENGTH, ControlTag, LabelConfig
 
 LABEL_SEPARATOR = "|"
 KIND_OF_TYPE = {
@@ -55,7 +55,6 @@ BORDER_SLACK = 1e-3
 
 MAX_REGIONS = 20_000  # regions in one result (a dense crowd-counting image has ~13k points)
 MAX_POLYGON_POINTS = 10_000  # points of one polygon
-MAX_LABEL_LENGTH = 1_000  # characters of one label or choice name in a region
 MAX_TEXT_LENGTH = 100_000  # characters of any other string in a region, task data or meta
 MAX_DEPTH = 16  # nesting of objects and lists: a region or task data itself is level 1
 MAX_IMAGE_SIDE = 1_000_000  # original_width / original_height, pixels
@@ -257,12 +256,12 @@ def _check_labels(value: dict[str, Any], control: ControlTag, vpath: str) -> Non
         raise RegionError(f"{vpath}.{key}", "must be a list of label names")
     if not labels:
         raise RegionError(f"{vpath}.{key}", "is empty")
+    if len(region_label(labels)) > MAX_LABEL_LENGTH:  # one name, or several joined by "|"
+        raise RegionError(
+            f"{vpath}.{key}", f"the label is longer than {MAX_LABEL_LENGTH} characters"
+        )
     allowed = control.labels
     for label in labels:
-        if len(label) > MAX_LABEL_LENGTH:
-            raise RegionError(
-                f"{vpath}.{key}", f"a label is longer than {MAX_LABEL_LENGTH} characters"
-            )
         if label not in allowed:
             raise RegionError(
                 f"{vpath}.{key}",
