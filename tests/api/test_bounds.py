@@ -320,3 +320,36 @@ def test_labels_and_colors_longer_than_their_columns_are_400(client, people, pro
         headers=lead,
     )
     assert r.status_code == 400 and "labels" in r.json()["validation_errors"], r.text
+
+
+def test_ids_and_numbers_inside_imported_items_are_checked_not_crashed_on(client, people, project):
+    """What schemathesis cannot reach (bodies of free JSON), found by sending each field odd
+    values: ids beyond the integer columns or of the wrong type, a lead time past a double."""
+    lead = people["lead"].headers
+    [task] = import_tasks(client, people["lead"], project["id"], [{"image": "a.jpg"}])
+    url = f"/api/projects/{project['id']}/import"
+    item = {"data": {"image": "b.jpg"}}
+    for body, field in (
+        ([{**item, "annotations": 7}], "tasks[0].annotations"),
+        ([{**item, "annotations": [{"result": [], "lead_time": -(2**63)}]}],
+         "tasks[0].annotations[0].lead_time"),
+        ([{**item, "annotations": [{"result": [], "lead_time": 2**64}]}],
+         "tasks[0].annotations[0].lead_time"),
+    ):  # fmt: skip
+        r = client.post(url, json=body, headers=lead)
+        assert r.status_code == 400 and field in r.json()["validation_errors"], r.text
+    r = client.post(
+        url, json=[{**item, "annotations": [{"result": [], "completed_by": [1]}]}], headers=lead
+    )
+    assert r.status_code == 201, r.text  # an author who is no user: the importer is
+    for value in ([task], 2**64):
+        r = client.post(f"{url}/predictions", json=[{"task": value, "result": []}], headers=lead)
+        assert r.status_code == 400 and "predictions[0].task" in r.json()["validation_errors"]
+    r = client.post(
+        f"/api/projects/{project['id']}/consensus/merge", json={"job": 2**64}, headers=lead
+    )
+    assert r.status_code == 400 and "job" in r.json()["validation_errors"], r.text
+    r = client.post(
+        f"/api/tasks/{task}/annotations", json={"result": [], "lead_time": 1e300}, headers=lead
+    )
+    assert r.status_code == 400 and "lead_time" in r.json()["validation_errors"], r.text

@@ -12,7 +12,7 @@ from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize
 from assay.services.checks import is_id
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
-from assay.services.tasks.results import checked_result, label_config_of_project
+from assay.services.tasks.results import checked_lead_time, checked_result, label_config_of_project
 from assay.services.tasks.visibility import annotation_visibility, get_task
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
@@ -84,7 +84,7 @@ def create_annotation(
     if ground_truth:
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
-    _check_lead_time(lead_time)
+    lead_time = checked_lead_time(lead_time)
     ann = add_annotation(session, actor, task, result, job_id, was_cancelled, lead_time)
     if ground_truth:
         _gt.make_ground_truth(session, actor, ann)
@@ -133,11 +133,6 @@ def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
         raise Invalid.field("job", f"you are not an assignee of job {job_id}")
 
 
-def _check_lead_time(lead_time: Any) -> None:
-    if lead_time is not None and (not isinstance(lead_time, int | float) or lead_time < 0):
-        raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
-
-
 def update_annotation(
     session: Session, actor: Actor, annotation_id: int, **fields: Any
 ) -> Annotation:
@@ -167,8 +162,7 @@ def update_annotation(
         ann.was_cancelled = bool(fields["was_cancelled"])
         content_changed = True
     if fields.get("lead_time") is not None:
-        _check_lead_time(fields["lead_time"])
-        ann.lead_time = float(fields["lead_time"])
+        ann.lead_time = checked_lead_time(fields["lead_time"])
     if content_changed:
         ann.revision += 1
         ann.updated_at = utcnow()

@@ -19,6 +19,7 @@ from assay.formats.image_names import image_name_of
 from assay.formats.label_config import LabelConfig
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize
+from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
 from assay.services.tasks.media import (
@@ -183,9 +184,9 @@ def _existing_user_ids(session: Session, items: list[Any]) -> set[int]:
     wanted = {
         a.get("completed_by")
         for item in items
-        if isinstance(item, dict)
-        for a in (item.get("annotations") or [])
-        if isinstance(a, dict) and isinstance(a.get("completed_by"), int)
+        if isinstance(item, dict) and isinstance(item.get("annotations"), list)
+        for a in item["annotations"]
+        if isinstance(a, dict) and is_id(a.get("completed_by"))
     }
     if not wanted:
         return set()
@@ -240,7 +241,7 @@ def _prepare_one(
         apath = f"{path}.annotations[{j}]"
         row = annotation_row(ann, config, apath)
         author = ann.get("completed_by")
-        row["completed_by_id"] = author if author in known_users else actor.id
+        row["completed_by_id"] = author if is_id(author) and author in known_users else actor.id
         if row["ground_truth"] and any(r["ground_truth"] for _, r in staged_ann):
             raise Invalid.field(f"{apath}.ground_truth", "a task has at most one ground truth")
         staged_ann.append((index, row))

@@ -129,11 +129,11 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
     """Add predictions to existing tasks of one project; one bad item writes nothing."""
     authorize(session, actor, Action.PREDICTION_CHANGE, project_id)
     config = label_config_of_project(session, project_id)
-    wanted = {item.get("task") for item in items if isinstance(item, dict)}
+    wanted = [item.get("task") for item in items if isinstance(item, dict)]
     live = set(
         session.scalars(
             select(Task.id).where(
-                Task.id.in_([t for t in wanted if isinstance(t, int)]),
+                Task.id.in_([t for t in wanted if is_id(t)]),
                 Task.project_id == project_id,
                 Task.deleted_at.is_(None),
             )
@@ -145,7 +145,7 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
         path = f"predictions[{i}]"
         if not isinstance(item, dict):
             raise Invalid.field(path, "must be an object")
-        if item.get("task") not in live:
+        if not is_id(item.get("task")) or item["task"] not in live:
             raise Invalid.field(
                 f"{path}.task", f"{item.get('task')!r} is not a task of project {project_id}"
             )

@@ -42,13 +42,23 @@ def checked_task_json(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+MAX_LEAD_TIME = 1e9  # seconds spent on one annotation (about 30 years)
+
+
+def checked_lead_time(value: Any, field: str = "lead_time") -> float | None:
+    """An annotation's lead time: None, or seconds from 0 to MAX_LEAD_TIME, as a float."""
+    if value is None:
+        return None
+    if not is_number(value) or not 0 <= value <= MAX_LEAD_TIME:
+        raise Invalid.field(field, f"must be a number of seconds from 0 to {MAX_LEAD_TIME:.0e}")
+    return float(value)
+
+
 def annotation_row(ann: Any, config: LabelConfig, path: str) -> dict[str, Any]:
     if not isinstance(ann, dict):
         raise Invalid.field(path, "must be an object")
     result = checked_result(ann.get("result", []), config, f"{path}.result")
-    lead_time = ann.get("lead_time")
-    if lead_time is not None and not isinstance(lead_time, int | float):
-        raise Invalid.field(f"{path}.lead_time", "must be a number of seconds")
+    lead_time = checked_lead_time(ann.get("lead_time"), f"{path}.lead_time")
     return {
         "result": result,
         "ground_truth": bool(ann.get("ground_truth", False)),
