@@ -71,6 +71,7 @@ def test_ids_too_large_for_the_database_are_400_naming_the_field(client, people,
         ("get", f"/api/projects/{too_big}/members", None, "project_id"),
         ("get", f"/api/tasks?project={too_big}", None, "project"),
         ("get", f"/api/projects/1/export?ids={too_big}", None, "ids[0]"),
+        ("get", f"/api/projects/1/review/next?tasks=1,{too_big}", None, "tasks"),
         ("post", "/api/projects/1/members", {"user": too_big}, "user"),
         ("post", "/api/predictions", {"task": too_big, "result": []}, "task"),
     ]
