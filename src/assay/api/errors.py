@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from assay.http.middleware import BodyTooLarge
 from assay.services.errors import AssayError
 
 log = logging.getLogger("assay.api")
@@ -65,6 +66,8 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else "Error."
     if exc.status_code == 400 and detail == _UNPARSED_BODY:
         cause = exc.__cause__
+        if isinstance(cause, BodyTooLarge):
+            return error_response(413, str(cause))
         if isinstance(cause, RecursionError):
             return error_response(
                 400, "Malformed JSON: nested too deep.", {"body": ["nested too deep"]}

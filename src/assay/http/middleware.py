@@ -51,7 +51,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self._message())
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -62,17 +62,21 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await self._too_large(send)
 
-    async def _too_large(self, send: Send) -> None:
+    def _message(self) -> str:
         mib = self.max_bytes / 2**20
-        await _error(send, 413, f"Request body is larger than the {mib:g} MiB this server accepts.")
+        return f"Request body is larger than the {mib:g} MiB this server accepts."
+
+    async def _too_large(self, send: Send) -> None:
+        await _error(send, 413, self._message())
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """A streamed body passed the limit while the app read it. FastAPI turns what reading
+    raises into a 400 (`api.errors` answers 413 for this cause); elsewhere BodyLimit does."""
 
 
 class BodyTimeout:
