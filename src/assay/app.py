@@ -36,7 +36,12 @@ from assay.api import (
     users,
 )
 from assay.api.errors import install_error_handlers
-from assay.http.middleware import BodyLimit, OptionalTrailingSlash, SecureCookiesOverHttps
+from assay.http.middleware import (
+    BodyLimit,
+    BodyTimeout,
+    OptionalTrailingSlash,
+    SecureCookiesOverHttps,
+)
 from assay.services import background, changes
 from assay.services.consensus import MERGE_KIND, merge_job
 from assay.services.io.snapshots import SNAPSHOT_KIND, snapshot_job
@@ -157,5 +162,6 @@ def create_app(
     if settings.trusted_proxies.strip():
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_s)
     app.add_middleware(OptionalTrailingSlash)
     return app

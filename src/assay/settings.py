@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         "machines must see it at the same path.",
     )
     max_body_mb: float = Field(200.0, description="Largest request body accepted, in MiB.")
+    body_timeout_s: float = Field(
+        60.0,
+        description="A request whose body sends no byte for this many seconds is answered "
+        "408 and closed (a stall, not a total: slow uploads that keep going are fine); 0: never.",
+    )
     import_max_files: int = Field(
         200_000,
         description="Most files one label-file import (API or CLI) may hold, counting every "

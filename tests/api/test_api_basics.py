@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
+from assay.app import create_app
 from builders import RECT_CONFIG, box
 
 
@@ -334,6 +337,26 @@ def test_oversized_body_is_413(client, people, project, app):
     assert r.status_code == 413 and "MiB" in r.json()["detail"]
 
 
+def test_oversized_streamed_body_is_413_also_where_fastapi_reads_it(people, db, settings):
+    """Without a Content-Length the limit trips while FastAPI reads a model's body, which
+    turned what the read raised into a 400 "error parsing the body"."""
+    small = settings.model_copy(update={"max_body_mb": 0.001})
+    app = create_app(small, db=db, run_migrations=False)
+
+    def chunks():
+        yield b'{"project": 1, "data": {"x": "'
+        yield from (b"y" * 500 for _ in range(10))
+        yield b'"}}'
+
+    with TestClient(app) as client:
+        r = client.post(
+            "/api/tasks",
+            content=chunks(),
+            headers={**people["lead"].headers, "Content-Type": "application/json"},
+        )
+    assert r.status_code == 413 and "MiB" in r.json()["detail"], r.text
+
+
 def test_list_totals_leave_out_deleted_tasks_and_deleted_rows(client, people, project):
     h = people["lead"].headers
     items = [
@@ -433,3 +456,20 @@ def test_big_imports_leave_postgresql_tables_vacuumed(db):
             )
         ).scalars()
         assert sorted(vacuumed) == ["annotations", "predictions", "tasks"]
+
+
+def test_the_openapi_document_lists_the_errors_assay_answers(client):
+    """Every operation lists the 4xx it may answer in Label Studio's error shape, not FastAPI's
+    422 (which assay never sends): what schemathesis checks answers against."""
+    spec = client.get("/api/openapi.json").json()
+    assert spec["components"]["schemas"]["Error"]["required"] == [
+        "status_code", "detail", "validation_errors",
+    ]  # fmt: skip
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            for status in ("400", "401", "404"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)

@@ -86,6 +86,9 @@ def test_stream_page_takes_order_annotator_and_a_task_subset(signed_in, people, 
     r = reviewer.get(f"/projects/{stream['project']}/review?order=random")
     assert r.status_code == 400 and "order" in r.text and "<h1>" in r.text
     assert reviewer.get(f"/projects/{stream['project']}/review?tasks=a,b").status_code == 400
+    for query in (f"tasks={t0},{2**63}", f"annotator={2**63}", "annotator=" + "9" * 5000):
+        r = reviewer.get(f"/projects/{stream['project']}/review?{query}")
+        assert r.status_code == 400, (query, r.status_code)  # not a database overflow
 
 
 def test_progress_counts_what_the_reviewer_reviewed(signed_in, client, people, stream):

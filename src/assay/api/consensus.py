@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services import consensus, tasks
 from assay.services.access import Actor
 from assay.store.models import ConsensusResult
@@ -61,27 +62,27 @@ def _consensus_json(c: consensus.TaskConsensus, actor: Actor) -> dict[str, Any]:
 
 
 @router.post("/projects/{project_id}/consensus/merge", status_code=202)
-def merge(project_id: int, body: MergeIn, ctx: Ctx = Depends(context)) -> JSONResponse:
+def merge(project_id: Id, body: MergeIn, ctx: Ctx = Depends(context)) -> JSONResponse:
     """Merge the tasks (ids), a job's tasks, or the whole project, in the background."""
     job_id = consensus.start_merge(ctx.db, ctx.actor, project_id, **body.model_dump())
     return JSONResponse({"id": job_id, "status": "queued"}, status_code=202)
 
 
 @router.get("/tasks/{task_id}/consensus")
-def task_consensus(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def task_consensus(task_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return _consensus_json(consensus.task_consensus(s, ctx.actor, task_id), ctx.actor)
 
 
 @router.delete("/tasks/{task_id}/consensus", status_code=204)
-def remove_consensus(task_id: int, ctx: Ctx = Depends(context)) -> Response:
+def remove_consensus(task_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         consensus.remove_consensus(s, ctx.actor, task_id)
     return Response(status_code=204)
 
 
 @router.get("/projects/{project_id}/adjudication/next")
-def next_to_adjudicate(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def next_to_adjudicate(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The waiting task with the lowest agreement, with every annotation and the consensus."""
     with ctx.read() as s:
         task, remaining = consensus.next_to_adjudicate(s, ctx.actor, project_id)
@@ -100,7 +101,7 @@ def next_to_adjudicate(project_id: int, ctx: Ctx = Depends(context)) -> dict[str
 
 
 @router.post("/tasks/{task_id}/adjudicate", status_code=201)
-def adjudicate(task_id: int, body: AdjudicateIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def adjudicate(task_id: Id, body: AdjudicateIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The lead's result for a waiting task: saved as its GT, the task leaves the queue."""
     with ctx.write() as s:
         ann = consensus.adjudicate(s, ctx.actor, task_id, body.result)

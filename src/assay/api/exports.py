@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services.io import exporting, snapshots
 
 router = APIRouter(prefix="/api/projects", tags=["export snapshots"])
@@ -22,14 +23,14 @@ def export_root(request: Request) -> Path:
 
 
 @router.get("/{project_id}/export/formats")
-def export_formats(project_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def export_formats(project_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     """The export types, as Label Studio lists formats: name, title, description, tags."""
     with ctx.read() as s:
         return exporting.formats_of(s, ctx.actor, project_id)
 
 
 @router.get("/{project_id}/exports")
-def list_exports(project_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def list_exports(project_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     """The project's snapshots, newest first."""
     with ctx.read() as s:
         views = snapshots.list_snapshots(s, ctx.actor, project_id)
@@ -38,7 +39,7 @@ def list_exports(project_id: int, ctx: Ctx = Depends(context)) -> list[dict[str,
 
 @router.post("/{project_id}/exports", status_code=201)
 def create_export(
-    project_id: int,
+    project_id: Id,
     body: Any = Body(None),
     interpolate_key_frames: bool | None = Query(
         None, description="Accepted as Label Studio's: it concerns video, not images."
@@ -55,7 +56,7 @@ def create_export(
 
 
 @router.get("/{project_id}/exports/{export_id}")
-def get_export(project_id: int, export_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_export(project_id: Id, export_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         view = snapshots.get_snapshot(s, ctx.actor, project_id, export_id)
         return serializers.export_snapshot(view)
@@ -63,8 +64,8 @@ def get_export(project_id: int, export_id: int, ctx: Ctx = Depends(context)) -> 
 
 @router.delete("/{project_id}/exports/{export_id}", status_code=204)
 def delete_export(
-    project_id: int,
-    export_id: int,
+    project_id: Id,
+    export_id: Id,
     root: Path = Depends(export_root),
     ctx: Ctx = Depends(context),
 ) -> Response:
@@ -75,8 +76,8 @@ def delete_export(
 
 @router.get("/{project_id}/exports/{export_id}/download")
 def download_export(
-    project_id: int,
-    export_id: int,
+    project_id: Id,
+    export_id: Id,
     export_type_camel: str | None = Query(None, alias="exportType"),
     export_type: str | None = Query(None),
     root: Path = Depends(export_root),

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id, PageNumber, PageSize
 from assay.services import ground_truth, honeypots, review, tasks
 from assay.services.access import Actor
-from assay.services.checks import is_int
+from assay.services.checks import is_id
 from assay.services.errors import Invalid
 from assay.services.selection import Selection
 from assay.services.views import dm_filters
@@ -58,7 +59,7 @@ ACTIONS: dict[str, tuple[str, BulkAction]] = {
 
 @router.get("/dm/actions")
 def list_actions(
-    project: int | None = Query(None), ctx: Ctx = Depends(context)
+    project: Id | None = Query(None), ctx: Ctx = Depends(context)
 ) -> list[dict[str, Any]]:
     return [
         {"id": key, "title": title, "order": i}
@@ -69,8 +70,8 @@ def list_actions(
 @router.post("/dm/actions")
 def run_action(
     id: str = Query(..., description="The action: " + ", ".join(ACTIONS)),
-    project: int | None = Query(None),
-    view: int | None = Query(None, description="Not supported: send the view's filters."),
+    project: Id | None = Query(None),
+    view: Id | None = Query(None, description="Not supported: send the view's filters."),
     body: dict[str, Any] = Body(default_factory=dict),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def run_action(
     if id not in ACTIONS:
         raise Invalid.field("id", f"unknown action {id!r}; one of {', '.join(ACTIONS)}")
     project_id = project if project is not None else body.get("project")
-    if not is_int(project_id):
+    if not is_id(project_id):
         raise Invalid.field("project", "is required: the project id, in the query or the body")
     if view is not None or body.get("view") is not None:
         raise Invalid.field("view", "saved Data Manager views are not supported: send filters")
@@ -98,10 +99,10 @@ def run_action(
 
 @router.get("/projects/{project_id}/ground-truth/history")
 def gt_history(
-    project_id: int,
-    task: int | None = Query(None),
-    page: int = Query(1),
-    page_size: int = Query(100),
+    project_id: Id,
+    task: Id | None = Query(None),
+    page: PageNumber = 1,
+    page_size: PageSize = 100,
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     with ctx.read() as s:

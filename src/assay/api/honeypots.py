@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services import honeypots, jobs
 from assay.services.access import Actor, sees_honeypots
 from assay.services.ground_truth import sampling as gt_sampling
@@ -72,14 +73,14 @@ def _feedback(fb: jobs.Feedback, actor: Actor) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/honeypot-settings")
-def get_settings(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_settings(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return _settings(honeypots.get_settings(s, ctx.actor, project_id))
 
 
 @router.patch("/projects/{project_id}/honeypot-settings")
 def update_settings(
-    project_id: int, body: dict[str, Any] = Body(default_factory=dict), ctx: Ctx = Depends(context)
+    project_id: Id, body: dict[str, Any] = Body(default_factory=dict), ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     """`per_job` (count or fraction 0-1), `max_exposures`, `difficulty_mix` (sums to 1),
     `min_pool_size`, `max_attempts`."""
@@ -88,7 +89,7 @@ def update_settings(
 
 
 @router.get("/projects/{project_id}/honeypots")
-def pool(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def pool(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Every honeypot: difficulty, exposures, annotators' accuracy on it, retired, in pool."""
     with ctx.read() as s:
         rows = honeypots.pool_report(s, ctx.actor, project_id)
@@ -113,8 +114,8 @@ def pool(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 @router.patch("/projects/{project_id}/honeypots/{task_id}")
 def update_honeypot(
-    project_id: int,
-    task_id: int,
+    project_id: Id,
+    task_id: Id,
     body: dict[str, Any] = Body(default_factory=dict),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def update_honeypot(
 
 
 @router.get("/projects/{project_id}/honeypots/health")
-def pool_health(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def pool_health(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         h = honeypots.pool_health(s, ctx.actor, project_id)
         return {
@@ -147,7 +148,7 @@ def pool_health(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/honeypots/annotators")
-def annotators(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def annotators(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Per annotator: accuracy on honeypots overall and per week, and every job attempt."""
     with ctx.read() as s:
         rows = honeypots.annotator_report(s, ctx.actor, project_id)
@@ -168,7 +169,7 @@ def annotators(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/honeypots")
-def job_honeypots(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def job_honeypots(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         rows = jobs.list_job_honeypots(s, ctx.actor, job_id)
         return {
@@ -181,7 +182,7 @@ def job_honeypots(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.post("/jobs/{job_id}/honeypots/reroll")
-def reroll(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def reroll(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """A fresh choice of honeypots for a job nobody has started; 409 once it has annotations."""
     with ctx.write() as s:
         chosen = jobs.reroll(s, ctx.actor, job_id)
@@ -190,7 +191,7 @@ def reroll(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.post("/jobs/{job_id}/submit")
-def submit(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def submit(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The assignee hands in the job: its honeypots are scored; below the project's target
     the job comes back as `needs_fixes` with hints, after `max_attempts` it goes `to_lead`."""
     with ctx.write() as s:
@@ -198,14 +199,14 @@ def submit(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/feedback")
-def feedback(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def feedback(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The caller's own attempts at the job: status, score, hints."""
     with ctx.read() as s:
         return _feedback(jobs.feedback(s, ctx.actor, job_id), ctx.actor)
 
 
 @router.get("/jobs/{job_id}/submissions")
-def submissions(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def submissions(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Every attempt of every assignee, with the per-honeypot scores (leads and admins)."""
     with ctx.read() as s:
         subs = jobs.submissions(s, ctx.actor, job_id)
@@ -213,7 +214,7 @@ def submissions(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.post("/projects/{project_id}/ground-truth/sample", status_code=201)
-def sample(project_id: int, body: SampleIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def sample(project_id: Id, body: SampleIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Sample the GT set (random or stratified, reproducible by `seed`) into a new job."""
     with ctx.write() as s:
         smp = gt_sampling.sample_ground_truth(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id, PageNumber, PageSize
 from assay.services import gt_stage, jobs
 
 router = APIRouter(prefix="/api", tags=["jobs"])
@@ -41,7 +42,7 @@ class DoneIn(BaseModel):
 
 
 @router.post("/projects/{project_id}/jobs", status_code=201)
-def create_job(project_id: int, body: JobIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def create_job(project_id: Id, body: JobIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         job = jobs.create_job(
             s, ctx.actor, project_id, body.title, body.task_ids, body.assignees, body.replicas
@@ -51,7 +52,10 @@ def create_job(project_id: int, body: JobIn, ctx: Ctx = Depends(context)) -> dic
 
 @router.get("/projects/{project_id}/jobs")
 def list_jobs(
-    project_id: int, page: int = Query(1), page_size: int = Query(100), ctx: Ctx = Depends(context)
+    project_id: Id,
+    page: PageNumber = 1,
+    page_size: PageSize = 100,
+    ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     with ctx.read() as s:
         views, pg = jobs.list_jobs(s, ctx.actor, project_id, page, page_size)
@@ -59,21 +63,21 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_job(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         job = jobs.get_job(s, ctx.actor, job_id)
         return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
 
 
 @router.patch("/jobs/{job_id}")
-def update_job(job_id: int, body: JobPatch, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def update_job(job_id: Id, body: JobPatch, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         job = jobs.update_job(s, ctx.actor, job_id, **body.model_dump(exclude_unset=True))
         return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
 
 
 @router.get("/jobs/{job_id}/next")
-def next_to_annotate(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The assignee's next task of the job: not yet annotated by them and not done."""
     with ctx.read() as s:
         task, remaining = jobs.next_to_annotate(s, ctx.actor, job_id)
@@ -86,8 +90,8 @@ def next_to_annotate(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]
 
 @router.get("/jobs/{job_id}/ground-truth/next", tags=["ground truth stage"])
 def stage_next(
-    job_id: int,
-    start_from: int | None = Query(None, description="Annotator whose regions to start from."),
+    job_id: Id,
+    start_from: Id | None = Query(None, description="Annotator whose regions to start from."),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     with ctx.read() as s:
@@ -97,7 +101,7 @@ def stage_next(
 
 @router.get("/jobs/{job_id}/ground-truth/previous", tags=["ground truth stage"])
 def stage_previous(
-    job_id: int, before: int | None = Query(None), ctx: Ctx = Depends(context)
+    job_id: Id, before: Id | None = Query(None), ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.read() as s:
         state = gt_stage.previous_task(s, ctx.actor, job_id, before)
@@ -105,7 +109,7 @@ def stage_previous(
 
 
 @router.post("/tasks/{task_id}/ground-truth/done", tags=["ground truth stage"])
-def stage_done(task_id: int, body: DoneIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def stage_done(task_id: Id, body: DoneIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         done = gt_stage.finish_task(s, ctx.actor, task_id, body.job, body.result, body.revise)
         return {
@@ -117,13 +121,13 @@ def stage_done(task_id: int, body: DoneIn, ctx: Ctx = Depends(context)) -> dict[
 
 
 @router.post("/tasks/{task_id}/ground-truth/reopen", tags=["ground truth stage"])
-def stage_reopen(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def stage_reopen(task_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         task = gt_stage.reopen_task(s, ctx.actor, task_id)
         return {"task": task.id, "gt_status": task.gt_status}
 
 
 @router.get("/tasks/{task_id}/references", tags=["ground truth stage"])
-def task_references(task_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def task_references(task_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
         return [serializers.reference(r) for r in gt_stage.references(s, ctx.actor, task_id)]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api", tags=["predictions"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api", tags=["predictions"])
 class PredictionIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    task: int | None = None
+    task: Id | None = None
     result: list[Any] | dict[str, Any] | str | None = None
     score: float | None = None
     model_version: str | None = None
@@ -30,8 +31,8 @@ def _fields(body: PredictionIn) -> dict[str, Any]:
 
 @router.get("/predictions")
 def list_predictions(
-    task: int | None = Query(None),
-    project: int | None = Query(None),
+    task: Id | None = Query(None),
+    project: Id | None = Query(None),
     ctx: Ctx = Depends(context),
 ) -> list[dict[str, Any]]:
     with ctx.read() as s:
@@ -48,14 +49,14 @@ def create_prediction(body: PredictionIn, ctx: Ctx = Depends(context)) -> dict[s
 
 
 @router.get("/predictions/{prediction_id}")
-def get_prediction(prediction_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_prediction(prediction_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return serializers.prediction(predictions.get_prediction(s, ctx.actor, prediction_id))
 
 
 @router.patch("/predictions/{prediction_id}")
 def update_prediction(
-    prediction_id: int, body: PredictionIn, ctx: Ctx = Depends(context)
+    prediction_id: Id, body: PredictionIn, ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.write() as s:
         pred = predictions.update_prediction(s, ctx.actor, prediction_id, **_fields(body))
@@ -63,7 +64,7 @@ def update_prediction(
 
 
 @router.delete("/predictions/{prediction_id}", status_code=204)
-def delete_prediction(prediction_id: int, ctx: Ctx = Depends(context)) -> Response:
+def delete_prediction(prediction_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         predictions.delete_prediction(s, ctx.actor, prediction_id)
     return Response(status_code=204)
@@ -71,7 +72,7 @@ def delete_prediction(prediction_id: int, ctx: Ctx = Depends(context)) -> Respon
 
 @router.post("/projects/{project_id}/import/predictions", status_code=201)
 def import_predictions(
-    project_id: int, body: list[dict[str, Any]], ctx: Ctx = Depends(context)
+    project_id: Id, body: list[dict[str, Any]], ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.write() as s:
         created = predictions.import_predictions(s, ctx.actor, project_id, body)

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id, PageNumber, PageSize
 from assay.runtime import gc_paused
 from assay.services import idempotency, projects, tasks
 from assay.services.errors import Invalid
@@ -66,8 +67,8 @@ def page_url(request: Request, page: int) -> str:
 @router.get("")
 def list_projects(
     request: Request,
-    page: int = Query(1),
-    page_size: int = Query(100),
+    page: PageNumber = 1,
+    page_size: PageSize = 100,
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     with ctx.read() as s:
@@ -90,20 +91,20 @@ def create_project(body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, An
 
 
 @router.get("/{project_id}")
-def get_project(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_project(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return _one(s, ctx.actor, projects.get_project(s, ctx.actor, project_id))
 
 
 @router.patch("/{project_id}")
-def update_project(project_id: int, body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def update_project(project_id: Id, body: ProjectIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         project = projects.update_project(s, ctx.actor, project_id, **_fields(body))
         return _one(s, ctx.actor, project)
 
 
 @router.delete("/{project_id}", status_code=204)
-def delete_project(project_id: int, ctx: Ctx = Depends(context)) -> Response:
+def delete_project(project_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         projects.delete_project(s, ctx.actor, project_id)
     return Response(status_code=204)
@@ -111,7 +112,7 @@ def delete_project(project_id: int, ctx: Ctx = Depends(context)) -> Response:
 
 @router.post("/{project_id}/import", status_code=201)
 async def import_tasks(
-    project_id: int,
+    project_id: Id,
     request: Request,
     return_task_ids: bool = Query(False),
     format: str | None = Query(
@@ -208,7 +209,7 @@ def _shared_media(request: Request) -> tuple[str, ...]:
 
 
 async def _import_format(
-    project_id: int,
+    project_id: Id,
     request: Request,
     fmt: str,
     as_: str | None,
@@ -264,14 +265,14 @@ async def _import_format(
 
 @router.get("/{project_id}/export")
 def export_project(
-    project_id: int,
+    project_id: Id,
     export_type_camel: str | None = Query(None, alias="exportType"),
     export_type: str | None = Query(None),
     download_all_tasks: bool | None = Query(
         None, description="Also tasks without annotations (default: JSON no, other formats yes)."
     ),
-    ids: list[int] | None = Query(None),
-    ids_brackets: list[int] | None = Query(None, alias="ids[]", description="Same as ids."),
+    ids: list[Id] | None = Query(None),
+    ids_brackets: list[Id] | None = Query(None, alias="ids[]", description="Same as ids."),
     query: str | None = Query(
         None, description="Data Manager query, JSON: filters and selectedItems (as /api/tasks)."
     ),
@@ -284,8 +285,8 @@ def export_project(
     review_status: str | None = Query(
         None, description="Only annotations of these review statuses, e.g. accepted,fixed."
     ),
-    job: int | None = Query(None, description="Only this job's tasks and annotations."),
-    annotator: int | None = Query(None, description="Only this annotator's annotations."),
+    job: Id | None = Query(None, description="Only this job's tasks and annotations."),
+    annotator: Id | None = Query(None, description="Only this annotator's annotations."),
     model_version: str | None = Query(
         None, description="Only this model's predictions (region formats: export them)."
     ),
@@ -312,7 +313,7 @@ def export_project(
 
 @router.get("/{project_id}/model-versions")
 def model_versions(
-    project_id: int,
+    project_id: Id,
     extended: bool = Query(False, description="A list with each version's latest prediction."),
     include_live_models: bool = Query(
         False, description="With extended: `live` lists connected ML backends (assay has none)."
@@ -333,24 +334,24 @@ def model_versions(
 
 
 @router.get("/{project_id}/members")
-def list_members(project_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def list_members(project_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
         return [serializers.user(u) for u in projects.list_members(s, ctx.actor, project_id)]
 
 
 class MemberIn(BaseModel):
-    user: int
+    user: Id
 
 
 @router.post("/{project_id}/members", status_code=201)
-def add_member(project_id: int, body: MemberIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def add_member(project_id: Id, body: MemberIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         projects.add_member(s, ctx.actor, project_id, body.user)
     return {"project": project_id, "user": body.user}
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=204)
-def remove_member(project_id: int, user_id: int, ctx: Ctx = Depends(context)) -> Response:
+def remove_member(project_id: Id, user_id: Id, ctx: Ctx = Depends(context)) -> Response:
     """Take a person out of the project; their labels stay."""
     with ctx.write() as s:
         projects.remove_member(s, ctx.actor, project_id, user_id)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from assay.api.serializers import iso
 from assay.api.tables import table
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services import authors, background, quality
 from assay.services.quality.tables import annotator_rows, group_row, number
 from assay.services.views import dashboard
@@ -31,7 +32,7 @@ class SettingsIn(BaseModel):
 
 
 @router.get("/projects/{project_id}/quality")
-def summary(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def summary(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         settings = quality.get_settings(s, ctx.actor, project_id)
         ann = quality.groups(s, ctx.actor, project_id, "annotations")
@@ -47,14 +48,14 @@ def summary(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/quality/annotators")
-def annotators(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+def annotators(project_id: Id, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     with ctx.read() as s:
         rows = annotator_rows(s, ctx.actor, project_id)
     return table(rows, format, f"project-{project_id}-annotators")
 
 
 @router.get("/projects/{project_id}/quality/models")
-def models(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+def models(project_id: Id, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     with ctx.read() as s:
         rows = quality.groups(s, ctx.actor, project_id, "model")
     return table(
@@ -65,7 +66,7 @@ def models(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(cont
 
 
 @router.get("/projects/{project_id}/quality/jobs")
-def jobs(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+def jobs(project_id: Id, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     with ctx.read() as s:
         rows = quality.groups(s, ctx.actor, project_id, "job")
     return table(
@@ -75,7 +76,7 @@ def jobs(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(contex
 
 @router.get("/projects/{project_id}/quality/labels")
 def labels(
-    project_id: int,
+    project_id: Id,
     of: str = Query("annotations", pattern="^(annotations|predictions)$"),
     format: str = Query("json"),
     ctx: Ctx = Depends(context),
@@ -89,7 +90,7 @@ def labels(
 
 @router.get("/projects/{project_id}/quality/confusion")
 def confusion(
-    project_id: int,
+    project_id: Id,
     of: str = Query("annotation", pattern="^(annotation|prediction)$"),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
@@ -101,15 +102,13 @@ def confusion(
 
 
 @router.get("/projects/{project_id}/quality-settings")
-def get_settings(project_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_settings(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return quality.get_settings(s, ctx.actor, project_id).to_json()
 
 
 @router.patch("/projects/{project_id}/quality-settings")
-def patch_settings(
-    project_id: int, body: SettingsIn, ctx: Ctx = Depends(context)
-) -> dict[str, Any]:
+def patch_settings(project_id: Id, body: SettingsIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Change settings; when matching changes, every score is recomputed in the background."""
     with ctx.write() as s:
         settings, changed = quality.update_settings(
@@ -120,13 +119,13 @@ def patch_settings(
 
 
 @router.post("/projects/{project_id}/quality/recompute", status_code=202)
-def recompute(project_id: int, ctx: Ctx = Depends(context)) -> JSONResponse:
+def recompute(project_id: Id, ctx: Ctx = Depends(context)) -> JSONResponse:
     job_id = quality.start_recompute(ctx.db, ctx.actor, project_id)
     return JSONResponse({"id": job_id, "url": f"/api/background-jobs/{job_id}"}, status_code=202)
 
 
 @router.get("/background-jobs/{job_id}", tags=["background jobs"])
-def background_job(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def background_job(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         job = background.get_job(s, ctx.actor, job_id)
         return {
@@ -148,7 +147,7 @@ def background_job(job_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/quality/agreement")
-def agreement(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+def agreement(project_id: Id, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     """Annotator x annotator mean pairwise accuracy over the tasks both annotated."""
     with ctx.read() as s:
         result = quality.project_agreement(s, ctx.actor, project_id)
@@ -173,7 +172,7 @@ def agreement(project_id: int, format: str = Query("json"), ctx: Ctx = Depends(c
 
 
 @router.get("/annotations/{annotation_id}/quality")
-def annotation_quality(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def annotation_quality(annotation_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The annotation's accuracy against GT and each conflicting region."""
     with ctx.read() as s:
         q = quality.annotation_quality(s, ctx.actor, annotation_id)
@@ -191,7 +190,7 @@ def annotation_quality(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[
 
 
 @router.get("/tasks/{task_id}/agreement")
-def task_agreement(task_id: int, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
+def task_agreement(task_id: Id, format: str = Query("json"), ctx: Ctx = Depends(context)) -> Any:
     """Pairwise accuracy between the task's annotations; the GT (starred) comes first."""
     with ctx.read() as s:
         ta = quality.task_agreement(s, ctx.actor, task_id)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services import review, tasks
 
 router = APIRouter(prefix="/api", tags=["review"])
@@ -24,9 +25,7 @@ class ReviewIn(BaseModel):
 
 
 @router.post("/annotations/{annotation_id}/reviews", status_code=201)
-def create_review(
-    annotation_id: int, body: ReviewIn, ctx: Ctx = Depends(context)
-) -> dict[str, Any]:
+def create_review(annotation_id: Id, body: ReviewIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Accept, fix & accept (with the corrected `result`) or reject an annotation."""
     with ctx.write() as s:
         r = review.review_annotation(
@@ -36,13 +35,13 @@ def create_review(
 
 
 @router.get("/annotations/{annotation_id}/reviews")
-def list_reviews(annotation_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def list_reviews(annotation_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
         return [serializers.review(r) for r in review.list_reviews(s, ctx.actor, annotation_id)]
 
 
 @router.post("/reviews/{review_id}/undo")
-def undo_review(review_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def undo_review(review_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """Take a review back; undoing a fix & accept restores the result that was reviewed."""
     with ctx.write() as s:
         return serializers.review(review.undo_review(s, ctx.actor, review_id))
@@ -50,9 +49,9 @@ def undo_review(review_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 @router.get("/projects/{project_id}/review/next")
 def next_for_review(
-    project_id: int,
+    project_id: Id,
     order: str = Query("task", description="task | annotator | agreement | confidence | accuracy"),
-    annotator: int | None = Query(None, description="Only this annotator's annotations."),
+    annotator: Id | None = Query(None, description="Only this annotator's annotations."),
     tasks_: str | None = Query(None, alias="tasks", description="Only these task ids (1,2,3)."),
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
@@ -79,14 +78,14 @@ def next_for_review(
 
 
 @router.get("/tasks/{task_id}/reviewers")
-def task_reviewers(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def task_reviewers(task_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         r = review.task_reviewers(s, ctx.actor, task_id)
         return {"assigned": r.assigned, "reviewed": r.reviewed}
 
 
 @router.delete("/tasks/{task_id}/reviewers/{user_id}", status_code=204)
-def remove_reviewer(task_id: int, user_id: int, ctx: Ctx = Depends(context)) -> Response:
+def remove_reviewer(task_id: Id, user_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         review.remove_reviewer(s, ctx.actor, task_id, user_id)
     return Response(status_code=204)

@@ -10,7 +10,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
+from assay.formats.label_studio import clipped
 from assay.http.context import Ctx, context
+from assay.http.params import Id, PageNumber, PageSize
 from assay.services import tasks
 from assay.services.errors import Invalid
 from assay.services.tasks import annotations
@@ -24,7 +26,7 @@ class TaskIn(BaseModel):
 
     data: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
-    project: int | None = None
+    project: Id | None = None
 
 
 class AnnotationIn(BaseModel):
@@ -35,7 +37,7 @@ class AnnotationIn(BaseModel):
     was_cancelled: bool | None = None
     skip_reason: str | None = None
     lead_time: float | None = None
-    job: int | None = None
+    job: Id | None = None
     revision: Any = None  # PATCH: the revision edited; a stale one answers 409
 
 
@@ -43,9 +45,14 @@ def _json(body: Any) -> Response:
     """A JSON answer encoded by orjson straight from the serializers' plain dicts and lists.
 
     FastAPI would first walk the whole body with `jsonable_encoder`, which for a page of 100
-    tasks with their regions costs more than the queries behind it.
+    tasks with their regions costs more than the queries behind it. A row stored before the
+    bounds of `formats.label_studio`, nested past what orjson writes, is written clipped.
     """
-    return Response(orjson.dumps(body), media_type="application/json")
+    try:
+        content = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        content = orjson.dumps(clipped(body))
+    return Response(content, media_type="application/json")
 
 
 def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:
@@ -55,9 +62,9 @@ def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:
 
 @router.get("/tasks", response_model=dict[str, Any])
 def list_tasks(
-    project: int | None = Query(None),
-    page: int = Query(1),
-    page_size: int = Query(100),
+    project: Id | None = Query(None),
+    page: PageNumber = 1,
+    page_size: PageSize = 100,
     fields: str = Query("all"),
     ground_truth: bool | None = Query(
         None, description="Only tasks with (true) or without (false) GT."
@@ -72,7 +79,7 @@ def list_tasks(
     selected_items: str | None = Query(
         None, alias="selectedItems", description="JSON: {all, included | excluded}."
     ),
-    view: int | None = Query(None, description="Not supported: send the view's filters."),
+    view: Id | None = Query(None, description="Not supported: send the view's filters."),
     ctx: Ctx = Depends(context),
 ) -> Response:
     if project is None:
@@ -125,14 +132,14 @@ def create_task(body: TaskIn, request: Request, ctx: Ctx = Depends(context)) -> 
 
 
 @router.get("/tasks/{task_id}")
-def get_task(task_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_task(task_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return _task_json(s, ctx, tasks.get_task(s, ctx.actor, task_id))
 
 
 @router.patch("/tasks/{task_id}")
 def update_task(
-    task_id: int, body: TaskIn, request: Request, ctx: Ctx = Depends(context)
+    task_id: Id, body: TaskIn, request: Request, ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.write() as s:
         task = tasks.update_task(
@@ -143,14 +150,14 @@ def update_task(
 
 
 @router.delete("/tasks/{task_id}", status_code=204)
-def delete_task(task_id: int, ctx: Ctx = Depends(context)) -> Response:
+def delete_task(task_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         tasks.delete_task(s, ctx.actor, task_id)
     return Response(status_code=204)
 
 
 @router.get("/tasks/{task_id}/annotations", tags=["annotations"])
-def list_annotations(task_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def list_annotations(task_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
         return [
             serializers.annotation(a, ctx.actor)
@@ -160,7 +167,7 @@ def list_annotations(task_id: int, ctx: Ctx = Depends(context)) -> list[dict[str
 
 @router.post("/tasks/{task_id}/annotations", status_code=201, tags=["annotations"])
 def create_annotation(
-    task_id: int, body: AnnotationIn, ctx: Ctx = Depends(context)
+    task_id: Id, body: AnnotationIn, ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.write() as s:
         ann = annotations.create_annotation(
@@ -178,7 +185,7 @@ def create_annotation(
 
 
 @router.get("/annotations/{annotation_id}", tags=["annotations"])
-def get_annotation(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_annotation(annotation_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return serializers.annotation(
             annotations.get_annotation(s, ctx.actor, annotation_id), ctx.actor
@@ -187,7 +194,7 @@ def get_annotation(annotation_id: int, ctx: Ctx = Depends(context)) -> dict[str,
 
 @router.patch("/annotations/{annotation_id}", tags=["annotations"])
 def update_annotation(
-    annotation_id: int, body: AnnotationIn, ctx: Ctx = Depends(context)
+    annotation_id: Id, body: AnnotationIn, ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.write() as s:
         ann = annotations.update_annotation(
@@ -197,14 +204,14 @@ def update_annotation(
 
 
 @router.delete("/annotations/{annotation_id}", status_code=204, tags=["annotations"])
-def delete_annotation(annotation_id: int, ctx: Ctx = Depends(context)) -> Response:
+def delete_annotation(annotation_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         annotations.delete_annotation(s, ctx.actor, annotation_id)
     return Response(status_code=204)
 
 
 @router.get("/annotations/{annotation_id}/revisions", tags=["annotations"])
-def annotation_revisions(annotation_id: int, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+def annotation_revisions(annotation_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
         return [
             serializers.revision(r, ctx.actor)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services import users
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -74,13 +75,13 @@ def create_user(body: UserIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
 
 
 @router.get("/{user_id}")
-def get_user(user_id: int, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def get_user(user_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
         return serializers.user(users.view_user(s, ctx.actor, user_id))
 
 
 @router.patch("/{user_id}")
-def update_user(user_id: int, body: UserChange, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def update_user(user_id: Id, body: UserChange, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
         user = users.update_user(
             s,
@@ -93,7 +94,7 @@ def update_user(user_id: int, body: UserChange, ctx: Ctx = Depends(context)) -> 
 
 
 @router.delete("/{user_id}", status_code=204)
-def deactivate_user(user_id: int, ctx: Ctx = Depends(context)) -> Response:
+def deactivate_user(user_id: Id, ctx: Ctx = Depends(context)) -> Response:
     with ctx.write() as s:
         users.deactivate_user(s, ctx.actor, user_id)
     return Response(status_code=204)

@@ -24,6 +24,9 @@ SHAPE_CONTROLS = {
     "Choices": "choices",
 }
 LABEL_CHILD = {"Choices": "Choice"}
+# Characters of a region's label: one label name, or several joined with "|" (the scores keep
+# it per label in a column of this size).
+MAX_LABEL_LENGTH = 200
 NON_CONTROL_TAGS = frozenset({"View", "Header", "Style", "Label", "Choice", "Filter", "Relations",
                               "Relation", "Collapse", "Shortcut"})  # fmt: skip
 
@@ -140,6 +143,11 @@ def _parse_cached(xml: str) -> LabelConfig:
         labels = tuple(c.get("value", "") for c in el if c.tag == child)
         if any(not label for label in labels):
             raise LabelConfigError(f'<{tag} name="{name}"> has a <{child}> without a value')
+        if any(len(label) > MAX_LABEL_LENGTH for label in labels):
+            raise LabelConfigError(
+                f'<{tag} name="{name}"> has a <{child}> value longer than {MAX_LABEL_LENGTH} '
+                "characters"
+            )
         if len(set(labels)) != len(labels):
             dup = next(label for label in labels if labels.count(label) > 1)
             raise LabelConfigError(f'<{tag} name="{name}"> lists label "{dup}" twice')

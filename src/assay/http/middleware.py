@@ -1,7 +1,9 @@
-"""ASGI middleware: optional trailing slashes, request body limit, secure cookies over HTTPS."""
+"""ASGI middleware: optional trailing slashes, request body limit and stall timeout, secure
+cookies over HTTPS."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -50,7 +52,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self._message())
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -61,33 +63,90 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await self._too_large(send)
 
-    async def _too_large(self, send: Send) -> None:
+    def _message(self) -> str:
         mib = self.max_bytes / 2**20
-        body: dict[str, Any] = {
-            "status_code": 413,
-            "detail": f"Request body is larger than the {mib:g} MiB this server accepts.",
-            "validation_errors": {},
-        }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        return f"Request body is larger than the {mib:g} MiB this server accepts."
+
+    async def _too_large(self, send: Send) -> None:
+        await _error(send, 413, self._message())
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """A streamed body passed the limit while the app read it. FastAPI turns what reading
+    raises into a 400 (`api.errors` answers 413 for this cause); elsewhere BodyLimit does."""
+
+
+class BodyTimeout:
+    """Answer 408 and close the connection when a request body stalls: no byte of it for
+    `seconds` (0: never). A stall, not a total: a big upload on a slow link goes on as long
+    as its bytes keep coming. uvicorn has no such timeout of its own (its keep-alive timeout
+    runs only between requests), so a client sending one byte a second held a worker's
+    connection and the request's memory for as long as it liked.
+
+    Only the body is timed: once it is complete, `receive` waits unbounded again, as
+    Starlette's streaming responses wait on it for the client to disconnect.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            await self.app(scope, receive, send)
+            return
+        body_done = False
+        started = False
+        answered = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done, answered
+            if body_done:
+                return await receive()
+            if answered:
+                return {"type": "http.disconnect"}
+            try:
+                message = await asyncio.wait_for(receive(), self.seconds)
+            except TimeoutError:
+                if not started:
+                    answered = True
+                    await _error(
+                        send, 408,
+                        f"The request body stalled: no byte of it for {self.seconds:g} s.",
+                        close=True,
+                    )  # fmt: skip
+                return {"type": "http.disconnect"}  # the app stops reading, as if it left
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # the 408 went out; what the app makes of the "disconnect" does not
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, timed_receive, guarded_send)
+
+
+async def _error(send: Send, status: int, detail: str, close: bool = False) -> None:
+    """An error in Label Studio's shape, sent before the app answered."""
+    body: dict[str, Any] = {"status_code": status, "detail": detail, "validation_errors": {}}
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class SecureCookiesOverHttps:

@@ -28,6 +28,7 @@ from assay.store.types import utcnow
 
 EDITABLE = ("title", "description", "label_config", "expert_instruction", "color")
 MAX_TITLE = 200
+MAX_COLOR = 16  # a CSS color, e.g. #FFFFFF
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             raise Invalid.field(name, "must be a string")
     if "title" in fields and len(fields["title"]) > MAX_TITLE:
         raise Invalid.field("title", f"must be at most {MAX_TITLE} characters")
+    if "color" in fields and len(fields["color"]) > MAX_COLOR:
+        raise Invalid.field("color", f"must be at most {MAX_COLOR} characters, e.g. #FFFFFF")
     if "label_config" in fields:
         try:
             parse_label_config(fields["label_config"])

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from assay.http.params import Id
 from assay.services import authors, consensus, projects
 from assay.web.common import PageRoute, config_of, label_colours, reading, render
 from assay.web.gt_stage import BOX_CONTROL, box_control, image_key_of, label_list
@@ -27,7 +28,7 @@ def adjudication_url(project_id: int) -> str:
 
 
 @router.get("/projects/{project_id}/adjudication")
-def adjudication_page(request: Request, project_id: int) -> Response:
+def adjudication_page(request: Request, project_id: Id) -> Response:
     """The editor over the adjudication queue, lowest agreement (and tied votes) first."""
     with reading(request) as (s, actor):
         remaining = consensus.waiting_count(s, actor, project_id)  # the role check

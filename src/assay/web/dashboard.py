@@ -18,6 +18,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from assay.http.params import Id
 from assay.services import projects
 from assay.services.errors import NotFound
 from assay.services.views import dashboard
@@ -58,7 +59,7 @@ def plotly_js() -> Response:
 
 
 @router.get("/projects/{project_id}/dashboard")
-def dashboard_page(request: Request, project_id: int) -> Response:
+def dashboard_page(request: Request, project_id: Id) -> Response:
     with reading(request) as (s, actor):
         data = dashboard.dashboard_view(s, actor, project_id)  # checks Action.DASHBOARD_VIEW
         project = projects.get_project(s, actor, project_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from assay.http.params import Id
 from assay.services import jobs, projects
 from assay.web.common import PageRoute, reading, render, writing
 
@@ -25,7 +26,7 @@ STATUS_TITLES = {
 
 
 @router.get("/jobs/{job_id}/feedback")
-def feedback_page(request: Request, job_id: int) -> Response:
+def feedback_page(request: Request, job_id: Id) -> Response:
     with reading(request) as (s, actor):
         fb = jobs.feedback(s, actor, job_id)
         project = projects.get_project(s, actor, fb.job.project_id)
@@ -46,7 +47,7 @@ def feedback_page(request: Request, job_id: int) -> Response:
 
 @router.post("/jobs/{job_id}/submit")
 def submit(
-    request: Request, job_id: int, submitted_csrf: str = Form("", alias="csrf_token")
+    request: Request, job_id: Id, submitted_csrf: str = Form("", alias="csrf_token")
 ) -> Response:
     with writing(request, submitted_csrf) as (s, actor):
         jobs.submit_job(s, actor, job_id)

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from assay.formats.label_config import ControlTag, LabelConfig
+from assay.http.params import Id, PageNumber
 from assay.services import authors, gt_stage, jobs, projects
 from assay.services.access import Action, Actor, sees_ground_truth
 from assay.services.errors import Conflict
@@ -53,8 +54,8 @@ def annotate_url(job_id: int) -> str:
 @router.get("/projects/{project_id}/jobs")
 def job_list(
     request: Request,
-    project_id: int,
-    page: int = Query(1),
+    project_id: Id,
+    page: PageNumber = 1,
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ) -> Response:
     """The project's jobs with their progress; leads and admins get the GT stage links."""
@@ -95,7 +96,7 @@ def job_list(
 
 
 @router.get("/jobs/{job_id}/ground-truth")
-def stage_page(request: Request, job_id: int, back: bool = Query(False)) -> Response:
+def stage_page(request: Request, job_id: Id, back: bool = Query(False)) -> Response:
     """The editor. At 100 % it sends the lead to the completion page, unless `back` asks to
     start from the last finished task (the completion page's "go back" link)."""
     with reading(request) as (s, actor):
@@ -138,7 +139,7 @@ def stage_page(request: Request, job_id: int, back: bool = Query(False)) -> Resp
 
 
 @router.get("/jobs/{job_id}/ground-truth/complete")
-def stage_complete(request: Request, job_id: int) -> Response:
+def stage_complete(request: Request, job_id: Id) -> Response:
     """How the job's GT stage ended: tasks done, empty, still open, and GT regions."""
     with reading(request) as (s, actor):
         try:

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from assay.http.params import PageNumber
 from assay.services.views import my_work
 from assay.web.common import MAX_PAGE_SIZE, PAGE_SIZE, PageRoute, pager, reading, render
 from assay.web.feedback import STATUS_TITLES
@@ -33,7 +34,7 @@ FILTERS = (
 @router.get("/me")
 def my_work_page(
     request: Request,
-    page: int = Query(1),
+    page: PageNumber = 1,
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     status: str | None = Query(None),
 ) -> Response:

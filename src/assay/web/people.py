@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from assay.http.params import Id
 from assay.services import projects, users
 from assay.services.access import Action, Role
 from assay.services.errors import AssayError, Forbidden, Unauthorized
@@ -114,7 +115,7 @@ def _change(request: Request, submitted_csrf: str, user_id: int, **change: Any) 
 @router.post("/people/{user_id}/role")
 def change_role(
     request: Request,
-    user_id: int,
+    user_id: Id,
     role: str = Form(""),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
@@ -124,7 +125,7 @@ def change_role(
 @router.post("/people/{user_id}/active")
 def change_active(
     request: Request,
-    user_id: int,
+    user_id: Id,
     active: bool = Form(...),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
@@ -175,14 +176,14 @@ def _members(
 
 
 @router.get("/projects/{project_id}/members")
-def members_page(request: Request, project_id: int) -> Response:
+def members_page(request: Request, project_id: Id) -> Response:
     return _members(request, project_id)
 
 
 @router.post("/projects/{project_id}/members")
 def add_member(
     request: Request,
-    project_id: int,
+    project_id: Id,
     email: str = Form(""),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
@@ -205,8 +206,8 @@ def add_member(
 @router.post("/projects/{project_id}/members/{user_id}/remove")
 def remove_member(
     request: Request,
-    project_id: int,
-    user_id: int,
+    project_id: Id,
+    user_id: Id,
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
     try:

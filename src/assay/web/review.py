@@ -15,8 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from assay.http.params import Id
 from assay.services import authors, projects, review
 from assay.services.access import Action, Role
+from assay.services.checks import MAX_ID, is_id
 from assay.services.errors import Invalid
 from assay.web.common import PageRoute, config_of, label_colours, reading, render
 from assay.web.gt_stage import box_control, image_key_of, label_list
@@ -35,16 +37,16 @@ ORDER_TITLES = {
 def _user_id(value: str | None) -> int | None:
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise Invalid.field("annotator", "must be a user id") from None
+    user_id = int(value) if value.isdigit() and len(value) <= len(str(MAX_ID)) else None
+    if not is_id(user_id):
+        raise Invalid.field("annotator", "must be a user id")
+    return user_id
 
 
 @router.get("/projects/{project_id}/review")
 def review_page(
     request: Request,
-    project_id: int,
+    project_id: Id,
     order: str = Query("task"),
     annotator_: str | None = Query(None, alias="annotator"),
     tasks_: str | None = Query(None, alias="tasks"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from assay.http.context import client_address, database, start_web_session, web_session_key
 from assay.http.csrf import check_csrf
+from assay.http.params import Id, PageNumber
 from assay.services import authors, consensus, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
@@ -89,7 +90,7 @@ def logout(request: Request, submitted_csrf: str = Form("", alias="csrf_token"))
 @router.get("/")
 def project_list(
     request: Request,
-    page: int = Query(1),
+    page: PageNumber = 1,
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ) -> Response:
     with reading(request) as (s, actor):
@@ -107,8 +108,8 @@ def project_list(
 @router.get("/projects/{project_id}")
 def project_page(
     request: Request,
-    project_id: int,
-    page: int = Query(1),
+    project_id: Id,
+    page: PageNumber = 1,
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     ground_truth: bool | None = Query(None),
     review_status: str | None = Query(None),
@@ -242,7 +243,7 @@ def _review_filters(request: Request, current: str | None) -> list[dict[str, Any
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: int) -> Response:
+def task_page(request: Request, task_id: Id) -> Response:
     with reading(request) as (s, actor):
         task = tasks.get_task(s, actor, task_id)
         project = projects.get_project(s, actor, task.project_id)

@@ -21,7 +21,7 @@ from assay.metrics.consensus.project import WEIGHTINGS
 from assay.metrics.scoring import regions_of
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
-from assay.services.checks import is_id_list, is_number
+from assay.services.checks import is_id, is_id_list, is_number
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, JobTask, Task
 
@@ -92,7 +92,7 @@ def tasks_to_merge(
             raise Invalid.field("tasks", f"not tasks of project {project_id}: {shown}")
         return sorted(found)
     if job_id is not None:
-        job = session.get(Job, job_id) if isinstance(job_id, int) else None
+        job = session.get(Job, job_id) if is_id(job_id) else None
         if job is None or job.project_id != project_id or job.deleted_at is not None:
             raise Invalid.field("job", f"{job_id!r} is not a job of project {project_id}")
         live = live.where(Task.id.in_(select(JobTask.task_id).where(JobTask.job_id == job.id)))

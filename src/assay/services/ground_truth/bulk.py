@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_int
+from assay.services.checks import is_id
 from assay.services.errors import Invalid
 from assay.services.ground_truth.truth import lock_tasks, record_changes
 from assay.services.selection import BulkResult, selected_task_ids
@@ -29,7 +29,7 @@ def bulk_set_from_annotator(
 ) -> BulkResult:
     """On each selected task, that annotator's latest live annotation becomes GT."""
     authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
-    if not is_int(annotator_id):
+    if not is_id(annotator_id):
         raise Invalid.field(
             "annotator", "is required: the id of the user whose annotations become GT"
         )

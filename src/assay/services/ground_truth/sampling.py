@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from assay.services import jobs
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_int, is_number
+from assay.services.checks import MAX_ID, is_count, is_number
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, Prediction, Task
 
@@ -134,18 +134,18 @@ def _check(
         raise Invalid.field("fraction", 'give either "fraction" (0 to 1) or "count", not both')
     if fraction is not None and (not is_number(fraction) or not 0 < fraction <= 1):
         raise Invalid.field("fraction", "must be a number between 0 and 1")
-    if count is not None and (not is_int(count) or count < 1):
-        raise Invalid.field("count", "must be a whole number of 1 or more")
+    if count is not None and not is_count(count, 1):
+        raise Invalid.field("count", f"must be a whole number from 1 to {MAX_ID}")
     if strategy not in STRATEGIES:
         raise Invalid.field("strategy", f"must be one of {', '.join(STRATEGIES)}")
     if strategy == "stratified" and (not isinstance(strata, str) or not strata):
         raise Invalid.field(
             "strata", 'stratified sampling needs "label", "model_confidence" or a task data field'
         )
-    if seed is not None and not is_int(seed):
-        raise Invalid.field("seed", "must be an integer")
-    if not is_int(min_per_stratum) or min_per_stratum < 0:
-        raise Invalid.field("min_per_stratum", "must be an integer of 0 or more")
+    if seed is not None and not is_count(seed):
+        raise Invalid.field("seed", f"must be an integer from 0 to {MAX_ID}")
+    if not is_count(min_per_stratum):
+        raise Invalid.field("min_per_stratum", f"must be an integer from 0 to {MAX_ID}")
 
 
 def sample_ground_truth(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from assay.services import ground_truth as gt
 from assay.services import jobs
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_int
+from assay.services.checks import is_id
 from assay.services.errors import Conflict, Invalid
 from assay.services.gt_stage.queue import require_fully_annotated, stage_job, stage_progress
 from assay.services.tasks import checked_result, get_task, label_config_of_project
@@ -41,7 +41,7 @@ def finish_task(
     `revise` edits a task already done in this job (after Back): its GT annotation gets a new
     revision. Without it, Done on a done task is a Conflict.
     """
-    if not is_int(job_id):
+    if not is_id(job_id):
         raise Invalid.field("job", "is required: the job whose ground-truth stage this is")
     job = stage_job(session, actor, job_id)
     task = get_task(session, actor, task_id)

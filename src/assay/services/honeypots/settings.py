@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_int, is_number
+from assay.services.checks import MAX_ID, is_count, is_int, is_number
 from assay.services.errors import Invalid
 from assay.services.honeypots.pool import DIFFICULTIES, active_pool_size
 from assay.store.models import (
@@ -70,7 +70,7 @@ def check_settings(merged: dict[str, Any], active_pool: int | None) -> HoneypotS
     count."""
     per_job = merged["per_job"]
     if is_int(per_job):
-        if per_job < 0:
+        if not is_count(per_job):
             raise Invalid.field("per_job", "must be a count of 0 or more, or a fraction in [0, 1]")
         if active_pool is not None and per_job > active_pool:
             raise Invalid.field(
@@ -84,8 +84,8 @@ def check_settings(merged: dict[str, Any], active_pool: int | None) -> HoneypotS
     else:
         raise Invalid.field("per_job", "must be a count (integer) or a fraction (0 to 1)")
     for name, low in (("max_exposures", 1), ("min_pool_size", 0), ("max_attempts", 1)):
-        if not is_int(merged[name]) or merged[name] < low:
-            raise Invalid.field(name, f"must be an integer of {low} or more")
+        if not is_count(merged[name], low):
+            raise Invalid.field(name, f"must be an integer of {low} or more, at most {MAX_ID}")
     mix = merged["difficulty_mix"]
     if not isinstance(mix, dict) or not mix or set(mix) - set(DIFFICULTIES):
         raise Invalid.field(

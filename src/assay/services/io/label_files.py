@@ -29,7 +29,12 @@ from sqlalchemy.orm import Session
 
 from assay.formats.coco_io import read_coco, read_coco_results
 from assay.formats.dataset import Dataset, FormatError, ImageRecord, RegionRecord, unknown_labels
-from assay.formats.label_config import LabelConfig, parse_label_config, with_labels
+from assay.formats.label_config import (
+    LabelConfig,
+    LabelConfigError,
+    parse_label_config,
+    with_labels,
+)
 from assay.formats.label_studio import RegionError, validate_result
 from assay.formats.ls_convert import ls_controls, regions_to_ls_result
 from assay.formats.scout_csv import read_annotations_csv, read_images_csv
@@ -345,8 +350,12 @@ def _add_labels(
             raise Invalid.field("labels", f"the label config has no control for {kind} regions")
         have = parse_label_config(xml).labels
         xml = with_labels(xml, controls[kind][0], [n for n in names if n not in have])
+    try:
+        config = parse_label_config(xml)
+    except LabelConfigError as exc:  # e.g. a category name too long to be a label
+        raise Invalid.field("labels", str(exc)) from None
     project.label_config = xml
-    return parse_label_config(xml)
+    return config
 
 
 def _items(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK
+from assay.services.checks import is_id_list
 from assay.services.errors import Invalid
 from assay.store.models import (
     Annotation,
@@ -33,9 +34,12 @@ def task_subset(value: str | None) -> list[int] | None:
     if not value:
         return None
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        ids = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise Invalid.field("tasks", "must be comma-separated task ids") from None
+        ids = None
+    if not is_id_list(ids):
+        raise Invalid.field("tasks", "must be comma-separated task ids")
+    return ids
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from assay.services import changes, jobs
 from assay.services import ground_truth as _gt
 from assay.services.access import Action, Actor, authorize, authorize_annotation_change
-from assay.services.checks import is_int
+from assay.services.checks import is_id, is_int
 from assay.services.errors import Conflict, Invalid, NotFound
-from assay.services.tasks.results import checked_result, label_config_of_project
+from assay.services.tasks.results import checked_lead_time, checked_result, label_config_of_project
 from assay.services.tasks.visibility import annotation_visibility, get_task
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
@@ -90,7 +90,7 @@ def create_annotation(
             f"Task {task.id} is done: its ground truth is final and it takes no more annotations."
         )
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
-    _check_lead_time(lead_time)
+    lead_time = checked_lead_time(lead_time)
     reason = _skip_reason(skip_reason, was_cancelled)
     ann = add_annotation(session, actor, task, result, job_id, was_cancelled, lead_time)
     ann.skip_reason = reason
@@ -131,7 +131,7 @@ def add_annotation(
 
 def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
     """An annotation made in a job: the task must be in it, and annotators must be assigned."""
-    if not is_int(job_id):
+    if not is_id(job_id):
         raise Invalid.field("job", "must be a job id")
     job = jobs.get_job(session, actor, job_id)
     if job.project_id != task.project_id:
@@ -153,11 +153,6 @@ def _skip_reason(reason: Any, was_cancelled: bool) -> str | None:
     if not was_cancelled:
         raise Invalid.field("skip_reason", "goes with was_cancelled=true (a skipped task)")
     return reason.strip() or None
-
-
-def _check_lead_time(lead_time: Any) -> None:
-    if lead_time is not None and (not isinstance(lead_time, int | float) or lead_time < 0):
-        raise Invalid.field("lead_time", "must be a number of seconds, 0 or more")
 
 
 def check_revision(ann: Annotation, expected: Any) -> None:
@@ -222,8 +217,7 @@ def update_annotation(
     if "skip_reason" in fields or not ann.was_cancelled:
         ann.skip_reason = _skip_reason(fields.get("skip_reason"), ann.was_cancelled)
     if fields.get("lead_time") is not None:
-        _check_lead_time(fields["lead_time"])
-        ann.lead_time = float(fields["lead_time"])
+        ann.lead_time = checked_lead_time(fields["lead_time"])
     if content_changed:
         ann.revision += 1
         ann.updated_at = utcnow()

@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 from assay.formats.image_names import image_name_of
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize
-from assay.services.errors import Invalid
 from assay.services.selection import BulkResult, selected_task_ids
 from assay.services.tasks.media import MediaScope, media_path_of, media_paths_of
-from assay.services.tasks.results import label_config_of_project
+from assay.services.tasks.results import checked_task_json, label_config_of_project
 from assay.services.tasks.visibility import get_task
 from assay.store.models import (
     Task,
@@ -36,8 +35,7 @@ def update_task(
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.TASK_CHANGE, task.project_id)
     if data is not None:
-        if not isinstance(data, dict):
-            raise Invalid.field("data", "must be an object")
+        data = checked_task_json(data, "data")
         MediaScope(task.project_id, tuple(shared_media)).check(
             data, "data", keep=media_paths_of(task.data)
         )
@@ -46,9 +44,7 @@ def update_task(
         field_name = label_config_of_project(session, task.project_id).image_key()
         task.image_name = image_name_of(data.get(field_name)) if field_name else None
     if meta is not None:
-        if not isinstance(meta, dict):
-            raise Invalid.field("meta", "must be an object")
-        task.meta = meta
+        task.meta = checked_task_json(meta, "meta")
     task.updated_at = utcnow()
     session.flush()
     return task

@@ -19,6 +19,7 @@ from assay.formats.image_names import image_name_of
 from assay.formats.label_config import LabelConfig
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize
+from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
 from assay.services.tasks.media import (
@@ -31,7 +32,12 @@ from assay.services.tasks.media import (
     project_media_folder,
     resolve_media_path,
 )
-from assay.services.tasks.results import annotation_row, label_config_of_project, prediction_row
+from assay.services.tasks.results import (
+    annotation_row,
+    checked_task_json,
+    label_config_of_project,
+    prediction_row,
+)
 from assay.store.db import Database
 from assay.store.models import (
     Annotation,
@@ -185,9 +191,9 @@ def _existing_user_ids(session: Session, items: list[Any]) -> set[int]:
     wanted = {
         a.get("completed_by")
         for item in items
-        if isinstance(item, dict)
-        for a in (item.get("annotations") or [])
-        if isinstance(a, dict) and isinstance(a.get("completed_by"), int)
+        if isinstance(item, dict) and isinstance(item.get("annotations"), list)
+        for a in item["annotations"]
+        if isinstance(a, dict) and is_id(a.get("completed_by"))
     }
     if not wanted:
         return set()
@@ -235,14 +241,10 @@ def _prepare_one(
     if not isinstance(item, dict):
         raise Invalid.field(path, "must be an object")
     if "data" in item:
-        data = item["data"]
-        if not isinstance(data, dict):
-            raise Invalid.field(f"{path}.data", "must be an object")
-        meta = item.get("meta") or {}
-        if not isinstance(meta, dict):
-            raise Invalid.field(f"{path}.meta", "must be an object")
+        data = checked_task_json(item["data"], f"{path}.data")
+        meta = checked_task_json(item.get("meta") or {}, f"{path}.meta")
     else:
-        data, meta = item, {}
+        data, meta = checked_task_json(item, path), {}
     missing = [obj.value for obj in config.objects.values() if obj.value not in data]
     if missing:
         raise Invalid.field(f"{path}.data", f"has no {missing[0]!r}, which the label config reads")
@@ -260,7 +262,7 @@ def _prepare_one(
         apath = f"{path}.annotations[{j}]"
         row = annotation_row(ann, config, apath)
         author = ann.get("completed_by")
-        row["completed_by_id"] = author if author in known_users else actor.id
+        row["completed_by_id"] = author if is_id(author) and author in known_users else actor.id
         if row["ground_truth"] and any(r["ground_truth"] for _, r in staged_ann):
             raise Invalid.field(f"{apath}.ground_truth", "a task has at most one ground truth")
         staged_ann.append((index, row))

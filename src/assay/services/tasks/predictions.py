@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize, visible_project_ids
-from assay.services.checks import is_int
+from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.tasks.results import label_config_of_project, prediction_row
@@ -30,7 +30,7 @@ def get_prediction(session: Session, actor: Actor, prediction_id: int) -> Predic
 
 
 def create_prediction(session: Session, actor: Actor, task_id: Any, **fields: Any) -> Prediction:
-    if not is_int(task_id):
+    if not is_id(task_id):
         raise Invalid.field("task", "is required: the id of the task this prediction is for")
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.PREDICTION_CHANGE, task.project_id)
@@ -129,11 +129,11 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
     """Add predictions to existing tasks of one project; one bad item writes nothing."""
     authorize(session, actor, Action.PREDICTION_CHANGE, project_id)
     config = label_config_of_project(session, project_id)
-    wanted = {item.get("task") for item in items if isinstance(item, dict)}
+    wanted = [item.get("task") for item in items if isinstance(item, dict)]
     live = set(
         session.scalars(
             select(Task.id).where(
-                Task.id.in_([t for t in wanted if isinstance(t, int)]),
+                Task.id.in_([t for t in wanted if is_id(t)]),
                 Task.project_id == project_id,
                 Task.deleted_at.is_(None),
             )
@@ -145,7 +145,7 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
         path = f"predictions[{i}]"
         if not isinstance(item, dict):
             raise Invalid.field(path, "must be an object")
-        if item.get("task") not in live:
+        if not is_id(item.get("task")) or item["task"] not in live:
             raise Invalid.field(
                 f"{path}.task", f"{item.get('task')!r} is not a task of project {project_id}"
             )

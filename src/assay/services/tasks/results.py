@@ -1,5 +1,6 @@
 """Label Studio results checked against the project's label config, for annotations and
-predictions that arrive through any door (import, API, GT stage, review fix)."""
+predictions that arrive through any door (import, API, GT stage, review fix), and task data
+and meta checked against the bounds every stored JSON keeps (`formats.label_studio`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfig
-from assay.formats.label_studio import RegionError, validate_result
+from assay.formats.label_studio import RegionError, check_task_json, validate_result
 from assay.services.checks import is_number
 from assay.services.errors import Invalid
 from assay.services.projects import label_config_of
@@ -31,13 +32,33 @@ def checked_result(result: Any, config: LabelConfig, field: str) -> list[Any]:
     return result
 
 
+def checked_task_json(value: Any, field: str) -> dict[str, Any]:
+    """A task's data or meta, refused (Invalid naming the place) unless it is an object within
+    the bounds of `formats.label_studio.check_task_json`."""
+    try:
+        check_task_json(value, field)
+    except RegionError as exc:
+        raise Invalid.field(exc.field, exc.reason) from None
+    return value
+
+
+MAX_LEAD_TIME = 1e9  # seconds spent on one annotation (about 30 years)
+
+
+def checked_lead_time(value: Any, field: str = "lead_time") -> float | None:
+    """An annotation's lead time: None, or seconds from 0 to MAX_LEAD_TIME, as a float."""
+    if value is None:
+        return None
+    if not is_number(value) or not 0 <= value <= MAX_LEAD_TIME:
+        raise Invalid.field(field, f"must be a number of seconds from 0 to {MAX_LEAD_TIME:.0e}")
+    return float(value)
+
+
 def annotation_row(ann: Any, config: LabelConfig, path: str) -> dict[str, Any]:
     if not isinstance(ann, dict):
         raise Invalid.field(path, "must be an object")
     result = checked_result(ann.get("result", []), config, f"{path}.result")
-    lead_time = ann.get("lead_time")
-    if lead_time is not None and not isinstance(lead_time, int | float):
-        raise Invalid.field(f"{path}.lead_time", "must be a number of seconds")
+    lead_time = checked_lead_time(ann.get("lead_time"), f"{path}.lead_time")
     return {
         "result": result,
         "ground_truth": bool(ann.get("ground_truth", False)),

@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 
 from assay.services import review
 from assay.services.access import Action, Actor, sees_ground_truth
-from assay.services.checks import is_int, is_number
+from assay.services.checks import MAX_ID, is_id, is_int, is_number
 from assay.services.errors import Forbidden, Invalid
 from assay.services.selection import ALL, Selection
 from assay.services.tasks.visibility import annotation_visibility
@@ -141,8 +141,10 @@ def parse_query(raw: str | None, selected_items: str | None = None) -> DmQuery:
 def _json(raw: str, name: str) -> Any:
     try:
         return json.loads(raw)
-    except ValueError as e:
-        raise Invalid.field(name, f"is not JSON ({e})") from None
+    except ValueError as e:  # a 5,000-digit integer is a ValueError too
+        raise Invalid.field(name, f"is not JSON ({str(e).split(';')[0]})") from None
+    except RecursionError:
+        raise Invalid.field(name, "is JSON nested too deep") from None
 
 
 def parse_filters(raw: Any, name: str = "filters") -> Filters | None:
@@ -243,7 +245,9 @@ def _scalar(raw: Any, kind: str, at: str) -> Any:
     if kind == "Number":
         try:
             number = raw if is_number(raw) else float(raw) if isinstance(raw, str) else None
-        except ValueError:
+            if is_int(number) and abs(number) > MAX_ID:  # beyond integer columns: as a float
+                number = float(number)
+        except (ValueError, OverflowError):
             number = None
         return number if number is not None and math.isfinite(number) else _fail(at, "a number")
     if kind == "Datetime":
@@ -257,9 +261,9 @@ def _scalar(raw: Any, kind: str, at: str) -> Any:
     if kind == "Boolean":
         return _boolean(raw, at)
     if kind == "List":  # annotators: a user id
-        if is_int(raw) or (isinstance(raw, str) and raw.isdigit()):
-            return int(raw)
-        return _fail(at, "a user id")
+        if isinstance(raw, str) and raw.isdigit() and len(raw) <= len(str(MAX_ID)):
+            raw = int(raw)
+        return raw if is_id(raw) else _fail(at, "a user id")
     if isinstance(raw, str):
         return raw
     if is_number(raw):  # compared with the value's text, as JSON writes the number
