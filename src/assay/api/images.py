@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from assay.http.context import Ctx, context
+from assay.http.params import Id
 from assay.services import idempotency, tasks
 from assay.services.errors import Invalid
 from assay.services.io import image_uploads
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 @router.post("/{project_id}/images", status_code=201)
 async def upload_images(
-    project_id: int,
+    project_id: Id,
     request: Request,
     import_id: str | None = Query(
         None, description="The same as an Idempotency-Key header: a retry imports nothing."

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from assay.http.params import Id
 from assay.services import jobs, projects
 from assay.store.models import Job
 from assay.web.common import PageRoute, config_of, reading, render
@@ -27,7 +28,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 @router.get("/jobs/{job_id}/annotate")
-def annotate_page(request: Request, job_id: int) -> Response:
+def annotate_page(request: Request, job_id: Id) -> Response:
     with reading(request) as (s, actor):
         job = jobs.job_to_annotate(s, actor, job_id)
         project = projects.get_project(s, actor, job.project_id)

@@ -24,6 +24,7 @@ from assay.formats.label_config import (
     label_specs,
     labelled_control,
 )
+from assay.http.params import Id
 from assay.services import projects
 from assay.services.access import Action, authorize
 from assay.services.errors import AssayError, Forbidden, Unauthorized
@@ -171,7 +172,7 @@ def _settings_form(project: Project) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/settings")
-def settings_page(request: Request, project_id: int) -> Response:
+def settings_page(request: Request, project_id: Id) -> Response:
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
         authorize(s, actor, Action.PROJECT_CHANGE, project_id)
@@ -183,7 +184,7 @@ def settings_page(request: Request, project_id: int) -> Response:
 @router.post("/projects/{project_id}/settings")
 def save_settings(
     request: Request,
-    project_id: int,
+    project_id: Id,
     title: str = Form(""),
     description: str = Form(""),
     mode: str = Form("labels"),

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from assay.formats.voc import DEFAULT_VOC_CONVENTION
+from assay.http.params import Id
 from assay.services import projects
 from assay.services.access import Action, authorize
 from assay.services.errors import Invalid
@@ -59,7 +60,7 @@ def _crumb(project: Any) -> str:
 
 
 @router.get("/projects/{project_id}/import")
-def import_page(request: Request, project_id: int) -> Response:
+def import_page(request: Request, project_id: Id) -> Response:
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
         authorize(s, actor, Action.TASKS_IMPORT, project_id)
@@ -92,7 +93,7 @@ def _ids(ids: str | None, ids_brackets: list[str] | None) -> list[int]:
 @router.get("/projects/{project_id}/export")
 def export_page(
     request: Request,
-    project_id: int,
+    project_id: Id,
     ids: str | None = Query(None),
     ids_brackets: list[str] | None = Query(None, alias="ids[]"),
 ) -> Response:
@@ -115,7 +116,7 @@ def export_page(
 @router.get("/projects/{project_id}/export/download")
 def export_download(
     request: Request,
-    project_id: int,
+    project_id: Id,
     export_type: str = Query("JSON", alias="exportType"),
     ground_truth_only: bool = Query(False),
     accepted_only: bool = Query(False),
