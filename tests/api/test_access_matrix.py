@@ -797,3 +797,41 @@ def test_everyone_resets_their_own_token_only(client, people):
         assert (
             client.get("/api/current-user/whoami", headers=people[role].headers).status_code == 401
         )
+
+
+# MATRIX actions that name no project, task or other object: nothing to be an outsider of.
+# GET /api/dm/actions takes `project` but ignores it: the list of action names is the same
+# for everyone (it answers 200 for any project id, a member's or not).
+UNSCOPED = {"create project", "whoami", "list projects", "list data manager actions"}
+
+
+def test_a_member_of_another_project_gets_nothing(client, people):
+    """For every action on a project or something inside one, a lead who works in another
+    project only is told it is not there (404) or refused (403), never served: a lead, so that
+    the role allows nearly everything and only membership stands in the way."""
+    r = client.post(
+        "/api/users",
+        json={"email": "outsider@example.com", "role": "lead", "password": "long-enough-pw"},
+        headers=people["admin"].headers,
+    )
+    assert r.status_code == 201, r.text
+    outsider = {"Authorization": f"Token {r.json()['token']}"}
+    theirs = client.post(
+        "/api/projects", json={"title": "theirs", "label_config": RECT_CONFIG}, headers=outsider
+    )
+    assert theirs.status_code == 201, theirs.text
+    ids = _setup(client, people)
+    served = {}
+    for action, (build, _) in MATRIX.items():
+        if action in UNSCOPED:
+            continue
+        method, path, body = build(ids)
+        if isinstance(body, Upload):
+            r = client.request(method, path, files=body, headers=outsider)
+        else:
+            r = client.request(method, path, json=body, headers=outsider)
+        if r.status_code not in (403, 404):
+            served[action] = (method, path, r.status_code)
+    assert not served, served
+    # ... and the lead's project is untouched by all of it
+    assert client.get(f"/api/projects/{ids['project']}", headers=people["lead"].headers).is_success
