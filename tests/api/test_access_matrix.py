@@ -462,9 +462,10 @@ MATRIX = {
     ),
     "background job": (
         lambda x: ("GET", f"/api/background-jobs/{x['background_job']}", None),
-        # Any member reads a project's background job, its result included: the annotator too
-        # (PROJECT_VIEW in background.get_job). Reported on issue #16 as a possible leak.
-        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+        # A project's job results are for who may read quality (or who ran the job): an
+        # annotator read a recompute's, merge's or export's result before (#16, found by the
+        # full matrix).
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 404},
     ),
     "quality of others' annotation": (
         lambda x: ("GET", f"/api/annotations/{x['others_annotation']}/quality", None),

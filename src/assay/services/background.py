@@ -324,6 +324,10 @@ def get_job(session: Session, actor: Actor, job_id: int) -> BackgroundJob:
         raise NotFound(f"Background job {job_id} not found.")
     if job.project_id is not None:
         authorize(session, actor, Action.PROJECT_VIEW, job.project_id)
+        # What a recompute, merge or export found is for who may read quality, or who ran it:
+        # an annotator may not read a project's job results.
+        if actor.id != job.created_by_id and not actor.may(Action.QUALITY_VIEW):
+            raise NotFound(f"Background job {job_id} not found.")
     elif actor.id != job.created_by_id and not actor.may(Action.USERS_MANAGE):
         raise NotFound(f"Background job {job_id} not found.")
     return job
