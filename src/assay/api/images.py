@@ -39,8 +39,15 @@ async def upload_images(
         name = upload.filename or "upload"
         files[name if name not in files else f"{len(files)}-{name}"] = await upload.read()
     root = request.app.state.settings.resolved_media_root
-    asked = idempotency.fingerprint(
-        [request.url.path.encode(), *(p for n, d in sorted(files.items()) for p in (n.encode(), d))]
+    asked = (
+        idempotency.fingerprint(
+            [
+                request.url.path.encode(),
+                *(p for n, d in sorted(files.items()) for p in (n.encode(), d)),
+            ]
+        )
+        if key
+        else ""
     )
 
     def work() -> tuple[dict[str, Any], int]:
