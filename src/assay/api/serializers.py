@@ -37,14 +37,9 @@ __all__ = [
 
 def user(u: User) -> dict[str, Any]:
     return {
-        "id": u.id,
-        "email": u.email,
-        "username": u.username,
-        "first_name": u.first_name,
-        "last_name": u.last_name,
+        **user_simple(u),
         "role": u.role,
         "is_active": u.is_active,
-        "avatar": None,
         "initials": (u.first_name[:1] + u.last_name[:1]).upper() or u.email[:2].upper(),
         "date_joined": iso(u.created_at),
         "last_activity": iso(u.last_activity),
