@@ -78,16 +78,16 @@ def test_admin_adjudicates_and_an_empty_queue_says_so(signed_in, people, project
     assert "Nothing waits for adjudication" in r.text  # the finished state, shown by the script
 
 
-def test_a_project_without_boxes_explains_why_not(signed_in, client, people):
-    config = '<View><Image name="image" value="$image"/><Choices name="c" toName="image">' \
-        '<Choice value="a"/></Choices></View>'  # fmt: skip
+def test_a_project_the_editor_cannot_edit_explains_why_not(signed_in, client, people):
+    config = '<View><Image name="image" value="$image"/><BrushLabels name="c" toName="image">' \
+        '<Label value="a"/></BrushLabels></View>'  # fmt: skip
     r = client.post(
         "/api/projects/", json={"title": "Classes", "label_config": config},
         headers=people["lead"].headers,
     )  # fmt: skip
     r = signed_in(people["lead"]).get(f"/projects/{r.json()['id']}/adjudication")
     assert r.status_code == 409
-    assert "no RectangleLabels control" in r.text and "adjudication-config" not in r.text
+    assert "no control the editor supports" in r.text and "adjudication-config" not in r.text
 
 
 def test_project_page_links_the_queue_and_offers_the_merge_form(signed_in, people, tied):

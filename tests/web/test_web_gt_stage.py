@@ -190,14 +190,26 @@ def test_the_editor_page_embeds_labels_colours_control_and_urls(client, people, 
     page = signed_in(people["lead"]).get(f"/jobs/{survey['ready']}/ground-truth")
     config = config_of(page.text)
     job = survey["ready"]
+    labels = [
+        {"name": "Elephant", "colour": "#e8590c"},
+        {"name": "Zebra", "colour": "#1c7ed6"},
+        {"name": "Giraffe", "colour": "#2f9e44"},
+    ]
     assert config == {
         "job": {"id": job, "title": "Ready"},
         "control": {"from_name": "label", "to_name": "image"},
-        "labels": [
-            {"name": "Elephant", "colour": "#e8590c"},
-            {"name": "Zebra", "colour": "#1c7ed6"},
-            {"name": "Giraffe", "colour": "#2f9e44"},
+        "labels": labels,
+        "tools": [
+            {
+                "kind": "box",
+                "type": "rectanglelabels",
+                "from_name": "label",
+                "to_name": "image",
+                "labels": labels,
+                "rotatable": True,
+            }
         ],
+        "fields": [],
         "image_key": "image",
         "people": {
             str(people[k].id): f"{k}@example.com" for k in ("lead", "annotator", "annotator2")
@@ -240,11 +252,11 @@ def test_hostile_titles_stay_inside_the_json(client, people, project, signed_in)
     assert config_of(page.text)["job"]["title"] == hostile
 
 
-def test_a_project_without_boxes_gets_a_message(client, people, signed_in):
+def test_a_project_the_editor_cannot_edit_gets_a_message(client, people, signed_in):
     lead = people["lead"]
     config = (
         "<View><Image name='image' value='$image'/>"
-        "<Choices name='kind' toName='image'><Choice value='herd'/></Choices></View>"
+        "<BrushLabels name='mask' toName='image'><Label value='herd'/></BrushLabels></View>"
     )
     p = client.post(
         "/api/projects", json={"title": "Classes", "label_config": config}, headers=lead.headers
@@ -263,7 +275,7 @@ def test_a_project_without_boxes_gets_a_message(client, people, signed_in):
     assert r.status_code == 201, r.text
     page = signed_in(lead).get(f"/jobs/{job}/ground-truth")
     assert page.status_code == 409
-    assert "has no RectangleLabels control" in page.text and "gt-config" not in page.text
+    assert "has no control the editor supports" in page.text and "gt-config" not in page.text
 
 
 # -- the completion page ------------------------------------------------------------------------

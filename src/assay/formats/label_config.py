@@ -49,6 +49,7 @@ class ControlTag:
     to_name: tuple[str, ...]
     labels: tuple[str, ...]
     multiple: bool = False  # Choices with choice="multiple"
+    can_rotate: bool = True  # RectangleLabels without canRotate="false"
 
     @property
     def result_type(self) -> str:
@@ -162,6 +163,7 @@ def _parse_cached(xml: str) -> LabelConfig:
             to_name=tuple(n.strip() for n in el.get("toName", "").split(",") if n.strip()),
             labels=labels,
             multiple=el.get("choice") == "multiple",
+            can_rotate=el.get("canRotate", "true").strip().lower() != "false",
         )
 
     if not objects:

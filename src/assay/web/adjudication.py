@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from assay.http.params import Id
 from assay.services import authors, consensus, projects
 from assay.web.common import PageRoute, config_of, label_colours, reading, render
-from assay.web.gt_stage import BOX_CONTROL, box_control, image_key_of, label_list
+from assay.web.editor_setup import editor_setup, nothing_to_edit
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -34,17 +34,15 @@ def adjudication_page(request: Request, project_id: Id) -> Response:
         remaining = consensus.waiting_count(s, actor, project_id)  # the role check
         project = projects.get_project(s, actor, project_id)
         config = config_of(project)
-        control = box_control(config)
+        setup = editor_setup(config)
         members = projects.list_members(s, actor, project_id)
         people = authors.emails_of(s, [u.id for u in members] + [actor.id])
         payload: dict[str, Any] | None = None
-        if config is not None and control is not None:
+        if setup is not None:
             payload = {
                 "project": project.id,
-                "control": {"from_name": control.name, "to_name": control.to_name[0]},
-                "labels": label_list(config, control),
+                **setup,
                 "colours": label_colours(config),
-                "image_key": image_key_of(config, control),
                 "people": {str(uid): email for uid, email in people.items()},
                 "urls": {
                     "next": f"/api/projects/{project.id}/adjudication/next",
@@ -57,11 +55,6 @@ def adjudication_page(request: Request, project_id: Id) -> Response:
             "project": project,
             "payload": payload,
             "remaining": remaining,
-            "blocked": (
-                None
-                if payload
-                else f"The project's label config has no {BOX_CONTROL} control; "
-                "adjudication edits boxes."
-            ),
+            "blocked": (None if payload else nothing_to_edit("adjudication has nothing to edit.")),
         }
         return render(request, "adjudication.html", context, actor, 200 if payload else 409)

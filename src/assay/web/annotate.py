@@ -21,8 +21,8 @@ from assay.http.params import Id
 from assay.services import jobs, projects
 from assay.store.models import Job
 from assay.web.common import PageRoute, config_of, reading, render
+from assay.web.editor_setup import editor_setup, nothing_to_edit
 from assay.web.feedback import STATUS_TITLES
-from assay.web.gt_stage import BOX_CONTROL, box_control, image_key_of, label_list
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -33,7 +33,7 @@ def annotate_page(request: Request, job_id: Id) -> Response:
         job = jobs.job_to_annotate(s, actor, job_id)
         project = projects.get_project(s, actor, job.project_id)
         config = config_of(project)
-        control = box_control(config)
+        setup = editor_setup(config)
         context: dict[str, Any] = {
             "title": f"Annotate · {_job_title(job)}",
             "project": project,
@@ -41,18 +41,15 @@ def annotate_page(request: Request, job_id: Id) -> Response:
             "payload": None,
             "blocked": None,
         }
-        if config is None or control is None:
-            context["blocked"] = (
-                f"The project's label config has no {BOX_CONTROL} control; "
-                "the annotate page draws boxes. Use the API or a Label Studio client."
+        if setup is None:
+            context["blocked"] = nothing_to_edit(
+                "the annotate page has nothing to draw. Use the API or a Label Studio client."
             )
             return render(request, "annotate.html", context, actor, status_code=409)
         context["payload"] = {
             "job": {"id": job.id, "title": _job_title(job)},
             "me": actor.id,
-            "control": {"from_name": control.name, "to_name": control.to_name[0]},
-            "labels": label_list(config, control),
-            "image_key": image_key_of(config, control),
+            **setup,
             "total": jobs.job_progress(s, [job.id], actor)[job.id].total,
             "worked_on": jobs.worked_on(s, actor, job.id),
             "status_titles": STATUS_TITLES,

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from assay.formats.label_config import ControlTag, LabelConfig
 from assay.http.params import Id, PageNumber
 from assay.services import authors, gt_stage, jobs, projects
 from assay.services.access import Action, Actor, sees_ground_truth
@@ -24,15 +23,13 @@ from assay.web.common import (
     PAGE_SIZE,
     PageRoute,
     config_of,
-    label_colours,
     pager,
     reading,
     render,
 )
+from assay.web.editor_setup import editor_setup, nothing_to_edit
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-BOX_CONTROL = "RectangleLabels"
 
 
 def stage_url(job_id: int) -> str:
@@ -108,19 +105,14 @@ def stage_page(request: Request, job_id: Id, back: bool = Query(False)) -> Respo
             return RedirectResponse(complete_url(job_id), status_code=303)
         project = projects.get_project(s, actor, state.job.project_id)
         config = config_of(project)
-        control = box_control(config)
-        if config is None or control is None:
-            detail = (
-                f"The project's label config has no {BOX_CONTROL} control; "
-                "the ground-truth editor draws boxes."
-            )
+        setup = editor_setup(config)
+        if setup is None:
+            detail = nothing_to_edit("the ground-truth editor has nothing to edit.")
             return _blocked(request, s, actor, job_id, detail)
         assignees = jobs.views_of(s, [state.job], actor)[0].assignee_ids
         payload = {
             "job": {"id": state.job.id, "title": _job_title(state.job)},
-            "control": {"from_name": control.name, "to_name": control.to_name[0]},
-            "labels": label_list(config, control),
-            "image_key": image_key_of(config, control),
+            **setup,
             "people": {
                 str(uid): email
                 for uid, email in authors.emails_of(s, [*assignees, actor.id]).items()
@@ -171,30 +163,6 @@ def _blocked(request: Request, s: Session, actor: Actor, job_id: int, detail: st
         "blocked": detail,
     }
     return render(request, "gt_stage.html", context, actor, status_code=409)
-
-
-def box_control(config: LabelConfig | None) -> ControlTag | None:
-    """The first RectangleLabels control that labels an image."""
-    if config is None:
-        return None
-    for control in config.controls.values():
-        if control.type != BOX_CONTROL:
-            continue
-        for name in control.to_name:
-            obj = config.objects.get(name)
-            if obj is not None and obj.type == "Image":
-                return ControlTag(control.name, control.type, (name,), control.labels)
-    return None
-
-
-def label_list(config: LabelConfig, control: ControlTag) -> list[dict[str, str]]:
-    colours = label_colours(config)
-    return [{"name": label, "colour": colours[label]} for label in control.labels]
-
-
-def image_key_of(config: LabelConfig, control: ControlTag) -> str:
-    """The task data key of the image the control labels, e.g. "image" for value="$image"."""
-    return config.objects[control.to_name[0]].value
 
 
 def _api_urls(job: Job) -> dict[str, str]:

@@ -21,7 +21,7 @@ from assay.services.access import Action, Role
 from assay.services.checks import MAX_ID, is_id
 from assay.services.errors import Invalid
 from assay.web.common import PageRoute, config_of, label_colours, reading, render
-from assay.web.gt_stage import box_control, image_key_of, label_list
+from assay.web.editor_setup import editor_setup
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -62,26 +62,22 @@ def review_page(
         first = review.next_for_review(s, actor, project_id, order, annotator, subset)
         project = projects.get_project(s, actor, project_id)
         config = config_of(project)
-        control = box_control(config)
+        setup = editor_setup(config)
         members = projects.list_members(s, actor, project_id)
         annotators = [u for u in members if u.role == Role.ANNOTATOR]
         people = authors.emails_of(s, [u.id for u in members] + [actor.id])
         if first.annotation is not None:
             people.update(authors.emails_of(s, [first.annotation.completed_by_id]))
-        image_key = (
-            image_key_of(config, control)
-            if config and control
-            else (config.image_key() if config else None)
-        )
+        image_key = setup["image_key"] if setup else (config.image_key() if config else None)
         payload: dict[str, Any] = {
             "project": project.id,
             "order": order,
             "annotator": annotator,
             "tasks": subset,
-            "control": (
-                {"from_name": control.name, "to_name": control.to_name[0]} if control else None
-            ),
-            "labels": label_list(config, control) if config and control else [],
+            "control": setup["control"] if setup else None,
+            "labels": setup["labels"] if setup else [],
+            "tools": setup["tools"] if setup else [],
+            "fields": setup["fields"] if setup else [],
             "colours": label_colours(config),
             "image_key": image_key,
             "people": {str(uid): email for uid, email in people.items()},
@@ -104,6 +100,6 @@ def review_page(
             "annotator": annotator,
             "subset": subset,
             "first": {"total": first.total, "reviewed": first.total - first.remaining},
-            "can_fix": control is not None,
+            "can_fix": setup is not None,
         }
         return render(request, "review.html", context, actor)

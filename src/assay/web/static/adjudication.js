@@ -18,12 +18,11 @@
     ready: false,
     busy: false,
   };
-  const ed = E.createBoxEditor(left, picker, {
-    control: config.control,
+  const ed = E.createEditor(config, left, picker, {
     colours: new Map(Object.entries(config.colours)),
     ready: () => state.ready && !state.busy,
     onRender() {
-      $("adj-box-count").textContent = `· ${plural(ed.boxes().length, "box")}`;
+      $("adj-box-count").textContent = `· ${E.countText(ed.boxes())}`;
       $("gt-delete").disabled = !ed.selected();
     },
   });

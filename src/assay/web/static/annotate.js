@@ -19,13 +19,11 @@
     ready: false,
     busy: false,
   };
-  const ed = E.createBoxEditor(left, picker, {
-    control: config.control,
+  const ed = E.createEditor(config, left, picker, {
     colours: new Map(config.labels.map((l) => [l.name, l.colour])),
     ready: () => state.ready && !state.busy,
     onRender() {
-      const n = ed.boxes().filter((b) => b.label).length;
-      $("an-box-count").textContent = `· ${plural(n, "box")}`;
+      $("an-box-count").textContent = `· ${E.countText(ed.boxes().filter((b) => b.label))}`;
       $("gt-delete").disabled = !ed.selected();
       $("an-undo").disabled = !ed.canUndo();
       root.dataset.dirty = String(ed.dirty());

@@ -19,14 +19,13 @@
     references: [],
     referenceKey: null, // the reference the lead chose, matched again on the next task
   };
-  const ed = E.createBoxEditor(left, picker, {
-    control: config.control,
+  const ed = E.createEditor(config, left, picker, {
     colours: new Map(config.labels.map((l) => [l.name, l.colour])),
     ready: () => state.ready && !state.busy,
     onRender() {
-      const n = ed.boxes().filter((b) => b.label).length;
-      $("gt-box-count").textContent = `· ${plural(n, "box")}`;
-      $("gt-done").textContent = n || ed.others().length ? "Done" : "Done — empty";
+      const labeled = ed.boxes().filter((b) => b.label);
+      $("gt-box-count").textContent = `· ${E.countText(labeled)}`;
+      $("gt-done").textContent = labeled.length || ed.result().length ? "Done" : "Done — empty";
       $("gt-delete").disabled = !ed.selected();
     },
   });
@@ -158,8 +157,8 @@
     const select = $("gt-reference");
     select.replaceChildren(new Option("None", ""));
     state.references.forEach((ref, i) => {
-      const n = ref.result.filter((r) => G.boxOf(r, ed.size())).length;
-      select.add(new Option(`${ref.title} · ${plural(n, "box")}`, String(i)));
+      const shapes = ref.result.map((r) => G.shapeOf(r, ed.size())).filter(Boolean);
+      select.add(new Option(`${ref.title} · ${E.countText(shapes)}`, String(i)));
     });
     select.value = String(defaultReference(st));
     showReference();
@@ -194,9 +193,9 @@
 
   function drawReference() {
     const ref = chosenReference();
-    const boxes = ref ? ref.result.map((r) => G.boxOf(r, ed.size())).filter(Boolean) : [];
+    const boxes = ref ? ref.result.map((r) => G.shapeOf(r, ed.size())).filter(Boolean) : [];
     right.draw(boxes, ed.look(false));
-    $("gt-reference-count").textContent = `· ${plural(boxes.length, "box")}`;
+    $("gt-reference-count").textContent = `· ${E.countText(boxes)}`;
   }
 
   function onReference() {

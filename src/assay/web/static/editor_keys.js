@@ -4,7 +4,7 @@
 
 window.assayEditor = window.assayEditor || {};
 
-// on: {blocked(), space(held), done(), back(), remove(), deselect(), relabel(), zoomIn(),
+// on: {blocked(), space(held), done(), back(), remove(), deselect(), enter(), relabel(), zoomIn(),
 // zoomOut(), fit(), nudge(dx, dy) in screen pixels, undo(), keys: {key: action} a page's own
 // plain keys}; each returns nothing.
 window.assayEditor.bindKeys = function bindKeys(on) {
@@ -12,6 +12,7 @@ window.assayEditor.bindKeys = function bindKeys(on) {
   const PLAIN = {
     Delete: on.remove, Backspace: on.remove, Escape: on.deselect, l: on.relabel, b: on.back,
     "+": on.zoomIn, "=": on.zoomIn, "-": on.zoomOut, _: on.zoomOut, 0: on.fit,
+    ...(on.enter ? { Enter: on.enter } : {}),
     ...(on.keys || {}),
   };
 

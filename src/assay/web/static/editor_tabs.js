@@ -11,11 +11,11 @@ window.assayEditor = window.assayEditor || {};
 // (the image's natural size), look(editable)}.
 window.assayEditor.createCompareTabs = function createCompareTabs(nav, right, viewer, left, opts) {
   const G = window.assayEditor.geometry;
-  const plural = (n) => `${n} ${n === 1 ? "box" : "boxes"}`;
+  const plural = (shapes) => window.assayEditor.countText(shapes);
   let tabs = [];
   let chosen = null; // the key the user picked
 
-  const boxesOf = (result) => result.map((r) => G.boxOf(r, opts.size())).filter(Boolean);
+  const boxesOf = (result) => result.map((r) => G.shapeOf(r, opts.size())).filter(Boolean);
 
   // tabs: [{key, title, result}], the first one with result null (nothing on the right).
   function set(list) {
@@ -27,7 +27,7 @@ window.assayEditor.createCompareTabs = function createCompareTabs(nav, right, vi
       b.setAttribute("role", "tab");
       b.dataset.key = tab.key;
       b.dataset.index = String(i);
-      b.textContent = tab.result ? `${i}. ${tab.title} · ${plural(boxesOf(tab.result).length)}` : tab.title;
+      b.textContent = tab.result ? `${i}. ${tab.title} · ${plural(boxesOf(tab.result))}` : tab.title;
       b.addEventListener("click", () => {
         b.blur();
         choose(i);
@@ -63,7 +63,7 @@ window.assayEditor.createCompareTabs = function createCompareTabs(nav, right, vi
     const tab = tabs.find((t) => t.key === opts.root.dataset.compare);
     const boxes = tab && tab.result ? boxesOf(tab.result) : [];
     right.draw(boxes, opts.look(false));
-    opts.count.textContent = `· ${plural(boxes.length)}`;
+    opts.count.textContent = `· ${plural(boxes)}`;
   }
 
   function hide() {

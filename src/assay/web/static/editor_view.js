@@ -12,6 +12,7 @@ window.assayEditor = window.assayEditor || {};
   const TAG_FONT = "600 12px system-ui, sans-serif";
   const TAG_HEIGHT = 16; // screen pixels
   const HANDLE = 9; // screen pixels
+  const ROTATE_OFFSET = 22; // screen pixels between a box's top edge and its rotation handle
   const ZOOM_STEP = 1.25;
 
   function svgEl(name, attrs, parent) {
@@ -95,7 +96,8 @@ window.assayEditor = window.assayEditor || {};
     // Draw every box; the smaller ones last, so they stay clickable on top of big ones.
     draw(boxes, look) {
       this.layer.replaceChildren();
-      const order = [...boxes].sort((a, b) => b.w * b.h - a.w * a.h);
+      const area = (s) => { const b = E.geometry.bounds(s); return b.w * b.h; };
+      const order = [...boxes].sort((a, b) => area(b) - area(a));
       for (const box of order) {
         const g = svgEl("g", { class: "gt-box", "data-id": box.id }, this.layer);
         this.fill(g, box, look);
@@ -111,30 +113,94 @@ window.assayEditor = window.assayEditor || {};
     // One box's shapes: outline, label tag, and handles when selected. `look` gives
     // colourOf(label), the selected id and whether boxes can be edited.
     fill(g, box, look) {
-      const z = this.zoom;
       const colour = look.colourOf(box.label) || FALLBACK_COLOUR;
       const selected = look.editable && box.id === look.selected;
       g.replaceChildren();
       g.dataset.label = box.label || "";
+      g.dataset.kind = box.kind || "box";
       g.classList.toggle("selected", selected);
       g.classList.toggle("unlabeled", !box.label);
+      if (box.kind === "polygon") return this.fillPolygon(g, box, colour, selected, look);
+      if (box.kind === "point") return this.fillPoint(g, box, colour);
+      this.fillBox(g, box, colour, selected, look);
+    }
+
+    // A label tag with its top-left corner at (x, y) in image pixels.
+    tag(g, box, colour, x, y, turn = {}) {
+      const z = this.zoom;
+      const text = (box.label || "?") + (box.score != null ? ` ${box.score.toFixed(2)}` : "");
+      const tagW = (textWidth(text) + 8) / z;
+      const tagH = TAG_HEIGHT / z;
+      svgEl("rect", {
+        class: "gt-tag", x, y, width: tagW, height: tagH, fill: colour, ...turn,
+      }, g);
+      const label = svgEl("text", {
+        class: "gt-tag-text", x: x + 4 / z, y: y + 12 / z, "font-size": 12 / z, ...turn,
+      }, g);
+      label.textContent = text;
+    }
+
+    fillPolygon(g, poly, colour, selected, look) {
+      const z = this.zoom;
+      const points = poly.points.map((p) => p.join(",")).join(" ");
+      svgEl("polygon", { class: "gt-body", points, stroke: colour, fill: colour }, g);
+      const top = poly.points.reduce((a, p) => (p[1] < a[1] ? p : a), poly.points[0]);
+      const tagH = TAG_HEIGHT / z;
+      this.tag(g, poly, colour, top[0], top[1] - tagH >= 0 ? top[1] - tagH : top[1]);
+      if (!selected) return;
+      const r = HANDLE / 2 / z;
+      poly.points.forEach(([x, y], i) => {
+        const chosen = look.vertex === i;
+        svgEl("circle", {
+          class: `gt-vertex${chosen ? " chosen" : ""}`, "data-vertex": i, cx: x, cy: y,
+          r: chosen ? r * 1.5 : r, stroke: colour,
+        }, g);
+      });
+    }
+
+    fillPoint(g, point, colour) {
+      const z = this.zoom;
+      svgEl("circle", {
+        class: "gt-body gt-point", cx: point.x, cy: point.y, r: 5 / z, stroke: colour, fill: colour,
+      }, g);
+      this.tag(g, point, colour, point.x + 7 / z, point.y - TAG_HEIGHT / z / 2);
+    }
+
+    fillBox(g, box, colour, selected, look) {
+      const z = this.zoom;
       const turn = box.rotation ? { transform: `rotate(${box.rotation} ${box.x} ${box.y})` } : {};
       svgEl("rect", {
         class: "gt-body", x: box.x, y: box.y, width: box.w, height: box.h,
         stroke: colour, fill: colour, ...turn,
       }, g);
-      const text = (box.label || "?") + (box.score != null ? ` ${box.score.toFixed(2)}` : "");
-      const tagW = (textWidth(text) + 8) / z;
       const tagH = TAG_HEIGHT / z;
       const top = box.y - tagH >= 0 ? box.y - tagH : box.y;
-      svgEl("rect", {
-        class: "gt-tag", x: box.x, y: top, width: tagW, height: tagH, fill: colour, ...turn,
-      }, g);
-      const label = svgEl("text", {
-        class: "gt-tag-text", x: box.x + 4 / z, y: top + 12 / z, "font-size": 12 / z, ...turn,
-      }, g);
-      label.textContent = text;
+      this.tag(g, box, colour, box.x, top, turn);
       if (selected && !box.rotation) this.handles(g, box, colour);
+      if (selected && look.rotatable && look.rotatable(box)) {
+        const at = this.rotateHandle(box);
+        svgEl("line", {
+          class: "gt-rotate-line", x1: at.base[0], y1: at.base[1], x2: at.x, y2: at.y,
+          stroke: colour,
+        }, g);
+        svgEl("circle", {
+          class: "gt-rotate", "data-rotate": "1", cx: at.x, cy: at.y, r: HANDLE / 1.6 / z,
+          stroke: colour,
+        }, g);
+      }
+    }
+
+    // Where a box's rotation handle is: above the middle of its top edge (below it when that
+    // would leave the image), turned with the box.
+    rotateHandle(box) {
+      const off = ROTATE_OFFSET / this.zoom;
+      const a = ((box.rotation || 0) * Math.PI) / 180;
+      const at = (cx, cy) => [
+        box.x + cx * Math.cos(a) - cy * Math.sin(a), box.y + cx * Math.sin(a) + cy * Math.cos(a),
+      ];
+      let [x, y] = at(box.w / 2, -off);
+      if (x < 0 || y < 0 || x > this.size.w || y > this.size.h) [x, y] = at(box.w / 2, off);
+      return { x, y, base: at(box.w / 2, 0) };
     }
 
     handles(g, box, colour) {
@@ -145,6 +211,24 @@ window.assayEditor = window.assayEditor || {};
           x: h.x - size / 2, y: h.y - size / 2, width: size, height: size, stroke: colour,
         }, g);
       }
+    }
+
+    // The polygon being drawn: its points, a line to the pointer `to`, and a ring around the
+    // first point, which closes it when clicked; null removes it.
+    draftPolygon(points, to) {
+      let node = this.svg.querySelector(".gt-draft-polygon");
+      if (!points) return node && node.remove();
+      node ||= svgEl("g", { class: "gt-draft-polygon" }, this.svg);
+      node.replaceChildren();
+      const z = this.zoom;
+      const all = to ? [...points, [to.x, to.y]] : points;
+      svgEl("polyline", { class: "gt-draft", points: all.map((p) => p.join(",")).join(" ") }, node);
+      points.forEach(([x, y], i) => {
+        svgEl("circle", {
+          class: i ? "gt-draft-vertex" : "gt-draft-vertex gt-draft-first", cx: x, cy: y,
+          r: (i ? HANDLE / 2 : HANDLE) / z,
+        }, node);
+      });
     }
 
     // A dashed rectangle while a new box is dragged out; null removes it.

@@ -19,13 +19,12 @@
     busy: false,
     fixing: false,
   };
-  const ed = E.createBoxEditor(left, picker, {
-    control: config.control,
+  const ed = E.createEditor(config, left, picker, {
     colours: new Map(Object.entries(config.colours)),
     ready: () => state.ready && !state.busy && state.fixing,
     editable: () => state.fixing,
     onRender() {
-      $("rv-box-count").textContent = `· ${plural(ed.boxes().length, "box")}`;
+      $("rv-box-count").textContent = `· ${E.countText(ed.boxes())}`;
       $("gt-delete").disabled = !ed.selected();
     },
   });
@@ -231,7 +230,7 @@
   }
 
   function startFix() {
-    if (!canAct() || !config.control || !state.ready) return;
+    if (!canAct() || !(config.tools.length || config.fields.length) || !state.ready) return;
     setFixing(true);
     ed.render();
     say("Fixing: edit the boxes, then Save fix & accept.");
