@@ -11,6 +11,7 @@ from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import gt_stage, jobs
+from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -83,6 +84,8 @@ def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
         task, remaining = jobs.next_to_annotate(s, ctx.actor, job_id)
         return {
             "task": serializers.task(task, ctx.actor) if task else None,
+            # the regions the editor starts from when the project prelabels with predictions
+            "prefill": predictions.prefill(s, ctx.actor, task) if task else None,
             "remaining": remaining,
             "complete": task is None,
         }

@@ -49,6 +49,9 @@ class ProjectIn(BaseModel):
     label_config: str | None = None
     expert_instruction: str | None = None
     color: str | None = None
+    # "Use predictions to prelabel tasks", and which model's (None or "": the latest)
+    show_collab_predictions: bool | None = None
+    model_version: str | None = None
 
 
 def _fields(body: ProjectIn) -> dict[str, Any]:

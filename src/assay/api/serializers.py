@@ -109,6 +109,8 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
         "is_published": True,
         "is_draft": False,
         "maximum_annotations": 1,
+        "show_collab_predictions": p.show_collab_predictions,
+        "model_version": p.model_version,
         "task_number": counts.task_number,
         "num_tasks_with_annotations": counts.num_tasks_with_annotations,
         "total_annotations_number": counts.total_annotations_number,

@@ -26,7 +26,12 @@ from assay.services.pagination import Page, page_of
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
 from assay.store.types import utcnow
 
-EDITABLE = ("title", "description", "label_config", "expert_instruction", "color")
+EDITABLE = (
+    "title", "description", "label_config", "expert_instruction", "color",
+    "show_collab_predictions", "model_version",
+)  # fmt: skip
+FLAGS = frozenset({"show_collab_predictions"})  # the fields that are true or false
+MAX_MODEL_VERSION = 200
 MAX_TITLE = 200
 MAX_COLOR = 16  # a CSS color, e.g. #FFFFFF
 
@@ -57,8 +62,13 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         name = sorted(unknown)[0]
         raise Invalid.field(name, "is not a project field assay lets you set")
     for name, value in fields.items():
-        if not isinstance(value, str):
+        if name in FLAGS:
+            if not isinstance(value, bool):
+                raise Invalid.field(name, "must be true or false")
+        elif not isinstance(value, str):
             raise Invalid.field(name, "must be a string")
+    if "model_version" in fields and len(fields["model_version"]) > MAX_MODEL_VERSION:
+        raise Invalid.field("model_version", f"must be at most {MAX_MODEL_VERSION} characters")
     if "title" in fields and len(fields["title"]) > MAX_TITLE:
         raise Invalid.field("title", f"must be at most {MAX_TITLE} characters")
     if "color" in fields and len(fields["color"]) > MAX_COLOR:

@@ -103,6 +103,12 @@ class Project(Base):
     honeypot_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
+    # "Use predictions to prelabel tasks": the annotate page starts from the task's prediction
+    # of `model_version` ("" = the task's latest prediction). Label Studio's names.
+    show_collab_predictions: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    model_version: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

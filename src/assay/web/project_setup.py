@@ -28,6 +28,7 @@ from assay.http.params import Id
 from assay.services import projects
 from assay.services.access import Action, authorize
 from assay.services.errors import AssayError, Forbidden, Unauthorized
+from assay.services.tasks import predictions
 from assay.store.models import Project
 from assay.web.common import PALETTE, PageRoute, reading, render, writing
 
@@ -94,6 +95,10 @@ def _form_page(
             project = projects.get_project(s, actor, project_id)
             authorize(s, actor, Action.PROJECT_CHANGE, project_id)
             title = f"Settings · {project.title or f'Project {project.id}'}"
+            versions = [m.model_version for m in predictions.model_versions(s, actor, project_id)]
+            form.setdefault("prefill", project.show_collab_predictions)
+            form.setdefault("model_version", project.model_version)
+            form["model_versions"] = sorted({*versions, project.model_version} - {""})
         context = {
             "title": title,
             "project": project,
@@ -191,9 +196,12 @@ def save_settings(
     label: list[str] = Form([]),
     colour: list[str] = Form([]),
     label_config: str = Form(""),
+    prefill: str = Form(""),
+    model_version: str = Form(""),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
-    """Change the title, the description and the label set (or the config's XML)."""
+    """Change the title, the description and the label set (or the config's XML), and
+    whether predictions pre-fill the annotate page (of which model version)."""
     specs = _specs(label, colour)
     try:
         with writing(request, submitted_csrf) as (s, actor):
@@ -202,7 +210,8 @@ def save_settings(
             config = label_config if xml else projects.relabelled_config(project, specs)
             projects.update_project(
                 s, actor, project_id, title=title.strip(), description=description,
-                label_config=config,
+                label_config=config, show_collab_predictions=bool(prefill),
+                model_version=model_version.strip(),
             )  # fmt: skip
     except AssayError as exc:
         if not _shown(exc):
@@ -211,6 +220,7 @@ def save_settings(
             project = projects.get_project(s, actor, project_id)
             form = _settings_form(project)
         form.update(title=title, description=description, mode=mode, label_config=label_config)
+        form.update(prefill=bool(prefill), model_version=model_version)
         if mode != "xml":
             form["labels"] = _rows(specs, 1)
         return _form_page(request, form, project_id, error=exc)

@@ -16,7 +16,7 @@ from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.tasks.results import label_config_of_project, prediction_row
 from assay.services.tasks.visibility import get_task, task_visibility
-from assay.store.models import Prediction, Task
+from assay.store.models import Prediction, Project, Task
 from assay.store.types import utcnow
 
 
@@ -163,3 +163,40 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
         session.execute(insert(Prediction), rows)
         changes.record(session, project_id, (r["task_id"] for r in rows))
     return len(rows)
+
+
+# What of a prediction's region the editor starts from: its shape and label, no score.
+PREFILL_KEYS = (
+    "id", "type", "from_name", "to_name", "value", "original_width", "original_height",
+    "image_rotation",
+)  # fmt: skip
+
+
+def prefill(session: Session, actor: Actor, task: Task) -> list[dict[str, Any]] | None:
+    """The regions a new annotation of `task` starts from in the editor when its project uses
+    predictions to prelabel tasks (`show_collab_predictions`): the task's prediction of the
+    project's `model_version`, or its latest prediction when none is chosen, each region
+    without its score or anything else of the prediction. None when the project does not
+    prelabel or the task has no such prediction.
+
+    The same for every task the actor is given (a honeypot's predictions are its own, never its
+    ground truth); the caller has already given the actor this task.
+    """
+    project = session.get(Project, task.project_id)
+    if project is None or not project.show_collab_predictions:
+        return None
+    stmt = select(Prediction.result).where(
+        Prediction.task_id == task.id, Prediction.deleted_at.is_(None)
+    )
+    if project.model_version:
+        stmt = stmt.where(Prediction.model_version == project.model_version)
+    result = session.scalars(
+        stmt.order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(1)
+    ).first()
+    if result is None:
+        return None
+    return [
+        {k: r[k] for k in PREFILL_KEYS if k in r}
+        for r in result
+        if isinstance(r, dict) and r.get("type") != "relation"
+    ]

@@ -54,7 +54,7 @@
     const answer = await api("GET", config.urls.next);
     state.remaining = answer.remaining;
     if (answer.complete) return handInView();
-    return show(answer.task, null, -1);
+    return show(answer.task, null, -1, answer.prefill);
   }
 
   // A task worked on before: the task and the person's own annotation of it in this job.
@@ -66,7 +66,9 @@
     return show(task, own.length ? own[own.length - 1] : null, i);
   }
 
-  async function show(task, annotation, at) {
+  // `prefill`: the regions a new annotation starts from (the task's prediction, when the
+  // project prelabels with predictions), else it starts empty.
+  async function show(task, annotation, at, prefill = null) {
     $("an-message").hidden = true;
     closeSkip();
     $("an-handin").hidden = true;
@@ -76,7 +78,8 @@
     state.at = at;
     state.ready = false;
     const size = await loadImage(task);
-    const regions = annotation && !annotation.was_cancelled ? annotation.result : [];
+    const own = annotation && !annotation.was_cancelled ? annotation.result : null;
+    const regions = annotation ? own || [] : prefill || [];
     ed.load(regions, size, task);
     if (size) viewer.setSize(size);
     state.ready = Boolean(size);
@@ -84,6 +87,7 @@
     ed.render();
     root.dataset.task = String(task.id);
     root.dataset.revising = String(at >= 0);
+    root.dataset.prefilled = String(!annotation && Boolean(prefill && prefill.length));
     root.dataset.ready = "true";
   }
 
