@@ -175,3 +175,82 @@ def test_a_keypoint_a_rotated_box_and_a_choice_are_saved_as_drawn(
     (choice,) = of_type(result, "choices")
     assert choice["value"] == {"choices": ["cloudy"]} and choice["from_name"] == "weather"
     assert not of_type(result, "textarea")  # an empty text box saves nothing
+
+
+def test_predictions_prefill_the_editor_only_when_the_project_says_so(
+    live_server, client, people, shapes
+):
+    lead, ann = people["lead"], people["annotator"]
+    polygon = {
+        "id": "pred1",
+        "type": "polygonlabels",
+        "from_name": "outline",
+        "to_name": "image",
+        "original_width": 600,
+        "original_height": 400,
+        "score": 0.8,
+        "value": {"points": [[20, 20], [60, 20], [40, 70]], "polygonlabels": ["tree"]},
+    }
+    for task in shapes["tasks"]:
+        body = {"task": task, "model_version": "m1", "score": 0.8, "result": [polygon]}
+        assert client.post("/api/predictions", json=body, headers=lead.headers).status_code == 201
+    url = f"/jobs/{shapes['job']}/annotate"
+    with chromium.new_page(1300, 820) as page:
+        sign_in(page, live_server, ann, url)
+        task = wait_task(page)
+        assert page.get_attribute("#an-editor", "data-prefilled") == "false"
+        assert page.locator("#gt-left g.gt-box").count() == 0
+        r = client.patch(
+            f"/api/projects/{shapes['project']}",
+            json={"show_collab_predictions": True},
+            headers=lead.headers,
+        )
+        assert r.status_code == 200, r.text
+        page.reload()
+        assert wait_task(page) == task
+        assert page.get_attribute("#an-editor", "data-prefilled") == "true"
+        assert page.text_content("#an-box-count") == "· 1 region"
+        assert page.get_attribute('#gt-left g[data-kind="polygon"]', "data-label") == "tree"
+        page.keyboard.press("Control+Enter")
+        wait_task(page, task)
+    ann_json = saved(client, ann, task)
+    (region,) = ann_json["result"]
+    assert region["value"]["points"] == polygon["value"]["points"]
+    assert region["value"]["polygonlabels"] == ["tree"] and "score" not in region
+    assert ann_json.get("prediction") in (None, {}) and not ann_json.get("parent_prediction")
+
+
+def test_the_ground_truth_stage_edits_an_annotators_polygon(live_server, client, people, shapes):
+    lead, ann = people["lead"], people["annotator"]
+    polygon = {
+        "type": "polygonlabels",
+        "from_name": "outline",
+        "to_name": "image",
+        "value": {"points": [[20, 20], [60, 20], [40, 70]], "polygonlabels": ["roof"]},
+    }
+    for task in shapes["tasks"]:
+        body = {"job": shapes["job"], "result": [polygon]}
+        r = client.post(f"/api/tasks/{task}/annotations", json=body, headers=ann.headers)
+        assert r.status_code == 201, r.text
+    with chromium.new_page(1300, 820) as page:
+        sign_in(page, live_server, lead, f"/jobs/{shapes['job']}/ground-truth")
+        page.wait_for_function(
+            """() => { const ed = document.getElementById("gt-editor");
+                       return ed.dataset.ready === "true" && ed.dataset.busy === "false"; }"""
+        )
+        task = int(page.get_attribute("#gt-editor", "data-task"))
+        rect = image_rect(page)
+        page.mouse.click(*screen_point(rect, 40, 35))  # inside: selects it
+        page.wait_for_selector('#gt-left g[data-kind="polygon"].selected')
+        drag(page, screen_point(rect, 20, 20), screen_point(rect, 25, 10))
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            """(old) => { const ed = document.getElementById("gt-editor");
+                          return ed.dataset.busy === "false" && ed.dataset.task !== String(old); }""",
+            arg=task,
+        )
+    anns = client.get(f"/api/tasks/{task}/annotations", headers=lead.headers).json()
+    (gt,) = [a for a in anns if a.get("ground_truth")]
+    (region,) = gt["result"]
+    points = region["value"]["points"]
+    assert close(points[0], [25, 10]) and points[1:] == [[60, 20], [40, 70]], points
