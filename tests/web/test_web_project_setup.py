@@ -195,3 +195,32 @@ def test_label_colours_chosen_in_settings_colour_the_task_page(signed_in, people
     ).json()["task_ids"][0]
     payload = json.loads(ParsedPage(c.get(f"/tasks/{task_id}").text).json_scripts["task-data"])
     assert payload["colours"] == {"Elephant": "#101010", "Zebra": "#202020", "Giraffe": "#303030"}
+
+
+def test_settings_turn_prediction_prefill_on_for_one_model_and_off_again(
+    signed_in, people, project, client
+):
+    lead = people["lead"]
+    c = signed_in(lead)
+    pid = project["id"]
+    url = f"/projects/{pid}/settings"
+    ids = client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        json=[{"image": "a.jpg"}],
+        headers=lead.headers,
+    ).json()["task_ids"]
+    pred = {"task": ids[0], "model_version": "det-v2", "result": [box(1, 1, 2, 2)]}
+    assert client.post("/api/predictions", json=pred, headers=lead.headers).status_code == 201
+    page = c.get(url)
+    assert 'id="project-prefill"' in page.text and '<option value="det-v2"' in page.text
+    assert 'id="project-prefill" checked' not in page.text  # off by default
+    names = ["Elephant", "Zebra", "Giraffe"]
+    form = {"title": "Survey", "mode": "labels", "label": names, "colour": ["#123456"] * 3}
+    r = _post(c, url, {**form, "prefill": "1", "model_version": "det-v2"}, url)
+    assert r.status_code == 303, r.text
+    body = _project(client, lead.headers, pid)
+    assert body["show_collab_predictions"] is True and body["model_version"] == "det-v2"
+    assert 'id="project-prefill" checked' in c.get(url).text
+    r = _post(c, url, form, url)  # the box unticked
+    body = _project(client, lead.headers, pid)
+    assert body["show_collab_predictions"] is False and body["model_version"] == ""
