@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import chromium
+from assay.geometry.rotated import rotated_from_top_left, rotated_to_xyxy
 from builders import import_tasks, make_job, survey_image
 from chromium import drag, image_rect, percent_of, screen_point, sign_in
 
@@ -151,9 +152,20 @@ def test_a_keypoint_a_rotated_box_and_a_choice_are_saved_as_drawn(
         pick(page, "car")
         handle = page.locator('#gt-left g[data-kind="box"] .gt-rotate').bounding_box()
         start = (handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
-        corner = screen_point(rect, 30, 40)  # the box turns around its top-left corner
+        pivot = screen_point(rect, 30, 40)  # the box turns around its top-left corner
         end = (start[0] + 60, start[1] + 40)
         drag(page, start, end)
+        corners = page.eval_on_selector(
+            '#gt-left g[data-kind="box"] .gt-body',
+            """(el) => {
+                const m = el.getScreenCTM();
+                const [x, y, w, h] = ["x", "y", "width", "height"].map((k) => +el.getAttribute(k));
+                return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]].map(([a, b]) => {
+                    const p = new DOMPoint(a, b).matrixTransform(m);
+                    return [p.x, p.y];
+                });
+            }""",
+        )  # the four corners of the box as drawn, on screen
         # a choice beside the image
         page.check('#gt-fields input[value="cloudy"]')
         page.wait_for_function(
@@ -167,11 +179,21 @@ def test_a_keypoint_a_rotated_box_and_a_choice_are_saved_as_drawn(
     assert point["value"]["keypointlabels"] == ["nose"]
     assert close([point["value"]["x"], point["value"]["y"]], [70, 20])
     (box,) = of_type(result, "rectanglelabels")
-    angle = lambda p: math.degrees(math.atan2(p[1] - corner[1], p[0] - corner[0]))  # noqa: E731
+    angle = lambda p: math.degrees(math.atan2(p[1] - pivot[1], p[0] - pivot[0]))  # noqa: E731
     expected = (angle(end) - angle(start)) % 360
     assert abs(box["value"]["rotation"] - expected) < 1.0, (box["value"], expected)
     assert close([box["value"]["x"], box["value"]["y"]], [30, 40])
-    assert close(percent_of(rect, *corner), [30, 40])
+    assert close(percent_of(rect, *pivot), [30, 40])
+    # the scorer's reading of the saved box (assay.geometry) is what the editor drew
+    v = box["value"]
+    px = [v["x"] * 6, v["y"] * 4, v["width"] * 6, v["height"] * 4]  # a 600 x 400 image
+    x0, y0, x1, y1 = rotated_to_xyxy(rotated_from_top_left(*[[n] for n in px], [v["rotation"]]))[0]
+    scale = rect["width"] / 600
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    envelope = [min(xs), min(ys), max(xs), max(ys)]
+    expected_env = [rect["x"] + x0 * scale, rect["y"] + y0 * scale,
+                    rect["x"] + x1 * scale, rect["y"] + y1 * scale]  # fmt: skip
+    assert close(envelope, expected_env, tol=3), (envelope, expected_env)  # screen pixels
     (choice,) = of_type(result, "choices")
     assert choice["value"] == {"choices": ["cloudy"]} and choice["from_name"] == "weather"
     assert not of_type(result, "textarea")  # an empty text box saves nothing
