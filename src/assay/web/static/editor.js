@@ -108,7 +108,7 @@
   function fillStartFrom(st) {
     const select = $("gt-start-from");
     select.replaceChildren();
-    const boxes = (result) => plural(result.length, "box");
+    const boxes = (result) => E.countText(result.map((r) => G.shapeOf(r, ed.size())).filter(Boolean));
     if (st.ground_truth) {
       select.add(new Option(`Saved ground truth · ${boxes(st.ground_truth.result)}`, "gt"));
     }

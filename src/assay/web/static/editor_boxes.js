@@ -433,6 +433,10 @@ window.assayEditor = window.assayEditor || {};
       ...opts,
     });
     ed.buildToolbar(document.querySelector(".gt-bar"));
+    // the fields show with the panes (a page hides those when its queue is finished)
+    const follow = () => { fieldsRoot.hidden = panes.hidden || !(config.fields || []).length; };
+    new MutationObserver(follow).observe(panes, { attributes: true, attributeFilter: ["hidden"] });
+    follow();
     return ed;
   }
 
