@@ -155,8 +155,14 @@ window.assayEditor = window.assayEditor || {};
     // Start over from `regions` on an image of `size` (null: the image could not be shown, so
     // every region is kept as it is); `task` gives the original width and height.
     function load(regions, size, task) {
-      const mine = size ? regions.filter((r) => G.isMine(r, tools)) : [];
-      st.boxes = mine.map((r) => G.shapeOf(r, size)).filter(Boolean);
+      if (drawing) drawing.cancelDraft();
+      const shapes = new Map(); // region -> its shape, for the regions the tools edit
+      for (const r of size ? regions : []) {
+        const shape = G.isMine(r, tools) ? G.shapeOf(r, size) : null;
+        if (shape) shapes.set(r, shape);
+      }
+      const mine = [...shapes.keys()];
+      st.boxes = [...shapes.values()];
       const filled = form.load(regions);
       st.others = regions.filter((r) => !mine.includes(r) && !filled.includes(r));
       if (size) st.size = size;
