@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from assay.formats.label_config import LabelConfigError, parse_label_config
-from assay.services.access import Actor, sees_ground_truth
+from assay.services.access import Action, Actor, sees_ground_truth
 from assay.services.gt_stage import Reference, StageState
 from assay.services.io.snapshots import BASE_TYPE, SnapshotView
 from assay.services.jobs import JobProgress, JobView
@@ -114,7 +114,10 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
         "total_annotations_number": counts.total_annotations_number,
         "total_predictions_number": counts.total_predictions_number,
         "finished_task_number": counts.num_tasks_with_annotations,
+        "visibility": p.visibility,
     }
+    if actor.may(Action.DASHBOARD_VIEW):
+        out["hourly_rate"] = p.hourly_rate
     if sees_ground_truth(actor):
         coverage = (
             100 * counts.ground_truth_number / counts.task_number if counts.task_number else 0.0

@@ -13,7 +13,11 @@ from assay.services.access import Action, Actor, authorize, authorize_annotation
 from assay.services.checks import is_id, is_int
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.tasks.results import checked_lead_time, checked_result, label_config_of_project
-from assay.services.tasks.visibility import annotation_visibility, get_task
+from assay.services.tasks.visibility import (
+    annotation_visibility,
+    annotation_visible,
+    get_task,
+)
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
 
@@ -40,7 +44,7 @@ def get_annotation(session: Session, actor: Actor, annotation_id: int) -> Annota
     if ann is None or ann.deleted_at is not None:
         raise NotFound(f"Annotation {annotation_id} not found.")
     authorize(session, actor, Action.TASK_VIEW, ann.project_id)
-    if not actor.may(Action.ANNOTATIONS_VIEW_ALL) and ann.completed_by_id != actor.id:
+    if not annotation_visible(session, actor, ann):
         raise NotFound(f"Annotation {annotation_id} not found.")
     return ann
 
