@@ -14,7 +14,14 @@ from assay.services.io.snapshots import BASE_TYPE, SnapshotView
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
 from assay.services.tasks.ls_json import annotation, iso, prediction, task
-from assay.store.models import AnnotationRevision, GroundTruthChange, Project, Review, User
+from assay.store.models import (
+    AnnotationRevision,
+    GroundTruthChange,
+    Project,
+    Review,
+    SavedView,
+    User,
+)
 
 __all__ = [
     "annotation",
@@ -129,6 +136,19 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
             ground_truth_coverage=round(coverage, 2),
         )
     return out
+
+
+def saved_view(v: SavedView) -> dict[str, Any]:
+    """A saved Data Manager filter (Label Studio's view, plus `scope`: personal | project)."""
+    return {
+        "id": v.id,
+        "project": v.project_id,
+        "user": v.owner_id,
+        "scope": v.scope,
+        "data": v.data,
+        "created_at": iso(v.created_at),
+        "updated_at": iso(v.updated_at),
+    }
 
 
 def review(r: Review) -> dict[str, Any]:

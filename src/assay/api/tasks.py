@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from assay.http.params import Id, PageNumber, PageSize
 from assay.services import tasks
 from assay.services.errors import Invalid
 from assay.services.tasks import annotations
-from assay.services.views import dm_filters, task_list
+from assay.services.views import dm_filters, saved_views, task_list
 
 router = APIRouter(prefix="/api", tags=["tasks"])
 
@@ -79,16 +80,21 @@ def list_tasks(
     selected_items: str | None = Query(
         None, alias="selectedItems", description="JSON: {all, included | excluded}."
     ),
-    view: Id | None = Query(None, description="Not supported: send the view's filters."),
+    view: Id | None = Query(
+        None, description="A saved view (/api/dm/views) whose filters and ordering to apply."
+    ),
     ctx: Ctx = Depends(context),
 ) -> Response:
     if project is None:
         raise Invalid.field("project", "is required: the id of the project whose tasks to list")
-    if view is not None:
-        raise Invalid.field("view", "saved Data Manager views are not supported: send `query`")
+    if view is not None and query is not None:
+        raise Invalid.field("view", "give a saved view or a `query`, not both")
     dm_query = dm_filters.parse_query(query, selected_items)
     with_regions = fields != "task_only"
     with ctx.read() as s:
+        if view is not None:
+            saved = saved_views.query_of(s, ctx.actor, view, project)
+            dm_query = dataclasses.replace(dm_query, filters=saved.filters, ordering=saved.ordering)
         pg = task_list.list_tasks(
             s,
             ctx.actor,

@@ -55,6 +55,7 @@ class Action(StrEnum):
     HONEYPOTS_MANAGE = "honeypots.manage"  # the pool, its settings, rerolling a job's honeypots
     HONEYPOTS_VIEW = "honeypots.view"  # which tasks are honeypots, every attempt and its score
     JOB_SUBMIT = "job.submit"  # hand in one's own work on a job and get feedback
+    DM_VIEWS_SHARE = "dm_views.share"  # make, change, delete project-wide saved filters
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -99,6 +100,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.HONEYPOTS_MANAGE: _STAFF,
     Action.HONEYPOTS_VIEW: _STAFF,
     Action.JOB_SUBMIT: _ALL,
+    Action.DM_VIEWS_SHARE: _STAFF,
 }
 
 

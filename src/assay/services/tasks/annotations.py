@@ -9,9 +9,15 @@ from sqlalchemy.orm import Session
 
 from assay.services import changes, jobs
 from assay.services import ground_truth as _gt
-from assay.services.access import Action, Actor, authorize, authorize_annotation_change
+from assay.services.access import (
+    Action,
+    Actor,
+    authorize,
+    authorize_annotation_change,
+    shows_annotation_details,
+)
 from assay.services.checks import is_id, is_int
-from assay.services.errors import Conflict, Invalid, NotFound
+from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.tasks.results import checked_lead_time, checked_result, label_config_of_project
 from assay.services.tasks.visibility import (
     annotation_visibility,
@@ -258,8 +264,11 @@ def soft_delete(session: Session, actor: Actor, ann: Annotation) -> None:
 
 
 def list_revisions(session: Session, actor: Actor, annotation_id: int) -> list[AnnotationRevision]:
-    """Every state the annotation has had, oldest first; readable as long as the annotation is."""
+    """Every state the annotation has had, oldest first; readable as long as the annotation is,
+    except a co-assignee's in a shared project (its history holds reviews' fixes and GT)."""
     ann = get_annotation(session, actor, annotation_id)
+    if not shows_annotation_details(actor, ann):
+        raise Forbidden("Annotators read the revisions of their own annotations only.")
     stmt = (
         select(AnnotationRevision)
         .where(AnnotationRevision.annotation_id == ann.id)
