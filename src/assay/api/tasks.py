@@ -38,6 +38,7 @@ class AnnotationIn(BaseModel):
     was_cancelled: bool | None = None
     skip_reason: str | None = None
     lead_time: float | None = None
+    active_time: float | None = None  # seconds the editor counted as active
     job: Id | None = None
     revision: Any = None  # PATCH: the revision edited; a stale one answers 409
 
@@ -185,6 +186,7 @@ def create_annotation(
             was_cancelled=bool(body.was_cancelled),
             skip_reason=body.skip_reason,
             lead_time=body.lead_time,
+            active_time=body.active_time,
             job_id=body.job,
         )
         return serializers.annotation(ann, ctx.actor)
