@@ -195,3 +195,27 @@ def test_label_colours_chosen_in_settings_colour_the_task_page(signed_in, people
     ).json()["task_ids"][0]
     payload = json.loads(ParsedPage(c.get(f"/tasks/{task_id}").text).json_scripts["task-data"])
     assert payload["colours"] == {"Elephant": "#101010", "Zebra": "#202020", "Giraffe": "#303030"}
+
+
+def test_settings_set_visibility_and_hourly_rate(signed_in, people, project, client):
+    c = signed_in(people["lead"])
+    pid = project["id"]
+    url = f"/projects/{pid}/settings"
+    page = c.get(url).text
+    assert '<option value="blind" selected>' in page
+    labels = _project(client, people["lead"].headers, pid)["parsed_label_config"]
+    names = next(iter(labels.values()))["labels"]
+    form = {"title": "S", "mode": "labels", "label": names, "colour": ["#123456"] * len(names)}
+    r = _post(c, url, form | {"visibility": "shared", "hourly_rate": "22.5"}, url)
+    assert r.status_code == 303, r.text
+    body = _project(client, people["lead"].headers, pid)
+    assert (body["visibility"], body["hourly_rate"]) == ("shared", 22.5)
+    assert 'value="22.5"' in c.get(url).text
+    r = _post(c, url, form | {"visibility": "open", "hourly_rate": "lots"}, url)
+    assert r.status_code == 400
+    r = _post(c, url, form | {"visibility": "shared", "hourly_rate": "lots"}, url)
+    assert r.status_code == 400 and "must be a number" in html.unescape(r.text)
+    r = _post(c, url, form | {"visibility": "shared", "hourly_rate": ""}, url)  # blank unsets
+    assert r.status_code == 303
+    body = _project(client, people["lead"].headers, pid)
+    assert (body["visibility"], body["hourly_rate"]) == ("shared", None)
