@@ -103,11 +103,8 @@ class Project(Base):
     honeypot_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
-    # Who sees whose work (services.tasks.visibility): blind (annotators their own only) or
-    # shared (also co-assignees' work in the same job).
     visibility: Mapped[str] = mapped_column(String(10), default="blind", server_default="blind")
-    # What an hour of annotation costs (any currency), for cost per accepted object; None = unset.
-    hourly_rate: Mapped[float | None] = mapped_column(Float)
+    hourly_rate: Mapped[float | None] = mapped_column(Float)  # cost of an hour; None = unset
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -237,8 +234,7 @@ class Annotation(Base):
     was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     skip_reason: Mapped[str | None] = mapped_column(String(500))  # why it was skipped (cancelled)
     lead_time: Mapped[float | None] = mapped_column(Float)  # seconds, task opened to submit
-    # Seconds the editor counted as active (focus and input, idle cut-off 60 s); None = unknown.
-    active_time: Mapped[float | None] = mapped_column(Float)
+    active_time: Mapped[float | None] = mapped_column(Float)  # seconds of input, idle cut 60 s
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # manual (a person's work) | consensus (merged from several; services.consensus).
     kind: Mapped[str] = mapped_column(String(12), default="manual", server_default="manual")
@@ -353,15 +349,12 @@ class ConsensusResult(Base):
 
 
 class SavedView(Base):
-    """A saved Data Manager filter (Label Studio's view): `data` holds its title, filters and
-    ordering. personal: only its owner sees it; project: every member who opens the Data
-    Manager (only leads and admins make these). Deleting keeps the row."""
+    """A saved Data Manager filter (Label Studio's view; services.views.saved_views)."""
 
     __tablename__ = "saved_views"
-    __table_args__ = (Index("ix_saved_views_project", "project_id", "deleted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     scope: Mapped[str] = mapped_column(String(10))  # personal | project
     data: Mapped[dict[str, Any]] = mapped_column()

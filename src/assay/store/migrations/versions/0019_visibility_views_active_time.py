@@ -49,13 +49,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_views")),
     )
-    op.create_index(
-        "ix_saved_views_project", "saved_views", ["project_id", "deleted_at"], unique=False
-    )
+    op.create_index(op.f("ix_saved_views_project_id"), "saved_views", ["project_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_saved_views_project", table_name="saved_views")
+    op.drop_index(op.f("ix_saved_views_project_id"), table_name="saved_views")
     op.drop_table("saved_views")
     with op.batch_alter_table("annotations", schema=None) as batch_op:
         batch_op.drop_column("active_time")
