@@ -21,6 +21,7 @@ from assay import __version__
 from assay.api import (
     consensus,
     dashboard,
+    dm_views,
     exports,
     ground_truth,
     honeypots,
@@ -72,6 +73,7 @@ API_ROUTERS = (
     tasks.router,
     predictions.router,
     ground_truth.router,
+    dm_views.router,
     jobs.router,
     quality.router,
     reviews.router,

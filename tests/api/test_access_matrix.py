@@ -83,7 +83,20 @@ def _setup(client, people, project=None):
     assert r.status_code == 200, r.text
     recompute = client.post(f"/api/projects/{project['id']}/quality/recompute", headers=lead)
     assert recompute.status_code == 202, recompute.text
+    views = {}
+    for key, who, scope in (
+        ("project_view", "lead", "project"),
+        ("personal_view", "annotator2", "personal"),
+    ):
+        r = client.post(
+            "/api/dm/views",
+            json={"project": project["id"], "scope": scope, "data": {"title": key}},
+            headers=people[who].headers,
+        )
+        assert r.status_code == 201, r.text
+        views[key] = r.json()["id"]
     return {
+        **views,
         "job": job.json()["id"],
         "annotators_job_work": in_job,
         "review": review.json()["id"],
@@ -356,6 +369,42 @@ MATRIX = {
             [{"task": x["tasks"][1], "result": []}],
         ),
         {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "list saved views": (
+        lambda x: ("GET", f"/api/dm/views?project={x['project']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "create personal view": (
+        lambda x: ("POST", "/api/dm/views", {"project": x["project"], "data": {"title": "m"}}),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 201},
+    ),
+    "create project-wide view": (
+        lambda x: (
+            "POST",
+            "/api/dm/views",
+            {"project": x["project"], "scope": "project", "data": {"title": "all"}},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "view project-wide view": (
+        lambda x: ("GET", f"/api/dm/views/{x['project_view']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "view another's personal view": (
+        lambda x: ("GET", f"/api/dm/views/{x['personal_view']}", None),
+        {"admin": 404, "lead": 404, "reviewer": 404, "annotator": 404},
+    ),
+    "change project-wide view": (
+        lambda x: ("PATCH", f"/api/dm/views/{x['project_view']}", {"data": {"title": "n"}}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "delete project-wide view": (
+        lambda x: ("DELETE", f"/api/dm/views/{x['project_view']}", None),
+        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 403},
+    ),
+    "tasks of a saved view": (
+        lambda x: ("GET", f"/api/tasks?project={x['project']}&view={x['project_view']}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
     ),
     "list data manager actions": (
         lambda x: ("GET", f"/api/dm/actions?project={x['project']}", None),
@@ -842,3 +891,58 @@ def test_a_member_of_another_project_gets_nothing(client, people):
     assert not served, served
     # ... and the lead's project is untouched by all of it
     assert client.get(f"/api/projects/{ids['project']}", headers=people["lead"].headers).is_success
+
+
+# A co-assignee's annotation in a shared project (the project's `visibility`): an annotator
+# reads it, and nothing about it (issue #18).
+SHARED_MATRIX = {
+    "view": (
+        lambda a: ("GET", f"/api/annotations/{a}", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "its reviews": (
+        lambda a: ("GET", f"/api/annotations/{a}/reviews", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "its revisions": (
+        lambda a: ("GET", f"/api/annotations/{a}/revisions", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "its quality": (
+        lambda a: ("GET", f"/api/annotations/{a}/quality", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "change": (
+        lambda a: ("PATCH", f"/api/annotations/{a}", {"result": []}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "review": (
+        lambda a: ("POST", f"/api/annotations/{a}/reviews", {"action": "accept"}),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 403},
+    ),
+}
+
+
+def test_co_assignees_work_in_a_shared_project(client, people):
+    lead = people["lead"].headers
+    ids = _setup(client, people)
+    r = client.patch(f"/api/projects/{ids['project']}", json={"visibility": "shared"}, headers=lead)
+    assert r.status_code == 200, r.text
+    assignees = [people["annotator"].id, people["annotator2"].id]
+    job = client.post(
+        f"/api/projects/{ids['project']}/jobs",
+        json={"title": "both", "task_ids": ids["tasks"][2:], "assignees": assignees},
+        headers=lead,
+    ).json()["id"]
+    answers = {action: {} for action in SHARED_MATRIX}
+    for role in ROLES:
+        theirs = client.post(
+            f"/api/tasks/{ids['tasks'][2]}/annotations",
+            json={"result": [box(1, 1, 2, 2)], "job": job},
+            headers=people["annotator2"].headers,
+        ).json()["id"]
+        for action, (build, _) in SHARED_MATRIX.items():
+            method, path, body = build(theirs)
+            r = client.request(method, path, json=body, headers=people[role].headers)
+            answers[action][role] = r.status_code
+    assert answers == {action: expected for action, (_, expected) in SHARED_MATRIX.items()}

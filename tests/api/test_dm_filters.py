@@ -222,15 +222,24 @@ def test_unsupported_is_a_400_naming_it(survey, filters, ordering, named):
     assert len(_listed(ls, p)) == N  # nothing deleted
 
 
-def test_views_are_refused_not_ignored(survey):
-    ls, p, _ = survey
-    for call in (
-        lambda: list(ls.tasks.list(project=p, view=1)),
-        lambda: ls.actions.create(id="delete_tasks", project=p, view=1, selected_items={"all": True, "excluded": []}),
-    ):  # fmt: skip
-        with pytest.raises(ApiError) as err:
-            call()
-        assert err.value.status_code == 400 and "view" in err.value.body["detail"]
+def test_saved_views_apply_through_the_sdk_and_actions_refuse_them(survey):
+    """A view saved with the SDK (`views.create`) lists its tasks with `tasks.list(view=)`
+    (issue #18); a view that is not there is a 404, and actions refuse `view` (send filters)."""
+    ls, p, ids = survey
+    north = Filters.create(
+        Filters.AND, [Filters.item(Column.data("site"), Operator.EQUAL, Type.String, Filters.value("north"))]
+    )  # fmt: skip
+    view = ls.views.create(project=p, data={"filters": north, "ordering": ["-tasks:id"]})
+    assert view.project == p
+    assert [v.id for v in ls.views.list(project=p)] == [view.id]
+    listed = [t.id for t in ls.tasks.list(project=p, view=view.id, fields="task_only")]
+    assert listed == [ids[8], ids[6], ids[4], ids[2], ids[0]]
+    with pytest.raises(ApiError) as err:
+        list(ls.tasks.list(project=p, view=view.id + 1000))
+    assert err.value.status_code == 404
+    with pytest.raises(ApiError) as err:
+        ls.actions.create(id="delete_tasks", project=p, view=view.id, selected_items={"all": True, "excluded": []})  # fmt: skip
+    assert err.value.status_code == 400 and "view" in err.value.body["detail"]
     assert len(_listed(ls, p)) == N
 
 

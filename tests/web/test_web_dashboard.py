@@ -97,3 +97,25 @@ def test_empty_project_dashboard_says_what_is_missing(signed_in, people, project
     assert "No annotations yet." in r.text
     assert "Agreement needs two or more annotators" in r.text
     assert "No model predictions scored against ground truth yet." in r.text
+
+
+def test_time_on_task_table(client, signed_in, people, project):
+    lead = people["lead"]
+    r = client.patch(f"/api/projects/{project['id']}", json={"hourly_rate": 36},
+                     headers=lead.headers)  # fmt: skip
+    assert r.status_code == 200
+    [task] = import_tasks(client, lead, project["id"], [{"data": {"image": "a.png"}}])
+    r = client.post(
+        f"/api/tasks/{task}/annotations",
+        json={"result": [box(1, 1, 5, 5), box(20, 20, 5, 5)], "lead_time": 80, "active_time": 60},
+        headers=people["annotator"].headers,
+    )
+    r = client.post(f"/api/annotations/{r.json()['id']}/reviews", json={"action": "accept"},
+                    headers=lead.headers)  # fmt: skip
+    assert r.status_code == 201
+    page = signed_in(lead).get(f"/projects/{project['id']}/dashboard").text
+    [row] = _Page("<table>" + _tables(page)["dash-time-table"] + "</table>").records
+    # 60 s of 80 s active; 2 objects a minute; 36 an hour x 60 s = 0.60 over 2 objects
+    assert (row["Active time"], row["Wall time"], row["Active share"]) == ("60 s", "80 s", "75.0 %")
+    assert (row["Objects / min"], row["Cost / accepted object"]) == ("2.00", "0.30")
+    assert "36 an hour" in page

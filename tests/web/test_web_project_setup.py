@@ -224,3 +224,27 @@ def test_settings_turn_prediction_prefill_on_for_one_model_and_off_again(
     r = _post(c, url, form, url)  # the box unticked
     body = _project(client, lead.headers, pid)
     assert body["show_collab_predictions"] is False and body["model_version"] == ""
+
+
+def test_settings_set_visibility_and_hourly_rate(signed_in, people, project, client):
+    c = signed_in(people["lead"])
+    pid = project["id"]
+    url = f"/projects/{pid}/settings"
+    page = c.get(url).text
+    assert '<option value="blind" selected>' in page
+    labels = _project(client, people["lead"].headers, pid)["parsed_label_config"]
+    names = next(iter(labels.values()))["labels"]
+    form = {"title": "S", "mode": "labels", "label": names, "colour": ["#123456"] * len(names)}
+    r = _post(c, url, form | {"visibility": "shared", "hourly_rate": "22.5"}, url)
+    assert r.status_code == 303, r.text
+    body = _project(client, people["lead"].headers, pid)
+    assert (body["visibility"], body["hourly_rate"]) == ("shared", 22.5)
+    assert 'value="22.5"' in c.get(url).text
+    r = _post(c, url, form | {"visibility": "open", "hourly_rate": "lots"}, url)
+    assert r.status_code == 400
+    r = _post(c, url, form | {"visibility": "shared", "hourly_rate": "lots"}, url)
+    assert r.status_code == 400 and "must be a number" in html.unescape(r.text)
+    r = _post(c, url, form | {"visibility": "shared", "hourly_rate": ""}, url)  # blank unsets
+    assert r.status_code == 303
+    body = _project(client, people["lead"].headers, pid)
+    assert (body["visibility"], body["hourly_rate"]) == ("shared", None)

@@ -52,10 +52,17 @@ class ProjectIn(BaseModel):
     # "Use predictions to prelabel tasks", and which model's (None or "": the latest)
     show_collab_predictions: bool | None = None
     model_version: str | None = None
+    visibility: str | None = None
+    hourly_rate: Any = None
 
 
 def _fields(body: ProjectIn) -> dict[str, Any]:
-    return {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    """The fields sent; null means unchanged, except that a null hourly_rate unsets it."""
+    return {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if v is not None or k == "hourly_rate"
+    }
 
 
 def _one(s: Any, actor: Any, project: Any) -> dict[str, Any]:

@@ -8,13 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from assay.formats.label_config import LabelConfigError, parse_label_config
-from assay.services.access import Actor, sees_ground_truth
+from assay.services.access import Action, Actor, sees_ground_truth
 from assay.services.gt_stage import Reference, StageState
 from assay.services.io.snapshots import BASE_TYPE, SnapshotView
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
 from assay.services.tasks.ls_json import annotation, iso, prediction, task
-from assay.store.models import AnnotationRevision, GroundTruthChange, Project, Review, User
+from assay.store.models import (
+    AnnotationRevision,
+    GroundTruthChange,
+    Project,
+    Review,
+    SavedView,
+    User,
+)
 
 __all__ = [
     "annotation",
@@ -116,7 +123,10 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
         "total_annotations_number": counts.total_annotations_number,
         "total_predictions_number": counts.total_predictions_number,
         "finished_task_number": counts.num_tasks_with_annotations,
+        "visibility": p.visibility,
     }
+    if actor.may(Action.DASHBOARD_VIEW):
+        out["hourly_rate"] = p.hourly_rate
     if sees_ground_truth(actor):
         coverage = (
             100 * counts.ground_truth_number / counts.task_number if counts.task_number else 0.0
@@ -128,6 +138,19 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
             ground_truth_coverage=round(coverage, 2),
         )
     return out
+
+
+def saved_view(v: SavedView) -> dict[str, Any]:
+    """A saved Data Manager filter (Label Studio's view, plus `scope`: personal | project)."""
+    return {
+        "id": v.id,
+        "project": v.project_id,
+        "user": v.owner_id,
+        "scope": v.scope,
+        "data": v.data,
+        "created_at": iso(v.created_at),
+        "updated_at": iso(v.updated_at),
+    }
 
 
 def review(r: Review) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from assay.http.params import Id, PageNumber, PageSize
 from assay.services import tasks
 from assay.services.errors import Invalid
 from assay.services.tasks import annotations
-from assay.services.views import dm_filters, task_list
+from assay.services.views import dm_filters, saved_views, task_list
 
 router = APIRouter(prefix="/api", tags=["tasks"])
 
@@ -37,6 +38,7 @@ class AnnotationIn(BaseModel):
     was_cancelled: bool | None = None
     skip_reason: str | None = None
     lead_time: float | None = None
+    active_time: float | None = None  # seconds the editor counted as active
     job: Id | None = None
     revision: Any = None  # PATCH: the revision edited; a stale one answers 409
 
@@ -79,16 +81,21 @@ def list_tasks(
     selected_items: str | None = Query(
         None, alias="selectedItems", description="JSON: {all, included | excluded}."
     ),
-    view: Id | None = Query(None, description="Not supported: send the view's filters."),
+    view: Id | None = Query(
+        None, description="A saved view (/api/dm/views) whose filters and ordering to apply."
+    ),
     ctx: Ctx = Depends(context),
 ) -> Response:
     if project is None:
         raise Invalid.field("project", "is required: the id of the project whose tasks to list")
-    if view is not None:
-        raise Invalid.field("view", "saved Data Manager views are not supported: send `query`")
+    if view is not None and query is not None:
+        raise Invalid.field("view", "give a saved view or a `query`, not both")
     dm_query = dm_filters.parse_query(query, selected_items)
     with_regions = fields != "task_only"
     with ctx.read() as s:
+        if view is not None:
+            saved = saved_views.query_of(s, ctx.actor, view, project)
+            dm_query = dataclasses.replace(dm_query, filters=saved.filters, ordering=saved.ordering)
         pg = task_list.list_tasks(
             s,
             ctx.actor,
@@ -179,6 +186,7 @@ def create_annotation(
             was_cancelled=bool(body.was_cancelled),
             skip_reason=body.skip_reason,
             lead_time=body.lead_time,
+            active_time=body.active_time,
             job_id=body.job,
         )
         return serializers.annotation(ann, ctx.actor)

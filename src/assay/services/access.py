@@ -55,7 +55,14 @@ class Action(StrEnum):
     HONEYPOTS_MANAGE = "honeypots.manage"  # the pool, its settings, rerolling a job's honeypots
     HONEYPOTS_VIEW = "honeypots.view"  # which tasks are honeypots, every attempt and its score
     JOB_SUBMIT = "job.submit"  # hand in one's own work on a job and get feedback
+    DM_VIEWS_SHARE = "dm_views.share"  # make, change, delete project-wide saved filters
 
+
+# A project's visibility policy (`Project.visibility`): blind, annotators see their own work
+# only; shared, also their co-assignees' work in the same job (tasks.visibility says exactly).
+BLIND = "blind"
+SHARED = "shared"
+VISIBILITY_POLICIES = (BLIND, SHARED)
 
 _ALL = frozenset(Role)
 _STAFF = frozenset({Role.ADMIN, Role.LEAD})
@@ -93,6 +100,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.HONEYPOTS_MANAGE: _STAFF,
     Action.HONEYPOTS_VIEW: _STAFF,
     Action.JOB_SUBMIT: _ALL,
+    Action.DM_VIEWS_SHARE: _STAFF,
 }
 
 
@@ -121,6 +129,14 @@ def sees_honeypots(actor: Actor) -> bool:
     per-honeypot details of hand-ins and honeypot scores on the dashboard. Never annotators,
     who get a hand-in's score and hints only."""
     return actor.may(Action.HONEYPOTS_VIEW)
+
+
+def shows_annotation_details(actor: Actor, ann: Annotation) -> bool:
+    """Whether the actor is shown an annotation's review status, reviews, revisions, reviewer's
+    fix and scores: for their own annotations and for reviewers, leads and admins. A
+    co-assignee's annotation that a shared project shows an annotator
+    (`tasks.visibility.annotation_visibility`) is shown as its author's result only."""
+    return ann.completed_by_id == actor.id or actor.may(Action.ANNOTATIONS_VIEW_ALL)
 
 
 def authorize_annotation_change(actor: Actor, ann: Annotation) -> None:

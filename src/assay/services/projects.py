@@ -20,7 +20,13 @@ from assay.formats.label_config import (
 )
 from assay.formats.label_studio import RegionError, validate_result
 from assay.metrics.scoring import QualitySettings
-from assay.services.access import Action, Actor, authorize, visible_project_ids
+from assay.services.access import (
+    VISIBILITY_POLICIES,
+    Action,
+    Actor,
+    authorize,
+    visible_project_ids,
+)
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
@@ -28,10 +34,11 @@ from assay.store.types import utcnow
 
 EDITABLE = (
     "title", "description", "label_config", "expert_instruction", "color",
-    "show_collab_predictions", "model_version",
+    "show_collab_predictions", "model_version", "visibility", "hourly_rate",
 )  # fmt: skip
 FLAGS = frozenset({"show_collab_predictions"})  # the fields that are true or false
 MAX_MODEL_VERSION = 200
+MAX_HOURLY_RATE = 1e6
 MAX_TITLE = 200
 MAX_COLOR = 16  # a CSS color, e.g. #FFFFFF
 
@@ -65,10 +72,14 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         if name in FLAGS:
             if not isinstance(value, bool):
                 raise Invalid.field(name, "must be true or false")
-        elif not isinstance(value, str):
+        elif name != "hourly_rate" and not isinstance(value, str):
             raise Invalid.field(name, "must be a string")
     if "model_version" in fields and len(fields["model_version"]) > MAX_MODEL_VERSION:
         raise Invalid.field("model_version", f"must be at most {MAX_MODEL_VERSION} characters")
+    if "visibility" in fields and fields["visibility"] not in VISIBILITY_POLICIES:
+        raise Invalid.field("visibility", f"must be one of {', '.join(VISIBILITY_POLICIES)}")
+    if "hourly_rate" in fields:
+        fields["hourly_rate"] = _hourly_rate(fields["hourly_rate"])
     if "title" in fields and len(fields["title"]) > MAX_TITLE:
         raise Invalid.field("title", f"must be at most {MAX_TITLE} characters")
     if "color" in fields and len(fields["color"]) > MAX_COLOR:
@@ -79,6 +90,17 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         except LabelConfigError as exc:
             raise Invalid.field("label_config", str(exc)) from None
     return fields
+
+
+def _hourly_rate(value: Any) -> float | None:
+    """What an hour of annotation costs: a number from 0 to 1e6, or None to unset it."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise Invalid.field("hourly_rate", "must be a number (cost of one hour) or null")
+    if not 0 <= value <= MAX_HOURLY_RATE:
+        raise Invalid.field("hourly_rate", f"must be from 0 to {MAX_HOURLY_RATE:g}")
+    return float(value)
 
 
 def create_project(session: Session, actor: Actor, **fields: Any) -> Project:

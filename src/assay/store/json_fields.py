@@ -1,4 +1,5 @@
-"""One top-level key of a JSON column as SQL, the same on SQLite and PostgreSQL.
+"""One top-level key of a JSON column (and the region count of a result) as SQL, the same on
+SQLite and PostgreSQL.
 
 SQLite's `json_extract` returns a JSON number as a number and PostgreSQL's `->>` as text, and a
 cast of a non-number fails on PostgreSQL, so each reading names what it wants and gets NULL for
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Float, String, Text, literal
+from sqlalchemy import Boolean, Float, Integer, String, Text, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -109,4 +110,34 @@ def _bool_pg(element: JsonBool, compiler: SQLCompiler, **kw: Any) -> str:
     return (
         f"CASE WHEN jsonb_typeof({col} -> {key}) = 'boolean' "
         f"THEN CAST({col} ->> {key} AS BOOLEAN) END"
+    )
+
+
+class JsonRegionCount(FunctionElement[Any]):
+    """How many regions a Label Studio result (a JSON list column) holds: its items that are
+    not relations (`type` other than "relation"), as `web.common.region_count` counts them;
+    0 for an empty list."""
+
+    type = Integer()
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+
+
+@compiles(JsonRegionCount, "sqlite")
+def _regions_sqlite(element: JsonRegionCount, compiler: SQLCompiler, **kw: Any) -> str:
+    col = compiler.process(element.clauses.clauses[0], **kw)
+    return (
+        f"(SELECT count(*) FROM json_each({col}) AS r "
+        "WHERE r.type = 'object' AND coalesce(json_extract(r.value, '$.type'), '') != 'relation')"
+    )
+
+
+@compiles(JsonRegionCount, "postgresql")
+def _regions_pg(element: JsonRegionCount, compiler: SQLCompiler, **kw: Any) -> str:
+    col = compiler.process(element.clauses.clauses[0], **kw)
+    return (
+        f"(SELECT count(*) FROM jsonb_array_elements({col}) AS r(v) "
+        "WHERE jsonb_typeof(r.v) = 'object' AND coalesce(r.v ->> 'type', '') != 'relation')"
     )

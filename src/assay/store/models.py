@@ -109,6 +109,8 @@ class Project(Base):
         Boolean, default=False, server_default=false()
     )
     model_version: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    visibility: Mapped[str] = mapped_column(String(10), default="blind", server_default="blind")
+    hourly_rate: Mapped[float | None] = mapped_column(Float)  # cost of an hour; None = unset
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -237,7 +239,8 @@ class Annotation(Base):
     ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
     was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     skip_reason: Mapped[str | None] = mapped_column(String(500))  # why it was skipped (cancelled)
-    lead_time: Mapped[float | None] = mapped_column(Float)
+    lead_time: Mapped[float | None] = mapped_column(Float)  # seconds, task opened to submit
+    active_time: Mapped[float | None] = mapped_column(Float)  # seconds of input, idle cut 60 s
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # manual (a person's work) | consensus (merged from several; services.consensus).
     kind: Mapped[str] = mapped_column(String(12), default="manual", server_default="manual")
@@ -349,6 +352,21 @@ class ConsensusResult(Base):
     merged_at: Mapped[datetime] = mapped_column(default=utcnow)
     adjudicated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     adjudicated_at: Mapped[datetime | None] = mapped_column()
+
+
+class SavedView(Base):
+    """A saved Data Manager filter (Label Studio's view; services.views.saved_views)."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scope: Mapped[str] = mapped_column(String(10))  # personal | project
+    data: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
 
 
 class Prediction(Base):

@@ -27,7 +27,7 @@ from assay.formats.label_config import (
 from assay.http.params import Id
 from assay.services import projects
 from assay.services.access import Action, authorize
-from assay.services.errors import AssayError, Forbidden, Unauthorized
+from assay.services.errors import AssayError, Forbidden, Invalid, Unauthorized
 from assay.services.tasks import predictions
 from assay.store.models import Project
 from assay.web.common import PALETTE, PageRoute, reading, render, writing
@@ -173,7 +173,21 @@ def _settings_form(project: Project) -> dict[str, Any]:
         "mode": "labels" if control else "xml",
         "labels": _rows(specs, 1),
         "label_config": project.label_config,
+        "visibility": project.visibility,
+        "hourly_rate": "" if project.hourly_rate is None else f"{project.hourly_rate:g}",
     }
+
+
+def _rate(text: str | None) -> dict[str, Any]:
+    """The form's hourly rate as a project field: blank unsets it, absent leaves it."""
+    if text is None:
+        return {}
+    if not text.strip():
+        return {"hourly_rate": None}
+    try:
+        return {"hourly_rate": float(text)}
+    except ValueError:
+        raise Invalid.field("hourly_rate", "must be a number (cost of one hour)") from None
 
 
 @router.get("/projects/{project_id}/settings")
@@ -198,20 +212,26 @@ def save_settings(
     label_config: str = Form(""),
     prefill: str = Form(""),
     model_version: str = Form(""),
+    visibility: str | None = Form(None),
+    hourly_rate: str | None = Form(None),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
-    """Change the title, the description and the label set (or the config's XML), and
-    whether predictions pre-fill the annotate page (of which model version)."""
+    """Change the title, the description, the label set (or the config's XML), whether
+    predictions pre-fill the annotate page (of which model version), who sees whose work and
+    the hourly rate."""
     specs = _specs(label, colour)
+    extra = {"visibility": visibility} if visibility is not None else {}
     try:
         with writing(request, submitted_csrf) as (s, actor):
             project = projects.get_project(s, actor, project_id)
             xml = mode == "xml"
             config = label_config if xml else projects.relabelled_config(project, specs)
+            # The settings form sends both fields; a blank rate arrives as absent and unsets it.
+            extra |= _rate(hourly_rate if visibility is None else hourly_rate or "")
             projects.update_project(
                 s, actor, project_id, title=title.strip(), description=description,
                 label_config=config, show_collab_predictions=bool(prefill),
-                model_version=model_version.strip(),
+                model_version=model_version.strip(), **extra,
             )  # fmt: skip
     except AssayError as exc:
         if not _shown(exc):
@@ -221,6 +241,13 @@ def save_settings(
             form = _settings_form(project)
         form.update(title=title, description=description, mode=mode, label_config=label_config)
         form.update(prefill=bool(prefill), model_version=model_version)
+        form.update(
+            {
+                k: v
+                for k, v in (("visibility", visibility), ("hourly_rate", hourly_rate))
+                if v is not None
+            }
+        )
         if mode != "xml":
             form["labels"] = _rows(specs, 1)
         return _form_page(request, form, project_id, error=exc)

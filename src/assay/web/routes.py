@@ -302,8 +302,8 @@ def _annotation_source(
         "ground_truth": a.ground_truth if sees_ground_truth(actor) else False,
         "cancelled": a.was_cancelled,
         "created": when(a.created_at),
-        "regions": region_count(a.result),
-        "result": a.result,
+        "regions": region_count(tasks.result_seen_by(actor, a)),
+        "result": tasks.result_seen_by(actor, a),
     }
 
 

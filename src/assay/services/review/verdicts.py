@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Action, Actor, authorize
+from assay.services.access import Action, Actor, authorize, shows_annotation_details
 from assay.services.annotator_work import ANNOTATOR_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.ground_truth import lock_annotation
@@ -150,6 +150,8 @@ def list_reviews(session: Session, actor: Actor, annotation_id: int) -> list[Rev
     at all); reviewers and leads read all.
     """
     ann = get_annotation(session, actor, annotation_id)
+    if not shows_annotation_details(actor, ann):  # a co-assignee's, in a shared project
+        raise Forbidden("Annotators read the reviews of their own annotations only.")
     return list(
         session.scalars(select(Review).where(Review.annotation_id == ann.id).order_by(Review.id))
     )

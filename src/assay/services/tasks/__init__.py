@@ -27,10 +27,13 @@ from assay.services.tasks.media import (
 )
 from assay.services.tasks.results import checked_result, label_config_of_project, prediction_row
 from assay.services.tasks.visibility import (
+    VISIBILITY_POLICIES,
     annotation_visibility,
+    annotation_visible,
     counts_seen_by,
     get_task,
     regions_of,
+    result_seen_by,
     task_visibility,
 )
 
@@ -38,9 +41,11 @@ __all__ = [
     "BIG_IMPORT",
     "IMAGE_SUFFIXES",
     "MEDIA_URL",
+    "VISIBILITY_POLICIES",
     "ImportResult",
     "MediaScope",
     "annotation_visibility",
+    "annotation_visible",
     "authorize_media_file",
     "checked_result",
     "counts_seen_by",
@@ -58,6 +63,7 @@ __all__ = [
     "regions_of",
     "register_images",
     "resolve_media_path",
+    "result_seen_by",
     "task_visibility",
     "update_task",
 ]

@@ -9,11 +9,21 @@ from sqlalchemy.orm import Session
 
 from assay.services import changes, jobs
 from assay.services import ground_truth as _gt
-from assay.services.access import Action, Actor, authorize, authorize_annotation_change
+from assay.services.access import (
+    Action,
+    Actor,
+    authorize,
+    authorize_annotation_change,
+    shows_annotation_details,
+)
 from assay.services.checks import is_id, is_int
-from assay.services.errors import Conflict, Invalid, NotFound
-from assay.services.tasks.results import checked_lead_time, checked_result, label_config_of_project
-from assay.services.tasks.visibility import annotation_visibility, get_task
+from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.services.tasks.results import checked_result, checked_times, label_config_of_project
+from assay.services.tasks.visibility import (
+    annotation_visibility,
+    annotation_visible,
+    get_task,
+)
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
 
@@ -40,7 +50,7 @@ def get_annotation(session: Session, actor: Actor, annotation_id: int) -> Annota
     if ann is None or ann.deleted_at is not None:
         raise NotFound(f"Annotation {annotation_id} not found.")
     authorize(session, actor, Action.TASK_VIEW, ann.project_id)
-    if not actor.may(Action.ANNOTATIONS_VIEW_ALL) and ann.completed_by_id != actor.id:
+    if not annotation_visible(session, actor, ann):
         raise NotFound(f"Annotation {annotation_id} not found.")
     return ann
 
@@ -69,6 +79,7 @@ def create_annotation(
     lead_time: float | None = None,
     job_id: int | None = None,
     skip_reason: str | None = None,
+    active_time: float | None = None,
 ) -> Annotation:
     task = get_task(session, actor, task_id)
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
@@ -90,9 +101,10 @@ def create_annotation(
             f"Task {task.id} is done: its ground truth is final and it takes no more annotations."
         )
     result = checked_result(result, label_config_of_project(session, task.project_id), "result")
-    lead_time = checked_lead_time(lead_time)
+    lead_time, active_time = checked_times(lead_time, active_time)
     reason = _skip_reason(skip_reason, was_cancelled)
     ann = add_annotation(session, actor, task, result, job_id, was_cancelled, lead_time)
+    ann.active_time = active_time
     ann.skip_reason = reason
     if ground_truth:
         _gt.make_ground_truth(session, actor, ann)
@@ -216,8 +228,13 @@ def update_annotation(
         content_changed = True
     if "skip_reason" in fields or not ann.was_cancelled:
         ann.skip_reason = _skip_reason(fields.get("skip_reason"), ann.was_cancelled)
-    if fields.get("lead_time") is not None:
-        ann.lead_time = checked_lead_time(fields["lead_time"])
+    if fields.get("lead_time") is not None or fields.get("active_time") is not None:
+        lead = fields.get("lead_time")
+        active = fields.get("active_time")
+        ann.lead_time, ann.active_time = checked_times(
+            lead if lead is not None else ann.lead_time,
+            active if active is not None else ann.active_time,
+        )
     if content_changed:
         ann.revision += 1
         ann.updated_at = utcnow()
@@ -254,8 +271,11 @@ def soft_delete(session: Session, actor: Actor, ann: Annotation) -> None:
 
 
 def list_revisions(session: Session, actor: Actor, annotation_id: int) -> list[AnnotationRevision]:
-    """Every state the annotation has had, oldest first; readable as long as the annotation is."""
+    """Every state the annotation has had, oldest first; readable as long as the annotation is,
+    except a co-assignee's in a shared project (its history holds reviews' fixes and GT)."""
     ann = get_annotation(session, actor, annotation_id)
+    if not shows_annotation_details(actor, ann):
+        raise Forbidden("Annotators read the revisions of their own annotations only.")
     stmt = (
         select(AnnotationRevision)
         .where(AnnotationRevision.annotation_id == ann.id)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from assay.services.access import Actor, sees_ground_truth
+from assay.services.access import Actor, sees_ground_truth, shows_annotation_details
 from assay.services.ground_truth import AnswerKeyEntry
 from assay.store.models import Annotation, Prediction, Task
 
@@ -34,12 +34,26 @@ def annotation(
         "was_cancelled": a.was_cancelled,
         "skip_reason": a.skip_reason,
         "lead_time": a.lead_time,
+        "active_time": a.active_time,
         "revision": a.revision,
         "review_status": a.review_status,
         "created_at": iso(a.created_at),
         "updated_at": iso(a.updated_at),
         "updated_by": a.updated_by_id,
     }
+    if not shows_annotation_details(actor, a):
+        # A co-assignee's annotation in a shared project: the author's own work, with the same
+        # keys as any annotation but nothing of its review, revisions or time.
+        out |= {
+            "result": a.work_result,
+            "skip_reason": None,
+            "lead_time": None,
+            "active_time": None,
+            "revision": None,
+            "review_status": None,
+            "updated_at": out["created_at"],
+            "updated_by": a.completed_by_id,
+        }
     if sees_ground_truth(actor):
         out["ground_truth"] = a.ground_truth if ground_truth is None else ground_truth
     if result is not None:

@@ -54,16 +54,32 @@ def checked_lead_time(value: Any, field: str = "lead_time") -> float | None:
     return float(value)
 
 
+def checked_times(
+    lead_time: Any, active_time: Any, prefix: str = ""
+) -> tuple[float | None, float | None]:
+    """An annotation's wall time (`lead_time`, task opened to submit) and active time (what the
+    editor counted: focus and input, idle cut-off 60 s), both seconds or None; the active time
+    cannot be longer than the wall time when both are known."""
+    lead = checked_lead_time(lead_time, f"{prefix}lead_time")
+    active = checked_lead_time(active_time, f"{prefix}active_time")
+    if lead is not None and active is not None and active > lead:
+        raise Invalid.field(
+            f"{prefix}active_time", f"{active:g} s is longer than lead_time ({lead:g} s)"
+        )
+    return lead, active
+
+
 def annotation_row(ann: Any, config: LabelConfig, path: str) -> dict[str, Any]:
     if not isinstance(ann, dict):
         raise Invalid.field(path, "must be an object")
     result = checked_result(ann.get("result", []), config, f"{path}.result")
-    lead_time = checked_lead_time(ann.get("lead_time"), f"{path}.lead_time")
+    lead_time, active_time = checked_times(ann.get("lead_time"), ann.get("active_time"), f"{path}.")
     return {
         "result": result,
         "ground_truth": bool(ann.get("ground_truth", False)),
         "was_cancelled": bool(ann.get("was_cancelled", False)),
         "lead_time": lead_time,
+        "active_time": active_time,
     }
 
 

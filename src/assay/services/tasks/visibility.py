@@ -1,15 +1,37 @@
 """What of a project's tasks and labels an actor may see: annotators their own jobs' tasks and
-their own annotations; everyone else every task of their projects."""
+their own annotations (and, in a `shared` project, their co-assignees' work in the same job);
+everyone else every task and annotation of their projects.
+
+The project's `visibility` policy:
+- blind (the default): an annotator sees only their own annotations.
+- shared: an annotator also sees the annotations other assignees of one of their jobs made in
+  that job, with these exceptions, so that nothing they read depends on ground truth, done
+  state or honeypot status (docs/api.md, "Visibility policy", gives the reasoning):
+  - only annotations made in the same job (`Annotation.job_id`): a honeypot served in many
+    jobs collects attempts from many annotators, so counting every attempt would point at it;
+  - in a job with `replicas`, at most `replicas - 1` others per task (the earliest): every
+    assignee gets a honeypot, but only `replicas` of them get an ordinary task;
+  - never a ground-truth annotation, a consensus annotation or a skip;
+  - others' annotations carry no review status, revision history, reviewer's fix or score
+    (`shows_annotation_details`).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from assay.services.access import Action, Actor, authorize
+from assay.services.access import (
+    SHARED,
+    VISIBILITY_POLICIES,
+    Action,
+    Actor,
+    authorize,
+    shows_annotation_details,
+)
 from assay.services.errors import NotFound
 from assay.services.projects import ProjectCounts, project_counts
 from assay.store.models import (
@@ -18,8 +40,11 @@ from assay.store.models import (
     JobAssignee,
     JobTask,
     Prediction,
+    Project,
     Task,
 )
+
+__all__ = ["VISIBILITY_POLICIES"]  # re-exported: the policies' names, from access
 
 
 def get_task(session: Session, actor: Actor, task_id: int) -> Task:
@@ -73,10 +98,70 @@ def task_visibility(actor: Actor) -> tuple[Any, ...]:
 
 
 def annotation_visibility(actor: Actor) -> tuple[Any, ...]:
-    """Filters on Annotation for what this actor may see: annotators see only their own."""
+    """Filters on Annotation for what this actor may see: reviewers, leads and admins every
+    annotation; annotators their own, and in a shared project their co-assignees' work in the
+    same job (`_peer_annotations`)."""
     if actor.may(Action.ANNOTATIONS_VIEW_ALL):
         return ()
-    return (Annotation.completed_by_id == actor.id,)
+    return (
+        or_(Annotation.completed_by_id == actor.id, Annotation.id.in_(_peer_annotations(actor))),
+    )
+
+
+def _peer_annotations(actor: Actor) -> Any:
+    """The ids of others' annotations an annotator sees under the shared policy: made in a
+    live job of a shared project that both the actor and the author are assigned to, a
+    person's own work (not GT, not consensus, not a skip), at most `replicas - 1` per task and
+    job (the earliest) when the job sets replicas."""
+    author_assigned = (
+        select(JobAssignee.user_id)
+        .where(
+            JobAssignee.job_id == Annotation.job_id,
+            JobAssignee.user_id == Annotation.completed_by_id,
+        )
+        .exists()
+    )
+    my_jobs = select(JobAssignee.job_id).where(JobAssignee.user_id == actor.id)
+    shared = select(Project.id).where(Project.visibility == SHARED)
+    ranked = (
+        select(
+            Annotation.id.label("id"),
+            Job.replicas.label("replicas"),
+            func.row_number()
+            .over(partition_by=(Annotation.task_id, Annotation.job_id), order_by=Annotation.id)
+            .label("rank"),
+        )
+        .join(Job, Job.id == Annotation.job_id)
+        .where(
+            Job.deleted_at.is_(None),
+            Job.id.in_(my_jobs),
+            Job.project_id.in_(shared),
+            Annotation.completed_by_id != actor.id,
+            Annotation.deleted_at.is_(None),
+            Annotation.kind == "manual",
+            Annotation.ground_truth.is_(False),
+            Annotation.was_cancelled.is_(False),
+            author_assigned,
+        )
+        .subquery()
+    )
+    return select(ranked.c.id).where(
+        or_(ranked.c.replicas.is_(None), ranked.c.rank < ranked.c.replicas)
+    )
+
+
+def annotation_visible(session: Session, actor: Actor, ann: Annotation) -> bool:
+    """Whether the actor may see this one annotation (`annotation_visibility`)."""
+    if shows_annotation_details(actor, ann):
+        return True
+    stmt = select(Annotation.id).where(Annotation.id == ann.id, *annotation_visibility(actor))
+    return session.scalar(stmt) is not None
+
+
+def result_seen_by(actor: Actor, ann: Annotation) -> list[Any]:
+    """The result the actor is shown: the author's own work for a co-assignee's annotation
+    (a reviewer's fix is review), the annotation's result otherwise."""
+    return ann.result if shows_annotation_details(actor, ann) else ann.work_result
 
 
 def regions_of(

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from assay.metrics import wilson_interval
@@ -21,7 +21,39 @@ from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize, sees_honeypots
 from assay.services.quality.tables import group_row, number
-from assay.store.models import Annotation, QualityScore
+from assay.store.json_fields import JsonRegionCount
+from assay.store.models import Annotation, Project, QualityScore
+
+ACCEPTED = ("accepted", "fixed")  # review statuses whose objects count as accepted
+
+
+@dataclass(frozen=True)
+class TimeOnTask:
+    """One annotator's timed work: the live annotations (skips included) that carry both the
+    editor's active time and the wall time (`lead_time`), summed. Objects are regions of the
+    annotator's own result (`Annotation.work_result`); accepted ones are those of annotations
+    whose standing review accepted them (accept, or fix & accept). docs/metrics.md has the
+    formulas."""
+
+    timed: int = 0  # annotations with both times
+    active_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    objects: int = 0
+    accepted_objects: int = 0
+
+    @property
+    def objects_per_minute(self) -> float | None:
+        """Objects drawn per minute of active time; None without active time."""
+        if self.active_seconds <= 0:
+            return None
+        return round(self.objects / (self.active_seconds / 60), 6)
+
+    def cost_per_accepted_object(self, hourly_rate: float | None) -> float | None:
+        """hourly_rate x active hours / accepted objects; None without a rate or accepted
+        objects."""
+        if hourly_rate is None or self.accepted_objects == 0:
+            return None
+        return round(hourly_rate * self.active_seconds / 3600 / self.accepted_objects, 6)
 
 
 @dataclass(frozen=True)
@@ -38,6 +70,7 @@ class AnnotatorPerformance:
     quality: quality.GroupQuality | None  # scores against GT; None when nothing is scored
     agreement: float | None  # mean pairwise accuracy with the others, weighted by shared tasks
     honeypot_accuracy: float | None = None  # filled once the project has honeypots
+    time: TimeOnTask = TimeOnTask()
 
     def rate(self, n: int) -> float | None:
         return round(n / self.reviewed, 6) if self.reviewed else None
@@ -89,6 +122,7 @@ def annotator_performance(
             continue
         c["annotations"] += n
         c[status] += n
+    timed = time_on_task(session, project_id)
     lead_times: dict[int, list[float]] = defaultdict(list)
     for user_id, lead_time in session.execute(
         select(Annotation.completed_by_id, Annotation.lead_time).where(
@@ -127,9 +161,41 @@ def annotator_performance(
                 quality=scores.get(user_id),
                 agreement=with_others.get(user_id),
                 honeypot_accuracy=on_honeypots[user_id][1] if user_id in on_honeypots else None,
+                time=timed.get(user_id, TimeOnTask()),
             )
         )
     return sorted(rows, key=lambda r: (r.email or "", r.user_id))
+
+
+def time_on_task(session: Session, project_id: int) -> dict[int, TimeOnTask]:
+    """Each annotator's timed work in the project (`TimeOnTask`), in one query."""
+    regions = JsonRegionCount(Annotation.work_result)
+    drawn = Annotation.was_cancelled.is_(False)
+    accepted = drawn & Annotation.review_status.in_(ACCEPTED)
+    rows = session.execute(
+        select(
+            Annotation.completed_by_id,
+            func.count(),
+            func.sum(Annotation.active_time),
+            func.sum(Annotation.lead_time),
+            func.sum(case((drawn, regions), else_=0)),
+            func.sum(case((accepted, regions), else_=0)),
+        )
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.deleted_at.is_(None),
+            Annotation.ground_truth.is_(False),
+            Annotation.kind == "manual",
+            Annotation.completed_by_id.is_not(None),
+            Annotation.active_time.is_not(None),
+            Annotation.lead_time.is_not(None),
+        )
+        .group_by(Annotation.completed_by_id)
+    )
+    return {
+        user_id: TimeOnTask(n, float(active or 0), float(wall or 0), int(obj or 0), int(ok or 0))
+        for user_id, n, active, wall, obj, ok in rows
+    }
 
 
 def honeypot_accuracy(session: Session, actor: Actor, project_id: int) -> WeeklySums:
@@ -195,6 +261,8 @@ def performance_rows(
     honeypot_weeks: WeeklySums | None = None,
 ) -> list[dict[str, Any]]:
     """The Annotator Performance table, one flat row per annotator (also the CSV scorecard)."""
+    project = session.get(Project, project_id)
+    hourly_rate = project.hourly_rate if project is not None else None
     rows = []
     for r in annotator_performance(session, actor, project_id, agreement, honeypot_weeks):
         q = group_row(r.quality) if r.quality else {}
@@ -222,6 +290,13 @@ def performance_rows(
                 "f1": q.get("f1"),
                 "agreement": r.agreement,
                 "honeypot_accuracy": r.honeypot_accuracy,
+                "timed_annotations": r.time.timed,
+                "active_time": round(r.time.active_seconds, 3),
+                "wall_time": round(r.time.wall_seconds, 3),
+                "objects": r.time.objects,
+                "objects_per_minute": r.time.objects_per_minute,
+                "accepted_objects": r.time.accepted_objects,
+                "cost_per_accepted_object": r.time.cost_per_accepted_object(hourly_rate),
             }
         )
     return rows
@@ -239,8 +314,10 @@ def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str,
     models = quality.groups(session, actor, project_id, "model")
     on_honeypots = {u: weekly_means(per) for u, per in honeypot_weeks.items()}
     emails = authors.emails_of(session, [*agreement.annotators, *weeks, *on_honeypots])
+    project = session.get(Project, project_id)
     return {
         "project": project_id,
+        "hourly_rate": project.hourly_rate if project is not None else None,
         "annotators": people,
         "agreement": {
             "annotators": [{"id": a, "email": emails.get(a)} for a in agreement.annotators],

@@ -10,6 +10,7 @@
   const $ = (id) => document.getElementById(id);
   const root = $("an-editor");
   const { config, left, right, picker, viewer } = E.openEditor("an-config", onZoom);
+  const clock = E.createActiveClock(60); // time on task, sent with each save
   const state = {
     task: null, // the task on screen (the API's task JSON), null at the hand-in
     annotation: null, // the person's annotation of it in this job, when revising
@@ -83,6 +84,7 @@
     ed.load(regions, size, task);
     if (size) viewer.setSize(size);
     state.ready = Boolean(size);
+    clock.start();
     showTask();
     ed.render();
     root.dataset.task = String(task.id);
@@ -118,14 +120,24 @@
     return state.task && state.ready && !state.busy && !picker.isOpen();
   }
 
-  // Store the task's answer: a new annotation in this job, or a change of the one revised.
+  // Store the task's answer: a new annotation in this job, or a change of the one revised,
+  // with the time spent on it (a revision adds this visit's time to the annotation's).
   async function save(body) {
+    const spent = clock.readings();
     if (state.annotation) {
-      const url = fill(config.urls.annotation, { annotation: state.annotation.id });
-      await api("PATCH", url, body);
+      const before = state.annotation;
+      const url = fill(config.urls.annotation, { annotation: before.id });
+      await api("PATCH", url, {
+        ...body,
+        lead_time: (before.lead_time || 0) + spent.lead_time,
+        active_time: Math.min(
+          (before.active_time || 0) + spent.active_time,
+          (before.lead_time || 0) + spent.lead_time,
+        ),
+      });
     } else {
       const url = fill(config.urls.annotations, { task: state.task.id });
-      await api("POST", url, { job: config.job.id, ...body });
+      await api("POST", url, { job: config.job.id, ...body, ...spent });
       state.workedOn.push(state.task.id);
     }
   }
