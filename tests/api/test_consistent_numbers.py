@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from typer.testing import CliRunner
+
+from assay.cli import app as cli_app
 from builders import HONEYPOT_GT as GT
-from builders import box, honeypots_of, make_job
+from builders import box, header_counts, honeypots_of, make_job, merge
 from builders import honeypot_settings as settings
 
 
@@ -51,3 +56,85 @@ def test_hand_in_refuses_while_tasks_are_unannotated_and_burns_no_attempt(client
     assert "3 of 6 tasks" in r.json()["detail"] and "unannotated" in r.json()["detail"]
     fb = client.get(f"{url}/feedback", headers=ann.headers).json()
     assert fb["status"] == "open" and fb["attempts"] == [] and fb["attempts_left"] == 3
+
+
+# -- consensus results are a kind of their own ---------------------------------------------------
+
+
+def _three_annotated_tasks(client, people, project):
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": f"{i}.jpg"}} for i in range(3)],
+        headers=people["lead"].headers,
+    ).json()["task_ids"]
+    for t in ids:
+        for who in ("annotator", "annotator2"):
+            r = client.post(
+                f"/api/tasks/{t}/annotations",
+                json={"result": [box(10, 10, 20, 20, "Zebra")]},
+                headers=people[who].headers,
+            )
+            assert r.status_code == 201, r.text
+    return ids
+
+
+def test_consensus_results_are_not_counted_as_annotations(client, people, project, signed_in):
+    lead = people["lead"].headers
+    ids = _three_annotated_tasks(client, people, project)
+    merge(client, people["lead"], project["id"])
+    # counts: 6 annotations by people, the 3 merged results apart
+    assert (
+        client.get(f"/api/projects/{project['id']}", headers=lead).json()[
+            "total_annotations_number"
+        ]
+        == 6
+    )
+    listing = client.get(f"/api/tasks?project={project['id']}", headers=lead).json()
+    assert listing["total_annotations"] == 6
+    assert {t["total_annotations"] for t in listing["tasks"]} == {2}
+    dm = client.get(
+        "/api/tasks",
+        params={"project": project["id"], "query": '{"filters": {"conjunction": "and", "items": [{"filter": '
+                '"filter:tasks:total_annotations", "operator": "equal", "type": "Number", '
+                '"value": 2}]}}'},
+        headers=lead,
+    ).json()  # fmt: skip
+    assert dm.get("total") == 3, dm
+    # the Label Studio API marks each annotation's kind
+    task = client.get(f"/api/tasks/{ids[0]}", headers=lead).json()
+    assert task["total_annotations"] == 2
+    kinds = sorted(a["kind"] for a in task["annotations"])
+    assert kinds == ["annotation", "annotation", "consensus"]
+    listed = client.get(f"/api/tasks/{ids[0]}/annotations", headers=lead).json()
+    assert sorted(a["kind"] for a in listed) == ["annotation", "annotation", "consensus"]
+    # the task table's Review column counts people's work only, the task page lists it apart
+    page = signed_in(people["lead"]).get(f"/projects/{project['id']}")
+    assert page.status_code == 200
+    assert header_counts(page.text)["Annotations"] == "6"
+    task_page = signed_in(people["lead"]).get(f"/tasks/{ids[0]}").text
+    assert 'Annotations <span class="muted">(2)</span>' in task_page
+    assert 'Consensus <span class="muted">(1)</span>' in task_page
+
+
+def test_evaluate_lists_no_unknown_annotator_for_consensus(client, people, project, tmp_path):
+    lead = people["lead"].headers
+    ids = _three_annotated_tasks(client, people, project)
+    for t in ids:
+        client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"result": [box(10, 10, 20, 20, "Zebra")], "ground_truth": True},
+            headers=lead,
+        )
+    merge(client, people["lead"], project["id"])
+    export = client.get(f"/api/projects/{project['id']}/export?exportType=JSON", headers=lead)
+    assert export.status_code == 200
+    path = tmp_path / "export.json"
+    path.write_bytes(export.content)
+    result = CliRunner().invoke(
+        cli_app, ["evaluate", "--gt", str(path), "--pred", str(path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    names = {(r["kind"], r["name"]) for r in rows}
+    assert ("annotator", "unknown") not in names
+    assert ("consensus", "consensus") in names

@@ -23,13 +23,17 @@ from assay.store.models import Annotation, JobAssignee
 
 T = TypeVar("T")
 
+# An annotation that counts as one in annotation counts (projects, task lists, the Data
+# Manager's total_annotations): a person's work, not a consensus result (a merge of others').
+COUNTED = Annotation.kind == "manual"
+
 # Live annotations that stand for an annotator's work: not deleted, not cancelled, made by
 # hand (a consensus annotation is a merge of others' work), not the answer key.
 ANNOTATOR_WORK = (
     Annotation.deleted_at.is_(None),
     Annotation.was_cancelled.is_(False),
     Annotation.ground_truth.is_(False),
-    Annotation.kind == "manual",
+    COUNTED,
 )
 
 

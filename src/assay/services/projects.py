@@ -21,6 +21,7 @@ from assay.formats.label_config import (
 from assay.formats.label_studio import RegionError, validate_result
 from assay.metrics.scoring import QualitySettings
 from assay.services.access import Action, Actor, authorize, visible_project_ids
+from assay.services.annotator_work import COUNTED
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
@@ -225,6 +226,7 @@ def project_counts(
         .where(
             Annotation.project_id.in_(project_ids),
             Annotation.deleted_at.is_(None),
+            COUNTED,
             *live,
             *annotations_seen,
         )
