@@ -138,3 +138,37 @@ def test_evaluate_lists_no_unknown_annotator_for_consensus(client, people, proje
     names = {(r["kind"], r["name"]) for r in rows}
     assert ("annotator", "unknown") not in names
     assert ("consensus", "consensus") in names
+
+
+# -- two measures, two names ---------------------------------------------------------------------
+
+
+def test_pairwise_agreement_and_consensus_support_are_named_apart(
+    client, people, project, signed_in
+):
+    lead = people["lead"].headers
+    (t,) = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": "x.jpg"}}],
+        headers=lead,
+    ).json()["task_ids"]
+    # same box, different labels: pairwise accuracy 0, yet each backs half the consensus
+    for who, label in (("annotator", "Zebra"), ("annotator2", "Elephant")):
+        client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"result": [box(10, 10, 20, 20, label)]},
+            headers=people[who].headers,
+        )
+    merge(client, people["lead"], project["id"])
+    pairwise = client.get(f"/api/tasks/{t}/agreement", headers=lead).json()
+    support = client.get(f"/api/tasks/{t}/consensus", headers=lead).json()["agreement"]
+    browser = signed_in(people["lead"])
+    table = browser.get(f"/projects/{project['id']}").text
+    assert ">Pairwise agreement</th>" in table and ">Agreement</th>" not in table
+    assert "consensus support" in table.lower()  # the merge dialog's threshold
+    task_page = browser.get(f"/tasks/{t}").text
+    assert f"consensus support {100 * support:.0f} %" in task_page
+    assert "· agreement" not in task_page
+    dashboard = browser.get(f"/projects/{project['id']}/dashboard").text
+    assert ">Agreement</th>" not in dashboard
+    assert pairwise["agreement"] == 0.0 and support == 0.5  # metrics.md's worked example

@@ -78,7 +78,9 @@ def test_lead_relabels_the_tied_box_moves_another_and_saves_it_as_gt(
     assert page.get_attribute("#adj", "data-task") == str(t0)
     assert page.inner_text("#adj-remaining") == "1 waiting"
     assert page.locator("#adj-tied").is_visible()
-    assert f"agreement {round(consensus['agreement'] * 100)} %" in page.inner_text("#adj-agreement")
+    assert f"consensus support {round(consensus['agreement'] * 100)} %" in page.inner_text(
+        "#adj-agreement"
+    )
     # the editor starts from the consensus boxes
     assert page.input_value("#adj-start-from") == "consensus"
     assert page.locator("#gt-left g.gt-box").count() == 2

@@ -116,7 +116,7 @@ def test_task_page_lists_the_consensus_with_status_and_agreement(signed_in, clie
         rf'data-source="annotation-{c0["annotation"]["id"]}".*?</button>', page, re.S
     ).group(0)
     text = " ".join(re.sub(r"<[^>]+>", " ", entry.split(">", 1)[1]).split())
-    agreement = f"agreement {100 * c0['agreement']:.0f} %"
+    agreement = f"consensus support {100 * c0['agreement']:.0f} %"
     assert text.startswith("Consensus adjudicate tied vote") and text.endswith(agreement)
     # the reviewer reads it too; after adjudication it says so
     r = client.post(f"/api/tasks/{t0}/adjudicate", json={"result": [ZEBRA]}, headers=lead.headers)
