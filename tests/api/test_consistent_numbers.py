@@ -172,3 +172,48 @@ def test_pairwise_agreement_and_consensus_support_are_named_apart(
     dashboard = browser.get(f"/projects/{project['id']}/dashboard").text
     assert ">Agreement</th>" not in dashboard
     assert pairwise["agreement"] == 0.0 and support == 0.5  # metrics.md's worked example
+
+
+# -- what each consensus weighting sends to adjudication, before merging ------------------------
+
+
+def test_preview_counts_what_each_weighting_sends_to_adjudication(client, people, project):
+    lead = people["lead"].headers
+    gt_task, tie = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": f"{i}.jpg"}} for i in range(2)],
+        headers=lead,
+    ).json()["task_ids"]
+    zebra, elephant = box(10, 10, 20, 20, "Zebra"), box(10, 10, 20, 20, "Elephant")
+    client.post(
+        f"/api/tasks/{gt_task}/annotations",
+        json={"result": [zebra], "ground_truth": True},
+        headers=lead,
+    )
+    # annotator 1 is right on the GT task, annotator 2 wrong; on `tie` their votes tie
+    for t, (one, two) in ((gt_task, (zebra, elephant)), (tie, (zebra, elephant))):
+        for who, result in (("annotator", one), ("annotator2", two)):
+            r = client.post(
+                f"/api/tasks/{t}/annotations",
+                json={"result": [result]},
+                headers=people[who].headers,
+            )
+            assert r.status_code == 201, r.text
+    url = f"/api/projects/{project['id']}/consensus/preview"
+    r = client.post(url, json={"tasks": [tie], "adjudicate_below": 0.5}, headers=lead)
+    assert r.status_code == 200, r.text
+    counts = r.json()["weightings"]
+    assert set(counts) == {"uniform", "accuracy", "dawid_skene"}
+    assert counts["uniform"] == {
+        "tasks": 1, "merged": 0, "adjudicate": 1, "tied": 1, "accepted": 0
+    }  # fmt: skip
+    assert counts["accuracy"]["adjudicate"] == 0 and counts["accuracy"]["merged"] == 1
+    # nothing was stored; the merge then does what the preview said
+    assert client.get(f"/api/tasks/{tie}/consensus", headers=lead).json()["status"] is None
+    assert merge(client, people["lead"], project["id"], tasks=[tie])["adjudicate"] == 1
+    done = merge(client, people["lead"], project["id"], tasks=[tie], weighting="accuracy")
+    assert done["adjudicate"] == 0
+    # bad settings are refused naming the field; weighting is not a preview's input
+    bad = client.post(url, json={"adjudicate_below": 2}, headers=lead)
+    assert bad.status_code == 400 and "adjudicate_below" in bad.json()["validation_errors"]
+    assert client.post(url, json={"weighting": "uniform"}, headers=lead).status_code == 400

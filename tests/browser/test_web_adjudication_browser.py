@@ -158,6 +158,14 @@ def test_lead_merges_the_selected_task_from_the_consensus_dialog(
     assert page.inner_text("#dm-consensus-selected-text") == "The 1 selected task"
     assert page.is_disabled("input[name=auto_accept_at]")
     page.fill("input[name=iou_threshold]", "0.4")
+    # before merging, each weighting says how many tasks it would send to adjudication
+    page.wait_for_function(
+        "() => document.getElementById('dm-consensus-dialog').dataset.preview === 'done'"
+        " && document.querySelector('option[value=dawid_skene]').textContent.includes('(1 ')"
+    )
+    option = page.inner_text("select[name=weighting] option[value=dawid_skene]")
+    assert option.endswith("(1 to adjudication)"), option
+    assert "consensus support under 0.5" in page.inner_text("#dm-consensus-preview")
     page.select_option("select[name=weighting]", "dawid_skene")
     chromium.shot(page, "consensus-dialog")
     page.click("#dm-consensus-merge")

@@ -97,13 +97,14 @@ def test_project_page_links_the_queue_and_offers_the_merge_form(signed_in, peopl
     assert link and link.group(1) == f"/projects/{tied['project']}/adjudication"
     assert re.sub(r"<[^>]+>", "", link.group(2)) == "Adjudication (1 waiting) →"
     assert 'id="dm-consensus"' in r.text and 'id="dm-consensus-dialog"' in r.text
-    weightings = re.findall(r'<option value="(\w+)">(Uniform|Accuracy|Dawid)', r.text)
+    weightings = re.findall(r'<option value="(\w+)" data-title="(Uniform|Accuracy|Dawid)', r.text)
     assert [w for w, _ in weightings] == list(WEIGHTINGS)
     auto = re.search(r'<input type="number" name="auto_accept_at"[^>]*>', r.text)
     assert auto and "disabled" in auto.group(0)  # auto-accept is off by default
     urls = json.loads(_Page(r.text).json_scripts["dm-consensus-urls"])
     assert urls["merge"] == f"/api/projects/{tied['project']}/consensus/merge"
     assert urls["job"] == "/api/background-jobs/{job}"
+    assert urls["preview"] == f"/api/projects/{tied['project']}/consensus/preview"
     assert "dm_consensus.js" in r.text
 
 

@@ -191,6 +191,7 @@ def project_page(
             },
             "consensus_urls": {
                 "merge": f"/api/projects/{project.id}/consensus/merge",
+                "preview": f"/api/projects/{project.id}/consensus/preview",
                 "job": "/api/background-jobs/{job}",
                 "waiting": f"/api/projects/{project.id}/adjudication/next",
             },
