@@ -217,3 +217,55 @@ def test_preview_counts_what_each_weighting_sends_to_adjudication(client, people
     bad = client.post(url, json={"adjudicate_below": 2}, headers=lead)
     assert bad.status_code == 400 and "adjudicate_below" in bad.json()["validation_errors"]
     assert client.post(url, json={"weighting": "uniform"}, headers=lead).status_code == 400
+
+
+# -- a starred annotation stays its author's work ------------------------------------------------
+
+
+def test_starring_an_annotation_as_gt_keeps_it_the_authors_work(client, people, project):
+    lead = people["lead"].headers
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": f"{i}.jpg"}} for i in range(2)],
+        headers=lead,
+    ).json()["task_ids"]
+    mine = {}
+    for t in ids:
+        for who, x in (("annotator", 10), ("annotator2", 11)):
+            r = client.post(
+                f"/api/tasks/{t}/annotations",
+                json={"result": [box(x, 10, 20, 20, "Zebra")]},
+                headers=people[who].headers,
+            )
+            mine[(t, who)] = r.json()["id"]
+
+    def numbers():
+        dash = client.get(f"/api/projects/{project['id']}/dashboard", headers=lead).json()
+        rows = {r["annotator"]: r for r in dash["annotators"]}
+        agreement = [
+            client.get(f"/api/tasks/{t}/agreement", headers=lead).json()["agreement"] for t in ids
+        ]
+        return (
+            rows[people["annotator"].id]["annotations"],
+            rows[people["annotator"].id]["agreement"],
+            agreement,
+        )
+
+    before = numbers()
+    assert before[0] == 2 and None not in before[2]
+    r = client.patch(
+        f"/api/annotations/{mine[(ids[0], 'annotator')]}",
+        json={"ground_truth": True},
+        headers=lead,
+    )
+    assert r.status_code == 200, r.text
+    assert numbers() == before
+    # the lead's own answer key (made as GT) is no one's work: the lead gets no row
+    client.post(
+        f"/api/tasks/{ids[1]}/annotations",
+        json={"result": [box(10, 10, 20, 20, "Zebra")], "ground_truth": True},
+        headers=lead,
+    )
+    dash = client.get(f"/api/projects/{project['id']}/dashboard", headers=lead).json()
+    assert people["lead"].id not in {r["annotator"] for r in dash["annotators"]}
+    assert numbers()[:2] == before[:2]

@@ -2,7 +2,8 @@
 
 One rule for every view that compares annotators (the stored `tasks.agreement`, the task and
 project agreement views, the dashboard, consensus): each annotator's **latest** live annotation
-of the task that was made by hand, is not cancelled and is not the GT. An annotator's earlier
+of the task that was made by hand, is not cancelled and is not an answer key made as one (a
+GT annotation someone else starred stays its author's work: `AUTHORS_WORK`). An annotator's earlier
 attempts are not a second opinion, so two annotations by one person never make a pair.
 
 And one rule for what counts as work on a task of a job (`work_on`), which the queue, job
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import case, or_, select
 
-from assay.store.models import Annotation, JobAssignee
+from assay.store.models import Annotation, GroundTruthChange, JobAssignee
 
 T = TypeVar("T")
 
@@ -27,9 +28,33 @@ T = TypeVar("T")
 # Manager's total_annotations): a person's work, not a consensus result (a merge of others').
 COUNTED = Annotation.kind == "manual"
 
+# The GT annotation stays its author's work when someone else made it the GT (a lead starring
+# an annotator's annotation, or picking it in bulk): it still counts as hers in counts,
+# scorecards and agreement. An annotation its author made the GT (the GT stage's Done,
+# adjudication, a lead starring her own) is the answer key only.
+_STARRED_BY_SOMEONE_ELSE = (
+    select(GroundTruthChange.id)
+    .where(
+        GroundTruthChange.task_id == Annotation.task_id,
+        GroundTruthChange.to_annotation_id == Annotation.id,
+        GroundTruthChange.changed_by_id.is_distinct_from(Annotation.completed_by_id),
+    )
+    .exists()
+)
+AUTHORS_WORK = or_(Annotation.ground_truth.is_(False), _STARRED_BY_SOMEONE_ELSE)
+
 # Live annotations that stand for an annotator's work: not deleted, not cancelled, made by
-# hand (a consensus annotation is a merge of others' work), not the answer key.
+# hand (a consensus annotation is a merge of others' work), and not an answer key made as one
+# (`AUTHORS_WORK`): what agreement, consensus and counts compare.
 ANNOTATOR_WORK = (
+    Annotation.deleted_at.is_(None),
+    Annotation.was_cancelled.is_(False),
+    COUNTED,
+    AUTHORS_WORK,
+)
+
+# The same, without the GT: what is scored against the GT and what reviewers get.
+SCORED_WORK = (
     Annotation.deleted_at.is_(None),
     Annotation.was_cancelled.is_(False),
     Annotation.ground_truth.is_(False),
