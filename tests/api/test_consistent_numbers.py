@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from assay.cli import app as cli_app
+from assay.store.models import Prediction
 from builders import HONEYPOT_GT as GT
 from builders import box, header_counts, honeypots_of, make_job, merge
 from builders import honeypot_settings as settings
@@ -269,3 +271,59 @@ def test_starring_an_annotation_as_gt_keeps_it_the_authors_work(client, people, 
     dash = client.get(f"/api/projects/{project['id']}/dashboard", headers=lead).json()
     assert people["lead"].id not in {r["annotator"] for r in dash["annotators"]}
     assert numbers()[:2] == before[:2]
+
+
+# -- importing a detector's predictions again replaces them ------------------------------------
+
+
+def test_importing_the_same_predictions_twice_replaces_them(client, people, project):
+    lead = people["lead"].headers
+    ids = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": f"{i}.jpg"}} for i in range(3)],
+        headers=lead,
+    ).json()["task_ids"]
+    url = f"/api/projects/{project['id']}/import/predictions"
+    detector = [
+        {"task": t, "model_version": "det-v1", "score": 0.9, "result": [box(10, 10, 20, 20)]}
+        for t in ids[:2]
+    ]
+    other = [{"task": ids[0], "model_version": "det-v2", "result": [box(30, 30, 5, 5)]}]
+    first = client.post(url, json=detector + other, headers=lead)
+    assert first.status_code == 201 and first.json() == {"created": 3, "replaced": 0}
+    old = {
+        p["id"]
+        for p in client.get(f"/api/predictions?task={ids[0]}", headers=lead).json()
+        if p["model_version"] == "det-v1"
+    }
+    again = client.post(url, json=detector, headers=lead)
+    assert again.status_code == 201 and again.json() == {"created": 2, "replaced": 2}
+
+    def versions(t):
+        preds = client.get(f"/api/predictions?task={t}", headers=lead).json()
+        return sorted(p["model_version"] for p in preds)
+
+    assert versions(ids[0]) == ["det-v1", "det-v2"]  # another version is left alone
+    assert versions(ids[1]) == ["det-v1"] and versions(ids[2]) == []
+    project_json = client.get(f"/api/projects/{project['id']}", headers=lead).json()
+    assert project_json["total_predictions_number"] == 3
+    # the replaced rows are kept, soft-deleted: gone from the API, not from the database
+    (old_id,) = old
+    assert client.get(f"/api/predictions/{old_id}", headers=lead).status_code == 404
+
+
+def test_replaced_predictions_are_kept_in_the_database(client, people, project, db):
+    lead = people["lead"].headers
+    (t,) = client.post(
+        f"/api/projects/{project['id']}/import?return_task_ids=true",
+        json=[{"data": {"image": "x.jpg"}}],
+        headers=lead,
+    ).json()["task_ids"]
+    url = f"/api/projects/{project['id']}/import/predictions"
+    body = [{"task": t, "model_version": "det-v1", "result": [box(10, 10, 20, 20)]}]
+    client.post(url, json=body, headers=lead)
+    client.post(url, json=body, headers=lead)
+    with db.session(write=False) as s:
+        rows = s.execute(select(Prediction.deleted_at, Prediction.deleted_by_id)).all()
+    assert len(rows) == 2
+    assert sorted(r.deleted_by_id is not None for r in rows) == [False, True]
