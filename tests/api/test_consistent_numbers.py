@@ -327,3 +327,32 @@ def test_replaced_predictions_are_kept_in_the_database(client, people, project, 
         rows = s.execute(select(Prediction.deleted_at, Prediction.deleted_by_id)).all()
     assert len(rows) == 2
     assert sorted(r.deleted_by_id is not None for r in rows) == [False, True]
+
+
+# -- honeypot rotation: difficulty from enough scores, exposure balanced ----------------------
+
+
+def test_rotation_serves_unexposed_honeypots_before_showing_one_again(client, people, pool):
+    settings(client, people, pool, per_job=3)
+    first = make_job(client, people, pool, pool["plain"][:3], who=("annotator",))
+    shown = set(honeypots_of(client, people, first["id"]))
+    _answer = [box(10, 10, 20, 20, "Elephant", id="a"), box(50, 50, 10, 10, "Zebra", id="b")]
+    job_tasks = client.get(f"/api/jobs/{first['id']}", headers=people["annotator"].headers)
+    for t in job_tasks.json()["task_ids"]:
+        client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"job": first["id"], "result": _answer if t in shown else []},
+            headers=people["annotator"].headers,
+        )
+    # one person's answers do not rate a honeypot: it stays unrated, and fills any level
+    rows = client.get(
+        f"/api/projects/{pool['project']}/honeypots", headers=people["lead"].headers
+    ).json()["results"]
+    assert {r["difficulty"] for r in rows if r["task"] in shown} == {"unrated"}
+    second = make_job(client, people, pool, pool["plain"][3:6], who=("annotator2",))
+    again = set(honeypots_of(client, people, second["id"]))
+    assert len(again) == 3 and not again & shown  # seven honeypots were never shown yet
+    health = client.get(
+        f"/api/projects/{pool['project']}/honeypots/health", headers=people["lead"].headers
+    ).json()
+    assert health["by_difficulty"]["unrated"] == 10
