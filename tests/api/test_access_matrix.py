@@ -578,6 +578,14 @@ MATRIX = {
         ),
         {"admin": 202, "lead": 202, "reviewer": 403, "annotator": 403},
     ),
+    "preview consensus": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/consensus/preview",
+            {"tasks": x["tasks"][:1]},
+        ),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
     "task consensus": (
         lambda x: ("GET", f"/api/tasks/{x['tasks'][0]}/consensus", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},

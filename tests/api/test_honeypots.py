@@ -186,7 +186,7 @@ def test_submit_feedback_threshold_hints_and_attempts(client, people, pool):
     url = f"/api/jobs/{job['id']}"
     # nothing annotated yet: can't submit
     early = client.post(f"{url}/submit", headers=ann.headers)
-    assert early.status_code == 409 and "still to annotate" in early.json()["detail"]
+    assert early.status_code == 409 and "still unannotated" in early.json()["detail"]
     # wrong label on the elephant, the zebra missed
     _answer(client, ann, job["id"], hp, [box(10, 10, 20, 20, "Zebra", id="a1")])
     fb = client.post(f"{url}/submit", headers=ann.headers).json()

@@ -78,7 +78,9 @@ def test_lead_relabels_the_tied_box_moves_another_and_saves_it_as_gt(
     assert page.get_attribute("#adj", "data-task") == str(t0)
     assert page.inner_text("#adj-remaining") == "1 waiting"
     assert page.locator("#adj-tied").is_visible()
-    assert f"agreement {round(consensus['agreement'] * 100)} %" in page.inner_text("#adj-agreement")
+    assert f"consensus support {round(consensus['agreement'] * 100)} %" in page.inner_text(
+        "#adj-agreement"
+    )
     # the editor starts from the consensus boxes
     assert page.input_value("#adj-start-from") == "consensus"
     assert page.locator("#gt-left g.gt-box").count() == 2
@@ -156,6 +158,14 @@ def test_lead_merges_the_selected_task_from_the_consensus_dialog(
     assert page.inner_text("#dm-consensus-selected-text") == "The 1 selected task"
     assert page.is_disabled("input[name=auto_accept_at]")
     page.fill("input[name=iou_threshold]", "0.4")
+    # before merging, each weighting says how many tasks it would send to adjudication
+    page.wait_for_function(
+        "() => document.getElementById('dm-consensus-dialog').dataset.preview === 'done'"
+        " && document.querySelector('option[value=dawid_skene]').textContent.includes('(1 ')"
+    )
+    option = page.inner_text("select[name=weighting] option[value=dawid_skene]")
+    assert option.endswith("(1 to adjudication)"), option
+    assert "consensus support under 0.5" in page.inner_text("#dm-consensus-preview")
     page.select_option("select[name=weighting]", "dawid_skene")
     chromium.shot(page, "consensus-dialog")
     page.click("#dm-consensus-merge")

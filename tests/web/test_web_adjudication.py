@@ -97,13 +97,14 @@ def test_project_page_links_the_queue_and_offers_the_merge_form(signed_in, peopl
     assert link and link.group(1) == f"/projects/{tied['project']}/adjudication"
     assert re.sub(r"<[^>]+>", "", link.group(2)) == "Adjudication (1 waiting) →"
     assert 'id="dm-consensus"' in r.text and 'id="dm-consensus-dialog"' in r.text
-    weightings = re.findall(r'<option value="(\w+)">(Uniform|Accuracy|Dawid)', r.text)
+    weightings = re.findall(r'<option value="(\w+)" data-title="(Uniform|Accuracy|Dawid)', r.text)
     assert [w for w, _ in weightings] == list(WEIGHTINGS)
     auto = re.search(r'<input type="number" name="auto_accept_at"[^>]*>', r.text)
     assert auto and "disabled" in auto.group(0)  # auto-accept is off by default
     urls = json.loads(_Page(r.text).json_scripts["dm-consensus-urls"])
     assert urls["merge"] == f"/api/projects/{tied['project']}/consensus/merge"
     assert urls["job"] == "/api/background-jobs/{job}"
+    assert urls["preview"] == f"/api/projects/{tied['project']}/consensus/preview"
     assert "dm_consensus.js" in r.text
 
 
@@ -116,7 +117,7 @@ def test_task_page_lists_the_consensus_with_status_and_agreement(signed_in, clie
         rf'data-source="annotation-{c0["annotation"]["id"]}".*?</button>', page, re.S
     ).group(0)
     text = " ".join(re.sub(r"<[^>]+>", " ", entry.split(">", 1)[1]).split())
-    agreement = f"agreement {100 * c0['agreement']:.0f} %"
+    agreement = f"consensus support {100 * c0['agreement']:.0f} %"
     assert text.startswith("Consensus adjudicate tied vote") and text.endswith(agreement)
     # the reviewer reads it too; after adjudication it says so
     r = client.post(f"/api/tasks/{t0}/adjudicate", json={"result": [ZEBRA]}, headers=lead.headers)

@@ -95,7 +95,7 @@ def test_empty_project_dashboard_says_what_is_missing(signed_in, people, project
     r = signed_in(people["lead"]).get(f"/projects/{project['id']}/dashboard")
     assert r.status_code == 200
     assert "No annotations yet." in r.text
-    assert "Agreement needs two or more annotators" in r.text
+    assert "Pairwise agreement needs two or more annotators" in r.text
     assert "No model predictions scored against ground truth yet." in r.text
 
 

@@ -65,7 +65,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
     page = _Page(r.text)
     assert page.headers == [
         "Select all tasks on this page", "Task", "Image", "Ground truth", "GT status",
-        "Accuracy", "Agreement", "Review", "Reviewers", "Annotations", "Predictions", "Created",
+        "Accuracy", "Pairwise agreement", "Review", "Reviewers", "Annotations", "Predictions", "Created",
     ]  # fmt: skip
     rows = by_task(page)
     assert [rows[f"#{i}"]["Ground truth"] for i in ids] == [
@@ -123,7 +123,7 @@ def test_reviewer_sees_ground_truth_but_no_checkboxes_or_actions(signed_in, peop
     r = signed_in(people["reviewer"]).get(f"/projects/{dm['project']}")
     page = _Page(r.text)
     assert page.headers == [
-        "Task", "Image", "Ground truth", "GT status", "Accuracy", "Agreement", "Review",
+        "Task", "Image", "Ground truth", "GT status", "Accuracy", "Pairwise agreement", "Review",
         "Reviewers", "Annotations", "Predictions", "Created",
     ]  # fmt: skip
     assert by_task(page)[f"#{dm['tasks'][1]}"]["Ground truth"] == "★ annotator2@example.com"
@@ -140,7 +140,7 @@ def test_annotator_never_sees_ground_truth_on_the_project_page(signed_in, people
     page = _Page(r.text)
     assert page.headers == ["Task", "Image", "Annotations", "Predictions", "Created"]
     assert "★" not in r.text and "Ground truth" not in r.text and "GT" not in r.text
-    assert "Accuracy" not in r.text and "Agreement" not in r.text
+    assert "Accuracy" not in r.text and "agreement" not in r.text.lower()
     assert "dm-actions" not in r.text and "dm-pick" not in r.text
     assert not FILTER_RE.findall(r.text)
     # their own three annotations; nothing about GT, done or empty
@@ -267,11 +267,13 @@ def test_lead_admin_reviewer_see_accuracy_and_agreement_per_task(signed_in, peop
     (u,) = _quality_tasks(client, people, dm["project"], 1, with_gt=False)
     for who in ("lead", "admin", "reviewer"):
         rows = by_task(_Page(signed_in(people[who]).get(f"/projects/{dm['project']}").text))
-        cells = {k: (r["Accuracy"], r["Agreement"]) for k, r in rows.items()}
+        cells = {k: (r["Accuracy"], r["Pairwise agreement"]) for k, r in rows.items()}
         assert cells[f"#{t}"] == ("75 %", "50 %"), who
         assert cells[f"#{u}"] == ("–", "50 %"), who
-        # dm's first task: an imported GT and one matching annotation; the rest have no pair
-        assert [cells[f"#{i}"] for i in dm["tasks"]] == [("100 %", "–")] + [("–", "–")] * 6, who
+        # dm's first task: annotator's GT (imported by the lead, so still her work) and
+        # annotator2's matching annotation make a pair; the rest have no pair
+        first = ("100 %", "100 %")
+        assert [cells[f"#{i}"] for i in dm["tasks"]] == [first] + [("–", "–")] * 6, who
 
 
 def test_quality_cells_match_task_agreement_and_the_stored_scores(people, client, dm, db):
@@ -300,7 +302,7 @@ def test_quality_columns_take_a_fixed_number_of_queries(signed_in, people, clien
     with counting_queries(db) as few:
         r = lead.get(url + "?page_size=8")
     assert r.status_code == 200
-    assert [(row["Accuracy"], row["Agreement"]) for row in _Page(r.text).records].count(
+    assert [(row["Accuracy"], row["Pairwise agreement"]) for row in _Page(r.text).records].count(
         ("75 %", "50 %")
     ) == 1
     _quality_tasks(client, people, dm["project"], 25)
@@ -309,7 +311,9 @@ def test_quality_columns_take_a_fixed_number_of_queries(signed_in, people, clien
     assert r.status_code == 200
     records = _Page(r.text).records
     assert len(records) == 33
-    assert [(row["Accuracy"], row["Agreement"]) for row in records].count(("75 %", "50 %")) == 26
+    assert [(row["Accuracy"], row["Pairwise agreement"]) for row in records].count(
+        ("75 %", "50 %")
+    ) == 26
     assert len(many) == len(few), (len(few), len(many))
 
 

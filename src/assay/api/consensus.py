@@ -68,6 +68,29 @@ def merge(project_id: Id, body: MergeIn, ctx: Ctx = Depends(context)) -> JSONRes
     return JSONResponse({"id": job_id, "status": "queued"}, status_code=202)
 
 
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: Any = None
+    job: Any = None
+    quorum: Any = None
+    iou_threshold: Any = None
+    adjudicate_below: Any = None
+    auto_accept_at: Any = None
+
+
+@router.post("/projects/{project_id}/consensus/preview")
+def preview(project_id: Id, body: PreviewIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Before a merge: how many tasks each weighting would send to adjudication (nothing is
+    stored). The same body as a merge, without `weighting`."""
+    settings = consensus.MergeSettings.checked(
+        **body.model_dump(exclude={"tasks", "job"}, exclude_none=True)
+    )
+    with ctx.read() as s:
+        counts = consensus.preview(s, ctx.actor, project_id, settings, body.tasks, body.job)
+    return {"settings": settings.to_json() | {"weighting": None}, "weightings": counts}
+
+
 @router.get("/tasks/{task_id}/consensus")
 def task_consensus(task_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:

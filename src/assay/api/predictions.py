@@ -75,5 +75,5 @@ def import_predictions(
     project_id: Id, body: list[dict[str, Any]], ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     with ctx.write() as s:
-        created = predictions.import_predictions(s, ctx.actor, project_id, body)
-    return {"created": created}
+        done = predictions.import_predictions(s, ctx.actor, project_id, body)
+    return {"created": done.created, "replaced": done.replaced}

@@ -87,6 +87,14 @@ def _who(annotation: Mapping[str, Any]) -> str:
     return str(by) if by is not None else "unknown"
 
 
+def _subject(annotation: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, name) an annotation is scored under: a consensus result (`"kind": "consensus"`
+    in assay's exports) under its own row, everything else under its annotator."""
+    if annotation.get("kind") == "consensus":
+        return "consensus", "consensus"
+    return "annotator", _who(annotation)
+
+
 def evaluate_exports(
     gt_data: Any, pred_data: Any, settings: QualitySettings | None = None
 ) -> list[SubjectRow]:
@@ -112,7 +120,7 @@ def evaluate_exports(
         except RegionError as exc:
             raise ExportError(f"gt[{i}].{exc.field}", exc.reason) from None
         subjects = [
-            ("annotator", _who(a), a.get("result") or [], f"annotations[{k}]")
+            (*_subject(a), a.get("result") or [], f"annotations[{k}]")
             for k, a in enumerate(task.get("annotations") or [])
             if isinstance(a, dict) and not a.get("was_cancelled") and not a.get("ground_truth")
         ]

@@ -27,6 +27,7 @@ from assay.services.access import (
     authorize,
     visible_project_ids,
 )
+from assay.services.annotator_work import COUNTED
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.store.models import Annotation, Prediction, Project, ProjectMember, Task, User
@@ -257,6 +258,7 @@ def project_counts(
         .where(
             Annotation.project_id.in_(project_ids),
             Annotation.deleted_at.is_(None),
+            COUNTED,
             *live,
             *annotations_seen,
         )

@@ -29,7 +29,7 @@ def adjudication_url(project_id: int) -> str:
 
 @router.get("/projects/{project_id}/adjudication")
 def adjudication_page(request: Request, project_id: Id) -> Response:
-    """The editor over the adjudication queue, lowest agreement (and tied votes) first."""
+    """The editor over the adjudication queue, lowest consensus support (and tied votes) first."""
     with reading(request) as (s, actor):
         remaining = consensus.waiting_count(s, actor, project_id)  # the role check
         project = projects.get_project(s, actor, project_id)

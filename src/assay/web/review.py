@@ -28,7 +28,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 ORDER_TITLES = {
     "task": "Task id",
     "annotator": "Annotator",
-    "agreement": "Lowest agreement first",
+    "agreement": "Lowest pairwise agreement first",
     "confidence": "Lowest model confidence first",
     "accuracy": "Lowest accuracy vs GT first",
 }

@@ -191,6 +191,7 @@ def project_page(
             },
             "consensus_urls": {
                 "merge": f"/api/projects/{project.id}/consensus/merge",
+                "preview": f"/api/projects/{project.id}/consensus/preview",
                 "job": "/api/background-jobs/{job}",
                 "waiting": f"/api/projects/{project.id}/adjudication/next",
             },
@@ -298,6 +299,7 @@ def _annotation_source(
         "kind": "annotation",
         "id": a.id,
         "title": title,
+        "merged": a.kind == "consensus",  # listed apart: a consensus result is nobody's work
         "consensus": merged if a.kind == "consensus" else None,
         "ground_truth": a.ground_truth if sees_ground_truth(actor) else False,
         "cancelled": a.was_cancelled,

@@ -14,7 +14,13 @@ from assay.services.consensus.adjudication import (
     waiting_count,
 )
 from assay.services.consensus.inputs import WEIGHTINGS, MergeSettings, tasks_to_merge
-from assay.services.consensus.merge import MERGE_KIND, merge_job, merge_tasks, start_merge
+from assay.services.consensus.merge import (
+    MERGE_KIND,
+    merge_job,
+    merge_tasks,
+    preview,
+    start_merge,
+)
 from assay.services.consensus.weights import Estimate, estimate
 
 __all__ = [
@@ -28,6 +34,7 @@ __all__ = [
     "merge_job",
     "merge_tasks",
     "next_to_adjudicate",
+    "preview",
     "remove_consensus",
     "start_merge",
     "task_consensus",

@@ -4,6 +4,7 @@ at once, disputed ones wait for adjudication. Runs as a background job, chunk by
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from assay.services import background
 from assay.services.access import Action, Actor, authorize
 from assay.services.consensus.inputs import (
     CHUNK,
+    WEIGHTINGS,
     ChoiceVotes,
     MergeSettings,
     TaskInput,
@@ -57,6 +59,32 @@ def merge_tasks(
     counts = {"merged": 0, "adjudicate": 0, "accepted": 0, "skipped": len(task_ids) - len(inputs)}
     if not inputs:
         return counts
+    results, votes = _merge(session, actor, project_id, inputs, settings, fixed)
+    config = label_config_of_project(session, project_id)
+    controls = ls_controls(config)
+    lock_tasks(session, [i.task.id for i in inputs])
+    for item, result, vote in zip(inputs, results, votes, strict=True):
+        choice_items = [
+            {"from_name": name, "to_name": config.controls[name].to_name[0], "type": "choices",
+             "value": {"choices": [label]}}
+            for name, (label, _, _) in vote.classes.items()
+            if name in config.controls
+        ]  # fmt: skip
+        status = _store(session, actor, item, result, vote, choice_items, controls, settings,
+                        job_id)  # fmt: skip
+        counts[status] += 1
+    return counts
+
+
+def _merge(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    inputs: list[TaskInput],
+    settings: MergeSettings,
+    fixed: Estimate | None,
+) -> tuple[list[Any], list[ChoiceVotes]]:
+    """Each task's merged regions and Choices votes, stored nowhere."""
     accuracy = None
     if settings.weighting == "accuracy" and fixed is None:
         accuracy = annotator_accuracy(session, actor, project_id)
@@ -76,20 +104,67 @@ def merge_tasks(
         votes = [fixed.choices.get(i.task.id, ChoiceVotes({})) for i in inputs]
     else:
         votes = merge_choices(inputs, settings.weighting, merged.weights)
-    config = label_config_of_project(session, project_id)
-    controls = ls_controls(config)
-    lock_tasks(session, [i.task.id for i in inputs])
-    for item, result, vote in zip(inputs, merged.results, votes, strict=True):
-        choice_items = [
-            {"from_name": name, "to_name": config.controls[name].to_name[0], "type": "choices",
-             "value": {"choices": [label]}}
-            for name, (label, _, _) in vote.classes.items()
-            if name in config.controls
-        ]  # fmt: skip
-        status = _store(session, actor, item, result, vote, choice_items, controls, settings,
-                        job_id)  # fmt: skip
-        counts[status] += 1
-    return counts
+    return list(merged.results), votes
+
+
+def _outcome(
+    item: TaskInput, result: Any, vote: ChoiceVotes, settings: MergeSettings
+) -> tuple[str, float, bool]:
+    """A task's status after a merge (merged | adjudicate | accepted, before checking that the
+    task has no GT yet), its consensus support and whether a vote tied.
+
+    Consensus support: the box consensus support when any annotator drew a box, the support of
+    the winning class for each Choices control, averaged; a tied box label or class vote is a
+    tie. Under `adjudicate_below`, or tied: adjudicate.
+    """
+    drew = any(len(r) for r in item.regions)
+    parts = ([float(result.agreement)] if drew or not vote.classes else []) + [
+        support for _, support, _ in vote.classes.values()
+    ]
+    agreement = round(sum(parts) / len(parts), 6)
+    tied = bool(result.tied) or vote.tied
+    status = "merged"
+    if tied or agreement < settings.adjudicate_below:
+        status = "adjudicate"
+    elif settings.auto_accept_at is not None:
+        # every annotator agrees: each one's box F1 reaches the threshold, each chose the class
+        boxes_ok = float(np.min(result.annotator_agreement)) >= settings.auto_accept_at
+        classes_ok = all(support == 1.0 for _, support, _ in vote.classes.values())
+        if (boxes_ok or not drew) and classes_ok:
+            status = "accepted"
+    return status, agreement, tied
+
+
+def preview(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    settings: MergeSettings,
+    task_ids: Any = None,
+    job_id: Any = None,
+) -> dict[str, dict[str, int]]:
+    """What a merge with these settings would do under each weighting, storing nothing: per
+    weighting, the tasks it would merge, send to adjudication (and of those, tied), and
+    auto-accept as GT (before checking that a task has no GT yet)."""
+    authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
+    ids = tasks_to_merge(session, actor, project_id, task_ids, job_id)
+    out: dict[str, dict[str, int]] = {}
+    for weighting in WEIGHTINGS:
+        each = replace(settings, weighting=weighting)
+        fixed = estimate(session, actor, project_id, ids, each)
+        counts = {"tasks": 0, "merged": 0, "adjudicate": 0, "tied": 0, "accepted": 0}
+        for i in range(0, len(ids), CHUNK):
+            inputs = list(read_inputs(session, ids[i : i + CHUNK]))
+            if not inputs:
+                continue
+            results, votes = _merge(session, actor, project_id, inputs, each, fixed)
+            for item, result, vote in zip(inputs, results, votes, strict=True):
+                status, _, tied = _outcome(item, result, vote, each)
+                counts["tasks"] += 1
+                counts[status] += 1
+                counts["tied"] += tied
+        out[weighting] = counts
+    return out
 
 
 def _store(
@@ -103,11 +178,7 @@ def _store(
     settings: MergeSettings,
     job_id: int | None,
 ) -> str:
-    """Store one task's consensus and decide its status.
-
-    Agreement: the box consensus agreement when any annotator drew a box, the support of the
-    winning class for each Choices control, averaged; a tied box label or class vote is a tie.
-    """
+    """Store one task's consensus and decide its status (`_outcome`)."""
     task = item.task
     w, h = task.width or 100, task.height or 100
     records = [
@@ -126,21 +197,7 @@ def _store(
     ann = add_annotation(session, actor, task, ls_result, job_id)
     ann.kind = "consensus"
     ann.completed_by_id = None
-    drew = any(len(r) for r in item.regions)
-    parts = ([float(result.agreement)] if drew or not vote.classes else []) + [
-        support for _, support, _ in vote.classes.values()
-    ]
-    agreement = round(sum(parts) / len(parts), 6)
-    tied = bool(result.tied) or vote.tied
-    status = "merged"
-    if tied or agreement < settings.adjudicate_below:
-        status = "adjudicate"
-    elif settings.auto_accept_at is not None:
-        # every annotator agrees: each one's box F1 reaches the threshold, each chose the class
-        boxes_ok = float(np.min(result.annotator_agreement)) >= settings.auto_accept_at
-        classes_ok = all(support == 1.0 for _, support, _ in vote.classes.values())
-        if (boxes_ok or not drew) and classes_ok:
-            status = "accepted"
+    status, agreement, tied = _outcome(item, result, vote, settings)
     row = old or ConsensusResult(task_id=task.id, project_id=task.project_id)
     row.annotation_id = ann.id
     row.annotators = len(item.annotator_ids)

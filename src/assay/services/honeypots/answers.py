@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
 from assay.metrics.scoring import RegionConflict, conflicts_of, regions_of, score_result
+from assay.services.annotator_work import answer_order
 from assay.services.projects import quality_settings_of
 from assay.store.models import (
     Annotation,
@@ -54,13 +55,13 @@ def score_answers(
         select(Annotation)
         .where(
             Annotation.task_id.in_(tasks),
-            Annotation.job_id == job_id,
             Annotation.completed_by_id == user_id,
             Annotation.deleted_at.is_(None),
+            Annotation.kind == "manual",
         )
-        .order_by(Annotation.id)
+        .order_by(*answer_order(job_id))
     ):
-        answers[a.task_id] = a  # the latest
+        answers[a.task_id] = a  # the one that counts for the job (annotator_work.work_on)
     settings = quality_settings_of(project)
     details: list[list[Any]] = []
     conflicts: list[tuple[RegionConflict, dict[str, float], dict[str, float]]] = []

@@ -21,6 +21,10 @@ from assay.store.models import (
 from assay.store.types import utcnow
 
 DIFFICULTIES = ("easy", "medium", "hard")
+# A derived difficulty needs this many scored answers; with fewer a honeypot is "unrated" and
+# fills any level of the difficulty mix (one or two people's scores say little of a task).
+MIN_SCORES = 3
+UNRATED = "unrated"
 
 
 EASY_FROM = 0.8  # mean past accuracy at or above this: easy
@@ -137,21 +141,23 @@ def update_honeypot(
 
 
 def derived_difficulties(session: Session, task_ids: Iterable[int]) -> dict[int, str]:
-    """Difficulty from annotators' mean past accuracy on each task (no scores: medium)."""
+    """Difficulty from annotators' mean past accuracy on each task; `UNRATED` with fewer than
+    `MIN_SCORES` scored answers."""
     ids = list(task_ids)
-    means = dict(
-        session.execute(
-            select(QualityScore.task_id, func.avg(QualityScore.accuracy))
+    means = {
+        t: (n, m)
+        for t, n, m in session.execute(
+            select(QualityScore.task_id, func.count(), func.avg(QualityScore.accuracy))
             .where(QualityScore.task_id.in_(ids), QualityScore.subject_kind == "annotation")
             .group_by(QualityScore.task_id)
-        ).all()
-    ) if ids else {}  # fmt: skip
+        )
+    } if ids else {}  # fmt: skip
     out = {}
     for t in ids:
-        m = means.get(t)
+        n, m = means.get(t, (0, None))
         out[t] = (
-            "medium"
-            if m is None
+            UNRATED
+            if m is None or n < MIN_SCORES
             else ("easy" if m >= EASY_FROM else "medium" if m >= MEDIUM_FROM else "hard")
         )
     return out

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services.access import Action, Actor, authorize
 from assay.services.checks import is_int
-from assay.services.honeypots.pool import DIFFICULTIES, derived_difficulties
+from assay.services.honeypots.pool import DIFFICULTIES, UNRATED, derived_difficulties
 from assay.services.honeypots.rotation import exposure_counts
 from assay.services.honeypots.settings import settings_of
 from assay.store.models import (
@@ -109,7 +109,7 @@ def pool_health(session: Session, actor: Actor, project_id: int) -> PoolHealth:
     project = session.get(Project, project_id)
     assert project is not None
     cfg = settings_of(project)
-    active = {d: 0 for d in DIFFICULTIES}
+    active = {d: 0 for d in (*DIFFICULTIES, UNRATED)}
     for r in rows:
         if r.in_pool and not r.retired:
             active[r.difficulty] += 1
@@ -125,7 +125,7 @@ def pool_health(session: Session, actor: Actor, project_id: int) -> PoolHealth:
     if is_int(cfg.per_job) and cfg.per_job > total:
         warnings.append(f"per_job asks for {cfg.per_job} honeypots but only {total} are active.")
     for d in DIFFICULTIES:
-        if cfg.difficulty_mix.get(d, 0) > 0 and active[d] == 0:
+        if cfg.difficulty_mix.get(d, 0) > 0 and active[d] == 0 and active[UNRATED] == 0:
             warnings.append(f"No active {d} honeypots: jobs get other difficulties instead.")
     share = round(retired / (total + retired), 6) if total + retired else None
     return PoolHealth(active, total, retired, removed, share, cfg.min_pool_size, warnings)

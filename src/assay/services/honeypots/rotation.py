@@ -1,8 +1,9 @@
 """Rotation: which honeypots a job gets, where they go in it, and who has seen them.
 
 A job gets `per_job` honeypots at random positions when it is created (or rerolled before it
-starts): least exposed first within the difficulty mix, never one an assignee has already
-seen. A honeypot that reaches `max_exposures` retires (kept, restorable)."""
+starts): least exposed first, the difficulty mix choosing among equally exposed ones (`pick`),
+never one an assignee has already seen. A honeypot that reaches `max_exposures` retires
+(kept, restorable)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from assay.services.honeypots.pool import DIFFICULTIES, active_honeypots, derived_difficulties
+from assay.services.honeypots.pool import (
+    DIFFICULTIES,
+    UNRATED,
+    active_honeypots,
+    derived_difficulties,
+)
 from assay.services.honeypots.settings import settings_of
 from assay.store.models import (
     Annotation,
@@ -89,9 +95,9 @@ def choose(
     job_id: int | None = None,
     rng: random.Random | None = None,
 ) -> list[int]:
-    """The honeypots for a job: `per_job` of the active pool, least exposed first within the
-    difficulty mix (a short difficulty is filled from the others), none an assignee has seen
-    and none already in the job. Fewer when the pool cannot supply them."""
+    """The honeypots for a job: `per_job` of the active pool (`pick`: least exposed first, the
+    difficulty mix among equally exposed ones), none an assignee has seen and none already in
+    the job. Fewer when the pool cannot supply them."""
     rng = rng or _rng
     project = session.get(Project, project_id)
     assert project is not None
@@ -113,16 +119,54 @@ def choose(
         return []
     derived = derived_difficulties(session, [t for t, d in pool if d is None])
     exposures = exposure_counts(session, [t for t, _ in pool])
-    order = {t: (exposures.get(t, 0), rng.random()) for t, _ in pool}
-    by_level: dict[str, list[int]] = defaultdict(list)
-    for t, d in pool:
-        by_level[d or derived[t]].append(t)
+    candidates = [(t, d or derived[t], exposures.get(t, 0)) for t, d in pool]
+    return pick(candidates, _largest_remainder(cfg.difficulty_mix, k), k, rng)
+
+
+def pick(
+    candidates: list[tuple[int, str, int]],
+    want: dict[str, int],
+    k: int,
+    rng: random.Random,
+) -> list[int]:
+    """Up to k of the (task, difficulty, exposures) candidates, keeping exposure balanced.
+
+    Candidates are taken in tiers of equal exposure, least exposed first: a more exposed
+    honeypot is chosen only when every less exposed one is taken, so no eligible honeypot waits
+    unexposed while another is shown again. Within the tier that has more than the places
+    left, the difficulty mix (`want`, places per level) decides: each level's honeypots up to
+    its places, then `UNRATED` ones (too few scores to say) for the places still open at any
+    level, then the rest; ties at random.
+    """
+    tiers: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for t, level, n in candidates:
+        tiers[n].append((t, level))
+    left = dict(want)
     chosen: list[int] = []
-    for level, want in _largest_remainder(cfg.difficulty_mix, k).items():
-        chosen += sorted(by_level[level], key=order.__getitem__)[:want]
-    if len(chosen) < k:
-        rest = sorted(set(order) - set(chosen), key=order.__getitem__)
-        chosen += rest[: k - len(chosen)]
+    for n in sorted(tiers):
+        room = k - len(chosen)
+        if room <= 0:
+            break
+        tier = tiers[n]
+        rng.shuffle(tier)
+        if len(tier) <= room:
+            taken = tier
+        else:
+            taken = []
+            for level in DIFFICULTIES:
+                fits = [c for c in tier if c[1] == level][: max(0, left.get(level, 0))]
+                taken += fits[: room - len(taken)]
+            open_places = sum(max(0, left.get(d, 0) - sum(c[1] == d for c in taken))
+                              for d in DIFFICULTIES)  # fmt: skip
+            unrated = [c for c in tier if c[1] == UNRATED]
+            taken += unrated[: min(open_places, room - len(taken))]
+            rest = [c for c in tier if c not in taken]
+            taken += rest[: room - len(taken)]
+        for t, level in taken:
+            chosen.append(t)
+            # its level's place, else (unrated, or its level full) the level with most left
+            use = level if left.get(level, 0) > 0 else max(left, key=left.__getitem__)
+            left[use] = max(0, left[use] - 1)
     return chosen
 
 

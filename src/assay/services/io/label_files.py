@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from assay.formats.coco_io import read_coco, read_coco_results
@@ -41,7 +41,7 @@ from assay.formats.scout_csv import read_annotations_csv, read_images_csv
 from assay.formats.sniff import FORMAT_NAMES, looks_like
 from assay.formats.voc import DEFAULT_VOC_CONVENTION, read_voc_files
 from assay.formats.yolo import read_yolo
-from assay.services import changes, tasks
+from assay.services import tasks
 from assay.services.access import Action, Actor, authorize, works_in
 from assay.services.errors import Invalid
 from assay.services.io.exporting import check_voc_convention
@@ -54,8 +54,8 @@ from assay.services.io.unpacking import (
     Unpacked,
     unpack,
 )
-from assay.store.models import Annotation, Prediction, Project, ProjectMember, User
-from assay.store.types import utcnow
+from assay.services.tasks import predictions
+from assay.store.models import Annotation, Project, ProjectMember, User
 
 IMPORT_FORMATS = ("coco", "yolo", "voc", "ls-json", "csv")
 
@@ -203,31 +203,15 @@ def _retire_predictions(
     items: list[dict[str, Any]],
     into: list[int | None],
 ) -> int:
-    """Soft-delete the live predictions of the model versions the file brings, on the tasks it
-    brings them to: importing a detector's results again replaces them instead of doubling
-    every box. How many were replaced."""
+    """The model versions the file brings, on the tasks it brings them to, replace what those
+    tasks had of them (`predictions.retire_predictions`). How many were replaced."""
     pairs = {
         (task_id, p["model_version"])
         for item, task_id in zip(items, into, strict=True)
         if task_id is not None
         for p in item["predictions"]
     }
-    replaced = 0
-    for version in {v for _, v in pairs}:
-        ids = sorted(t for t, v in pairs if v == version)
-        for chunk in chunks(ids):
-            replaced += session.execute(
-                update(Prediction)
-                .where(
-                    Prediction.task_id.in_(chunk),
-                    Prediction.model_version == version,
-                    Prediction.deleted_at.is_(None),
-                )
-                .values(deleted_at=utcnow(), deleted_by_id=actor.id)
-            ).rowcount
-    if replaced:
-        changes.record(session, project_id, {t for t, _ in pairs})
-    return replaced
+    return predictions.retire_predictions(session, actor, project_id, pairs)
 
 
 def _import_label_studio(

@@ -13,7 +13,7 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Conflict, Invalid
 from assay.services.honeypots.answers import score_answers
 from assay.services.honeypots.settings import settings_of
-from assay.services.jobs.lookup import get_job, is_assignee
+from assay.services.jobs.lookup import get_job, is_assignee, job_task_ids
 from assay.services.jobs.queue import next_to_annotate
 from assay.services.projects import quality_settings_of
 from assay.store.models import (
@@ -54,7 +54,8 @@ def _attempts(session: Session, job_id: int, user_id: int | None = None) -> list
 def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
     """Hand in the actor's work on a job: score its honeypots and accept it or send it back.
 
-    Conflict when tasks are left to annotate, or the job was accepted or went to a lead.
+    Conflict (and no attempt used) when tasks are still unannotated by the actor (however
+    they annotate: `annotator_work.work_on`), or the job was accepted or went to a lead.
     """
     job = get_job(session, actor, job_id)
     authorize(session, actor, Action.JOB_SUBMIT, job.project_id)
@@ -69,9 +70,14 @@ def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
         raise Conflict(f"Job {job.id} is already accepted.")
     if fb.status == "to_lead":
         raise Conflict(f"Job {job.id} went to a lead after {len(before)} attempts.")
+    # Unannotated tasks are refused, not scored as empty answers: no attempt is used up.
     _, remaining = next_to_annotate(session, actor, job.id)
     if remaining:
-        raise Conflict(f"{remaining} task(s) of job {job.id} are still to annotate.")
+        total = len(job_task_ids(session, job.id))
+        raise Conflict(
+            f"{remaining} of {total} tasks of job {job.id} are still unannotated: annotate "
+            "or skip them, then hand the job in."
+        )
     quality = quality_settings_of(project)
     score, details, hints = score_answers(session, project, job.id, actor.id)
     attempt = len(before) + 1

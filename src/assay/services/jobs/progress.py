@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Actor, sees_ground_truth
-from assay.store.models import Annotation, Job, JobAssignee, JobTask, Task
+from assay.services.annotator_work import work_on
+from assay.store.models import Job, JobAssignee, JobTask, Task
 
 
 @dataclass(frozen=True)
 class JobProgress:
     total: int
-    annotated: int  # tasks with a live, non-cancelled annotation made in this job
+    annotated: int  # tasks with a live, non-cancelled annotation that counts for the job (work_on)
     done: int  # tasks whose GT stage is finished (done or empty), in any job; see the module
     annotated_or_done: int = 0
 
@@ -82,16 +83,11 @@ def job_progress(
         .join(Task, Task.id == JobTask.task_id)
         .where(*live)
     )
-    annotated_in_job = (
-        select(Annotation.id)
-        .where(
-            Annotation.task_id == JobTask.task_id,
-            Annotation.job_id == JobTask.job_id,
-            Annotation.deleted_at.is_(None),
-            Annotation.was_cancelled.is_(False),
-            *((Annotation.completed_by_id == viewer.id,) if own_work_only and viewer else ()),
-        )
-        .exists()
+    annotated_in_job = work_on(
+        JobTask.task_id,
+        JobTask.job_id,
+        viewer.id if own_work_only and viewer else None,
+        skipped=False,
     )
     rows = session.execute(base.add_columns(annotated_in_job)).all()
     out: dict[int, list[int]] = {j: [0, 0, 0, 0] for j in job_ids}

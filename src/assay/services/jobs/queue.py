@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Actor
+from assay.services.annotator_work import work_on
 from assay.services.errors import Forbidden, Invalid
 from assay.services.jobs.lookup import get_job, is_assignee
 from assay.store.models import Annotation, Job, JobTask, Task
@@ -17,16 +18,9 @@ from assay.store.models import Annotation, Job, JobTask, Task
 
 def _open_to(user_id: int) -> list[Any]:
     """Conditions on a JobTask joined to its Task: open for this user, before replicas: not
-    annotated by them (anywhere), not done (a honeypot is served even though its GT is final)."""
-    mine = (
-        select(Annotation.id)
-        .where(
-            Annotation.task_id == JobTask.task_id,
-            Annotation.completed_by_id == user_id,
-            Annotation.deleted_at.is_(None),
-        )
-        .exists()
-    )
+    worked on by them (`annotator_work.work_on`: however the annotation was made), not done
+    (a honeypot is served even though its GT is final)."""
+    mine = work_on(JobTask.task_id, JobTask.job_id, user_id)
     return [
         Task.deleted_at.is_(None),
         or_(Task.gt_status == "none", JobTask.is_honeypot.is_(True)),

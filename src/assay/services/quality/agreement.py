@@ -110,11 +110,18 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
             .order_by(Annotation.ground_truth.desc(), Annotation.id)
         )
     )
+    authored = set(  # annotations that count as their author's work, the starred GT too
+        session.scalars(select(Annotation.id).where(Annotation.task_id == task.id, *ANNOTATOR_WORK))
+    )
     regions = [  # the GT and a consensus as they stand; annotators' own work (`work_result`)
         regions_of(a.work_result if a.kind == "manual" and not a.ground_truth else a.result,
                    task.width, task.height)
         for a in anns
     ]  # fmt: skip
+
+    def own_regions(a: Annotation) -> Any:
+        return regions_of(a.work_result, task.width, task.height)
+
     n = len(anns)
     matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
     for i in range(n):
@@ -122,10 +129,10 @@ def task_agreement(session: Session, actor: Actor, task_id: int) -> TaskAgreemen
             if i != j:
                 acc = float(score_result(regions[i], regions[j], settings).counts.accuracy)
                 matrix[i][j] = round(acc, 6)
-    work = latest_by_annotator(
-        (task.id, a.completed_by_id, r)
+    work = latest_by_annotator(  # the author's own result, also of a starred GT
+        (task.id, a.completed_by_id, r if not a.ground_truth else own_regions(a))
         for a, r in sorted(zip(anns, regions, strict=True), key=lambda ar: ar[0].id)
-        if not a.ground_truth and a.kind == "manual"
+        if a.id in authored
     )
     others = list(work.get(task.id, {}).values())
     return TaskAgreement(anns, matrix, mean_pairwise_accuracy(others, settings))

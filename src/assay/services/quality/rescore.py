@@ -22,7 +22,7 @@ from assay.metrics.scoring_batch import score_batch
 from assay.runtime import gc_paused
 from assay.services import background
 from assay.services.access import Action, Actor, authorize
-from assay.services.annotator_work import ANNOTATOR_WORK
+from assay.services.annotator_work import SCORED_WORK
 from assay.services.ground_truth import lock_tasks
 from assay.services.projects import quality_settings_of
 from assay.services.quality.aggregates import AGG_FIELDS, AggKey, apply_deltas, sum_contributions
@@ -137,7 +137,7 @@ def _load(
                 Annotation.completed_by_id,
                 Annotation.job_id,
                 Annotation.work_result,
-            ).where(Annotation.task_id.in_(list(gts)), *ANNOTATOR_WORK)
+            ).where(Annotation.task_id.in_(list(gts)), *SCORED_WORK)
         )
     ] + [
         _Subject("prediction", p_id, task_id, model_version or "", None, result)

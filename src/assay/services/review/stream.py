@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
-from assay.services.annotator_work import ANNOTATOR_WORK
+from assay.services.annotator_work import SCORED_WORK
 from assay.services.checks import is_id_list
 from assay.services.errors import Invalid
 from assay.store.models import (
@@ -116,7 +116,7 @@ def _scope(
         .join(Task, Task.id == Annotation.task_id)
         .where(
             Annotation.project_id == project_id,
-            *ANNOTATOR_WORK,
+            *SCORED_WORK,
             Task.deleted_at.is_(None),
             Annotation.completed_by_id.is_distinct_from(actor.id),
         )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize, shows_annotation_details
-from assay.services.annotator_work import ANNOTATOR_WORK
+from assay.services.annotator_work import SCORED_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.ground_truth import lock_annotation
 from assay.services.tasks import checked_result, label_config_of_project
@@ -224,7 +224,7 @@ def has_review_status(status: str) -> Any:
         select(Annotation.id)
         .where(
             Annotation.task_id == Task.id,
-            *ANNOTATOR_WORK,
+            *SCORED_WORK,
             Annotation.review_status == status,
         )
         .correlate(Task)

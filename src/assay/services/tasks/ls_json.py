@@ -30,6 +30,8 @@ def annotation(
         "project": a.project_id,
         "job": a.job_id,
         "completed_by": a.completed_by_id,
+        # annotation (a person's work) | consensus (merged from several; counts for nobody)
+        "kind": "consensus" if a.kind == "consensus" else "annotation",
         "result": a.result,
         "was_cancelled": a.was_cancelled,
         "skip_reason": a.skip_reason,
@@ -84,7 +86,8 @@ def task(
 ) -> dict[str, Any]:
     annotations = annotations or []
     predictions = predictions or []
-    live = [a for a in annotations if not a.was_cancelled]
+    counted = [a for a in annotations if a.kind != "consensus"]  # people's work only
+    live = [a for a in counted if not a.was_cancelled]
     out = {
         "id": t.id,
         "project": t.project_id,
@@ -97,7 +100,7 @@ def task(
         "is_labeled": bool(live),
         "overlap": 1,
         "total_annotations": len(live),
-        "cancelled_annotations": len(annotations) - len(live),
+        "cancelled_annotations": len(counted) - len(live),
         "total_predictions": len(predictions),
         "annotators": [
             {"user_id": uid}

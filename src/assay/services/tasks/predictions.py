@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assay.services import changes
@@ -125,8 +126,58 @@ def model_versions(session: Session, actor: Actor, project_id: int) -> list[Mode
     return sorted(versions, key=lambda m: (m.latest, m.model_version), reverse=True)
 
 
-def import_predictions(session: Session, actor: Actor, project_id: int, items: list[Any]) -> int:
-    """Add predictions to existing tasks of one project; one bad item writes nothing."""
+REPLACE_CHUNK = 500  # task ids per IN list
+
+
+def retire_predictions(
+    session: Session, actor: Actor, project_id: int, pairs: Iterable[tuple[int, str | None]]
+) -> int:
+    """Soft-delete the live predictions of each (task, model_version) pair: what an import
+    of a model's predictions replaces, so importing a detector's file again does not double
+    every box (nothing is hard-deleted). How many were replaced.
+
+    The caller has checked the actor may change predictions in the project.
+    """
+    wanted = set(pairs)
+    replaced = 0
+    for version in {v for _, v in wanted}:
+        ids = sorted(t for t, v in wanted if v == version)
+        same = (
+            Prediction.model_version.is_(None)
+            if version is None
+            else Prediction.model_version == version
+        )
+        for i in range(0, len(ids), REPLACE_CHUNK):
+            replaced += session.execute(
+                update(Prediction)
+                .where(
+                    Prediction.task_id.in_(ids[i : i + REPLACE_CHUNK]),
+                    Prediction.project_id == project_id,
+                    same,
+                    Prediction.deleted_at.is_(None),
+                )
+                .values(deleted_at=utcnow(), deleted_by_id=actor.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+    if replaced:
+        changes.record(session, project_id, {t for t, _ in wanted})
+    return replaced
+
+
+@dataclass(frozen=True)
+class PredictionImport:
+    created: int
+    replaced: int  # earlier predictions of the same model version on the same tasks
+
+
+def import_predictions(
+    session: Session, actor: Actor, project_id: int, items: list[Any]
+) -> PredictionImport:
+    """Add predictions to existing tasks of one project; one bad item writes nothing.
+
+    A model version's earlier live predictions on the tasks the items bring it to are
+    replaced (soft-deleted, `retire_predictions`).
+    """
     authorize(session, actor, Action.PREDICTION_CHANGE, project_id)
     config = label_config_of_project(session, project_id)
     wanted = [item.get("task") for item in items if isinstance(item, dict)]
@@ -159,10 +210,13 @@ def import_predictions(session: Session, actor: Actor, project_id: int, items: l
                 "updated_at": now,
             }
         )
+    replaced = retire_predictions(
+        session, actor, project_id, ((r["task_id"], r.get("model_version")) for r in rows)
+    )
     if rows:
         session.execute(insert(Prediction), rows)
         changes.record(session, project_id, (r["task_id"] for r in rows))
-    return len(rows)
+    return PredictionImport(len(rows), replaced)
 
 
 # What of a prediction's region the editor starts from: its shape and label, no score.

@@ -20,6 +20,7 @@ from assay.metrics import wilson_interval
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize, sees_honeypots
+from assay.services.annotator_work import AUTHORS_WORK, COUNTED
 from assay.services.quality.tables import group_row, number
 from assay.store.json_fields import JsonRegionCount
 from assay.store.models import Annotation, Project, QualityScore
@@ -103,7 +104,8 @@ def annotator_performance(
     live = (
         Annotation.project_id == project_id,
         Annotation.deleted_at.is_(None),
-        Annotation.ground_truth.is_(False),
+        AUTHORS_WORK,  # a GT someone else starred is still its author's
+        COUNTED,
         Annotation.completed_by_id.is_not(None),
     )
     for user_id, cancelled, status, n in session.execute(

@@ -36,6 +36,7 @@ from sqlalchemy.orm import aliased
 
 from assay.services import review
 from assay.services.access import Action, Actor, sees_ground_truth
+from assay.services.annotator_work import COUNTED
 from assay.services.checks import MAX_ID, is_id, is_int, is_number
 from assay.services.errors import Forbidden, Invalid
 from assay.services.selection import ALL, Selection
@@ -378,7 +379,7 @@ def _count(actor: Actor, field: str) -> Any:
         )
     else:
         cancelled = Annotation.was_cancelled.is_(field == "cancelled_annotations")
-        stmt = _annotations(actor, cancelled).with_only_columns(func.count(Annotation.id))
+        stmt = _annotations(actor, cancelled, COUNTED).with_only_columns(func.count(Annotation.id))
     return stmt.correlate(Task).scalar_subquery()
 
 

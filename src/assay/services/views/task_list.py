@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from assay.services import review
 from assay.services.access import Action, Actor, authorize
+from assay.services.annotator_work import COUNTED
 from assay.services.pagination import Page, page_of
 from assay.services.selection import selected_task_ids
 from assay.services.tasks.visibility import annotation_visibility, regions_of, task_visibility
@@ -121,8 +122,8 @@ def _live_counts(
     row = session.execute(
         select(
             count(Task, Task.project_id == project_id, Task.deleted_at.is_(None)),
-            count(Annotation, *live_rows(Annotation, *ann_filter)),
-            count(Annotation, *gone_rows(Annotation, *ann_filter)),
+            count(Annotation, *live_rows(Annotation, COUNTED, *ann_filter)),
+            count(Annotation, *gone_rows(Annotation, COUNTED, *ann_filter)),
             count(Prediction, *live_rows(Prediction)),
             count(Prediction, *gone_rows(Prediction)),
         )
@@ -148,7 +149,7 @@ def _filtered_counts(
     row = session.execute(
         select(
             select(func.count()).select_from(Task).where(*live).scalar_subquery(),
-            on_tasks(Annotation, *ann_filter),
+            on_tasks(Annotation, COUNTED, *ann_filter),
             on_tasks(Prediction),
         )
     ).one()

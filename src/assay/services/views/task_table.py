@@ -188,7 +188,10 @@ def review_cells(
         statuses = Counter(
             a.review_status
             for a in annotations.get(task_id, [])
-            if not a.was_cancelled and not a.ground_truth and a.deleted_at is None
+            if not a.was_cancelled
+            and not a.ground_truth
+            and a.deleted_at is None
+            and a.kind == "manual"  # a consensus result is not reviewed
         )
         who = people.get(task_id)
         out[task_id] = ReviewCell(

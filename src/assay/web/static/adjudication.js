@@ -1,5 +1,5 @@
 // Adjudication: the project's queue of tasks whose consensus tied or agreed too little, from
-// GET /api/projects/{id}/adjudication/next (lowest agreement first). The left pane starts with
+// GET /api/projects/{id}/adjudication/next (lowest consensus support first). The left pane starts with
 // the consensus boxes (or an annotator's, or nothing: Start from); the lead edits them with the
 // ground-truth editor's tools and saves them as the task's ground truth (Ctrl+Enter: POST
 // /api/tasks/{id}/adjudicate), then the next task loads. The consensus, each annotator's
@@ -74,7 +74,7 @@
     state.ready = Boolean(size);
     $("adj-task").textContent = `Task #${task.id}`;
     $("adj-agreement").textContent =
-      c.agreement == null ? "" : `· agreement ${percent(c.agreement)}`;
+      c.agreement == null ? "" : `· consensus support ${percent(c.agreement)}`;
     $("adj-tied").hidden = !c.tied;
     ed.render();
     makeTabs(nx);

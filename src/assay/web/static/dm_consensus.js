@@ -1,8 +1,10 @@
 // Data manager: the Consensus… dialog. It merges the selected tasks (or every task of the
 // project) with POST /api/projects/{id}/consensus/merge, polls the background job it starts
 // (GET /api/background-jobs/{id}) for progress, and shows the counts: merged, waiting for
-// adjudication (with a link to the adjudication page), accepted as GT, skipped. Loads after
-// data_manager.js, which owns the selection.
+// adjudication (with a link to the adjudication page), accepted as GT, skipped. Before that,
+// POST /api/projects/{id}/consensus/preview counts, for each weighting, the tasks a merge with
+// the dialog's settings would send to adjudication; each weighting's option says so. Loads
+// after data_manager.js, which owns the selection.
 "use strict";
 
 (function () {
@@ -33,6 +35,51 @@
       adjudicate.hidden = true;
     }
     dialog.showModal();
+    refreshPreview();
+  }
+
+  // Each weighting's option with the number of tasks it would send to adjudication.
+  const previewText = $("dm-consensus-preview");
+  let previewAsked = 0;
+  async function refreshPreview() {
+    const asked = ++previewAsked;
+    const options = [...form.elements.weighting.options];
+    for (const o of options) o.textContent = o.dataset.title;
+    previewText.textContent = "Counting what each weighting would send to adjudication…";
+    dialog.dataset.preview = "loading";
+    try {
+      const { weighting, auto_accept_at, ...settings } = await body();
+      const p = await assay.api("POST", urls.preview, settings);
+      if (asked !== previewAsked) return;  // a newer question is on its way
+      let tasks = 0;
+      for (const o of options) {
+        const c = p.weightings[o.value];
+        if (!c) continue;
+        tasks = c.tasks;
+        o.textContent = `${o.dataset.title} (${c.adjudicate} to adjudication)`;
+        o.dataset.adjudicate = String(c.adjudicate);
+      }
+      const below = settings.adjudicate_below;
+      previewText.textContent =
+        `Of ${plural(tasks, "task")} with two or more annotators, each weighting sends the ` +
+        `number in brackets to adjudication: a tied label vote, or consensus support under ${below}.`;
+      dialog.dataset.preview = "done";
+    } catch (error) {
+      if (asked !== previewAsked) return;
+      previewText.textContent = `No preview: ${error.message}`;
+      dialog.dataset.preview = "failed";
+    }
+  }
+  let previewTimer = null;
+  function previewSoon() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(refreshPreview, 300);
+  }
+  for (const name of ["quorum", "iou_threshold", "adjudicate_below"]) {
+    form.elements[name].addEventListener("input", previewSoon);
+  }
+  for (const radio of form.querySelectorAll('input[name="scope"]')) {
+    radio.addEventListener("change", previewSoon);
   }
 
   auto.addEventListener("change", () => {
