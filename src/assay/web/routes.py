@@ -146,7 +146,7 @@ def project_page(
         rows = [
             {
                 "task": t,
-                "image": image_src(t.data.get(key)) if key else None,
+                "image": tasks.thumbnail_url(image_src(t.data.get(key)) if key else None),
                 "annotations": len(listing.annotations.get(t.id, [])),
                 "predictions": len(listing.predictions.get(t.id, [])),
                 "gt": gt.get(t.id),

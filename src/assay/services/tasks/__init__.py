@@ -3,7 +3,8 @@ soft-deleting them, their annotations (with revisions) and predictions, the resu
 against the label config, their local images, what of them an actor may see, and their Label
 Studio JSON (the API's and the JSON export's).
 
-Modules: visibility, results, importing, media, editing, annotations, predictions, ls_json.
+Modules: visibility, results, importing, media, thumbnails, editing, annotations, predictions,
+ls_json.
 """
 
 from assay.services.tasks.editing import delete_selected_tasks, delete_task, update_task
@@ -26,6 +27,7 @@ from assay.services.tasks.media import (
     resolve_media_path,
 )
 from assay.services.tasks.results import checked_result, label_config_of_project, prediction_row
+from assay.services.tasks.thumbnails import thumbnail_url
 from assay.services.tasks.visibility import (
     annotation_visibility,
     counts_seen_by,
@@ -59,5 +61,6 @@ __all__ = [
     "register_images",
     "resolve_media_path",
     "task_visibility",
+    "thumbnail_url",
     "update_task",
 ]
