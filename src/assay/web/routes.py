@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from assay.http.context import client_address, database, start_web_session, web_session_key
 from assay.http.csrf import check_csrf
 from assay.http.params import Id, PageNumber
-from assay.services import authors, consensus, projects, tasks, users
+from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
 from assay.services.views import task_list, task_table
@@ -135,6 +135,8 @@ def project_page(
         gt = task_table.ground_truth_cells(s, actor, project_id, task_ids) if sees_gt else {}
         sees_quality = actor.may(Action.QUALITY_VIEW)
         quality = task_table.quality_cells(s, actor, project_id, task_ids) if sees_quality else {}
+        sees_honeypots = actor.may(Action.HONEYPOTS_VIEW)
+        pool = task_table.honeypot_cells(s, actor, project_id, task_ids) if sees_honeypots else {}
         reviews = actor.may(Action.REVIEW)
         review_cells = (
             task_table.review_cells(s, actor, project_id, task_ids, listing.annotations)
@@ -152,6 +154,7 @@ def project_page(
                 "gt": gt.get(t.id),
                 "quality": quality.get(t.id),
                 "review": review_cells.get(t.id),
+                "honeypot": pool.get(t.id),
             }
             for t in listing.tasks
         ]
@@ -172,6 +175,10 @@ def project_page(
             "sees_quality": sees_quality,
             "reviews": reviews,
             "manages_reviews": manages_reviews,
+            "sees_honeypots": sees_honeypots,
+            "manages_honeypots": actor.may(Action.HONEYPOTS_MANAGE),
+            "samples_gt": actor.may(Action.JOBS_MANAGE),
+            "difficulties": honeypots.DIFFICULTIES,
             "sees_dashboard": actor.may(Action.DASHBOARD_VIEW),
             "filter": ground_truth,
             "review_filter": review_status,
@@ -188,6 +195,8 @@ def project_page(
                 "filter": ground_truth,
                 "review_status": review_status,
                 "total": pages["total"],
+                "sample_url": f"/api/projects/{project.id}/ground-truth/sample",
+                "jobs_url": f"/projects/{project.id}/jobs",
             },
             "consensus_urls": {
                 "merge": f"/api/projects/{project.id}/consensus/merge",
