@@ -451,7 +451,14 @@ def test_bulk_actions_from_the_data_manager(browser_page, live_server, client, p
     page.get_by_role("button", name="Set ground truths from annotator…").click()
     dialog = page.locator("#dm-annotator-dialog")
     assert dialog.is_visible()
-    dialog.get_by_label("Annotator").select_option(label="annotator2@example.com")
+    options = dialog.locator("option").all_inner_texts()
+    assert options == [
+        "annotator@example.com · annotated 2 tasks",
+        "annotator2@example.com · annotated 2 tasks",
+    ]  # how many tasks each covers
+    dialog.get_by_label("Annotator").select_option(
+        label="annotator2@example.com · annotated 2 tasks"
+    )
     shot(page, "15-dm-set-from-annotator-dialog")
     dialog.get_by_role("button", name="Set ground truths").click()
     said(

@@ -77,8 +77,9 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "–",
         "–",
     ]
+    # a task with a starred GT is never "none" (it was, beside the star)
     assert [rows[f"#{i}"]["GT status"] for i in ids] == [
-        "none", "none", "none", "none", "done", "empty", "none",
+        "set", "set", "none", "none", "done", "empty", "none",
     ]  # fmt: skip
     assert rows[f"#{ids[0]}"]["Select all tasks on this page"] == f"Select task #{ids[0]}"
     assert r.text.count('class="dm-pick"') == 7
@@ -113,10 +114,10 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "jobs_url": f"/projects/{dm['project']}/jobs",
     }
     # "Set ground truths from annotator…" offers the project's annotators, and only them
-    options = re.findall(r'<option value="(\d+)">([^<]+)</option>', r.text)
-    assert options == [
-        (str(people["annotator"].id), "annotator@example.com"),
-        (str(people["annotator2"].id), "annotator2@example.com"),
+    options = re.findall(r'<option value="(\d+)" data-tasks="\d+">([^<]+)</option>', r.text)
+    assert options == [  # with how many tasks each annotated (t0, t2, t4 / t0, t1, t6)
+        (str(people["annotator"].id), "annotator@example.com · annotated 3 tasks"),
+        (str(people["annotator2"].id), "annotator2@example.com · annotated 3 tasks"),
     ]
 
 

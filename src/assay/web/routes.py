@@ -16,6 +16,7 @@ from assay.http.params import Id, PageNumber
 from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
+from assay.services.ground_truth import annotator_coverage
 from assay.services.views import task_list, task_table
 from assay.store.models import Annotation, Prediction
 from assay.web import adjudication
@@ -159,7 +160,8 @@ def project_page(
             for t in listing.tasks
         ]
         members = projects.list_members(s, actor, project_id) if changes_gt else []
-        annotators = [u for u in members if u.role == Role.ANNOTATOR]
+        covered = annotator_coverage(s, actor, project_id) if changes_gt else {}
+        annotators = [(u, covered.get(u.id, 0)) for u in members if u.role == Role.ANNOTATOR]
         reviewers = [u for u in members if u.is_active and can_review(u.role)]
         manages_reviews = actor.may(Action.REVIEWS_MANAGE)
         waiting = consensus.waiting_count(s, actor, project_id) if changes_gt else None
@@ -190,6 +192,7 @@ def project_page(
             "waiting": waiting,
             "adjudication_url": adjudication.adjudication_url(project.id),
             "weightings": WEIGHTING_TITLES,
+            "GT_STATUS_TITLES": GT_STATUS_TITLES,
             "dm": {
                 "project": project.id,
                 "filter": ground_truth,
@@ -207,6 +210,14 @@ def project_page(
         return render(request, "project.html", context, actor)
 
 
+# The GT status column: the GT stage's state, and for a task that has not been through the
+# stage whether it has a ground truth all the same (a starred one is never "none").
+GT_STATUS_TITLES = {
+    "done": "its ground-truth stage is finished",
+    "empty": "its ground-truth stage finished with no regions",
+    "set": "it has a ground truth, not made in the ground-truth stage",
+    "none": "no ground truth yet",
+}
 WEIGHTING_TITLES = {
     "uniform": "Uniform: every annotator counts the same",
     "accuracy": "Accuracy: each annotator's mean accuracy against GT",
@@ -261,6 +272,7 @@ def task_page(request: Request, task_id: Id) -> Response:
         config = config_of(project)
         key = config.image_key() if config else None
         merged = _consensus_of(s, actor, task.id, anns.get(task.id, []))
+        previous, following = tasks.neighbours(s, actor, task)
         sources = [_annotation_source(a, actor, emails, merged) for a in anns.get(task.id, [])]
         sources += [_prediction_source(p) for p in preds.get(task.id, [])]
         payload = {
@@ -278,6 +290,8 @@ def task_page(request: Request, task_id: Id) -> Response:
             "payload": payload,
             "sees_gt": sees_ground_truth(actor),
             "changes_gt": actor.may(Action.GROUND_TRUTH_CHANGE),
+            "previous": previous,
+            "next": following,
         }
         return render(request, "task.html", context, actor)
 

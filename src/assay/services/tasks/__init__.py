@@ -32,6 +32,7 @@ from assay.services.tasks.visibility import (
     annotation_visibility,
     counts_seen_by,
     get_task,
+    neighbours,
     regions_of,
     task_visibility,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "label_config_of_project",
     "media_path_of",
     "media_url",
+    "neighbours",
     "prediction_row",
     "project_media_folder",
     "refresh_after_import",

@@ -302,7 +302,7 @@
       if (!(await ask(annotatorDialog))) return;
       const annotator = document.getElementById("dm-annotator");
       body.annotator = Number(annotator.value);
-      title = `Set ground truths from ${annotator.selectedOptions[0].textContent}`;
+      title = `Set ground truths from ${annotator.selectedOptions[0].textContent.split(" · ")[0]}`;
     } else if (action === "delete_ground_truths") {
       document.getElementById("dm-delete-text").textContent =
         `The ground-truth mark is cleared on ${plural(count(), "selected task")}. ` +
