@@ -53,6 +53,7 @@ from assay.store.db import Database
 from assay.web import (
     adjudication,
     annotate,
+    api_docs,
     common,
     feedback,
     gt_stage,
@@ -96,6 +97,7 @@ WEB_ROUTERS = (
     adjudication.router,
     my_work.router,
     people.router,
+    api_docs.router,
 )
 STATIC = common.HERE / "static"
 
@@ -136,7 +138,7 @@ def create_app(
         title="assay",
         version=__version__,
         description="Ground truth and annotation quality; speaks the Label Studio REST API.",
-        docs_url="/api/docs",
+        docs_url=None,  # web.api_docs serves it, with Swagger UI from an installed package
         openapi_url="/api/openapi.json",
         redoc_url=None,
         redirect_slashes=False,

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         "tasks may show (e.g. shared,datasets/coco); default none: a task shows local media only "
         "from its own project's folder, <media_root>/project-<id>/.",
     )
+    thumbnail_root: Path | None = Field(
+        None,
+        description="Folder of the cached thumbnails of local images (made on first request, "
+        "256 px on the longest side); default <data_dir>/thumbnails. Safe to delete: they are "
+        "made again.",
+    )
     export_root: Path | None = Field(
         None,
         description="Folder of export snapshot files; default <data_dir>/exports. Background "
@@ -126,6 +132,10 @@ class Settings(BaseSettings):
     @property
     def resolved_media_root(self) -> Path:
         return (self.media_root or self.data_dir / "media").resolve()
+
+    @property
+    def resolved_thumbnail_root(self) -> Path:
+        return (self.thumbnail_root or self.data_dir / "thumbnails").resolve()
 
     @property
     def resolved_export_root(self) -> Path:

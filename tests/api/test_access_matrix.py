@@ -783,6 +783,10 @@ ELSEWHERE = {
         "tests/api/test_media_and_cli.py::test_media_files_are_as_private_as_their_projects"
         " -- only who may see a task showing the file; test_media_scope.py for task scope"
     ),
+    ("GET", "/data/thumbnails/{path}"): (
+        "tests/api/test_thumbnails.py::test_thumbnails_are_as_private_as_their_images"
+        " -- exactly who may load the image"
+    ),
 }
 
 # Operations without a role rule yet (issue #16 check 1). This set may only shrink: a new

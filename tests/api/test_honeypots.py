@@ -304,6 +304,23 @@ def test_sampling_random_is_reproducible_and_warns(client, people, pool):
     )
 
 
+def test_sampling_can_draw_from_a_selection_only(client, people, pool):
+    """The data manager samples its selection: only those tasks, `fraction` of them."""
+    url = f"/api/projects/{pool['project']}/ground-truth/sample"
+    lead = people["lead"].headers
+    chosen = pool["plain"][:6] + pool["gt"][:4]  # 6 without GT, 4 with
+    r = client.post(url, json={"fraction": 0.5, "task_ids": chosen, "seed": 3}, headers=lead)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["sampled"] == 5 and set(body["task_ids"]) <= set(pool["plain"][:6])
+    assert body["population"] == 6
+    r = client.post(url, json={"count": 7, "task_ids": chosen}, headers=lead)
+    assert r.status_code == 400 and "of the selected" in r.json()["validation_errors"]["count"][0]
+    for bad in ([], ["x"], 3):
+        r = client.post(url, json={"count": 1, "task_ids": bad}, headers=lead)
+        assert r.status_code == 400 and "task_ids" in r.json()["validation_errors"], bad
+
+
 def test_stratified_sampling_keeps_shares(client, people, project):
     lead = people["lead"].headers
     kinds = ["herd"] * 30 + ["single"] * 15 + ["empty"] * 5

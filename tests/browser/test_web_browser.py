@@ -296,6 +296,13 @@ def said(page, text: str) -> None:
     expect(page.locator("#dm-message")).to_have_text(text)
 
 
+def confirm_assign(page, selected: str) -> None:
+    """Run the action the confirmation dialog asks about, after it named the selection's size."""
+    dialog = page.locator("#dm-confirm-dialog")
+    assert f"On each of the {selected} that has no ground truth yet" in dialog.inner_text()
+    page.click("#dm-confirm-run")
+
+
 def gt_column(page) -> dict[int, str]:
     """Task id -> the Ground truth cell's text, for the rows on screen."""
     return {
@@ -423,6 +430,7 @@ def test_bulk_actions_from_the_data_manager(browser_page, live_server, client, p
     assert actions.get_attribute("aria-expanded") == "true"
     shot(page, "13-dm-actions-menu")
     page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    confirm_assign(page, "3 selected tasks")
     message = page.locator("#dm-message")
     said(page, "Assign ground truths: 2 changed, 0 unchanged, 1 skipped (of 3 selected tasks).")
     assert gt_column(page) == {
@@ -443,7 +451,14 @@ def test_bulk_actions_from_the_data_manager(browser_page, live_server, client, p
     page.get_by_role("button", name="Set ground truths from annotator…").click()
     dialog = page.locator("#dm-annotator-dialog")
     assert dialog.is_visible()
-    dialog.get_by_label("Annotator").select_option(label="annotator2@example.com")
+    options = dialog.locator("option").all_inner_texts()
+    assert options == [
+        "annotator@example.com · annotated 2 tasks",
+        "annotator2@example.com · annotated 2 tasks",
+    ]  # how many tasks each covers
+    dialog.get_by_label("Annotator").select_option(
+        label="annotator2@example.com · annotated 2 tasks"
+    )
     shot(page, "15-dm-set-from-annotator-dialog")
     dialog.get_by_role("button", name="Set ground truths").click()
     said(
@@ -480,6 +495,7 @@ def test_bulk_actions_from_the_data_manager(browser_page, live_server, client, p
     assert client.delete(f"/api/tasks/{t3}", headers=lead.headers).status_code == 204
     actions.click()
     page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    confirm_assign(page, "1 selected task")
     said(
         page,
         "Assign ground truths failed: selectedItems.included: "
@@ -536,6 +552,7 @@ def test_select_all_in_project_with_exclusions(browser_page, live_server, client
     shot(page, "19-dm-select-all-with-exclusions")
     page.click("#dm-actions")
     page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    confirm_assign(page, "5 selected tasks")
     said(page, "Assign ground truths: 5 changed, 0 unchanged, 0 skipped (of 5 selected tasks).")
     assert posted[-1] == {"selectedItems": {"all": True, "excluded": [ids[1], ids[4]]}}
     r = client.get(
@@ -558,6 +575,7 @@ def test_select_all_in_project_with_exclusions(browser_page, live_server, client
     page.wait_for_selector("body[data-dm-ready=true]")
     page.click("#dm-actions")
     page.get_by_role("button", name="Assign ground truths (earliest annotation)").click()
+    confirm_assign(page, "2 selected tasks")
     said(page, "Assign ground truths: 2 changed, 0 unchanged, 0 skipped (of 2 selected tasks).")
     assert posted[-1] == {"selectedItems": {"all": False, "included": [ids[1], ids[4]]}}
     # the filter is now empty; the table says so and the URL went back to page 1

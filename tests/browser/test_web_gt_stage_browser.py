@@ -263,6 +263,8 @@ def test_zoom_and_pan_keep_boxes_in_original_pixels_on_a_6000_by_4000_image(
     shutil.copy(aerial_jpeg, media / "aerial.jpg")
     s = make_job(client, people, project, settings, ["aerial.jpg"], "Aerial")
     open_stage(page, live_server, lead, s["job"])
+    # the thumbnail shows first, scaled up; the full image takes its place once loaded
+    page.wait_for_selector("#gt-left .gt-image[data-full='true']")
     natural = page.eval_on_selector(
         "#gt-left .gt-image", "img => [img.naturalWidth, img.naturalHeight]"
     )

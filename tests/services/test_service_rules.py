@@ -10,7 +10,7 @@ import pytest
 
 from assay.metrics.scoring import QualitySettings
 from assay.services import honeypots
-from assay.services.access import Actor, Role
+from assay.services.access import ACTION_WORDS, POLICY, Action, Actor, Role, refusal
 from assay.services.quality.tables import number
 from assay.services.views import dashboard
 from builders import RECT_CONFIG
@@ -159,3 +159,19 @@ def test_who_reviews_and_who_works_in_a_project(db, people, project):
         assert works_in(s, outsider.id, "admin", pid)
         assert works_in(s, people["annotator"].id, "annotator", pid)
         assert not works_in(s, people["annotator"].id, "annotator", pid + 1)
+
+
+def test_every_refusal_is_a_plain_sentence(client, people, project):
+    """One mapping from action to words: every action has them, and the API's 403 says the
+    same sentence the web's "Not allowed" page does (issue #17)."""
+    assert set(ACTION_WORDS) == set(Action) == set(POLICY)
+    assert (
+        refusal(Role.ANNOTATOR, Action.GT_STAGE) == "Annotators cannot open the ground-truth stage."
+    )
+    for role in Role:
+        for action in Action:
+            text = refusal(role, action)
+            assert text[0].isupper() and text.endswith(".") and "_" not in text, text
+    r = client.get(f"/api/projects/{project['id']}/dashboard", headers=people["annotator"].headers)
+    detail = "Annotators cannot see quality scores and agreement."
+    assert r.status_code == 403 and r.json()["detail"] == detail

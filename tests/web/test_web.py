@@ -146,7 +146,7 @@ def test_project_page_lists_tasks_with_counts_and_paginates(client, people, proj
     assert (first["Annotations"], first["Predictions"]) == ("1", "2")
     assert (second["Annotations"], second["Predictions"]) == ("0", "0")
     assert {
-        "src": f"/data/media/project-{project['id']}/img0.png",
+        "src": f"/data/thumbnails/project-{project['id']}/img0.png",  # never the full image
         "width": "96",
         "loading": "lazy",
     }.items() <= (parsed.images[0].items())

@@ -64,7 +64,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
     assert r.status_code == 200
     page = _Page(r.text)
     assert page.headers == [
-        "Select all tasks on this page", "Task", "Image", "Ground truth", "GT status",
+        "Select all tasks on this page", "Task", "Image", "Ground truth", "GT status", "Honeypot",
         "Accuracy", "Pairwise agreement", "Review", "Reviewers", "Annotations", "Predictions", "Created",
     ]  # fmt: skip
     rows = by_task(page)
@@ -77,8 +77,9 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "–",
         "–",
     ]
+    # a task with a starred GT is never "none" (it was, beside the star)
     assert [rows[f"#{i}"]["GT status"] for i in ids] == [
-        "none", "none", "none", "none", "done", "empty", "none",
+        "set", "set", "none", "none", "done", "empty", "none",
     ]  # fmt: skip
     assert rows[f"#{ids[0]}"]["Select all tasks on this page"] == f"Select task #{ids[0]}"
     assert r.text.count('class="dm-pick"') == 7
@@ -96,8 +97,12 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
     actions = re.findall(r'data-action="(\w+)"[^>]*>([^<]+)</button>', r.text)
     assert actions == [
         ("set_ground_truths", "Set ground truths from annotator…"),
-        ("assign_ground_truths", "Assign ground truths (earliest annotation)"),
+        ("assign_ground_truths", "Assign ground truths (earliest annotation)…"),
         ("assign_reviewers", "Assign reviewers…"),
+        ("add_to_honeypots", "Add to honeypots…"),
+        ("remove_from_honeypots", "Remove from honeypots…"),
+        ("consensus", "Consensus (merge the selection)…"),
+        ("sample_ground_truth", "Sample ground truth into a job…"),
         ("delete_ground_truths", "Delete ground truths (annotations stay)…"),
     ]
     assert json.loads(page.json_scripts["dm-data"]) == {
@@ -105,13 +110,34 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "filter": None,
         "review_status": None,
         "total": 7,
+        "sample_url": f"/api/projects/{dm['project']}/ground-truth/sample",
+        "jobs_url": f"/projects/{dm['project']}/jobs",
     }
     # "Set ground truths from annotator…" offers the project's annotators, and only them
-    options = re.findall(r'<option value="(\d+)">([^<]+)</option>', r.text)
-    assert options == [
-        (str(people["annotator"].id), "annotator@example.com"),
-        (str(people["annotator2"].id), "annotator2@example.com"),
+    options = re.findall(r'<option value="(\d+)" data-tasks="\d+">([^<]+)</option>', r.text)
+    assert options == [  # with how many tasks each annotated (t0, t2, t4 / t0, t1, t6)
+        (str(people["annotator"].id), "annotator@example.com · annotated 3 tasks"),
+        (str(people["annotator2"].id), "annotator2@example.com · annotated 3 tasks"),
     ]
+
+
+def test_the_honeypot_column_shows_the_pool_to_leads_only(client, signed_in, people, dm):
+    """Tasks in the honeypot pool show their difficulty (set, or derived); annotators and
+    reviewers never learn which tasks are honeypots."""
+    ids, lead = dm["tasks"], people["lead"].headers
+    url = f"/api/dm/actions?project={dm['project']}"
+    for task, difficulty in ((ids[0], "hard"), (ids[1], None)):
+        r = client.post(
+            f"{url}&id=add_to_honeypots",
+            json={"selectedItems": {"all": False, "included": [task]}, "difficulty": difficulty},
+            headers=lead,
+        )
+        assert r.json()["changed"] == 1, r.text
+    rows = by_task(_Page(signed_in(people["lead"]).get(f"/projects/{dm['project']}").text))
+    assert [rows[f"#{i}"]["Honeypot"] for i in ids[:3]] == ["hard", "medium", "–"]
+    for who in ("reviewer", "annotator"):
+        text = signed_in(people[who]).get(f"/projects/{dm['project']}").text
+        assert "honeypot" not in text.lower(), who
 
 
 def test_admin_gets_the_actions_menu_too(signed_in, people, dm):
@@ -141,6 +167,7 @@ def test_annotator_never_sees_ground_truth_on_the_project_page(signed_in, people
     assert page.headers == ["Task", "Image", "Annotations", "Predictions", "Created"]
     assert "★" not in r.text and "Ground truth" not in r.text and "GT" not in r.text
     assert "Accuracy" not in r.text and "agreement" not in r.text.lower()
+    assert "honeypot" not in r.text.lower()
     assert "dm-actions" not in r.text and "dm-pick" not in r.text
     assert not FILTER_RE.findall(r.text)
     # their own three annotations; nothing about GT, done or empty
@@ -149,7 +176,8 @@ def test_annotator_never_sees_ground_truth_on_the_project_page(signed_in, people
     # asking for the filter by hand is refused
     refused = annotator.get(f"/projects/{dm['project']}?ground_truth=true")
     assert refused.status_code == 403
-    assert "may not do ground_truth.view" in refused.text and "<html" in refused.text
+    assert "Annotators cannot see which annotations are ground truth." in refused.text
+    assert "<html" in refused.text and "ground_truth.view" not in refused.text
 
 
 def test_filter_has_gt_and_no_gt_and_paging_keeps_the_filter(signed_in, people, dm):

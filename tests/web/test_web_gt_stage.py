@@ -158,7 +158,10 @@ def test_only_leads_and_admins_open_the_stage(client, people, survey, signed_in)
         page = signed_in(people[key]).get(url)
         assert page.status_code == status, key
         assert page.headers["content-type"].startswith("text/html")
-        assert "gt-config" not in page.text and "may not do gt_stage" in page.text
+        assert (
+            "gt-config" not in page.text
+            and f"{key.capitalize()}s cannot open the ground-truth stage." in page.text
+        )
     # not assigned to the job: it does not exist for them
     r = client.post(
         f"/api/projects/{survey['project']}/jobs",

@@ -30,6 +30,7 @@ class SampleIn(BaseModel):
     min_per_stratum: Any = 0
     title: Any = None
     assignees: Any = None
+    task_ids: Any = None
 
 
 def _settings(cfg: honeypots.HoneypotSettings) -> dict[str, Any]:

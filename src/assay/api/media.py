@@ -1,14 +1,18 @@
-"""Local images under the media root, for the users who may see a task showing them."""
+"""Local images under the media root, and their thumbnails, for the users who may see a task
+showing them."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from assay.http.context import Ctx, context
 from assay.services.tasks.media import authorize_media_file, resolve_media_path
+from assay.services.tasks.thumbnails import thumbnail, thumbnail_etag
 
 router = APIRouter(tags=["media"])
+
+CACHE = "private, max-age=3600"
 
 
 @router.get("/data/media/{path:path}")
@@ -16,6 +20,31 @@ def media_file(path: str, request: Request, ctx: Ctx = Depends(context)) -> File
     root = request.app.state.settings.resolved_media_root
     with ctx.read() as s:
         authorize_media_file(s, ctx.actor, path)
+    return FileResponse(resolve_media_path(root, path), headers={"Cache-Control": CACHE})
+
+
+@router.get(
+    "/data/thumbnails/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 304: {"description": "Not modified"}},
+)
+def thumbnail_file(path: str, request: Request, ctx: Ctx = Depends(context)) -> Response:
+    """The JPEG thumbnail (256 px on the longest side) of `/data/media/{path}`, to whoever may
+    load that image; 304 when If-None-Match names its ETag."""
+    settings = request.app.state.settings
+    with ctx.read() as s:
+        authorize_media_file(s, ctx.actor, path)
+    headers = {"Cache-Control": CACHE}
+    _source, etag = thumbnail_etag(settings.resolved_media_root, path)
+    asked = _etags(request.headers.get("if-none-match", ""))
+    if etag in asked or "*" in asked:
+        return Response(status_code=304, headers={**headers, "ETag": etag})
+    thumb = thumbnail(settings.resolved_media_root, settings.resolved_thumbnail_root, path)
     return FileResponse(
-        resolve_media_path(root, path), headers={"Cache-Control": "private, max-age=3600"}
+        thumb.path, media_type="image/jpeg", headers={**headers, "ETag": thumb.etag}
     )
+
+
+def _etags(header: str) -> set[str]:
+    """The entity tags an If-None-Match header names (weak ones as strong; `*` as itself)."""
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}

@@ -104,6 +104,64 @@ POLICY: dict[Action, frozenset[Role]] = {
 }
 
 
+# What each action is, as the end of "Annotators cannot ...": the one place a refusal's words
+# come from (the API's 403 detail and the web's "Not allowed" page say the same sentence).
+ACTION_WORDS: dict[Action, str] = {
+    Action.PROJECT_CREATE: "create projects",
+    Action.PROJECT_VIEW: "open this project",
+    Action.PROJECT_CHANGE: "change a project's settings",
+    Action.PROJECT_DELETE: "delete projects",
+    Action.MEMBERS_MANAGE: "add or remove a project's members",
+    Action.TASKS_IMPORT: "import tasks, images or labels",
+    Action.TASK_VIEW: "open tasks",
+    Action.TASK_CHANGE: "change tasks",
+    Action.TASK_DELETE: "delete tasks",
+    Action.ANNOTATION_CREATE: "annotate tasks",
+    Action.ANNOTATIONS_VIEW_ALL: "see other people's annotations",
+    Action.ANNOTATION_CHANGE_ANY: "change or delete other people's annotations",
+    Action.PREDICTION_VIEW: "see model predictions",
+    Action.PREDICTION_CHANGE: "add, change or delete model predictions",
+    Action.PROJECT_EXPORT: "export projects",
+    Action.GROUND_TRUTH_CHANGE: "set or clear ground truth",
+    Action.GROUND_TRUTH_VIEW: "see which annotations are ground truth",
+    Action.JOBS_MANAGE: "create or change jobs",
+    Action.JOBS_VIEW_ALL: "see every job of a project",
+    Action.GT_STAGE: "open the ground-truth stage",
+    Action.TASK_REOPEN: "reopen a done task",
+    Action.QUALITY_VIEW: "see quality scores and agreement",
+    Action.QUALITY_SETTINGS: "change quality settings or recompute scores",
+    Action.REVIEW: "review annotations",
+    Action.REVIEWS_MANAGE: "assign reviewers or undo other people's reviews",
+    Action.DASHBOARD_VIEW: "open the dashboard",
+    Action.USERS_VIEW: "see the list of people",
+    Action.USERS_MANAGE: "add people or change their roles",
+    Action.HONEYPOTS_MANAGE: "manage honeypots",
+    Action.HONEYPOTS_VIEW: "see which tasks are honeypots",
+    Action.JOB_SUBMIT: "hand in jobs",
+}
+
+_ROLE_PLURALS = {
+    Role.ADMIN: "Admins",
+    Role.LEAD: "Leads",
+    Role.REVIEWER: "Reviewers",
+    Role.ANNOTATOR: "Annotators",
+}
+
+
+def role_plural(role: Role) -> str:
+    """'Annotators' for the annotator role: how a refusal names who is refused."""
+    return _ROLE_PLURALS[Role(role)]
+
+
+def refusal(role: Role, action: Action) -> str:
+    """Why the role may not do the action, in plain words.
+
+    >>> refusal(Role.ANNOTATOR, Action.GT_STAGE)
+    'Annotators cannot open the ground-truth stage.'
+    """
+    return f"{role_plural(role)} cannot {ACTION_WORDS[action]}."
+
+
 @dataclass(frozen=True)
 class Actor:
     """The authenticated user a request acts for."""
@@ -174,7 +232,7 @@ def authorize(
     if project_id is not None:
         require_project_access(session, actor, project_id)
     if not actor.may(action):
-        raise Forbidden(f"A {actor.role} may not do {action.value}.")
+        raise Forbidden(refusal(actor.role, action))
 
 
 def require_project_access(session: Session, actor: Actor, project_id: int) -> Project:

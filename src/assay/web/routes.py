@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from assay.http.context import client_address, database, start_web_session, web_session_key
 from assay.http.csrf import check_csrf
 from assay.http.params import Id, PageNumber
-from assay.services import authors, consensus, projects, tasks, users
+from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
+from assay.services.ground_truth import annotator_coverage
 from assay.services.views import task_list, task_table
 from assay.store.models import Annotation, Prediction
 from assay.web import adjudication
@@ -135,6 +136,8 @@ def project_page(
         gt = task_table.ground_truth_cells(s, actor, project_id, task_ids) if sees_gt else {}
         sees_quality = actor.may(Action.QUALITY_VIEW)
         quality = task_table.quality_cells(s, actor, project_id, task_ids) if sees_quality else {}
+        sees_honeypots = actor.may(Action.HONEYPOTS_VIEW)
+        pool = task_table.honeypot_cells(s, actor, project_id, task_ids) if sees_honeypots else {}
         reviews = actor.may(Action.REVIEW)
         review_cells = (
             task_table.review_cells(s, actor, project_id, task_ids, listing.annotations)
@@ -146,17 +149,19 @@ def project_page(
         rows = [
             {
                 "task": t,
-                "image": image_src(t.data.get(key)) if key else None,
+                "image": tasks.thumbnail_url(image_src(t.data.get(key)) if key else None),
                 "annotations": len(listing.annotations.get(t.id, [])),
                 "predictions": len(listing.predictions.get(t.id, [])),
                 "gt": gt.get(t.id),
                 "quality": quality.get(t.id),
                 "review": review_cells.get(t.id),
+                "honeypot": pool.get(t.id),
             }
             for t in listing.tasks
         ]
         members = projects.list_members(s, actor, project_id) if changes_gt else []
-        annotators = [u for u in members if u.role == Role.ANNOTATOR]
+        covered = annotator_coverage(s, actor, project_id) if changes_gt else {}
+        annotators = [(u, covered.get(u.id, 0)) for u in members if u.role == Role.ANNOTATOR]
         reviewers = [u for u in members if u.is_active and can_review(u.role)]
         manages_reviews = actor.may(Action.REVIEWS_MANAGE)
         waiting = consensus.waiting_count(s, actor, project_id) if changes_gt else None
@@ -172,6 +177,10 @@ def project_page(
             "sees_quality": sees_quality,
             "reviews": reviews,
             "manages_reviews": manages_reviews,
+            "sees_honeypots": sees_honeypots,
+            "manages_honeypots": actor.may(Action.HONEYPOTS_MANAGE),
+            "samples_gt": actor.may(Action.JOBS_MANAGE),
+            "difficulties": honeypots.DIFFICULTIES,
             "sees_dashboard": actor.may(Action.DASHBOARD_VIEW),
             "filter": ground_truth,
             "review_filter": review_status,
@@ -183,11 +192,14 @@ def project_page(
             "waiting": waiting,
             "adjudication_url": adjudication.adjudication_url(project.id),
             "weightings": WEIGHTING_TITLES,
+            "GT_STATUS_TITLES": GT_STATUS_TITLES,
             "dm": {
                 "project": project.id,
                 "filter": ground_truth,
                 "review_status": review_status,
                 "total": pages["total"],
+                "sample_url": f"/api/projects/{project.id}/ground-truth/sample",
+                "jobs_url": f"/projects/{project.id}/jobs",
             },
             "consensus_urls": {
                 "merge": f"/api/projects/{project.id}/consensus/merge",
@@ -199,6 +211,14 @@ def project_page(
         return render(request, "project.html", context, actor)
 
 
+# The GT status column: the GT stage's state, and for a task that has not been through the
+# stage whether it has a ground truth all the same (a starred one is never "none").
+GT_STATUS_TITLES = {
+    "done": "its ground-truth stage is finished",
+    "empty": "its ground-truth stage finished with no regions",
+    "set": "it has a ground truth, not made in the ground-truth stage",
+    "none": "no ground truth yet",
+}
 WEIGHTING_TITLES = {
     "uniform": "Uniform: every annotator counts the same",
     "accuracy": "Accuracy: each annotator's mean accuracy against GT",
@@ -253,6 +273,7 @@ def task_page(request: Request, task_id: Id) -> Response:
         config = config_of(project)
         key = config.image_key() if config else None
         merged = _consensus_of(s, actor, task.id, anns.get(task.id, []))
+        previous, following = tasks.neighbours(s, actor, task)
         sources = [_annotation_source(a, actor, emails, merged) for a in anns.get(task.id, [])]
         sources += [_prediction_source(p) for p in preds.get(task.id, [])]
         payload = {
@@ -270,6 +291,8 @@ def task_page(request: Request, task_id: Id) -> Response:
             "payload": payload,
             "sees_gt": sees_ground_truth(actor),
             "changes_gt": actor.may(Action.GROUND_TRUTH_CHANGE),
+            "previous": previous,
+            "next": following,
         }
         return render(request, "task.html", context, actor)
 

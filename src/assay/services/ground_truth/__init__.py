@@ -7,6 +7,7 @@ key as of a moment), sampling (random or stratified GT jobs). The GT stage itsel
 """
 
 from assay.services.ground_truth.bulk import (
+    annotator_coverage,
     bulk_assign_earliest,
     bulk_delete,
     bulk_set_from_annotator,
@@ -26,6 +27,7 @@ from assay.services.ground_truth.truth import (
 
 __all__ = [
     "AnswerKeyEntry",
+    "annotator_coverage",
     "answer_key",
     "bulk_assign_earliest",
     "bulk_delete",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from assay.services import jobs
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import MAX_ID, is_count, is_number
+from assay.services.checks import MAX_ID, is_count, is_id_list, is_number
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, Prediction, Task
 
@@ -160,13 +160,24 @@ def sample_ground_truth(
     min_per_stratum: Any = 0,
     title: Any = None,
     assignees: Any = None,
+    task_ids: Any = None,
 ) -> Sample:
-    """Draw the sample (the same seed gives the same tasks) and create its job."""
+    """Draw the sample (the same seed gives the same tasks) and create its job.
+
+    `task_ids` (the data manager's selection): draw only from these tasks of the project, and
+    take `fraction` of them rather than of the project's tasks.
+    """
     authorize(session, actor, Action.JOBS_MANAGE, project_id)
     _check(fraction, count, strategy, strata, seed, min_per_stratum)
+    if task_ids is not None and (not is_id_list(task_ids) or not task_ids):
+        raise Invalid.field("task_ids", "must be a non-empty list of task ids")
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     live = (Task.project_id == project_id, Task.deleted_at.is_(None))
     project_tasks = len(list(session.scalars(select(Task.id).where(*live))))
+    base = project_tasks
+    if task_ids is not None:
+        live = (*live, Task.id.in_(set(task_ids)))
+        base = len(list(session.scalars(select(Task.id).where(*live))))
     has_gt = (
         select(Annotation.id)
         .where(
@@ -181,11 +192,12 @@ def sample_ground_truth(
             select(Task).where(*live, Task.gt_status == "none", ~has_gt).order_by(Task.id)
         )
     )
-    n = count if count is not None else max(1, round(fraction * project_tasks))
+    n = count if count is not None else max(1, round(fraction * base))
     if n > len(tasks):
+        among = " of the selected" if task_ids is not None else ""
         raise Invalid.field(
             "count" if count is not None else "fraction",
-            f"asks for {n} tasks but only {len(tasks)} task(s) have no ground truth yet",
+            f"asks for {n} tasks but only {len(tasks)} task(s){among} have no ground truth yet",
         )
     rng = random.Random(seed)
     rows: list[Stratum] = []

@@ -9,6 +9,7 @@ a job gets and who saw them), answers (an annotator's honeypot answers scored, h
 from assay.services.honeypots.answers import hints_of, score_answers
 from assay.services.honeypots.pool import (
     DIFFICULTIES,
+    active_honeypots,
     add_to_pool,
     derived_difficulties,
     remove_from_pool,
@@ -47,6 +48,7 @@ __all__ = [
     "HoneypotSettings",
     "PoolHealth",
     "accuracy_by_annotator",
+    "active_honeypots",
     "add_to_pool",
     "annotator_report",
     "assignees_changed",

@@ -3,7 +3,8 @@ soft-deleting them, their annotations (with revisions) and predictions, the resu
 against the label config, their local images, what of them an actor may see, and their Label
 Studio JSON (the API's and the JSON export's).
 
-Modules: visibility, results, importing, media, editing, annotations, predictions, ls_json.
+Modules: visibility, results, importing, media, thumbnails, editing, annotations, predictions,
+ls_json.
 """
 
 from assay.services.tasks.editing import delete_selected_tasks, delete_task, update_task
@@ -26,12 +27,14 @@ from assay.services.tasks.media import (
     resolve_media_path,
 )
 from assay.services.tasks.results import checked_result, label_config_of_project, prediction_row
+from assay.services.tasks.thumbnails import thumbnail_url
 from assay.services.tasks.visibility import (
     VISIBILITY_POLICIES,
     annotation_visibility,
     annotation_visible,
     counts_seen_by,
     get_task,
+    neighbours,
     regions_of,
     result_seen_by,
     task_visibility,
@@ -56,6 +59,7 @@ __all__ = [
     "label_config_of_project",
     "media_path_of",
     "media_url",
+    "neighbours",
     "prediction_row",
     "project_media_folder",
     "refresh_after_import",
@@ -65,5 +69,6 @@ __all__ = [
     "resolve_media_path",
     "result_seen_by",
     "task_visibility",
+    "thumbnail_url",
     "update_task",
 ]

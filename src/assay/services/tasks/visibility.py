@@ -58,6 +58,15 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
+def neighbours(session: Session, actor: Actor, task: Task) -> tuple[int | None, int | None]:
+    """The ids of the previous and next live task of the task's project (by id) among those
+    the actor may see: the task page's Previous / Next links. None at either end."""
+    where = (Task.project_id == task.project_id, Task.deleted_at.is_(None), *task_visibility(actor))
+    before = session.scalar(select(func.max(Task.id)).where(*where, Task.id < task.id))
+    after = session.scalar(select(func.min(Task.id)).where(*where, Task.id > task.id))
+    return before, after
+
+
 def counts_seen_by(
     session: Session, actor: Actor, project_ids: list[int]
 ) -> dict[int, ProjectCounts]:

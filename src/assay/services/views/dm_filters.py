@@ -35,7 +35,7 @@ from sqlalchemy import and_, case, false, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from assay.services import review
-from assay.services.access import Action, Actor, sees_ground_truth
+from assay.services.access import Action, Actor, role_plural, sees_ground_truth
 from assay.services.annotator_work import COUNTED
 from assay.services.checks import MAX_ID, is_id, is_int, is_number
 from assay.services.errors import Forbidden, Invalid
@@ -385,9 +385,9 @@ def _count(actor: Actor, field: str) -> Any:
 
 def _may_filter(actor: Actor, field: str) -> None:
     if field == "ground_truth" and not sees_ground_truth(actor):
-        raise Forbidden(f"A {actor.role} may not filter or order by ground_truth.")
+        raise Forbidden(f"{role_plural(actor.role)} cannot filter or order by ground truth.")
     if field == "review_status" and not actor.may(Action.REVIEW):
-        raise Forbidden(f"A {actor.role} may not filter by review_status.")
+        raise Forbidden(f"{role_plural(actor.role)} cannot filter by review status.")
 
 
 def _condition(actor: Actor, item: Item) -> Any:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assay.services import authors, review
+from assay.services import authors, honeypots, review
 from assay.services.access import Action, Actor, authorize, sees_ground_truth
 from assay.services.tasks import counts_seen_by
-from assay.store.models import Annotation, QualityScore, Task, User
+from assay.store.models import Annotation, Honeypot, QualityScore, Task, User
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,36 @@ def ground_truth_cells(
         )
     )
     return {t: GroundTruthCell(a, uid, email) for t, a, uid, email in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class HoneypotCell:
+    """A task in the honeypot pool: its difficulty, set by a lead or derived."""
+
+    difficulty: str
+    derived: bool  # not set by a lead: from annotators' past accuracy on it
+
+
+def honeypot_cells(
+    session: Session, actor: Actor, project_id: int, task_ids: list[int]
+) -> dict[int, HoneypotCell]:
+    """The tasks of `task_ids` in the project's honeypot pool (not removed, not retired).
+
+    Two queries whatever the number of tasks. Raises Forbidden for actors who may not know
+    which tasks are honeypots (annotators).
+    """
+    authorize(session, actor, Action.HONEYPOTS_VIEW, project_id)
+    if not task_ids:
+        return {}
+    rows = dict(
+        session.execute(
+            select(Honeypot.task_id, Honeypot.difficulty).where(
+                *honeypots.active_honeypots(project_id), Honeypot.task_id.in_(task_ids)
+            )
+        ).all()
+    )
+    derived = honeypots.derived_difficulties(session, [t for t, d in rows.items() if d is None])
+    return {t: HoneypotCell(d or derived[t], d is None) for t, d in rows.items()}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 // Data manager: pick tasks in the project's task table and run the bulk actions (ground
-// truths, reviewer assignment), or review the picked tasks.
+// truths, reviewer assignment, honeypots, consensus, GT sampling), or review the picked tasks.
+// Every action first says how many selected tasks it affects, and after it what it changed.
 //
 // A selection is what POST /api/dm/actions takes: {"all": false, "included": [task ids]} or
 // {"all": true, "excluded": [task ids]}. It is kept per project and filter in sessionStorage,
@@ -36,6 +37,9 @@
   const deleteDialog = document.getElementById("dm-delete-dialog");
   const reviewersDialog = document.getElementById("dm-reviewers-dialog");
   const reviewLink = document.getElementById("dm-review");
+  const confirmDialog = document.getElementById("dm-confirm-dialog");
+  const honeypotsDialog = document.getElementById("dm-honeypots-dialog");
+  const sampleDialog = document.getElementById("dm-sample-dialog");
 
   // all=false: `ids` are the selected tasks; all=true: `ids` are the excluded ones.
   let selection = load();
@@ -248,16 +252,57 @@
     );
   }
 
+  // "This affects the N selected tasks." in each dialog's [data-affects] line.
+  function affects(dialog, text) {
+    const line = dialog.querySelector("[data-affects]");
+    if (line) line.textContent = text || `This affects the ${plural(count(), "selected task")}.`;
+  }
+
+  // The yes/no dialog of an action without options.
+  function confirmAction(title, text, runLabel) {
+    document.getElementById("dm-confirm-title").textContent = title;
+    document.getElementById("dm-confirm-text").textContent = text;
+    document.getElementById("dm-confirm-run").textContent = runLabel;
+    return ask(confirmDialog);
+  }
+
   async function run(button) {
     const action = button.dataset.action;
     let title = button.dataset.title;
     closeMenu(true);
     const body = {};
-    if (action === "set_ground_truths") {
+    const n = plural(count(), "selected task");
+    for (const dialog of document.querySelectorAll("dialog")) affects(dialog);
+    if (action === "consensus") {
+      document.getElementById("dm-consensus").click();
+      return;
+    } else if (action === "sample_ground_truth") {
+      await sample();
+      return;
+    } else if (action === "assign_ground_truths") {
+      const text =
+        `On each of the ${n} that has no ground truth yet, its earliest annotation becomes ` +
+        "the ground truth. Tasks without annotations are skipped.";
+      if (!(await confirmAction("Assign ground truths?", text, "Assign ground truths"))) return;
+    } else if (action === "remove_from_honeypots") {
+      const text =
+        `The ${n} leave the honeypot pool: no new job gets them. Their ground truth, ` +
+        "and the answers already given, stay.";
+      if (!(await confirmAction("Remove from honeypots?", text, "Remove from honeypots"))) return;
+    } else if (action === "add_to_honeypots") {
+      affects(
+        honeypotsDialog,
+        `This affects the ${n}; those without ground truth are skipped.`,
+      );
+      if (!(await ask(honeypotsDialog))) return;
+      const difficulty = document.getElementById("dm-honeypot-difficulty");
+      body.difficulty = difficulty.value || null;
+      if (body.difficulty) title = `Add to honeypots (${body.difficulty})`;
+    } else if (action === "set_ground_truths") {
       if (!(await ask(annotatorDialog))) return;
       const annotator = document.getElementById("dm-annotator");
       body.annotator = Number(annotator.value);
-      title = `Set ground truths from ${annotator.selectedOptions[0].textContent}`;
+      title = `Set ground truths from ${annotator.selectedOptions[0].textContent.split(" · ")[0]}`;
     } else if (action === "delete_ground_truths") {
       document.getElementById("dm-delete-text").textContent =
         `The ground-truth mark is cleared on ${plural(count(), "selected task")}. ` +
@@ -287,6 +332,47 @@
       say(describe(title, result), false);
     } catch (error) {
       say(`${title} failed: ${error.message}`, true);
+    } finally {
+      busy = false;
+      sync();
+      message.focus();
+    }
+  }
+
+  // Sample ground truth from the selection into a new job (POST .../ground-truth/sample).
+  async function sample() {
+    affects(
+      sampleDialog,
+      `It draws from the ${plural(count(), "selected task")}, those without ground truth only.`,
+    );
+    if (!(await ask(sampleDialog))) return;
+    const f = document.getElementById("dm-sample-form").elements;
+    const body = { strategy: f.strategy.value, min_per_stratum: Number(f.min_per_stratum.value) };
+    if (f.size.value === "count") body.count = Number(f.count.value);
+    else body.fraction = Number(f.fraction.value) / 100;
+    if (body.strategy === "stratified") body.strata = f.strata.value;
+    busy = true;
+    sync();
+    say("Working…", false);
+    try {
+      body.task_ids = await selectedTaskIds();
+      const r = await assay.api("POST", data.sample_url, body);
+      clear();
+      await refresh();
+      const warnings = r.warnings.length ? ` ${r.warnings.join(" ")}` : "";
+      say(
+        `Sampled ${plural(r.sampled, "task")} of the ${r.population} selected without ground ` +
+          `truth into the job “${r.job.title}” (${(100 * r.share).toFixed(1)} % of the ` +
+          `project).${warnings} Open it from Jobs and ground-truth stages.`,
+        false,
+      );
+      const link = document.createElement("a");
+      link.href = data.jobs_url;
+      link.id = "dm-sample-job";
+      link.textContent = "Jobs →";
+      message.append(" ", link);
+    } catch (error) {
+      say(`Sample ground truth failed: ${error.message}`, true);
     } finally {
       busy = false;
       sync();

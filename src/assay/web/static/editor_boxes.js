@@ -392,6 +392,15 @@ window.assayEditor = window.assayEditor || {};
     return { load, result, values, set, enable };
   }
 
+  // A local image's thumbnail (/data/thumbnails/..., see services/tasks/thumbnails.py) and the
+  // task's size, to show at once while the full image loads; null for other images.
+  function previewOf(url, task) {
+    const media = "/data/media/";
+    if (!url.startsWith(media) || !(task.width > 0 && task.height > 0)) return null;
+    const thumb = `/data/thumbnails/${url.slice(media.length)}`;
+    return { url: thumb, size: { w: task.width, h: task.height } };
+  }
+
   // The task's image in both panes; resolves to its natural size. Rejects with a readable
   // message (the panes are blanked) when the task has no image a page can show or it fails.
   async function loadTaskImage(left, right, task, imageKey) {
@@ -401,7 +410,11 @@ window.assayEditor = window.assayEditor || {};
       if (!/^(https?:|data:image\/)/i.test(url) && !url.startsWith("/")) {
         throw new Error(`Task ${task.id} has no image the page can show.`);
       }
-      const [size] = await Promise.all([left.load(url), right.load(url).catch(() => null)]);
+      const preview = previewOf(url, task);
+      const [size] = await Promise.all([
+        left.load(url, preview),
+        right.load(url, preview).catch(() => null),
+      ]);
       return size;
     } catch (error) {
       left.blank();

@@ -44,10 +44,39 @@ window.assayEditor = window.assayEditor || {};
       this.zoom = 1;
     }
 
-    // Show the image at `url`; resolves to its natural size once it is decoded.
-    async load(url) {
+    // Show the image at `url`; resolves to its size once something is shown. With a `preview`
+    // ({url, size}: its thumbnail and the image's own size) the thumbnail is shown scaled up at
+    // once and the full image takes its place when it has loaded (data-full="true" then).
+    async load(url, preview) {
+      this.wanted = url;
+      if (preview && this.img.getAttribute("src") !== url) {
+        this.img.dataset.full = "false";
+        this.img.src = preview.url;
+        try {
+          await this.img.decode();
+        } catch (error) {
+          preview = null; // no thumbnail: wait for the full image
+        }
+        const { naturalWidth: nw, naturalHeight: nh } = this.img;
+        if (preview && Math.abs(nw / nh - preview.size.w / preview.size.h) < 0.02) {
+          const full = new Image();
+          full.src = url;
+          full.decode().then(
+            () => {
+              if (this.wanted !== url) return; // another task is shown by now
+              this.img.src = url;
+              this.img.dataset.full = "true";
+            },
+            () => {
+              if (this.wanted === url) this.img.dataset.full = "failed";
+            },
+          );
+          return preview.size;
+        }
+      }
       if (this.img.getAttribute("src") !== url) this.img.src = url;
       await this.img.decode();
+      this.img.dataset.full = "true";
       return { w: this.img.naturalWidth, h: this.img.naturalHeight };
     }
 
