@@ -55,6 +55,7 @@ class Action(StrEnum):
     HONEYPOTS_MANAGE = "honeypots.manage"  # the pool, its settings, rerolling a job's honeypots
     HONEYPOTS_VIEW = "honeypots.view"  # which tasks are honeypots, every attempt and its score
     JOB_SUBMIT = "job.submit"  # hand in one's own work on a job and get feedback
+    JOB_ACCEPT = "job.accept"  # accept (close) a job, reopen it; edit in a closed job
 
 
 _ALL = frozenset(Role)
@@ -93,6 +94,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.HONEYPOTS_MANAGE: _STAFF,
     Action.HONEYPOTS_VIEW: _STAFF,
     Action.JOB_SUBMIT: _ALL,
+    Action.JOB_ACCEPT: _STAFF,
 }
 
 

@@ -69,7 +69,7 @@ def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
         raise Conflict(f"Job {job.id} is already accepted.")
     if fb.status == "to_lead":
         raise Conflict(f"Job {job.id} went to a lead after {len(before)} attempts.")
-    _, remaining = next_to_annotate(session, actor, job.id)
+    remaining = next_to_annotate(session, actor, job.id).remaining
     if remaining:
         raise Conflict(f"{remaining} task(s) of job {job.id} are still to annotate.")
     quality = quality_settings_of(project)
