@@ -4,7 +4,8 @@
 A new project gets a title, a description and either a label set (names and colours, one
 shape type) or a pasted Label Studio config; `services.projects.label_config_for` turns the
 label set into the config, as `assay project create` does. Settings change the title, the
-description and the label set (a config with one labelled control) or the config's XML; the
+description, the label set (a config with one labelled control) or the config's XML, and the
+review settings (the rework loop: whether a reject returns the work, the reject reasons); the
 service refuses a config that drops a label live annotations use, and the page says so. Every
 POST carries the session's CSRF token; a refused form comes back filled in, with the
 service's sentence and its field errors.
@@ -25,7 +26,7 @@ from assay.formats.label_config import (
     labelled_control,
 )
 from assay.http.params import Id
-from assay.services import projects
+from assay.services import projects, review_settings
 from assay.services.access import Action, authorize
 from assay.services.errors import AssayError, Forbidden, Unauthorized
 from assay.store.models import Project
@@ -155,6 +156,7 @@ def create_project(
 
 
 def _settings_form(project: Project) -> dict[str, Any]:
+    reviews = review_settings.settings_of(project)
     try:
         control = labelled_control(project.label_config)
         specs = label_specs(project.label_config, control.name) if control else []
@@ -168,6 +170,8 @@ def _settings_form(project: Project) -> dict[str, Any]:
         "mode": "labels" if control else "xml",
         "labels": _rows(specs, 1),
         "label_config": project.label_config,
+        "reject_returns_to_annotator": reviews.reject_returns_to_annotator,
+        "reject_reasons": "\n".join(reviews.reject_reasons),
     }
 
 
@@ -191,10 +195,15 @@ def save_settings(
     label: list[str] = Form([]),
     colour: list[str] = Form([]),
     label_config: str = Form(""),
+    reviews_part: str = Form("", alias="review_settings"),
+    reject_returns: str = Form("", alias="reject_returns_to_annotator"),
+    reject_reasons: str = Form(""),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
-    """Change the title, the description and the label set (or the config's XML)."""
+    """Change the title, the description and the label set (or the config's XML), and the
+    review settings (whether a reject returns the work; the reject reasons, one a line)."""
     specs = _specs(label, colour)
+    reasons = [line.strip() for line in reject_reasons.splitlines() if line.strip()]
     try:
         with writing(request, submitted_csrf) as (s, actor):
             project = projects.get_project(s, actor, project_id)
@@ -204,6 +213,11 @@ def save_settings(
                 s, actor, project_id, title=title.strip(), description=description,
                 label_config=config,
             )  # fmt: skip
+            if reviews_part:  # the form has the review part (a script may post without it)
+                review_settings.update_settings(
+                    s, actor, project_id,
+                    reject_returns_to_annotator=bool(reject_returns), reject_reasons=reasons,
+                )  # fmt: skip
     except AssayError as exc:
         if not _shown(exc):
             raise
@@ -211,6 +225,10 @@ def save_settings(
             project = projects.get_project(s, actor, project_id)
             form = _settings_form(project)
         form.update(title=title, description=description, mode=mode, label_config=label_config)
+        if reviews_part:
+            form.update(
+                reject_returns_to_annotator=bool(reject_returns), reject_reasons=reject_reasons
+            )
         if mode != "xml":
             form["labels"] = _rows(specs, 1)
         return _form_page(request, form, project_id, error=exc)
