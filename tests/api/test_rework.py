@@ -4,8 +4,12 @@ rejected it; project review settings; a lead's acceptance gate closes a job."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import update
+
+from assay.store.models import Annotation, Review
 from builders import add_member, box, import_tasks
 
 
@@ -238,3 +242,57 @@ def test_accepting_a_job_closes_it_to_its_annotators_and_reopening_opens_it(clie
     assert _next(client, people["annotator"], job)["task"]["id"] == loop["tasks"][2]
     r = client.patch(f"/api/annotations/{a0}", json={"result": []}, headers=ann_h)
     assert r.status_code == 200
+
+
+def test_dashboard_reports_first_pass_acceptance_passes_and_time_to_acceptance(
+    db, client, people, loop, signed_in
+):
+    job, (a0, a1), t2 = loop["job"], loop["anns"], loop["tasks"][2]
+    a2 = _submit(client, people["annotator"], job, t2, [box(1, 1, 5, 5)])
+    rv = people["reviewer"]
+    accept = {"action": "accept"}
+    assert (
+        client.post(f"/api/annotations/{a0}/reviews", json=accept, headers=rv.headers).status_code
+        == 201
+    )
+    assert _reject(client, rv, a1, reason="wrong label").status_code == 201
+    r = client.patch(
+        f"/api/annotations/{a1}", json={"result": []}, headers=people["annotator"].headers
+    )
+    assert r.status_code == 200
+    assert (
+        client.post(f"/api/annotations/{a1}/reviews", json=accept, headers=rv.headers).status_code
+        == 201
+    )
+    assert _reject(client, rv, a2).status_code == 201  # still rejected: reviewed, not accepted
+    # a0 accepted 100 s after it was made, a1 300 s after
+    t = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with db.session() as s:
+        s.execute(update(Annotation).where(Annotation.id.in_([a0, a1, a2])).values(created_at=t))
+        for ann, wait in ((a0, 100), (a1, 300)):
+            s.execute(
+                update(Review)
+                .where(Review.annotation_id == ann, Review.action == "accept")
+                .values(created_at=t + timedelta(seconds=wait))
+            )
+    rows = client.get(
+        f"/api/projects/{loop['project']}/dashboard/annotators", headers=people["lead"].headers
+    ).json()
+    mine = next(
+        r
+        for r in (rows["results"] if isinstance(rows, dict) else rows)
+        if r["annotator"] == people["annotator"].id
+    )
+    assert mine["first_pass_acceptance"] == pytest.approx(1 / 3, abs=1e-6)
+    assert mine["passes_per_accepted"] == 1.5
+    assert mine["median_time_to_acceptance"] == 200
+    csv_text = client.get(
+        f"/api/projects/{loop['project']}/dashboard/annotators?format=csv",
+        headers=people["lead"].headers,
+    ).text
+    header = csv_text.splitlines()[0].split(",")
+    assert {"first_pass_acceptance", "passes_per_accepted", "median_time_to_acceptance"} <= set(
+        header
+    )
+    page = signed_in(people["lead"]).get(f"/projects/{loop['project']}/dashboard").text
+    assert "33.3 %" in page and "1.50" in page and "3 min" in page

@@ -21,6 +21,7 @@ from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
 from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize, sees_honeypots
 from assay.services.quality.tables import group_row, number
+from assay.services.views.rework_figures import ReworkFigures, rework_figures
 from assay.store.models import Annotation, QualityScore
 
 
@@ -38,6 +39,7 @@ class AnnotatorPerformance:
     quality: quality.GroupQuality | None  # scores against GT; None when nothing is scored
     agreement: float | None  # mean pairwise accuracy with the others, weighted by shared tasks
     honeypot_accuracy: float | None = None  # filled once the project has honeypots
+    rework: ReworkFigures | None = None  # first-pass acceptance, passes, time to acceptance
 
     def rate(self, n: int) -> float | None:
         return round(n / self.reviewed, 6) if self.reviewed else None
@@ -110,6 +112,7 @@ def annotator_performance(
         if honeypot_weeks is not None
         else honeypot_accuracy(session, actor, project_id)
     )
+    rework = rework_figures(session, project_id)
     rows = []
     for user_id, c in counts.items():
         times = lead_times.get(user_id)
@@ -127,6 +130,7 @@ def annotator_performance(
                 quality=scores.get(user_id),
                 agreement=with_others.get(user_id),
                 honeypot_accuracy=on_honeypots[user_id][1] if user_id in on_honeypots else None,
+                rework=rework.get(user_id),
             )
         )
     return sorted(rows, key=lambda r: (r.email or "", r.user_id))
@@ -222,6 +226,11 @@ def performance_rows(
                 "f1": q.get("f1"),
                 "agreement": r.agreement,
                 "honeypot_accuracy": r.honeypot_accuracy,
+                "first_pass_acceptance": r.rework.first_pass_acceptance if r.rework else None,
+                "passes_per_accepted": r.rework.passes_per_accepted if r.rework else None,
+                "median_time_to_acceptance": (
+                    r.rework.median_time_to_acceptance if r.rework else None
+                ),
             }
         )
     return rows
