@@ -116,3 +116,17 @@ def test_a_reject_with_a_reason_reaches_the_annotator_and_comes_back(
         ("reject", "loose boxes", True),
         ("accept", None, False),
     ]
+
+
+def test_an_accepted_job_tells_its_annotator_it_is_closed(live_server, client, people, work):
+    r = client.post(f"/api/jobs/{work['job']}/accept", headers=people["lead"].headers)
+    assert r.status_code == 200, r.text
+    with chromium.new_page(1300, 820) as page:
+        sign_in(page, live_server, people["annotator"], f"/jobs/{work['job']}/annotate")
+        page.wait_for_function(
+            "() => document.getElementById('an-editor').dataset.status === 'closed'"
+        )
+        assert page.text_content("#an-status") == "closed"
+        assert "accepted by a lead and is closed" in page.text_content("#an-intro")
+        assert page.locator("#an-handin-button").is_hidden()
+        assert page.locator("#an-panes").is_hidden()
