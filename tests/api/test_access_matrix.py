@@ -562,6 +562,27 @@ MATRIX = {
         # 400, not 403: a non-assignee's hand-in is answered as an invalid "job" field
         {"admin": 400, "lead": 400, "reviewer": 400, "annotator": 200},
     ),
+    "accept a job": (
+        lambda x: ("POST", f"/api/jobs/{x['job']}/accept", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "reopen a job": (
+        lambda x: ("DELETE", f"/api/jobs/{x['job']}/accept", None),
+        # 409 "not accepted": past the role check
+        {"admin": 409, "lead": 409, "reviewer": 403, "annotator": 403},
+    ),
+    "review settings": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/review-settings", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "change review settings": (
+        lambda x: (
+            "PATCH",
+            f"/api/projects/{x['project']}/review-settings",
+            {"reject_returns_to_annotator": False},
+        ),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
     "job feedback": (
         lambda x: ("GET", f"/api/jobs/{x['job']}/feedback", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},

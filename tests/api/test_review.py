@@ -220,9 +220,15 @@ def test_status_follows_the_latest_standing_review(client, people, work, reviewe
     assert _status(client, people, ann) == "none"
 
 
-def test_reject_keeps_the_task_out_of_the_queue_until_the_annotation_is_deleted(
+def test_with_rework_off_a_reject_keeps_the_task_out_of_the_queue_until_deleted(
     client, people, project
 ):
+    r = client.patch(
+        f"/api/projects/{project['id']}/review-settings",
+        json={"reject_returns_to_annotator": False},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 200 and r.json()["reject_returns_to_annotator"] is False
     (t,) = _import(client, people, project, [{"image": "q.jpg"}])
     job = client.post(
         f"/api/projects/{project['id']}/jobs",
@@ -237,7 +243,7 @@ def test_reject_keeps_the_task_out_of_the_queue_until_the_annotation_is_deleted(
     assert queue()["task"] is None
     r = _review(client, people["reviewer"], ann, "reject", comment="wrong species")
     assert r.status_code == 201
-    assert queue()["task"] is None  # reject does not send the task back
+    assert queue()["task"] is None  # with the setting off, a reject does not send it back
     mine = client.get(f"/api/annotations/{ann}/reviews", headers=people["annotator"].headers)
     assert mine.status_code == 200 and mine.json()[0]["comment"] == "wrong species"
     client.delete(f"/api/annotations/{ann}", headers=people["annotator"].headers)

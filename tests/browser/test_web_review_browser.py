@@ -116,9 +116,10 @@ def test_reviewer_accepts_rejects_with_a_comment_and_fixes_a_box(
     page.click("#rv-tabs button[data-key='model:det-v1']")
     assert page.inner_text("#rv-compare-title") == "Model det-v1"
 
-    # R asks for a comment; an empty one is not sent
+    # R asks for a reason and a comment; "other" with an empty comment is not sent
     page.keyboard.press("r")
     assert page.locator("#rv-reject-form").is_visible()
+    page.select_option("#rv-reason", "other")
     page.click("#rv-reject-send")
     assert page.locator("#rv-reject-form").is_visible()
     assert annotation(client, reviewer, second)["review_status"] == "none"
@@ -127,7 +128,9 @@ def test_reviewer_accepts_rejects_with_a_comment_and_fixes_a_box(
     third = wait_annotation(page, not_id=second)
     assert annotation(client, reviewer, second)["review_status"] == "rejected"
     reviews = client.get(f"/api/annotations/{second}/reviews", headers=reviewer.headers).json()
-    assert [(r["action"], r["comment"]) for r in reviews] == [("reject", "The giraffe is a rock.")]
+    assert [(r["action"], r["reason"], r["comment"]) for r in reviews] == [
+        ("reject", "other", "The giraffe is a rock.")
+    ]
 
     # F: select the zebra, drag it by (+40, +30) screen pixels, save with Ctrl+Enter
     assert annotation(client, reviewer, third)["task"] == t1

@@ -274,7 +274,8 @@ def test_annotator_opens_my_work_from_the_header_and_reads_the_comment(
         page.wait_for_url(f"{live_server}/me")
         job = page.locator("table.my-jobs tbody tr")
         assert job.count() == 1 and "Tuesday batch" in job.inner_text()
-        assert "2 of 2" in job.inner_text() and "Not handed in yet" in job.inner_text()
+        # the rejected annotation is back in the queue to fix (#18): one of two needs nothing
+        assert "1 of 2" in job.inner_text() and "Not handed in yet" in job.inner_text()
         rows = page.locator("table.my-reviews tbody tr")
         assert rows.count() == 2
         first = rows.nth(0)

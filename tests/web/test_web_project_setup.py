@@ -248,3 +248,33 @@ def test_settings_set_visibility_and_hourly_rate(signed_in, people, project, cli
     assert r.status_code == 303
     body = _project(client, people["lead"].headers, pid)
     assert (body["visibility"], body["hourly_rate"]) == ("shared", None)
+
+
+def test_settings_change_the_rework_loop_and_the_reject_reasons(signed_in, people, project, client):
+    c = signed_in(people["lead"])
+    pid = project["id"]
+    url = f"/projects/{pid}/settings"
+    page = c.get(url).text
+    assert 'id="reject-returns"' in page and "missed objects" in page
+    labels = _project(client, people["lead"].headers, pid)["parsed_label_config"]
+    names = next(iter(labels.values()))["labels"]
+    form = {"title": "Survey", "mode": "labels", "label": names, "review_settings": "1"}
+    r = _post(c, url, {**form, "reject_reasons": "blurry\n\n too small \n"}, url)
+    assert r.status_code == 303, r.text
+    got = client.get(f"/api/projects/{pid}/review-settings", headers=people["lead"].headers).json()
+    # the unticked box turns the rework loop off
+    assert got == {"reject_returns_to_annotator": False, "reject_reasons": ["blurry", "too small"]}
+    # a reason listed twice is refused with the field named, and nothing changes
+    r = _post(
+        c, url,
+        {**form, "title": "Changed", "reject_returns_to_annotator": "on",
+         "reject_reasons": "blurry\nblurry"},
+        url,
+    )  # fmt: skip
+    assert r.status_code == 400
+    assert 'data-field="reject_reasons"' in r.text and "listed twice" in html.unescape(r.text)
+    assert _project(client, people["lead"].headers, pid)["title"] == "Survey"
+    assert (
+        client.get(f"/api/projects/{pid}/review-settings", headers=people["lead"].headers).json()
+        == got
+    )

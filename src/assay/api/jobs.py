@@ -79,16 +79,50 @@ def update_job(job_id: Id, body: JobPatch, ctx: Ctx = Depends(context)) -> dict[
 
 @router.get("/jobs/{job_id}/next")
 def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
-    """The assignee's next task of the job: not yet annotated by them and not done."""
+    """The assignee's next task of the job: their rejected work first (`rework`: the
+    annotation to fix and why it was rejected), then tasks not yet annotated by them and not
+    done. An accepted job answers `closed` with a sentence and no task."""
     with ctx.read() as s:
-        task, remaining = jobs.next_to_annotate(s, ctx.actor, job_id)
-        return {
-            "task": serializers.task(task, ctx.actor) if task else None,
+        nxt = jobs.next_to_annotate(s, ctx.actor, job_id)
+        out: dict[str, Any] = {
+            "task": serializers.task(nxt.task, ctx.actor) if nxt.task else None,
+            "remaining": nxt.remaining,
+            "complete": nxt.task is None,
+            "closed": nxt.closed,
             # the regions the editor starts from when the project prelabels with predictions
-            "prefill": predictions.prefill(s, ctx.actor, task) if task else None,
-            "remaining": remaining,
-            "complete": task is None,
+            # (none for rework: the editor starts from the rejected annotation)
+            "prefill": (
+                predictions.prefill(s, ctx.actor, nxt.task)
+                if nxt.task and nxt.annotation is None
+                else None
+            ),
+            "rework": None,
         }
+        if nxt.closed:
+            out["detail"] = jobs.closed_sentence(jobs.get_job(s, ctx.actor, job_id))
+        if nxt.annotation is not None and nxt.rejection is not None:
+            out["rework"] = {
+                "annotation": serializers.annotation(nxt.annotation, ctx.actor),
+                **serializers.rejection(nxt.rejection),
+            }
+        return out
+
+
+@router.post("/jobs/{job_id}/accept")
+def accept_job(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Accept (close) the job, leads and admins: its annotators can no longer create, change or
+    delete annotations in it, and its queue answers `closed`."""
+    with ctx.write() as s:
+        job = jobs.accept_job(s, ctx.actor, job_id)
+        return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
+
+
+@router.delete("/jobs/{job_id}/accept")
+def reopen_job(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Reopen an accepted job: its annotators work in it again."""
+    with ctx.write() as s:
+        job = jobs.reopen_job(s, ctx.actor, job_id)
+        return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
 
 
 @router.get("/jobs/{job_id}/ground-truth/next", tags=["ground truth stage"])

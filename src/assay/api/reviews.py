@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id
-from assay.services import review, tasks
+from assay.services import review, review_settings, tasks
 
 router = APIRouter(prefix="/api", tags=["review"])
 
@@ -19,6 +19,7 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Any = None
+    reason: Any = None  # reject: one of the project's reject_reasons, or "other"
     comment: Any = ""
     result: Any = None
     revision: Any = None  # the revision reviewed: a stale one answers 409
@@ -26,12 +27,36 @@ class ReviewIn(BaseModel):
 
 @router.post("/annotations/{annotation_id}/reviews", status_code=201)
 def create_review(annotation_id: Id, body: ReviewIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
-    """Accept, fix & accept (with the corrected `result`) or reject an annotation."""
+    """Accept, fix & accept (with the corrected `result`) or reject (with a `reason`) an
+    annotation."""
     with ctx.write() as s:
         r = review.review_annotation(
-            s, ctx.actor, annotation_id, body.action, body.comment, body.result, body.revision
+            s,
+            ctx.actor,
+            annotation_id,
+            body.action,
+            body.comment,
+            body.result,
+            body.revision,
+            body.reason,
         )
         return serializers.review(r)
+
+
+@router.get("/projects/{project_id}/review-settings")
+def get_review_settings(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Whether a reject returns the work to its annotator, and the reasons a reject names."""
+    with ctx.read() as s:
+        return review_settings.get_settings(s, ctx.actor, project_id).to_json()
+
+
+@router.patch("/projects/{project_id}/review-settings")
+def update_review_settings(
+    project_id: Id, body: dict[str, Any] = Body(default_factory=dict), ctx: Ctx = Depends(context)
+) -> dict[str, Any]:
+    """`reject_returns_to_annotator` (true/false), `reject_reasons` (a list of texts)."""
+    with ctx.write() as s:
+        return review_settings.update_settings(s, ctx.actor, project_id, **body).to_json()
 
 
 @router.get("/annotations/{annotation_id}/reviews")

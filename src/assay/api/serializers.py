@@ -13,6 +13,7 @@ from assay.services.gt_stage import Reference, StageState
 from assay.services.io.snapshots import BASE_TYPE, SnapshotView
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
+from assay.services.rework import Rejection
 from assay.services.tasks.ls_json import annotation, iso, prediction, task
 from assay.store.models import (
     AnnotationRevision,
@@ -33,6 +34,7 @@ __all__ = [
     "progress",
     "project",
     "reference",
+    "rejection",
     "review",
     "revision",
     "stage_state",
@@ -162,12 +164,14 @@ def review(r: Review) -> dict[str, Any]:
         "created_by": r.reviewer_id,
         "action": r.action,
         "accepted": r.action != "reject",
+        "reason": r.reason,
         "comment": r.comment,
         "reviewed_revision": r.reviewed_revision,
         "fixed_revision": r.fixed_revision,
         "created_at": iso(r.created_at),
         "undone_at": iso(r.undone_at),
         "undone_by": r.undone_by_id,
+        "superseded_at": iso(r.superseded_at),  # answered by a resubmission
     }
 
 
@@ -221,7 +225,23 @@ def job(v: JobView) -> dict[str, Any]:
         "replicas": v.job.replicas,
         "created_by": v.job.created_by_id,
         "created_at": iso(v.job.created_at),
+        "accepted_at": iso(v.job.accepted_at),
+        "accepted_by": v.job.accepted_by_id,
         "progress": progress(v.progress),
+    }
+
+
+def rejection(r: Rejection) -> dict[str, Any]:
+    """Why rejected work came back to its annotator: the reject's reason, comment, reviewer."""
+    who = r.reviewer
+    name = (f"{who.first_name} {who.last_name}".strip() or who.email) if who else ""
+    return {
+        "review": r.review.id,
+        "reason": r.review.reason,
+        "comment": r.review.comment,
+        "reviewer": {"id": r.review.reviewer_id, "name": name},
+        "rejected_at": iso(r.review.created_at),
+        "reviewed_revision": r.review.reviewed_revision,
     }
 
 

@@ -56,6 +56,7 @@ class Action(StrEnum):
     HONEYPOTS_VIEW = "honeypots.view"  # which tasks are honeypots, every attempt and its score
     JOB_SUBMIT = "job.submit"  # hand in one's own work on a job and get feedback
     DM_VIEWS_SHARE = "dm_views.share"  # make, change, delete project-wide saved filters
+    JOB_ACCEPT = "job.accept"  # accept (close) a job, reopen it; edit in a closed job
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -101,6 +102,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.HONEYPOTS_VIEW: _STAFF,
     Action.JOB_SUBMIT: _ALL,
     Action.DM_VIEWS_SHARE: _STAFF,
+    Action.JOB_ACCEPT: _STAFF,
 }
 
 

@@ -111,6 +111,10 @@ class Project(Base):
     model_version: Mapped[str] = mapped_column(String(200), default="", server_default="")
     visibility: Mapped[str] = mapped_column(String(10), default="blind", server_default="blind")
     hourly_rate: Mapped[float | None] = mapped_column(Float)  # cost of an hour; None = unset
+    # Reviews (services.review_settings.ReviewSettings): rework loop, reject reasons; {} = defaults.
+    review_settings: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'")
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -194,6 +198,9 @@ class Job(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+    # A lead accepted (closed) the job: its annotators no longer create or edit in it.
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class JobTask(Base):
@@ -286,6 +293,9 @@ class AnnotationRevision(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+STANDING = "undone_at IS NULL AND superseded_at IS NULL"  # a review that counts now
+
+
 class Review(Base):
     """A reviewer's verdict on an annotation: accept, fix & accept (a new revision by the
     reviewer) or reject. Undoing keeps the row with `undone_at` set."""
@@ -300,8 +310,8 @@ class Review(Base):
             "annotation_id",
             "reviewer_id",
             unique=True,
-            sqlite_where=text("undone_at IS NULL"),
-            postgresql_where=text("undone_at IS NULL"),
+            sqlite_where=text(STANDING),
+            postgresql_where=text(STANDING),
         ),
     )
 
@@ -312,11 +322,14 @@ class Review(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(12))  # accept | fix_accept | reject
     comment: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str | None] = mapped_column(String(100))  # a reject's, from the project's list
     reviewed_revision: Mapped[int] = mapped_column(Integer)  # the annotation's revision reviewed
     fixed_revision: Mapped[int | None] = mapped_column(Integer)  # fix_accept: the fix's revision
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column()
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Its annotator resubmitted after it (a new pass): it stays in the history, not standing.
+    superseded_at: Mapped[datetime | None] = mapped_column()
 
 
 class ReviewerAssignment(Base):

@@ -4,7 +4,8 @@
 A new project gets a title, a description and either a label set (names and colours, one
 shape type) or a pasted Label Studio config; `services.projects.label_config_for` turns the
 label set into the config, as `assay project create` does. Settings change the title, the
-description and the label set (a config with one labelled control) or the config's XML; the
+description, the label set (a config with one labelled control) or the config's XML, and the
+review settings (the rework loop: whether a reject returns the work, the reject reasons); the
 service refuses a config that drops a label live annotations use, and the page says so. Every
 POST carries the session's CSRF token; a refused form comes back filled in, with the
 service's sentence and its field errors.
@@ -25,7 +26,7 @@ from assay.formats.label_config import (
     labelled_control,
 )
 from assay.http.params import Id
-from assay.services import projects
+from assay.services import projects, review_settings
 from assay.services.access import Action, authorize
 from assay.services.errors import AssayError, Forbidden, Invalid, Unauthorized
 from assay.services.tasks import predictions
@@ -160,6 +161,7 @@ def create_project(
 
 
 def _settings_form(project: Project) -> dict[str, Any]:
+    reviews = review_settings.settings_of(project)
     try:
         control = labelled_control(project.label_config)
         specs = label_specs(project.label_config, control.name) if control else []
@@ -175,6 +177,8 @@ def _settings_form(project: Project) -> dict[str, Any]:
         "label_config": project.label_config,
         "visibility": project.visibility,
         "hourly_rate": "" if project.hourly_rate is None else f"{project.hourly_rate:g}",
+        "reject_returns_to_annotator": reviews.reject_returns_to_annotator,
+        "reject_reasons": "\n".join(reviews.reject_reasons),
     }
 
 
@@ -214,13 +218,18 @@ def save_settings(
     model_version: str = Form(""),
     visibility: str | None = Form(None),
     hourly_rate: str | None = Form(None),
+    reviews_part: str = Form("", alias="review_settings"),
+    reject_returns: str = Form("", alias="reject_returns_to_annotator"),
+    reject_reasons: str = Form(""),
     submitted_csrf: str = Form("", alias="csrf_token"),
 ) -> Response:
     """Change the title, the description, the label set (or the config's XML), whether
-    predictions pre-fill the annotate page (of which model version), who sees whose work and
-    the hourly rate."""
+    predictions pre-fill the annotate page (of which model version), who sees whose work, the
+    hourly rate, and the review settings (whether a reject returns the work; the reject
+    reasons, one a line)."""
     specs = _specs(label, colour)
     extra = {"visibility": visibility} if visibility is not None else {}
+    reasons = [line.strip() for line in reject_reasons.splitlines() if line.strip()]
     try:
         with writing(request, submitted_csrf) as (s, actor):
             project = projects.get_project(s, actor, project_id)
@@ -233,6 +242,11 @@ def save_settings(
                 label_config=config, show_collab_predictions=bool(prefill),
                 model_version=model_version.strip(), **extra,
             )  # fmt: skip
+            if reviews_part:  # the form has the review part (a script may post without it)
+                review_settings.update_settings(
+                    s, actor, project_id,
+                    reject_returns_to_annotator=bool(reject_returns), reject_reasons=reasons,
+                )  # fmt: skip
     except AssayError as exc:
         if not _shown(exc):
             raise
@@ -248,6 +262,10 @@ def save_settings(
                 if v is not None
             }
         )
+        if reviews_part:
+            form.update(
+                reject_returns_to_annotator=bool(reject_returns), reject_reasons=reject_reasons
+            )
         if mode != "xml":
             form["labels"] = _rows(specs, 1)
         return _form_page(request, form, project_id, error=exc)

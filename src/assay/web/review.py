@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from assay.http.params import Id
-from assay.services import authors, projects, review
+from assay.services import authors, projects, review, review_settings
 from assay.services.access import Action, Role
 from assay.services.checks import MAX_ID, is_id
 from assay.services.errors import Invalid
@@ -90,8 +90,10 @@ def review_page(
                 "project": f"/projects/{project.id}",
             },
         }
+        reasons = review_settings.get_settings(s, actor, project_id).reject_reasons
         context = {
             "title": f"Review · {project.title or f'Project {project.id}'}",
+            "reasons": [*reasons, review_settings.OTHER],
             "project": project,
             "payload": payload,
             "orders": ORDER_TITLES,

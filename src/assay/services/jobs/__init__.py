@@ -2,10 +2,12 @@
 progress and hand-in.
 
 Modules: lookup (find a job, who and what is in it), editing (create, change, list), progress,
-queue (what an annotator gets next), handin (submit a job, feedback from its honeypots),
-job_honeypots (a lead's view of a job's honeypots, reroll).
+queue (what an annotator gets next, rejected work first), acceptance (a lead closes a job),
+handin (submit a job, feedback from its honeypots), job_honeypots (a lead's view of a job's
+honeypots, reroll).
 """
 
+from assay.services.jobs.acceptance import accept_job, closed_sentence, reopen_job, require_open
 from assay.services.jobs.editing import create_job, list_jobs, update_job
 from assay.services.jobs.handin import Feedback, feedback, submissions, submit_job
 from assay.services.jobs.job_honeypots import JobHoneypot, list_job_honeypots, reroll
@@ -18,6 +20,7 @@ from assay.services.jobs.lookup import (
 )
 from assay.services.jobs.progress import JobProgress, JobView, job_progress, views_of
 from assay.services.jobs.queue import (
+    NextTask,
     job_to_annotate,
     next_to_annotate,
     remaining_by_job,
@@ -30,6 +33,9 @@ __all__ = [
     "JobHoneypot",
     "JobProgress",
     "JobView",
+    "NextTask",
+    "accept_job",
+    "closed_sentence",
     "create_job",
     "feedback",
     "get_job",
@@ -42,6 +48,8 @@ __all__ = [
     "list_jobs",
     "next_to_annotate",
     "remaining_by_job",
+    "reopen_job",
+    "require_open",
     "require_task_in_job",
     "reroll",
     "shuffled",

@@ -71,7 +71,7 @@ def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
     if fb.status == "to_lead":
         raise Conflict(f"Job {job.id} went to a lead after {len(before)} attempts.")
     # Unannotated tasks are refused, not scored as empty answers: no attempt is used up.
-    _, remaining = next_to_annotate(session, actor, job.id)
+    remaining = next_to_annotate(session, actor, job.id).remaining
     if remaining:
         total = len(job_task_ids(session, job.id))
         raise Conflict(

@@ -1,14 +1,17 @@
-"""What an annotator gets next in a job: the job's tasks still open to them, in the job's own
-shuffled order."""
+"""What an annotator gets next in a job: first their rejected work that came back to them
+(services.rework), then the job's tasks still open to them, in the job's own shuffled order.
+An accepted (closed) job offers nothing."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from assay.services import rework
 from assay.services.access import Actor
 from assay.services.annotator_work import work_on
 from assay.services.errors import Forbidden, Invalid
@@ -51,10 +54,29 @@ def _queue(job: Job, user_id: int) -> Any:
     return select(Task).join(JobTask, JobTask.task_id == Task.id).where(*where)
 
 
+def _rework(session: Session, job_ids: list[int], user_id: int) -> list[tuple[int, int]]:
+    """(job id, annotation id) of the user's rejected work back in the jobs' queues, oldest
+    reject first; none in a closed job or a project that does not return rejected work."""
+    jobs = list(
+        session.execute(
+            select(Job.id, Job.project_id).where(Job.id.in_(job_ids), Job.accepted_at.is_(None))
+        )
+    )
+    returning = rework.returning_projects(session, sorted({p for _, p in jobs}))
+    open_ids = [j for j, p in jobs if p in returning]
+    if not open_ids:
+        return []
+    return [(j, a) for j, a in session.execute(rework.rework_of(user_id, open_ids))]
+
+
 def remaining_by_job(session: Session, job_ids: list[int], user_id: int) -> dict[int, int]:
-    """How many tasks each job's queue (`_queue`) holds for this user, in one query."""
+    """How many tasks each job's queue holds for this user: rejected work back in it
+    (`_rework`) and open tasks (`_queue`), in three queries; 0 for an accepted job."""
     if not job_ids:
         return {}
+    again: dict[int, int] = {}
+    for j, _ in _rework(session, job_ids, user_id):
+        again[j] = again.get(j, 0) + 1
     counts = dict(
         session.execute(
             select(JobTask.job_id, func.count())
@@ -62,6 +84,7 @@ def remaining_by_job(session: Session, job_ids: list[int], user_id: int) -> dict
             .join(Job, Job.id == JobTask.job_id)
             .where(
                 JobTask.job_id.in_(job_ids),
+                Job.accepted_at.is_(None),
                 *_open_to(user_id),
                 or_(
                     Job.replicas.is_(None),
@@ -72,11 +95,21 @@ def remaining_by_job(session: Session, job_ids: list[int], user_id: int) -> dict
             .group_by(JobTask.job_id)
         ).all()
     )
-    return {j: int(counts.get(j, 0)) for j in job_ids}
+    return {j: int(counts.get(j, 0)) + again.get(j, 0) for j in job_ids}
 
 
-def next_to_annotate(session: Session, actor: Actor, job_id: int) -> tuple[Task | None, int]:
-    """The assignee's next task of their queue (see `_queue`) and how many remain for them.
+@dataclass(frozen=True)
+class NextTask:
+    task: Task | None  # None when the queue is empty or the job is closed
+    remaining: int  # tasks left in the queue, this one included
+    annotation: Annotation | None = None  # rejected work back for rework: the one to fix
+    rejection: rework.Rejection | None = None  # why it came back
+    closed: bool = False  # the job was accepted by a lead: nothing more to do in it
+
+
+def next_to_annotate(session: Session, actor: Actor, job_id: int) -> NextTask:
+    """The assignee's next task: their rejected work first (with the rejection and the
+    annotation to fix), then their queue (see `_queue`); how many remain for them.
 
     With replicas, two assignees asking at once may both get a task that needs one more
     replica; both answers are kept (the task then has one replica too many), no reservation.
@@ -84,10 +117,17 @@ def next_to_annotate(session: Session, actor: Actor, job_id: int) -> tuple[Task 
     job = get_job(session, actor, job_id)
     if not is_assignee(session, job.id, actor.id):
         raise Invalid.field("job", f"you are not an assignee of job {job.id}")
+    if job.accepted_at is not None:
+        return NextTask(None, 0, closed=True)
     remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
-    return session.scalars(
-        _queue(job, actor.id).order_by(JobTask.position).limit(1)
-    ).first(), remaining
+    again = _rework(session, [job.id], actor.id)
+    if again:
+        ann = session.get(Annotation, again[0][1])
+        assert ann is not None
+        task = session.get(Task, ann.task_id)
+        return NextTask(task, remaining, ann, rework.rejection(session, ann.id))
+    task = session.scalars(_queue(job, actor.id).order_by(JobTask.position).limit(1)).first()
+    return NextTask(task, remaining)
 
 
 def job_to_annotate(session: Session, actor: Actor, job_id: int) -> Job:

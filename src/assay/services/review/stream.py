@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from assay.services import rework
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import SCORED_WORK
 from assay.services.checks import is_id_list
@@ -65,6 +66,8 @@ def next_for_review(
     The actor's reviewed ones are skipped. Orders: task id; annotator; lowest task agreement;
     lowest model confidence (the task's lowest prediction score); lowest accuracy vs GT.
     Unknown values (no agreement, no prediction, no GT) come last, then task and id order.
+    A resubmission (services.rework) returns to the reviewer who rejected it: it comes first in
+    their stream and is out of other reviewers' (leads and admins still have it, in order).
     """
     authorize(session, actor, Action.REVIEW, project_id)
     if order not in ORDERS:
@@ -75,7 +78,7 @@ def next_for_review(
         .where(
             Review.annotation_id == Annotation.id,
             Review.reviewer_id == actor.id,
-            Review.undone_at.is_(None),
+            *rework.STANDING,
         )
         .exists()
     )
@@ -102,7 +105,8 @@ def next_for_review(
         keys = [QualityScore.accuracy.asc().nulls_last(), Task.id]
     else:
         keys = [Task.id]
-    ann_id = session.scalar(todo.order_by(*keys, Annotation.id).limit(1))
+    mine_again = case((rework.returned_to() == actor.id, 0), else_=1)  # resubmitted to me
+    ann_id = session.scalar(todo.order_by(mine_again, *keys, Annotation.id).limit(1))
     ann = session.get(Annotation, ann_id)
     assert ann is not None
     return NextReview(ann, session.get(Task, ann.task_id), remaining, total)
@@ -129,4 +133,6 @@ def _scope(
         anyone = select(ReviewerAssignment.task_id).where(ReviewerAssignment.task_id == Task.id)
         me = anyone.where(ReviewerAssignment.user_id == actor.id)
         stmt = stmt.where(and_(~anyone.exists()) | me.exists())
+        returned = rework.returned_to()
+        stmt = stmt.where(returned.is_(None) | (returned == actor.id))
     return stmt

@@ -10,15 +10,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay.services import review_settings
 from assay.services.access import Action, Actor, authorize, shows_annotation_details
 from assay.services.annotator_work import SCORED_WORK
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.services.ground_truth import lock_annotation
+from assay.services.rework import STANDING
 from assay.services.tasks import checked_result, label_config_of_project
 from assay.services.tasks.annotations import check_revision, get_annotation, record_revision
 from assay.store.models import (
     Annotation,
     AnnotationRevision,
+    Project,
     Review,
     ReviewerAssignment,
     Task,
@@ -42,8 +45,13 @@ def review_annotation(
     comment: Any = "",
     result: Any = None,
     revision: Any = None,
+    reason: Any = None,
 ) -> Review:
     """Record the actor's verdict on someone else's annotation; fix_accept also stores the fix.
+
+    A reject carries a `reason` from the project's list (`review_settings`) or "other" ("other"
+    when none is given) and the `comment`; the rejected work goes back into its author's queue
+    when the project says so (`jobs.queue`), and their resubmission comes back to this reviewer.
 
     The annotation is locked while the verdict is recorded (`ground_truth.lock_annotation`), so
     two reviewers' fixes queue up and the second one's `reviewed_revision` is the first fix.
@@ -58,6 +66,14 @@ def review_annotation(
         raise Invalid.field("result", "is required for fix_accept: the corrected regions")
     if action != "fix_accept" and result is not None:
         raise Invalid.field("result", f"only fix_accept takes a result, not {action}")
+    if action == "reject":
+        project = session.get(Project, ann.project_id)
+        assert project is not None
+        reason = review_settings.settings_of(project).check_reason(
+            review_settings.OTHER if reason is None else reason
+        )
+    elif reason is not None:
+        raise Invalid.field("reason", f"only a reject takes a reason, not {action}")
     if ann.was_cancelled:
         raise Conflict(f"Annotation {ann.id} was cancelled (skipped): there is nothing to review.")
     if ann.completed_by_id == actor.id:
@@ -66,7 +82,7 @@ def review_annotation(
         select(Review).where(
             Review.annotation_id == ann.id,
             Review.reviewer_id == actor.id,
-            Review.undone_at.is_(None),
+            *STANDING,
         )
     )
     if mine is not None:
@@ -90,6 +106,7 @@ def review_annotation(
         reviewer_id=actor.id,
         action=action,
         comment=comment,
+        reason=reason,
         reviewed_revision=reviewed,
         fixed_revision=fixed,
         created_at=utcnow(),
@@ -117,6 +134,10 @@ def undo_review(session: Session, actor: Actor, review_id: int) -> Review:
         raise Forbidden("Only the reviewer or a lead may undo a review.")
     if review.undone_at is not None:
         raise Conflict(f"Review {review.id} is already undone.")
+    if review.superseded_at is not None:
+        raise Conflict(
+            f"Review {review.id} was answered: annotation {ann.id} was resubmitted after it."
+        )
     if review.action == "fix_accept":
         if ann.revision != review.fixed_revision:
             raise Conflict(
@@ -205,7 +226,7 @@ def _store_result(
 def _standing_status(session: Session, annotation_id: int) -> str:
     latest = session.scalar(
         select(Review.action)
-        .where(Review.annotation_id == annotation_id, Review.undone_at.is_(None))
+        .where(Review.annotation_id == annotation_id, *STANDING)
         .order_by(Review.id.desc())
         .limit(1)
     )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.services import changes, jobs
+from assay.services import changes, jobs, rework
 from assay.services import ground_truth as _gt
 from assay.services.access import (
     Action,
@@ -92,6 +92,7 @@ def create_annotation(
         session.refresh(task)
     if job_id is not None:
         _check_job(session, actor, task, job_id)
+        jobs.require_open(session, actor, job_id)
     if (
         task.gt_status != "none"
         and not actor.may(Action.GT_STAGE)
@@ -202,8 +203,12 @@ def update_annotation(
     """Change result, cancelled flag or lead time (a new revision), and/or the GT flag.
 
     `revision`, when given, is the revision the client edited: a stale one is a Conflict.
+    The author's change of a rejected annotation is its resubmission (`rework.resubmit`): a new
+    revision, "resubmitted", even when the result is the same. Forbidden in an accepted job
+    (`jobs.require_open`).
     """
     ann = changeable_annotation(session, actor, annotation_id, revision)
+    jobs.require_open(session, actor, ann.job_id)
     wants_gt = fields.get("ground_truth")
     if wants_gt is not None:
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE)  # the project is checked
@@ -235,12 +240,13 @@ def update_annotation(
             lead if lead is not None else ann.lead_time,
             active if active is not None else ann.active_time,
         )
-    if content_changed:
+    resubmitted = own and rework.resubmit(session, ann)  # a new pass, even if unchanged
+    if content_changed or resubmitted:
         ann.revision += 1
         ann.updated_at = utcnow()
         ann.updated_by_id = actor.id
         session.flush()
-        record_revision(session, ann, "updated", actor)
+        record_revision(session, ann, "resubmitted" if resubmitted else "updated", actor)
         if ann.ground_truth and wants_gt is not False:
             _gt.record_gt_edit(session, actor, ann)
     if wants_gt is True:
@@ -254,6 +260,7 @@ def update_annotation(
 def delete_annotation(session: Session, actor: Actor, annotation_id: int) -> None:
     """Soft-delete: hidden everywhere, the row and its history stay to explain old scores."""
     ann = changeable_annotation(session, actor, annotation_id)
+    jobs.require_open(session, actor, ann.job_id)
     if ann.ground_truth:
         _gt.clear_ground_truth(session, actor, ann)
     soft_delete(session, actor, ann)

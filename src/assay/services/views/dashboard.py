@@ -22,6 +22,7 @@ from assay.services import authors, honeypots, quality
 from assay.services.access import Action, Actor, authorize, sees_honeypots
 from assay.services.annotator_work import AUTHORS_WORK, COUNTED
 from assay.services.quality.tables import group_row, number
+from assay.services.views.rework_figures import ReworkFigures, rework_figures
 from assay.store.json_fields import JsonRegionCount
 from assay.store.models import Annotation, Project, QualityScore
 
@@ -72,6 +73,7 @@ class AnnotatorPerformance:
     agreement: float | None  # mean pairwise accuracy with the others, weighted by shared tasks
     honeypot_accuracy: float | None = None  # filled once the project has honeypots
     time: TimeOnTask = TimeOnTask()
+    rework: ReworkFigures | None = None  # first-pass acceptance, passes, time to acceptance
 
     def rate(self, n: int) -> float | None:
         return round(n / self.reviewed, 6) if self.reviewed else None
@@ -146,6 +148,7 @@ def annotator_performance(
         if honeypot_weeks is not None
         else honeypot_accuracy(session, actor, project_id)
     )
+    rework = rework_figures(session, project_id)
     rows = []
     for user_id, c in counts.items():
         times = lead_times.get(user_id)
@@ -164,6 +167,7 @@ def annotator_performance(
                 agreement=with_others.get(user_id),
                 honeypot_accuracy=on_honeypots[user_id][1] if user_id in on_honeypots else None,
                 time=timed.get(user_id, TimeOnTask()),
+                rework=rework.get(user_id),
             )
         )
     return sorted(rows, key=lambda r: (r.email or "", r.user_id))
@@ -299,6 +303,11 @@ def performance_rows(
                 "objects_per_minute": r.time.objects_per_minute,
                 "accepted_objects": r.time.accepted_objects,
                 "cost_per_accepted_object": r.time.cost_per_accepted_object(hourly_rate),
+                "first_pass_acceptance": r.rework.first_pass_acceptance if r.rework else None,
+                "passes_per_accepted": r.rework.passes_per_accepted if r.rework else None,
+                "median_time_to_acceptance": (
+                    r.rework.median_time_to_acceptance if r.rework else None
+                ),
             }
         )
     return rows

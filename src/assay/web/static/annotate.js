@@ -54,8 +54,21 @@
   async function next() {
     const answer = await api("GET", config.urls.next);
     state.remaining = answer.remaining;
+    if (answer.closed) return closedView(answer.detail);
     if (answer.complete) return handInView();
+    if (answer.rework) return show(answer.task, answer.rework.annotation, -1, null, answer.rework);
     return show(answer.task, null, -1, answer.prefill);
+  }
+
+  // Rejected work back in the queue: why, and by whom, above the editor.
+  function showRework(rework) {
+    $("an-rework").hidden = !rework;
+    root.dataset.rework = String(Boolean(rework));
+    if (!rework) return;
+    $("an-rework-reason").textContent = rework.reason || "other";
+    $("an-rework-comment").textContent = rework.comment || "";
+    $("an-rework-comment").hidden = !rework.comment;
+    $("an-rework-reviewer").textContent = rework.reviewer.name;
   }
 
   // A task worked on before: the task and the person's own annotation of it in this job.
@@ -69,8 +82,9 @@
 
   // `prefill`: the regions a new annotation starts from (the task's prediction, when the
   // project prelabels with predictions), else it starts empty.
-  async function show(task, annotation, at, prefill = null) {
+  async function show(task, annotation, at, prefill = null, rework = null) {
     $("an-message").hidden = true;
+    showRework(rework);
     closeSkip();
     $("an-handin").hidden = true;
     $("an-panes").hidden = false;
@@ -196,7 +210,24 @@
 
   // -- the hand-in ------------------------------------------------------------------------
 
+  // A lead accepted the job: nothing more to do in it.
+  function closedView(detail) {
+    state.task = null;
+    state.ready = false;
+    showRework(null);
+    $("an-panes").hidden = true;
+    $("an-handin").hidden = false;
+    $("an-status").textContent = "closed";
+    $("an-intro").textContent = detail;
+    for (const id of ["an-score", "an-hints", "an-attempts", "an-handin-button", "an-revise"]) {
+      $(id).hidden = true;
+    }
+    root.dataset.status = "closed";
+    root.dataset.ready = "complete";
+  }
+
   async function handInView() {
+    showRework(null);
     state.task = null;
     state.ready = false;
     state.at = -1;

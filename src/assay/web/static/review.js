@@ -1,6 +1,6 @@
 // Review stream: one annotation at a time, from GET /api/projects/{id}/review/next. The
 // reviewer accepts (A), fixes & accepts (F: the ground-truth editor's tools on this
-// annotation's boxes, then Save) or rejects with a comment (R); then the next one loads.
+// annotation's boxes, then Save) or rejects with a reason and a comment (R); then the next one loads.
 // Other annotations of the task, its ground truth and the model predictions are tabs shown
 // read-only on the right. Loads after the editor_*.js modules, whose panes, box editing,
 // compare tabs and keys it reuses.
@@ -195,7 +195,8 @@
     if (!canAct()) return;
     rejectForm.hidden = false;
     $("rv-comment").value = "";
-    $("rv-comment").focus();
+    $("rv-reason").selectedIndex = 0;
+    $("rv-reason").focus();
   }
 
   function closeReject() {
@@ -204,13 +205,14 @@
 
   rejectForm.addEventListener("submit", (event) => {
     event.preventDefault();
+    const reason = $("rv-reason").value;
     const comment = $("rv-comment").value.trim();
-    if (!comment) {
-      $("rv-comment").focus();
+    if (!comment && reason === "other") {
+      $("rv-comment").focus(); // "other" says nothing by itself: the comment does
       return;
     }
     closeReject();
-    verdict({ action: "reject", comment }, "rejected");
+    verdict({ action: "reject", reason, comment }, "rejected");
   });
   rejectForm.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
