@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from assay.formats.regions import (
     TaskRegions,
@@ -22,6 +23,7 @@ from assay.formats.regions import (
     rectangle_iou_matrix,
     regions_from_label_studio,
 )
+from assay.geometry.types import FloatArray
 from assay.metrics.conflicts import Conflicts, find_conflicts
 from assay.metrics.confusion import UNMATCHED
 from assay.metrics.matching import match_regions
@@ -33,7 +35,11 @@ KEYPOINT_SIGMA_PX = 10.0  # a keypoint within ~10 px of the GT point scores abou
 
 @dataclass(frozen=True)
 class QualitySettings:
-    """How a project matches regions to its ground truth."""
+    """How a project matches regions to its ground truth.
+
+    label_iou_thresholds: {label: IoU threshold} for the labels whose matching threshold
+    differs from `iou_threshold`; a pair is judged by its ground-truth region's label.
+    """
 
     iou_threshold: float = 0.5
     low_overlap_threshold: float = 0.8
@@ -41,6 +47,7 @@ class QualitySettings:
     label_aware: bool = True
     empty_is_annotated: bool = True  # an annotation with no regions is scored (else skipped)
     target_accuracy: float = 0.8  # the goal line on dashboards; a job's hand-in must reach it
+    label_iou_thresholds: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> QualitySettings:
@@ -48,7 +55,28 @@ class QualitySettings:
         return cls(**known)
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["label_iou_thresholds"] = dict(sorted(self.label_iou_thresholds.items()))
+        return out
+
+    def thresholds_of(self, labels: npt.ArrayLike) -> FloatArray:
+        """(N,) the IoU threshold of each of N labels: `label_iou_thresholds`, else
+        `iou_threshold`. One dictionary look-up per distinct label, not per region.
+
+        >>> QualitySettings(label_iou_thresholds={"Car": 0.7}).thresholds_of(
+        ...     ["Car", "Person", "Car"]).tolist()
+        [0.7, 0.5, 0.7]
+        """
+        arr = np.asarray(labels)
+        if not self.label_iou_thresholds or not arr.size:
+            return np.full(arr.shape, float(self.iou_threshold))
+        names, inverse = np.unique(arr, return_inverse=True)
+        per_name = np.array(
+            [self.label_iou_thresholds.get(str(n), self.iou_threshold) for n in names.tolist()],
+            dtype=np.float64,
+        )
+        out: FloatArray = per_name[inverse.reshape(arr.shape)]
+        return out
 
     def meets_target(self, accuracy: float | None) -> bool:
         """Whether an accuracy against GT reaches `target_accuracy`; with nothing scored yet
@@ -116,7 +144,7 @@ def _match(shape: _Shape, settings: QualitySettings, label_aware: bool) -> Any:
         shape.iou,
         shape.gt_labels,
         shape.labels,
-        threshold=settings.iou_threshold,
+        threshold=settings.thresholds_of(shape.gt_labels),
         method=settings.match_method,  # type: ignore[arg-type]
         scores=scores,
         label_aware=label_aware,
@@ -192,7 +220,7 @@ def conflicts_of(
             shape.gt_labels,
             shape.labels,
             m,
-            threshold=settings.iou_threshold,
+            threshold=settings.thresholds_of(shape.gt_labels),
             low_overlap_threshold=settings.low_overlap_threshold,
         )
         for kind, g, p, iou in zip(

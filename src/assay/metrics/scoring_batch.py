@@ -342,6 +342,7 @@ def _score_group(
     iou = iou_matrix(flat.xyxy[gi], flat.xyxy[si])  # (B, N, M)
     gl, pl = flat.codes[gi], flat.codes[si]
     scores = flat.scores[si] if settings.match_method == "greedy" else None
+    threshold = settings.thresholds_of(flat.names)[gl]  # (B, N) by each GT region's label
 
     method = cast(MatchMethod, settings.match_method)
 
@@ -350,7 +351,7 @@ def _score_group(
             iou,
             gl,
             pl,
-            threshold=settings.iou_threshold,
+            threshold=threshold,
             method=method,
             scores=scores,
             label_aware=label_aware,

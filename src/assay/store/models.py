@@ -99,6 +99,10 @@ class Project(Base):
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
+    # Raised by one on every change of quality_settings (history: quality_settings_history).
+    quality_settings_version: Mapped[int] = mapped_column(
+        Integer, default=1, server_default=text("1")
+    )
     # Honeypot rotation (services.honeypots.HoneypotSettings); {} = defaults.
     honeypot_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
@@ -417,6 +421,27 @@ class QualityScore(Base):
     labels: Mapped[dict[str, Any]] = mapped_column()  # label -> [tp, fp, fn, matched, iou_sum]
     confusion: Mapped[list[Any]] = mapped_column()  # [[gt_label, pred_label, n], ...]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the project's quality_settings_version this score was computed with
+    settings_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+
+
+class QualitySettingsVersion(Base):
+    """One version of a project's quality settings: its values, who made it and when.
+
+    Version 1 is the project's first settings (written when they first change; by nobody,
+    at the project's creation); each change adds the next version."""
+
+    __tablename__ = "quality_settings_history"
+    __table_args__ = (
+        Index("uq_quality_settings_history_version", "project_id", "version", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column()
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class QualityAggregate(Base):

@@ -42,6 +42,7 @@ def group_row(g: GroupQuality) -> dict[str, Any]:
         "mean_iou": number(c.iou_sum / c.matched) if c.matched else None,
         "precision_ci": [number(float(p_low)), number(float(p_high))],
         "recall_ci": [number(float(r_low)), number(float(r_high))],
+        "settings_version": g.settings_version,
     }
 
 
