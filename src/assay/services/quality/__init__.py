@@ -46,13 +46,13 @@ from assay.services.quality.settings import (
 
 __all__ = [
     "RECOMPUTE_KIND",
-    "ScoreVersions",
-    "SettingsVersion",
-    "VersionedSettings",
     "AnnotationQuality",
     "GroupQuality",
     "ProjectAgreement",
+    "ScoreVersions",
+    "SettingsVersion",
     "TaskAgreement",
+    "VersionedSettings",
     "agreement_task_ids",
     "annotation_quality",
     "confusion",
