@@ -26,6 +26,10 @@ ALL_SETTINGS = [
     for t in (0.1, 0.5, 1.0)
     for m in ("hungarian", "greedy")
     for a in (True, False)
+] + [
+    # per-label thresholds: each ground-truth region's own, looked up by its label
+    QualitySettings(iou_threshold=0.5, label_iou_thresholds={"A": 0.9, "B": 0.1}, label_aware=a)
+    for a in (True, False)
 ]
 
 

@@ -229,7 +229,8 @@ def performance_rows(
 
 def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     """The dashboard's numbers, as the API answers them and the dashboard page renders them:
-    annotator performance, the agreement matrix, accuracy (and, for leads, honeypot accuracy)
+    which quality settings version the scores are of (`scores`: see
+    `quality.ScoreVersions`, and the running recompute if any), annotator performance, the agreement matrix, accuracy (and, for leads, honeypot accuracy)
     per week, label confusion and the model versions against GT."""
     agreement = quality.project_agreement(session, actor, project_id)
     honeypot_weeks = honeypot_accuracy(session, actor, project_id)
@@ -241,6 +242,10 @@ def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str,
     emails = authors.emails_of(session, [*agreement.annotators, *weeks, *on_honeypots])
     return {
         "project": project_id,
+        "scores": {
+            **quality.score_versions(session, actor, project_id).to_json(),
+            "recompute_job": quality.running_recompute(session, project_id),
+        },
         "annotators": people,
         "agreement": {
             "annotators": [{"id": a, "email": emails.get(a)} for a in agreement.annotators],
