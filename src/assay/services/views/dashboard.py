@@ -229,9 +229,10 @@ def performance_rows(
 
 def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     """The dashboard's numbers, as the API answers them and the dashboard page renders them:
-    which quality settings version the scores are of (`scores`: see
-    `quality.ScoreVersions`, and the running recompute if any), annotator performance, the agreement matrix, accuracy (and, for leads, honeypot accuracy)
-    per week, label confusion and the model versions against GT."""
+    which quality settings version the scores are of (`scores`, see `quality.ScoreVersions`,
+    with the running recompute if any), annotator performance, the agreement matrix, accuracy
+    (and, for leads, honeypot accuracy) per week, label confusion and the model versions
+    against GT."""
     agreement = quality.project_agreement(session, actor, project_id)
     honeypot_weeks = honeypot_accuracy(session, actor, project_id)
     people = performance_rows(session, actor, project_id, agreement, honeypot_weeks)
