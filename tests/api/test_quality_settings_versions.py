@@ -167,3 +167,76 @@ def test_bad_label_thresholds_are_refused_naming_the_field(client, people, proje
     assert why in r.json()["validation_errors"]["label_iou_thresholds"][0]
     after = client.get(url, headers=lead).json()  # nothing written, not even the good field
     assert after["iou_threshold"] == 0.5 and after["settings_version"] == 1
+
+
+# GT: Elephant A (10, 10, 20, 20), Elephant B (40, 10, 20, 20), Zebra C (50, 50, 20, 20).
+# annotator:  A and B exactly (IoU 1), an extra Elephant (80, 80, 10, 10), no Zebra
+#   Elephant tp 2 fp 1 fn 0 -> 2/3;  Zebra tp 0 fp 0 fn 1 -> 0
+#   micro 2 / (2 + 1 + 1) = 0.5;  macro (2/3 + 0) / 2 = 1/3;  worst_label 0
+# annotator2: A and C exactly, misses B
+#   Elephant tp 1 fn 1 -> 1/2;  Zebra tp 1 -> 1
+#   micro 2 / 3;  macro (1/2 + 1) / 2 = 3/4;  worst_label 1/2
+# both annotators together (the project's "annotations" row):
+#   Elephant tp 3 fp 1 fn 1 -> 3/5;  Zebra tp 1 fn 1 -> 1/2
+#   micro 4 / 7;  macro (3/5 + 1/2) / 2 = 0.55;  worst_label 1/2
+SUMMARY_GT = [
+    box(10, 10, 20, 20),
+    box(40, 10, 20, 20),
+    box(50, 50, 20, 20, label="Zebra"),
+]
+SUMMARY_EXPECTED = {
+    # mode: (annotator, annotator2, project total, mean of the two annotations)
+    "micro": (0.5, 2 / 3, 4 / 7, (0.5 + 2 / 3) / 2),
+    "macro": (1 / 3, 3 / 4, 0.55, (1 / 3 + 3 / 4) / 2),
+    "worst_label": (0.0, 0.5, 0.5, 0.25),
+}
+
+
+@pytest.mark.parametrize("mode", ["micro", "macro", "worst_label"])
+def test_each_summary_mode_adds_accuracy_up_over_labels_as_documented(
+    client, people, project, mode
+):
+    pid, lead = project["id"], people["lead"].headers
+    (task,) = client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        json=[
+            {
+                "data": {"image": "a.jpg"},
+                "annotations": [{"result": SUMMARY_GT, "ground_truth": True}],
+            }
+        ],
+        headers=lead,
+    ).json()["task_ids"]
+    results = {
+        "annotator": [SUMMARY_GT[0], SUMMARY_GT[1], box(80, 80, 10, 10)],
+        "annotator2": [SUMMARY_GT[0], SUMMARY_GT[2]],
+    }
+    ids = {
+        who: client.post(
+            f"/api/tasks/{task}/annotations", json={"result": r}, headers=people[who].headers
+        ).json()["id"]
+        for who, r in results.items()
+    }
+    body = _patch(client, people, pid, {"summary": mode})
+    assert body["summary"] == mode
+    one, two, total, mean = (round(v, 6) for v in SUMMARY_EXPECTED[mode])
+    assert _quality(client, people, ids["annotator"])[3] == one
+    assert _quality(client, people, ids["annotator2"])[3] == two
+    rows = client.get(f"/api/projects/{pid}/quality/annotators", headers=lead).json()
+    assert {r["email"]: r["accuracy"] for r in rows} == {
+        "annotator@example.com": one,
+        "annotator2@example.com": two,
+    }
+    summary = client.get(f"/api/projects/{pid}/quality", headers=lead).json()
+    assert summary["annotations"]["accuracy"] == total
+    assert summary["annotations"]["mean_accuracy"] == mean
+    assert summary["settings"]["summary"] == mode
+
+
+def test_a_bad_summary_is_refused_naming_the_field(client, people, project):
+    url = f"/api/projects/{project['id']}/quality-settings"
+    r = client.patch(url, json={"summary": "median"}, headers=people["lead"].headers)
+    assert r.status_code == 400
+    assert r.json()["validation_errors"] == {
+        "summary": ["must be one of micro, macro, worst_label"]
+    }

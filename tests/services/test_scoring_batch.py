@@ -204,7 +204,7 @@ def _stored(db, pid):
     return scores, aggs
 
 
-def _score_rows_per_pair(session, project_id, task_ids, settings):
+def _score_rows_per_pair(session, project_id, task_ids, settings, version):
     """rescore._score_rows as it was before the batch path (ORM objects, one score_result
     call per pair), kept here as the reference."""
     from assay.services.quality.rescore import _Subject
@@ -232,6 +232,7 @@ def _score_rows_per_pair(session, project_id, task_ids, settings):
             "labels": score.labels,
             "confusion": score.confusion,
             "computed_at": now,
+            "settings_version": version,
         }
 
     if not task_ids:

@@ -30,6 +30,7 @@ class SettingsIn(BaseModel):
     empty_is_annotated: Any = None
     target_accuracy: Any = None
     label_iou_thresholds: Any = None
+    summary: Any = None
 
 
 @router.get("/projects/{project_id}/quality")

@@ -27,7 +27,7 @@ from assay.geometry.types import FloatArray
 from assay.metrics.conflicts import Conflicts, find_conflicts
 from assay.metrics.confusion import UNMATCHED
 from assay.metrics.matching import match_regions
-from assay.metrics.scores import Counts
+from assay.metrics.scores import Counts, summary_accuracy
 
 MATCH_METHODS = ("hungarian", "greedy")
 KEYPOINT_SIGMA_PX = 10.0  # a keypoint within ~10 px of the GT point scores about IoU 0.6
@@ -39,6 +39,8 @@ class QualitySettings:
 
     label_iou_thresholds: {label: IoU threshold} for the labels whose matching threshold
     differs from `iou_threshold`; a pair is judged by its ground-truth region's label.
+    summary: micro | macro | worst_label, how an annotation's accuracy (and a group's) adds up
+    over its labels (`metrics.scores.summary_accuracy`).
     """
 
     iou_threshold: float = 0.5
@@ -48,6 +50,7 @@ class QualitySettings:
     empty_is_annotated: bool = True  # an annotation with no regions is scored (else skipped)
     target_accuracy: float = 0.8  # the goal line on dashboards; a job's hand-in must reach it
     label_iou_thresholds: Mapping[str, float] = field(default_factory=dict)
+    summary: str = "micro"  # how accuracy adds up over labels: one of SUMMARY_MODES
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> QualitySettings:
@@ -111,6 +114,17 @@ class _Shape:
     gt_ids: tuple[str, ...]
     ids: tuple[str, ...]
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def accuracies(scores: Sequence[ResultScore], mode: str = "micro") -> FloatArray:
+    """(P,) the accuracy of each score, summed over its labels as `mode` says (see
+    `summary_accuracy`); "micro" is `score.counts.accuracy`."""
+    if mode == "micro":
+        return np.array([s.counts.accuracy for s in scores], dtype=np.float64)
+    entries = [(i, v) for i, s in enumerate(scores) for v in s.labels.values()]
+    owner = np.array([i for i, _ in entries], dtype=np.int64)
+    counts = np.array([v[:3] for _, v in entries], dtype=np.float64).reshape(-1, 3)
+    return summary_accuracy(owner, counts[:, 0], counts[:, 1], counts[:, 2], len(scores), mode)
 
 
 def regions_of(

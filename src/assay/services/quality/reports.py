@@ -4,7 +4,7 @@ the label confusion, and one annotation's score with its conflicts."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
 from assay.metrics import Counts
+from assay.metrics.scores import summary_accuracy
 from assay.metrics.scoring import (
     RegionConflict,
     conflicts_of,
@@ -41,6 +42,9 @@ class GroupQuality:
     # the oldest settings version among the group's scores: below the project's current
     # version while a recompute has not reached all of them
     settings_version: int | None = None
+    # the group's accuracy over labels as the project's `summary` says (None: micro, the
+    # accuracy of the summed counts); only on rows of all labels
+    summary_accuracy: float | None = None
 
     @property
     def micro(self) -> Counts:
@@ -79,7 +83,7 @@ def groups(
         stmt = stmt.where(QualityAggregate.group_key == key)
     rows = session.scalars(stmt.order_by(QualityAggregate.group_key, QualityAggregate.label))
     versions = _oldest_versions(session, project_id, kind)
-    return [
+    out = [
         GroupQuality(
             r.group_kind,
             r.group_key,
@@ -96,6 +100,43 @@ def groups(
         for r in rows
         if r.n > 0
     ]
+    project = session.get(Project, project_id)
+    assert project is not None
+    mode = quality_settings_of(project).summary
+    if mode == "micro" or label != "" or not out:
+        return out
+    by_label = _label_summary(session, project_id, kind, [g.key for g in out], mode)
+    return [replace(g, summary_accuracy=by_label.get(g.key)) for g in out]
+
+
+def _label_summary(
+    session: Session, project_id: int, kind: str, keys: list[str], mode: str
+) -> dict[str, float]:
+    """{group key: its accuracy over labels by `mode`} from the per-label aggregates."""
+    rows = session.execute(
+        select(
+            QualityAggregate.group_key,
+            QualityAggregate.tp,
+            QualityAggregate.fp,
+            QualityAggregate.fn,
+        ).where(
+            QualityAggregate.project_id == project_id,
+            QualityAggregate.group_kind == kind,
+            QualityAggregate.label != "",
+            QualityAggregate.n > 0,
+            QualityAggregate.group_key.in_(keys),
+        )
+    ).all()
+    index = {k: i for i, k in enumerate(keys)}
+    acc = summary_accuracy(
+        [index[r[0]] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        len(keys),
+        mode,
+    )
+    return dict(zip(keys, acc.tolist(), strict=True))
 
 
 def _oldest_versions(session: Session, project_id: int, kind: str) -> dict[str, int]:

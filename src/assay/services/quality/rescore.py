@@ -19,6 +19,7 @@ from assay.metrics import CountTable
 from assay.metrics.scoring import (
     QualitySettings,
     ResultScore,
+    accuracies,
 )
 from assay.metrics.scoring_batch import score_batch
 from assay.runtime import gc_paused
@@ -92,7 +93,10 @@ def _score_rows_now(
     )
     # None where either side is unreadable: left unscored rather than failing the change
     scored = [(sub, sc) for sub, sc in zip(subjects, scores, strict=True) if sc is not None]
-    accuracy = CountTable.from_counts(sc.counts for _, sc in scored).accuracy.tolist()
+    if settings.summary == "micro":
+        accuracy = CountTable.from_counts(sc.counts for _, sc in scored).accuracy.tolist()
+    else:
+        accuracy = accuracies([sc for _, sc in scored], settings.summary).tolist()
     now = utcnow()
     return [
         _row(project_id, sub, gts[sub.task_id], sc, acc, now, version)

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from assay.formats.label_config import LabelConfigError
+from assay.metrics.scores import SUMMARY_MODES
 from assay.metrics.scoring import (
     MATCH_METHODS,
     QualitySettings,
@@ -171,6 +172,8 @@ def _check(merged: dict[str, Any], project: Project) -> None:
     for name in ("label_aware", "empty_is_annotated"):
         if not isinstance(merged[name], bool):
             raise Invalid.field(name, "must be true or false")
+    if merged["summary"] not in SUMMARY_MODES:
+        raise Invalid.field("summary", f"must be one of {', '.join(SUMMARY_MODES)}")
     _check_label_thresholds(merged["label_iou_thresholds"], project)
 
 

@@ -34,7 +34,7 @@ def group_row(g: GroupQuality) -> dict[str, Any]:
         "tp": c.tp,
         "fp": c.fp,
         "fn": c.fn,
-        "accuracy": number(c.accuracy),
+        "accuracy": number(c.accuracy if g.summary_accuracy is None else g.summary_accuracy),
         "precision": number(c.precision),
         "recall": number(c.recall),
         "f1": number(c.f1),

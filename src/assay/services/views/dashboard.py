@@ -44,8 +44,9 @@ class AnnotatorPerformance:
 
     @property
     def accuracy_ci(self) -> tuple[float, float] | None:
-        """Wilson 95 % interval of the micro accuracy tp / (tp + fp + fn)."""
-        if self.quality is None:
+        """Wilson 95 % interval of the micro accuracy tp / (tp + fp + fn); None when the
+        project summarises accuracy another way (macro, worst label): no interval of that."""
+        if self.quality is None or self.quality.summary_accuracy is not None:
             return None
         c = self.quality.micro
         low, high = wilson_interval(c.tp, c.tp + c.fp + c.fn)
@@ -245,6 +246,7 @@ def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str,
         "project": project_id,
         "scores": {
             **quality.score_versions(session, actor, project_id).to_json(),
+            "summary": quality.get_settings(session, actor, project_id).summary,
             "recompute_job": quality.running_recompute(session, project_id),
         },
         "annotators": people,
