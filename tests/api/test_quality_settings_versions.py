@@ -240,3 +240,42 @@ def test_a_bad_summary_is_refused_naming_the_field(client, people, project):
     assert r.json()["validation_errors"] == {
         "summary": ["must be one of micro, macro, worst_label"]
     }
+
+
+# GT: Elephant (10, 10, 20, 20), Zebra (50, 50, 20, 20).
+# annotation: Elephant (10, 10, 20, 20) exactly; Giraffe (50, 52, 20, 20) on the Zebra
+#   (IoU 360 / 440 = 0.818 >= 0.5, but another label: a label mismatch)
+#   "two" (default): the Giraffe is an FP and the Zebra an FN: tp 1, fp 1, fn 1 -> 1/3
+#   "one": only the Zebra's FN counts: tp 1, fp 0, fn 1 -> 1/2
+def test_a_label_mismatch_counts_as_two_errors_or_one(client, people, project):
+    pid, lead = project["id"], people["lead"].headers
+    (task,) = client.post(
+        f"/api/projects/{pid}/import?return_task_ids=true",
+        json=[{"data": {"image": "a.jpg"}, "annotations": [{"result": GT, "ground_truth": True}]}],
+        headers=lead,
+    ).json()["task_ids"]
+    result = [box(10, 10, 20, 20), box(50, 52, 20, 20, label="Giraffe")]
+    ann = client.post(
+        f"/api/tasks/{task}/annotations",
+        json={"result": result},
+        headers=people["annotator"].headers,
+    ).json()["id"]
+    assert (
+        client.get(f"/api/projects/{pid}/quality-settings", headers=lead).json()["label_mismatch"]
+        == "two"
+    )
+    assert _quality(client, people, ann)[:4] == (1, 1, 1, round(1 / 3, 6))
+    body = _patch(client, people, pid, {"label_mismatch": "one"})
+    assert body["settings_version"] == 2
+    assert _quality(client, people, ann)[:4] == (1, 0, 1, 0.5)
+    labels = client.get(f"/api/projects/{pid}/quality/labels", headers=lead).json()
+    assert {r["label"]: (r["tp"], r["fp"], r["fn"]) for r in labels} == {
+        "Elephant": (1, 0, 0),
+        "Giraffe": (0, 0, 0),
+        "Zebra": (0, 0, 1),
+    }
+    r = client.patch(
+        f"/api/projects/{pid}/quality-settings", json={"label_mismatch": 1}, headers=lead
+    )
+    assert r.status_code == 400
+    assert r.json()["validation_errors"] == {"label_mismatch": ["must be one of two, one"]}

@@ -31,6 +31,7 @@ class SettingsIn(BaseModel):
     target_accuracy: Any = None
     label_iou_thresholds: Any = None
     summary: Any = None
+    label_mismatch: Any = None
 
 
 @router.get("/projects/{project_id}/quality")

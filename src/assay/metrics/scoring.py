@@ -30,6 +30,7 @@ from assay.metrics.matching import match_regions
 from assay.metrics.scores import Counts, summary_accuracy
 
 MATCH_METHODS = ("hungarian", "greedy")
+LABEL_MISMATCH_COUNTS = ("two", "one")  # errors a region in place with the wrong label makes
 KEYPOINT_SIGMA_PX = 10.0  # a keypoint within ~10 px of the GT point scores about IoU 0.6
 
 
@@ -41,6 +42,9 @@ class QualitySettings:
     differs from `iou_threshold`; a pair is judged by its ground-truth region's label.
     summary: micro | macro | worst_label, how an annotation's accuracy (and a group's) adds up
     over its labels (`metrics.scores.summary_accuracy`).
+    label_mismatch: "two" (a region in the right place with the wrong label is one FP and one
+    FN) or "one" (only the FN of the ground-truth region's label: the region is not also an
+    FP). A label-mismatch pair is one the conflicts report as `label_mismatch`.
     """
 
     iou_threshold: float = 0.5
@@ -51,6 +55,7 @@ class QualitySettings:
     target_accuracy: float = 0.8  # the goal line on dashboards; a job's hand-in must reach it
     label_iou_thresholds: Mapping[str, float] = field(default_factory=dict)
     summary: str = "micro"  # how accuracy adds up over labels: one of SUMMARY_MODES
+    label_mismatch: str = "two"  # one of LABEL_MISMATCH_COUNTS
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> QualitySettings:
@@ -165,6 +170,21 @@ def _match(shape: _Shape, settings: QualitySettings, label_aware: bool) -> Any:
     )
 
 
+def _mismatched_leftovers(shape: _Shape, m: Any, settings: QualitySettings) -> np.ndarray:
+    """(M,) bool: the subject regions left unmatched that pair with a leftover ground-truth
+    region of another label at IoU >= its threshold (a second Hungarian matching among the
+    leftovers, as `find_conflicts` finds label mismatches)."""
+    out = np.zeros(len(shape.labels), dtype=bool)
+    ug, up = m.unmatched_gt, m.unmatched_pred
+    if not len(ug) or not len(up):
+        return out
+    gl, pl = shape.gt_labels[ug], shape.labels[up]
+    sub = np.where(gl[:, None] != pl[None, :], shape.iou[np.ix_(ug, up)], 0.0)
+    second = match_regions(sub, threshold=settings.thresholds_of(gl))
+    out[up[second.pred_idx]] = True
+    return out
+
+
 def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -> ResultScore:
     """Counts of `sub` against `gt`, per label, and the label confusion pairs."""
     total = Counts()
@@ -179,9 +199,12 @@ def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -
         gl, pl = shape.gt_labels, shape.labels
         same = gl[m.gt_idx] == pl[m.pred_idx]
         tp = int(same.sum())
+        one = settings.label_mismatch == "one"
+        forgiven = _mismatched_leftovers(shape, m, settings) if one else np.zeros(len(pl), bool)
+        fp_matched = 0 if one else 1  # a matched pair with different labels
         total = total + Counts(
             tp=tp,
-            fp=len(pl) - tp,
+            fp=len(pl) - tp - (int((~same).sum()) if one else 0) - int(forgiven.sum()),
             fn=len(gl) - tp,
             matched=len(m.gt_idx),
             iou_sum=float(m.iou.sum()),
@@ -192,12 +215,12 @@ def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -
             if ok:
                 add(str(g), 0)
             else:
-                add(str(p), 1)
+                add(str(p), 1, fp_matched)
                 add(str(g), 2)
         for i in m.unmatched_gt:
             add(str(gl[i]), 2)
         for i in m.unmatched_pred:
-            add(str(pl[i]), 1)
+            add(str(pl[i]), 1, 0 if forgiven[i] else 1)
         # The confusion matrix pairs regions regardless of label.
         mu = m if not settings.label_aware else _match(shape, settings, False)
         confusion.update(zip(map(str, gl[mu.gt_idx]), map(str, pl[mu.pred_idx]), strict=True))

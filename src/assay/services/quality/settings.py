@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from assay.formats.label_config import LabelConfigError
 from assay.metrics.scores import SUMMARY_MODES
 from assay.metrics.scoring import (
+    LABEL_MISMATCH_COUNTS,
     MATCH_METHODS,
     QualitySettings,
 )
@@ -174,6 +175,8 @@ def _check(merged: dict[str, Any], project: Project) -> None:
             raise Invalid.field(name, "must be true or false")
     if merged["summary"] not in SUMMARY_MODES:
         raise Invalid.field("summary", f"must be one of {', '.join(SUMMARY_MODES)}")
+    if merged["label_mismatch"] not in LABEL_MISMATCH_COUNTS:
+        raise Invalid.field("label_mismatch", "must be one of two, one")
     _check_label_thresholds(merged["label_iou_thresholds"], project)
 
 
