@@ -274,6 +274,10 @@ def test_a_label_mismatch_counts_as_two_errors_or_one(client, people, project):
         "Giraffe": (0, 0, 0),
         "Zebra": (0, 0, 1),
     }
+    # macro with "one": Elephant 1/1, Zebra 0/1; the Giraffe has no count left, so it is no
+    # label of the annotation: (1 + 0) / 2, not (1 + 0 + 1) / 3
+    _patch(client, people, pid, {"summary": "macro"})
+    assert _quality(client, people, ann)[:4] == (1, 0, 1, 0.5)
     r = client.patch(
         f"/api/projects/{pid}/quality-settings", json={"label_mismatch": 1}, headers=lead
     )

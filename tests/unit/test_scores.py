@@ -330,5 +330,7 @@ def test_summary_accuracy_per_mode_on_a_hand_example():
         "macro": [0.333333, 1.0, 1.0],  # (2/3 + 0) / 2
         "worst_label": [0.0, 1.0, 1.0],
     }
+    # a label with no count at all (a label mismatch counted as one error) is no label
+    assert summary_accuracy([0, 0], [1, 0], [0, 0], [1, 0], 1, "macro").tolist() == [0.5]
     with pytest.raises(ValueError, match="mode must be one of"):
         summary_accuracy(owner, tp, fp, fn, 3, "median")

@@ -378,8 +378,9 @@ def summary_accuracy(
     - "macro": the mean over the owner's labels of each label's TP / (TP + FP + FN): every label
       weighs the same;
     - "worst_label": the lowest of those per-label accuracies.
-    The owner's labels are those in its ground truth or in what it drew. An owner with no entry
-    (both sides empty) scores 1.0 in every mode, as `accuracy_score(0, 0, 0)`.
+    The owner's labels are those in its ground truth or in what it drew, with at least one
+    count (with `label_mismatch` "one" a drawn label may have none: it is left out). An owner
+    with no such label (both sides empty) scores 1.0 in every mode, as `accuracy_score(0, 0, 0)`.
 
     >>> # GT 2 Elephant + 1 Zebra; both Elephants found, Zebra missed, one extra Elephant
     >>> [round(float(summary_accuracy([0, 0], [2, 0], [1, 0], [0, 1], 1, m)[0]), 4)
@@ -390,6 +391,8 @@ def summary_accuracy(
         raise ValueError(f"mode must be one of {SUMMARY_MODES}, got {mode!r}")
     own = np.asarray(owner, dtype=np.int64).reshape(-1)
     t, p, n = (np.asarray(x, dtype=np.float64).reshape(-1) for x in (tp, fp, fn))
+    counted = (t + p + n) > 0  # a label with no count (a forgiven label mismatch) is no label
+    own, t, p, n = own[counted], t[counted], p[counted], n[counted]
     if mode == "micro":
 
         def total(x: FloatArray) -> FloatArray:
