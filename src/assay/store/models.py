@@ -99,10 +99,8 @@ class Project(Base):
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
-    # Raised by one on every change of quality_settings (history: quality_settings_history).
-    quality_settings_version: Mapped[int] = mapped_column(
-        Integer, default=1, server_default=text("1")
-    )
+    # +1 on every change of quality_settings; scores record theirs (settings_version)
+    quality_settings_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     # Honeypot rotation (services.honeypots.HoneypotSettings); {} = defaults.
     honeypot_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
@@ -421,20 +419,14 @@ class QualityScore(Base):
     labels: Mapped[dict[str, Any]] = mapped_column()  # label -> [tp, fp, fn, matched, iou_sum]
     confusion: Mapped[list[Any]] = mapped_column()  # [[gt_label, pred_label, n], ...]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # the project's quality_settings_version this score was computed with
-    settings_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    settings_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class QualitySettingsVersion(Base):
-    """One version of a project's quality settings: its values, who made it and when.
-
-    Version 1 is the project's first settings (written when they first change; by nobody,
-    at the project's creation); each change adds the next version."""
+    """One version of a project's quality settings: values, who, when (version 1: by nobody)."""
 
     __tablename__ = "quality_settings_history"
-    __table_args__ = (
-        Index("uq_quality_settings_history_version", "project_id", "version", unique=True),
-    )
+    __table_args__ = (Index("uq_quality_settings_history", "project_id", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))

@@ -58,14 +58,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_settings_history")),
     )
     with op.batch_alter_table("quality_settings_history", schema=None) as batch_op:
-        batch_op.create_index(
-            "uq_quality_settings_history_version", ["project_id", "version"], unique=True
-        )
+        batch_op.create_index("uq_quality_settings_history", ["project_id", "version"], unique=True)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("quality_settings_history", schema=None) as batch_op:
-        batch_op.drop_index("uq_quality_settings_history_version")
+        batch_op.drop_index("uq_quality_settings_history")
     op.drop_table("quality_settings_history")
     with op.batch_alter_table("quality_scores", schema=None) as batch_op:
         batch_op.drop_column("settings_version")
