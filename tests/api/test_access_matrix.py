@@ -497,6 +497,10 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/quality-settings", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
     ),
+    "quality settings history": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/quality-settings/history", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
     "change quality settings": (
         lambda x: (
             "PATCH",

@@ -21,12 +21,26 @@ from assay.store.models import QualityAggregate, QualityScore
 from builders import box
 
 LABELS = ["A", "B", "C", "", "unmatched", "Zebra|A", "zz"]
-ALL_SETTINGS = [
-    QualitySettings(iou_threshold=t, match_method=m, label_aware=a)
-    for t in (0.1, 0.5, 1.0)
-    for m in ("hungarian", "greedy")
-    for a in (True, False)
-]
+ALL_SETTINGS = (
+    [
+        QualitySettings(iou_threshold=t, match_method=m, label_aware=a)
+        for t in (0.1, 0.5, 1.0)
+        for m in ("hungarian", "greedy")
+        for a in (True, False)
+    ]
+    + [
+        # per-label thresholds: each ground-truth region's own, looked up by its label
+        QualitySettings(iou_threshold=0.5, label_iou_thresholds={"A": 0.9, "B": 0.1}, label_aware=a)
+        for a in (True, False)
+    ]
+    + [
+        # a label mismatch counted as one error
+        QualitySettings(iou_threshold=t, match_method=m, label_aware=a, label_mismatch="one")
+        for t in (0.1, 0.5)
+        for m in ("hungarian", "greedy")
+        for a in (True, False)
+    ]
+)
 
 
 def _one_pair(gt: Any, sub: Any, w: Any, h: Any, s: QualitySettings) -> ResultScore | None:
@@ -200,7 +214,7 @@ def _stored(db, pid):
     return scores, aggs
 
 
-def _score_rows_per_pair(session, project_id, task_ids, settings):
+def _score_rows_per_pair(session, project_id, task_ids, settings, version):
     """rescore._score_rows as it was before the batch path (ORM objects, one score_result
     call per pair), kept here as the reference."""
     from assay.services.quality.rescore import _Subject
@@ -228,6 +242,7 @@ def _score_rows_per_pair(session, project_id, task_ids, settings):
             "labels": score.labels,
             "confusion": score.confusion,
             "computed_at": now,
+            "settings_version": version,
         }
 
     if not task_ids:

@@ -35,6 +35,7 @@ from assay.metrics import (
     recall_score,
     wilson_interval,
 )
+from assay.metrics.scores import summary_accuracy
 
 # -- conflicts: one golden case per kind --------------------------------------------------------
 
@@ -316,3 +317,20 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_summary_accuracy_per_mode_on_a_hand_example():
+    """Owner 0: Elephant tp 2 fp 1 fn 0 (2/3), Zebra fn 1 (0). Owner 1: nothing on either
+    side (1.0 in every mode). Owner 2: Zebra tp 1 (1.0)."""
+    owner, tp, fp, fn = [0, 0, 2], [2, 0, 1], [1, 0, 0], [0, 1, 0]
+    got = {m: summary_accuracy(owner, tp, fp, fn, 3, m).round(6).tolist() for m in
+           ("micro", "macro", "worst_label")}  # fmt: skip
+    assert got == {
+        "micro": [0.5, 1.0, 1.0],  # 2 / (2 + 1 + 1)
+        "macro": [0.333333, 1.0, 1.0],  # (2/3 + 0) / 2
+        "worst_label": [0.0, 1.0, 1.0],
+    }
+    # a label with no count at all (a label mismatch counted as one error) is no label
+    assert summary_accuracy([0, 0], [1, 0], [0, 0], [1, 0], 1, "macro").tolist() == [0.5]
+    with pytest.raises(ValueError, match="mode must be one of"):
+        summary_accuracy(owner, tp, fp, fn, 3, "median")

@@ -29,18 +29,22 @@ class SettingsIn(BaseModel):
     label_aware: Any = None
     empty_is_annotated: Any = None
     target_accuracy: Any = None
+    label_iou_thresholds: Any = None
+    summary: Any = None
+    label_mismatch: Any = None
 
 
 @router.get("/projects/{project_id}/quality")
 def summary(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        settings = quality.get_settings(s, ctx.actor, project_id)
+        settings = quality.get_versioned(s, ctx.actor, project_id)
         ann = quality.groups(s, ctx.actor, project_id, "annotations")
         pred = quality.groups(s, ctx.actor, project_id, "predictions")
         running = quality.running_recompute(s, project_id)
         return {
             "project": project_id,
             "settings": settings.to_json(),
+            "scores": quality.score_versions(s, ctx.actor, project_id).to_json(),
             "annotations": group_row(ann[0]) if ann else None,
             "predictions": group_row(pred[0]) if pred else None,
             "recompute_job": running,
@@ -104,17 +108,38 @@ def confusion(
 @router.get("/projects/{project_id}/quality-settings")
 def get_settings(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return quality.get_settings(s, ctx.actor, project_id).to_json()
+        return quality.get_versioned(s, ctx.actor, project_id).to_json()
+
+
+@router.get("/projects/{project_id}/quality-settings/history")
+def settings_history(project_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
+    """Every version of the quality settings, oldest first: values, who, when."""
+    with ctx.read() as s:
+        history = quality.settings_history(s, ctx.actor, project_id)
+        emails = authors.emails_of(s, [v.changed_by_id for v in history if v.changed_by_id])
+    return [
+        {
+            "settings_version": v.version,
+            "settings": v.settings,
+            "changed_by": v.changed_by_id,
+            "changed_by_email": emails.get(v.changed_by_id) if v.changed_by_id else None,
+            "changed_at": iso(v.changed_at),
+        }
+        for v in history
+    ]
 
 
 @router.patch("/projects/{project_id}/quality-settings")
 def patch_settings(project_id: Id, body: SettingsIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
-    """Change settings; when matching changes, every score is recomputed in the background."""
+    """Change settings (a new `settings_version`); when scoring changes, every score is
+    recomputed in the background, and scores of the older version say so until replaced."""
     with ctx.write() as s:
         settings, changed = quality.update_settings(
             s, ctx.actor, project_id, **body.model_dump(exclude_unset=True)
         )
-    job_id = quality.start_recompute(ctx.db, ctx.actor, project_id) if changed else None
+    job_id = (
+        quality.start_recompute(ctx.db, ctx.actor, project_id, rebuild=False) if changed else None
+    )
     return {**settings.to_json(), "recompute_job": job_id}
 
 
@@ -185,6 +210,9 @@ def annotation_quality(annotation_id: Id, ctx: Ctx = Depends(context)) -> dict[s
         "fp": sc.fp if sc else None,
         "fn": sc.fn if sc else None,
         "mean_iou": number(sc.iou_sum / sc.matched) if sc and sc.matched else None,
+        "settings_version": sc.settings_version if sc else None,
+        "current_settings_version": q.current_settings_version,
+        "stale": sc.settings_version < q.current_settings_version if sc else None,
         "conflicts": [c.__dict__ for c in q.conflicts],
     }
 

@@ -83,13 +83,14 @@ def find_conflicts(
     pred_labels: npt.ArrayLike,
     matching: Matching,
     *,
-    threshold: float = 0.5,
+    threshold: float | npt.ArrayLike = 0.5,
     low_overlap_threshold: float = 0.8,
 ) -> Conflicts:
     """List the conflicts of one annotation against ground truth.
 
     iou: (N, M) the matrix the matching was made from; gt_labels (N,), pred_labels (M,).
-    matching: from `match_regions` (label-aware or not), with the same `threshold`.
+    matching: from `match_regions` (label-aware or not), with the same `threshold`: a float
+        or (N,) one per ground-truth region.
     Returns Conflicts ordered by kind (ConflictKind order), then by index.
 
     >>> iou = np.array([[0.7, 0.0, 0.6], [0.0, 0.9, 0.0], [0.0, 0.0, 0.0]])
@@ -106,6 +107,7 @@ def find_conflicts(
         raise ValueError(
             f"matching is for {matching.n_gt} x {matching.n_pred} regions, iou is {arr.shape}"
         )
+    thr = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (len(gl),))
     g, p, v = matching.gt_idx, matching.pred_idx, matching.iou
     parts: list[tuple[str, IntArray, IntArray, FloatArray]] = []
 
@@ -114,7 +116,7 @@ def find_conflicts(
     ug, up = matching.unmatched_gt, matching.unmatched_pred
     sub = arr[np.ix_(ug, up)]
     sub = np.where(gl[ug][:, None] != pl[up][None, :], sub, 0.0)
-    second = match_regions(sub, threshold=threshold)
+    second = match_regions(sub, threshold=thr[ug])
     mg, mp = ug[second.gt_idx], up[second.pred_idx]
     order = np.argsort(np.concatenate([g[mis], mg]), kind="stable")
     parts.append(
@@ -135,7 +137,7 @@ def find_conflicts(
         cover = arr[np.ix_(g, left_pred)]
         best = cover.argmax(axis=0)
         best_iou = cover[best, np.arange(len(left_pred))]
-        dup = (best_iou >= threshold) & (best_iou > 0)
+        dup = (best_iou >= thr[g][best]) & (best_iou > 0)
     else:
         best = np.zeros(len(left_pred), dtype=np.int64)
         best_iou = np.zeros(len(left_pred))

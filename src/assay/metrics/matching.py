@@ -125,7 +125,7 @@ def match_regions(
     iou: npt.ArrayLike,
     gt_labels: npt.ArrayLike | None = None,
     pred_labels: npt.ArrayLike | None = None,
-    threshold: float = 0.5,
+    threshold: float | npt.ArrayLike = 0.5,
     method: MatchMethod = "hungarian",
     scores: npt.ArrayLike | None = None,
     label_aware: bool = True,
@@ -135,6 +135,8 @@ def match_regions(
     iou: (N, M) float64 in [0, 1], e.g. `assay.geometry.iou_matrix(gt_boxes, pred_boxes)`.
     gt_labels: (N,), pred_labels: (M,) label codes or names; None means one class for all.
     threshold: minimum IoU of a match (>=), default 0.5; a pair with IoU 0 never matches.
+        A float, or (N,) one per ground-truth region (per-label thresholds looked up by its
+        label: the ground-truth region's threshold applies to every pair in its row).
     method: "hungarian" (default) or "greedy", see the module docstring.
     scores: (M,) prediction scores for "greedy" (higher first); None or nan sorts last.
     label_aware: True matches only equal labels; False matches across labels (preferring
@@ -154,11 +156,12 @@ def match_regions(
     gl = _labels(gt_labels, n, "gt_labels")
     pl = _labels(pred_labels, m, "pred_labels")
     sc = None if scores is None else np.asarray(scores, dtype=np.float64).reshape(1, -1)
+    thr = np.asarray(threshold, dtype=np.float64)
     batch = match_batch(
         arr[None],
         gl[None],
         pl[None],
-        threshold=threshold,
+        threshold=thr if thr.ndim == 0 else thr.reshape(1, -1),
         method=method,
         scores=sc,
         label_aware=label_aware,
@@ -171,7 +174,7 @@ def match_batch(
     gt_labels: npt.ArrayLike | None = None,
     pred_labels: npt.ArrayLike | None = None,
     *,
-    threshold: float = 0.5,
+    threshold: float | npt.ArrayLike = 0.5,
     method: MatchMethod = "hungarian",
     scores: npt.ArrayLike | None = None,
     label_aware: bool = True,
@@ -183,6 +186,7 @@ def match_batch(
     iou: (B, N, M) float64, padded; gt_labels: (B, N); pred_labels: (B, M) (None: one class).
     gt_mask: (B, N) bool and pred_mask: (B, M) bool mark real regions (default: all real);
     `assay.geometry.pad_flat` / `pad_ragged` build padded arrays and masks.
+    threshold: a float, or (B, N) one per ground-truth region (any value on padding).
     scores: (B, M) for "greedy". Other parameters as in `match_regions`.
 
     Vectorised over the batch: only tasks whose candidate pairs do not already form a
@@ -193,9 +197,14 @@ def match_batch(
         raise ValueError(f"iou must be a (B, N, M) array, got shape {arr.shape}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     b, n, m = arr.shape
+    thr = np.asarray(threshold, dtype=np.float64)
+    if thr.ndim == 0:
+        thr = np.broadcast_to(thr, (b, n))
+    if thr.shape != (b, n):
+        raise ValueError(f"threshold must be a float or have shape {(b, n)}, got {thr.shape}")
+    if thr.size and not ((thr >= 0.0) & (thr <= 1.0)).all():
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     gm = np.ones((b, n), bool) if gt_mask is None else np.asarray(gt_mask, dtype=bool)
     pm = np.ones((b, m), bool) if pred_mask is None else np.asarray(pred_mask, dtype=bool)
     if gm.shape != (b, n) or pm.shape != (b, m):
@@ -205,7 +214,7 @@ def match_batch(
     gl = _labels(gt_labels, (b, n), "gt_labels")
     pl = _labels(pred_labels, (b, m), "pred_labels")
     same = gl[:, :, None] == pl[:, None, :]
-    valid = (arr >= threshold) & (arr > 0) & gm[:, :, None] & pm[:, None, :]
+    valid = (arr >= thr[:, :, None]) & (arr > 0) & gm[:, :, None] & pm[:, None, :]
     if label_aware:
         valid &= same
     if method == "hungarian":

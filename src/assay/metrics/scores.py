@@ -48,8 +48,11 @@ __all__ = [
     "label_counts_batch",
     "precision_score",
     "recall_score",
+    "summary_accuracy",
     "wilson_interval",
 ]
+
+SUMMARY_MODES = ("micro", "macro", "worst_label")
 
 Count = int | npt.ArrayLike
 
@@ -356,6 +359,57 @@ def _label_table(
         matched=np.bincount(pair_gt, minlength=n_labels).astype(np.int64),
         iou_sum=np.bincount(pair_gt, weights=pair_iou, minlength=n_labels).astype(np.float64),
     )
+
+
+def summary_accuracy(
+    owner: npt.ArrayLike,
+    tp: npt.ArrayLike,
+    fp: npt.ArrayLike,
+    fn: npt.ArrayLike,
+    n_owners: int,
+    mode: str = "micro",
+) -> FloatArray:
+    """(G,) the accuracy of G owners (annotations, or annotators...) from their per-label counts.
+
+    owner: (E,) int in [0, G), the owner of each of E (owner, label) entries; tp, fp, fn: (E,)
+    that label's counts. mode:
+    - "micro": sum the counts over labels, then TP / (TP + FP + FN): every region weighs the
+      same, so frequent labels dominate;
+    - "macro": the mean over the owner's labels of each label's TP / (TP + FP + FN): every label
+      weighs the same;
+    - "worst_label": the lowest of those per-label accuracies.
+    The owner's labels are those in its ground truth or in what it drew, with at least one
+    count (with `label_mismatch` "one" a drawn label may have none: it is left out). An owner
+    with no such label (both sides empty) scores 1.0 in every mode, as `accuracy_score(0, 0, 0)`.
+
+    >>> # GT 2 Elephant + 1 Zebra; both Elephants found, Zebra missed, one extra Elephant
+    >>> [round(float(summary_accuracy([0, 0], [2, 0], [1, 0], [0, 1], 1, m)[0]), 4)
+    ...  for m in ("micro", "macro", "worst_label")]
+    [0.5, 0.3333, 0.0]
+    """
+    if mode not in SUMMARY_MODES:
+        raise ValueError(f"mode must be one of {SUMMARY_MODES}, got {mode!r}")
+    own = np.asarray(owner, dtype=np.int64).reshape(-1)
+    t, p, n = (np.asarray(x, dtype=np.float64).reshape(-1) for x in (tp, fp, fn))
+    counted = (t + p + n) > 0  # a label with no count (a forgiven label mismatch) is no label
+    own, t, p, n = own[counted], t[counted], p[counted], n[counted]
+    if mode == "micro":
+
+        def total(x: FloatArray) -> FloatArray:
+            return np.bincount(own, weights=x, minlength=n_owners)[:n_owners]
+
+        return np.asarray(accuracy_score(total(t), total(p), total(n)), dtype=np.float64)
+    per_label = np.asarray(accuracy_score(t, p, n), dtype=np.float64)
+    n_labels = np.bincount(own, minlength=n_owners)[:n_owners]
+    out = np.ones(n_owners)
+    if mode == "macro":
+        sums = np.bincount(own, weights=per_label, minlength=n_owners)[:n_owners]
+        np.divide(sums, n_labels, out=out, where=n_labels > 0)
+    else:
+        worst = np.full(n_owners, np.inf)
+        np.minimum.at(worst, own, per_label)
+        out = np.where(n_labels > 0, worst, 1.0)
+    return out
 
 
 def wilson_interval(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from assay.formats.regions import (
     TaskRegions,
@@ -22,18 +23,29 @@ from assay.formats.regions import (
     rectangle_iou_matrix,
     regions_from_label_studio,
 )
+from assay.geometry.types import FloatArray
 from assay.metrics.conflicts import Conflicts, find_conflicts
 from assay.metrics.confusion import UNMATCHED
 from assay.metrics.matching import match_regions
-from assay.metrics.scores import Counts
+from assay.metrics.scores import Counts, summary_accuracy
 
 MATCH_METHODS = ("hungarian", "greedy")
+LABEL_MISMATCH_COUNTS = ("two", "one")  # errors a region in place with the wrong label makes
 KEYPOINT_SIGMA_PX = 10.0  # a keypoint within ~10 px of the GT point scores about IoU 0.6
 
 
 @dataclass(frozen=True)
 class QualitySettings:
-    """How a project matches regions to its ground truth."""
+    """How a project matches regions to its ground truth.
+
+    label_iou_thresholds: {label: IoU threshold} for the labels whose matching threshold
+    differs from `iou_threshold`; a pair is judged by its ground-truth region's label.
+    summary: micro | macro | worst_label, how an annotation's accuracy (and a group's) adds up
+    over its labels (`metrics.scores.summary_accuracy`).
+    label_mismatch: "two" (a region in the right place with the wrong label is one FP and one
+    FN) or "one" (only the FN of the ground-truth region's label: the region is not also an
+    FP). A label-mismatch pair is one the conflicts report as `label_mismatch`.
+    """
 
     iou_threshold: float = 0.5
     low_overlap_threshold: float = 0.8
@@ -41,6 +53,9 @@ class QualitySettings:
     label_aware: bool = True
     empty_is_annotated: bool = True  # an annotation with no regions is scored (else skipped)
     target_accuracy: float = 0.8  # the goal line on dashboards; a job's hand-in must reach it
+    label_iou_thresholds: Mapping[str, float] = field(default_factory=dict)
+    summary: str = "micro"  # how accuracy adds up over labels: one of SUMMARY_MODES
+    label_mismatch: str = "two"  # one of LABEL_MISMATCH_COUNTS
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> QualitySettings:
@@ -48,7 +63,28 @@ class QualitySettings:
         return cls(**known)
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["label_iou_thresholds"] = dict(sorted(self.label_iou_thresholds.items()))
+        return out
+
+    def thresholds_of(self, labels: npt.ArrayLike) -> FloatArray:
+        """(N,) the IoU threshold of each of N labels: `label_iou_thresholds`, else
+        `iou_threshold`. One dictionary look-up per distinct label, not per region.
+
+        >>> QualitySettings(label_iou_thresholds={"Car": 0.7}).thresholds_of(
+        ...     ["Car", "Person", "Car"]).tolist()
+        [0.7, 0.5, 0.7]
+        """
+        arr = np.asarray(labels)
+        if not self.label_iou_thresholds or not arr.size:
+            return np.full(arr.shape, float(self.iou_threshold))
+        names, inverse = np.unique(arr, return_inverse=True)
+        per_name = np.array(
+            [self.label_iou_thresholds.get(str(n), self.iou_threshold) for n in names.tolist()],
+            dtype=np.float64,
+        )
+        out: FloatArray = per_name[inverse.reshape(arr.shape)]
+        return out
 
     def meets_target(self, accuracy: float | None) -> bool:
         """Whether an accuracy against GT reaches `target_accuracy`; with nothing scored yet
@@ -85,6 +121,17 @@ class _Shape:
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
+def accuracies(scores: Sequence[ResultScore], mode: str = "micro") -> FloatArray:
+    """(P,) the accuracy of each score, summed over its labels as `mode` says (see
+    `summary_accuracy`); "micro" is `score.counts.accuracy`."""
+    if mode == "micro":
+        return np.array([s.counts.accuracy for s in scores], dtype=np.float64)
+    entries = [(i, v) for i, s in enumerate(scores) for v in s.labels.values()]
+    owner = np.array([i for i, _ in entries], dtype=np.int64)
+    counts = np.array([v[:3] for _, v in entries], dtype=np.float64).reshape(-1, 3)
+    return summary_accuracy(owner, counts[:, 0], counts[:, 1], counts[:, 2], len(scores), mode)
+
+
 def regions_of(
     result: Sequence[Mapping[str, Any]], width: float | None, height: float | None
 ) -> TaskRegions:
@@ -116,11 +163,26 @@ def _match(shape: _Shape, settings: QualitySettings, label_aware: bool) -> Any:
         shape.iou,
         shape.gt_labels,
         shape.labels,
-        threshold=settings.iou_threshold,
+        threshold=settings.thresholds_of(shape.gt_labels),
         method=settings.match_method,  # type: ignore[arg-type]
         scores=scores,
         label_aware=label_aware,
     )
+
+
+def _mismatched_leftovers(shape: _Shape, m: Any, settings: QualitySettings) -> np.ndarray:
+    """(M,) bool: the subject regions left unmatched that pair with a leftover ground-truth
+    region of another label at IoU >= its threshold (a second Hungarian matching among the
+    leftovers, as `find_conflicts` finds label mismatches)."""
+    out = np.zeros(len(shape.labels), dtype=bool)
+    ug, up = m.unmatched_gt, m.unmatched_pred
+    if not len(ug) or not len(up):
+        return out
+    gl, pl = shape.gt_labels[ug], shape.labels[up]
+    sub = np.where(gl[:, None] != pl[None, :], shape.iou[np.ix_(ug, up)], 0.0)
+    second = match_regions(sub, threshold=settings.thresholds_of(gl))
+    out[up[second.pred_idx]] = True
+    return out
 
 
 def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -> ResultScore:
@@ -137,9 +199,12 @@ def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -
         gl, pl = shape.gt_labels, shape.labels
         same = gl[m.gt_idx] == pl[m.pred_idx]
         tp = int(same.sum())
+        one = settings.label_mismatch == "one"
+        forgiven = _mismatched_leftovers(shape, m, settings) if one else np.zeros(len(pl), bool)
+        fp_matched = 0 if one else 1  # a matched pair with different labels
         total = total + Counts(
             tp=tp,
-            fp=len(pl) - tp,
+            fp=len(pl) - tp - (int((~same).sum()) if one else 0) - int(forgiven.sum()),
             fn=len(gl) - tp,
             matched=len(m.gt_idx),
             iou_sum=float(m.iou.sum()),
@@ -150,12 +215,12 @@ def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -
             if ok:
                 add(str(g), 0)
             else:
-                add(str(p), 1)
+                add(str(p), 1, fp_matched)
                 add(str(g), 2)
         for i in m.unmatched_gt:
             add(str(gl[i]), 2)
         for i in m.unmatched_pred:
-            add(str(pl[i]), 1)
+            add(str(pl[i]), 1, 0 if forgiven[i] else 1)
         # The confusion matrix pairs regions regardless of label.
         mu = m if not settings.label_aware else _match(shape, settings, False)
         confusion.update(zip(map(str, gl[mu.gt_idx]), map(str, pl[mu.pred_idx]), strict=True))
@@ -192,7 +257,7 @@ def conflicts_of(
             shape.gt_labels,
             shape.labels,
             m,
-            threshold=settings.iou_threshold,
+            threshold=settings.thresholds_of(shape.gt_labels),
             low_overlap_threshold=settings.low_overlap_threshold,
         )
         for kind, g, p, iou in zip(

@@ -342,6 +342,7 @@ def _score_group(
     iou = iou_matrix(flat.xyxy[gi], flat.xyxy[si])  # (B, N, M)
     gl, pl = flat.codes[gi], flat.codes[si]
     scores = flat.scores[si] if settings.match_method == "greedy" else None
+    threshold = settings.thresholds_of(flat.names)[gl]  # (B, N) by each GT region's label
 
     method = cast(MatchMethod, settings.match_method)
 
@@ -350,7 +351,7 @@ def _score_group(
             iou,
             gl,
             pl,
-            threshold=settings.iou_threshold,
+            threshold=threshold,
             method=method,
             scores=scores,
             label_aware=label_aware,
@@ -369,9 +370,16 @@ def _score_group(
     p_tp = phit & (pl == partner_g)  # (B, M)
     miou = np.where(hit, mt.iou, 0.0)  # (B, N) IoU of each GT region's match, 0 if none
 
+    # label_mismatch "one": a subject region paired with a GT region of another label (matched
+    # across labels, or by a second matching among the leftovers) is no FP
+    forgiven = np.zeros_like(phit)
+    if settings.label_mismatch == "one":
+        forgiven = (phit & ~p_tp) | _mismatched_leftovers(
+            iou, gl, pl, threshold, gm & ~hit, sm & ~phit
+        )
     tp = g_tp.sum(axis=1)
     t.tp[sel] = tp
-    t.fp[sel] = m - tp
+    t.fp[sel] = m - tp - forgiven.sum(axis=1)
     t.fn[sel] = n - tp
     k = hit.sum(axis=1)
     t.matched[sel] = k
@@ -394,7 +402,7 @@ def _score_group(
             np.concatenate([g_first, s_first]),
             np.concatenate([gl[gm], pl[sm]]),
             np.concatenate([g_tp[gm], np.zeros(len(bs), bool)]),
-            np.concatenate([np.zeros(len(bg), bool), ~p_tp[sm]]),
+            np.concatenate([np.zeros(len(bg), bool), (~p_tp & ~forgiven)[sm]]),
             np.concatenate([~g_tp[gm], np.zeros(len(bs), bool)]),
             np.concatenate([hit[gm], np.zeros(len(bs), bool)]),
             np.concatenate([miou[gm], np.zeros(len(bs))]),
@@ -415,6 +423,24 @@ def _score_group(
             np.concatenate([g_side, pl[extra]]),
         )
     )
+
+
+def _mismatched_leftovers(
+    iou: FloatArray,
+    gl: IntArray,
+    pl: IntArray,
+    threshold: FloatArray,
+    gt_left: BoolArray,
+    sub_left: BoolArray,
+) -> BoolArray:
+    """(B, M) the leftover subject regions that a Hungarian matching among the leftovers pairs
+    with a leftover GT region of another label (as `scoring._mismatched_leftovers`)."""
+    across = np.where(gl[:, :, None] != pl[:, None, :], iou, 0.0)
+    second = match_batch(
+        across, threshold=threshold, label_aware=False, gt_mask=gt_left, pred_mask=sub_left
+    )
+    out: BoolArray = second.gt_for_pred >= 0
+    return out
 
 
 def _row_sums(values: FloatArray, mask: BoolArray, k: IntArray) -> FloatArray:

@@ -99,6 +99,8 @@ class Project(Base):
     quality_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
+    # +1 on every change of quality_settings; scores record theirs (settings_version)
+    quality_settings_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     # Honeypot rotation (services.honeypots.HoneypotSettings); {} = defaults.
     honeypot_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
@@ -454,6 +456,21 @@ class QualityScore(Base):
     labels: Mapped[dict[str, Any]] = mapped_column()  # label -> [tp, fp, fn, matched, iou_sum]
     confusion: Mapped[list[Any]] = mapped_column()  # [[gt_label, pred_label, n], ...]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settings_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+
+class QualitySettingsVersion(Base):
+    """One version of a project's quality settings: values, who, when (version 1: by nobody)."""
+
+    __tablename__ = "quality_settings_history"
+    __table_args__ = (Index("uq_quality_settings_history", "project_id", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column()
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class QualityAggregate(Base):

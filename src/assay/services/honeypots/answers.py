@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError
-from assay.metrics.scoring import RegionConflict, conflicts_of, regions_of, score_result
+from assay.metrics.scoring import (
+    RegionConflict,
+    accuracies,
+    conflicts_of,
+    regions_of,
+    score_result,
+)
 from assay.services.annotator_work import answer_order
 from assay.services.projects import quality_settings_of
 from assay.store.models import (
@@ -77,7 +83,7 @@ def score_answers(
             s = regions_of(result, task.width, task.height)
         except RegionError:
             continue
-        acc = float(score_result(g, s, settings).counts.accuracy)
+        acc = float(accuracies([score_result(g, s, settings)], settings.summary)[0])
         details.append([task_id, round(acc, 6)])
         gt_areas, areas = _box_areas(gt.result), _box_areas(result)
         conflicts += [(c, gt_areas, areas) for c in conflicts_of(g, s, settings)]

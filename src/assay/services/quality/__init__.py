@@ -17,10 +17,12 @@ from assay.services.quality.agreement import (
 from assay.services.quality.reports import (
     AnnotationQuality,
     GroupQuality,
+    ScoreVersions,
     annotation_quality,
     confusion,
     groups,
     score_of_annotation,
+    score_versions,
 )
 from assay.services.quality.rescore import (
     RECOMPUTE_KIND,
@@ -30,20 +32,32 @@ from assay.services.quality.rescore import (
     recompute_project,
     rescore_tasks,
     running_recompute,
+    stale_tasks,
     start_recompute,
 )
-from assay.services.quality.settings import get_settings, update_settings
+from assay.services.quality.settings import (
+    SettingsVersion,
+    VersionedSettings,
+    get_settings,
+    get_versioned,
+    settings_history,
+    update_settings,
+)
 
 __all__ = [
     "RECOMPUTE_KIND",
     "AnnotationQuality",
     "GroupQuality",
     "ProjectAgreement",
+    "ScoreVersions",
+    "SettingsVersion",
     "TaskAgreement",
+    "VersionedSettings",
     "agreement_task_ids",
     "annotation_quality",
     "confusion",
     "get_settings",
+    "get_versioned",
     "groups",
     "on_labels_changed",
     "project_agreement",
@@ -54,6 +68,9 @@ __all__ = [
     "rescore_tasks",
     "running_recompute",
     "score_of_annotation",
+    "score_versions",
+    "settings_history",
+    "stale_tasks",
     "start_recompute",
     "task_agreement",
     "update_settings",

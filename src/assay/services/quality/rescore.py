@@ -1,7 +1,9 @@
 """Keeping scores current: every annotation and prediction of a task with GT scored against it
-(`quality_scores`). A change to a task's labels rescores that task only (`on_labels_changed`,
-subscribed to `services.changes` by `assay.app`); a change of settings rebuilds the project
-(`recompute_project`, a background job)."""
+(`quality_scores`), each row recording the settings version it was computed with. A change to
+a task's labels rescores that task only (`on_labels_changed`, subscribed to `services.changes`
+by `assay.app`); a change of settings rescores the project (`recompute_project`, a background
+job), replacing the scores of the older version chunk by chunk: until it is done, they are
+still there and say which version they are of."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from assay.metrics import CountTable
 from assay.metrics.scoring import (
     QualitySettings,
     ResultScore,
+    accuracies,
 )
 from assay.metrics.scoring_batch import score_batch
 from assay.runtime import gc_paused
@@ -59,7 +62,7 @@ class _Subject:
 
 
 def _score_rows(
-    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
+    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings, version: int
 ) -> list[dict[str, Any]]:
     """Fresh score rows for the given tasks (only those with a GT).
 
@@ -69,11 +72,11 @@ def _score_rows(
     if not task_ids:
         return []
     with gc_paused():
-        return _score_rows_now(session, project_id, task_ids, settings)
+        return _score_rows_now(session, project_id, task_ids, settings, version)
 
 
 def _score_rows_now(
-    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings
+    session: Session, project_id: int, task_ids: list[int], settings: QualitySettings, version: int
 ) -> list[dict[str, Any]]:
     """`_score_rows` itself; the decoded JSON dies with this frame, before collection resumes."""
     gts, sizes, subjects = _load(session, task_ids, settings)
@@ -90,10 +93,13 @@ def _score_rows_now(
     )
     # None where either side is unreadable: left unscored rather than failing the change
     scored = [(sub, sc) for sub, sc in zip(subjects, scores, strict=True) if sc is not None]
-    accuracy = CountTable.from_counts(sc.counts for _, sc in scored).accuracy.tolist()
+    if settings.summary == "micro":
+        accuracy = CountTable.from_counts(sc.counts for _, sc in scored).accuracy.tolist()
+    else:
+        accuracy = accuracies([sc for _, sc in scored], settings.summary).tolist()
     now = utcnow()
     return [
-        _row(project_id, sub, gts[sub.task_id], sc, acc, now)
+        _row(project_id, sub, gts[sub.task_id], sc, acc, now, version)
         for (sub, sc), acc in zip(scored, accuracy, strict=True)
     ]
 
@@ -159,6 +165,7 @@ def _row(
     score: ResultScore,
     accuracy: float,
     now: Any,
+    version: int,
 ) -> dict[str, Any]:
     c = score.counts
     return {
@@ -180,6 +187,7 @@ def _row(
         "labels": score.labels,
         "confusion": score.confusion,
         "computed_at": now,
+        "settings_version": version,
     }
 
 
@@ -206,7 +214,7 @@ def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) ->
         return 0  # most label changes happen on tasks without GT: one query, nothing to do
     project = session.get(Project, project_id)
     assert project is not None
-    settings = quality_settings_of(project)
+    settings, version = quality_settings_of(project), project.quality_settings_version
     deltas: dict[AggKey, list[float]] = defaultdict(lambda: [0.0] * len(AGG_FIELDS))
     written = 0
     for i in range(0, len(ids), CHUNK):
@@ -221,7 +229,7 @@ def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) ->
         ]  # fmt: skip
         sum_contributions(old, -1, deltas)
         session.execute(delete(QualityScore).where(QualityScore.task_id.in_(chunk)))
-        new = _score_rows(session, project_id, chunk, settings)
+        new = _score_rows(session, project_id, chunk, settings, version)
         if new:
             session.execute(QualityScore.__table__.insert(), new)
         sum_contributions(new, 1, deltas)
@@ -231,45 +239,89 @@ def rescore_tasks(session: Session, project_id: int, task_ids: Iterable[int]) ->
 
 
 def recompute_project(
-    db: Database, project_id: int, progress: Callable[[int, int], None] = lambda _d, _t: None
+    db: Database,
+    project_id: int,
+    progress: Callable[[int, int], None] = lambda _d, _t: None,
+    *,
+    rebuild: bool = True,
 ) -> dict[str, Any]:
-    """Rebuild every score and aggregate of the project, one committed chunk at a time.
+    """Rescore every task of the project with GT or scores, one committed chunk at a time,
+    then the tasks whose scores are still of an older settings version (settings changed
+    while it ran), until none is left.
+
+    rebuild: first delete every score and aggregate and build them again from nothing (an
+    explicit recompute, e.g. after an upgrade); False (after a settings change) replaces
+    them chunk by chunk, so that until a task's turn its scores of the older version are
+    still read, and reported as such.
 
     Chunks go through `rescore_tasks`, so a label change made meanwhile is never counted
     twice: whichever comes second replaces the first's rows and moves aggregates by the
     difference.
     """
     with db.session() as s:
-        s.execute(delete(QualityScore).where(QualityScore.project_id == project_id))
-        s.execute(delete(QualityAggregate).where(QualityAggregate.project_id == project_id))
-        task_ids = list(
-            s.scalars(
-                select(Annotation.task_id)
-                .join(Task, Task.id == Annotation.task_id)
-                .where(
-                    Annotation.project_id == project_id,
-                    Annotation.ground_truth.is_(True),
-                    Annotation.deleted_at.is_(None),
-                    Task.deleted_at.is_(None),
-                )
-                .order_by(Annotation.task_id)
+        if rebuild:
+            s.execute(delete(QualityScore).where(QualityScore.project_id == project_id))
+            s.execute(delete(QualityAggregate).where(QualityAggregate.project_id == project_id))
+        gt_tasks = (
+            select(Annotation.task_id)
+            .join(Task, Task.id == Annotation.task_id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.ground_truth.is_(True),
+                Annotation.deleted_at.is_(None),
+                Task.deleted_at.is_(None),
             )
         )
+        scored = select(QualityScore.task_id).where(QualityScore.project_id == project_id)
+        task_ids = sorted(set(s.scalars(gt_tasks)) | set(s.scalars(scored)))
         shared = agreement_task_ids(s, project_id)
     total = len(task_ids) + len(shared)
     progress(0, total)
-    written = 0
-    for i in range(0, len(task_ids), CHUNK):
-        with db.session() as s:
-            lock_tasks(s, task_ids[i : i + CHUNK], exclusive=False)
-            written += rescore_tasks(s, project_id, task_ids[i : i + CHUNK])
-        progress(min(i + CHUNK, len(task_ids)), total)
+    written = _rescore_in_chunks(db, project_id, task_ids, lambda done: progress(done, total))
     for i in range(0, len(shared), CHUNK):
         with db.session() as s:
             lock_tasks(s, shared[i : i + CHUNK], exclusive=False)
             refresh_agreement(s, project_id, shared[i : i + CHUNK])
         progress(len(task_ids) + min(i + CHUNK, len(shared)), total)
-    return {"tasks": len(task_ids), "scores": written, "agreement_tasks": len(shared)}
+    while stale := stale_tasks(db, project_id):
+        written += _rescore_in_chunks(db, project_id, stale, lambda _done: None)
+    with db.session(write=False) as s:
+        version = s.scalar(select(Project.quality_settings_version).where(Project.id == project_id))
+    return {
+        "tasks": len(task_ids),
+        "scores": written,
+        "agreement_tasks": len(shared),
+        "settings_version": version,
+    }
+
+
+def _rescore_in_chunks(
+    db: Database, project_id: int, task_ids: list[int], done: Callable[[int], None]
+) -> int:
+    written = 0
+    for i in range(0, len(task_ids), CHUNK):
+        with db.session() as s:
+            lock_tasks(s, task_ids[i : i + CHUNK], exclusive=False)
+            written += rescore_tasks(s, project_id, task_ids[i : i + CHUNK])
+        done(min(i + CHUNK, len(task_ids)))
+    return written
+
+
+def stale_tasks(db: Database, project_id: int) -> list[int]:
+    """The tasks with a score computed with an older version of the project's settings."""
+    with db.session(write=False) as s:
+        current = select(Project.quality_settings_version).where(Project.id == project_id)
+        return list(
+            s.scalars(
+                select(QualityScore.task_id)
+                .where(
+                    QualityScore.project_id == project_id,
+                    QualityScore.settings_version < current.scalar_subquery(),
+                )
+                .distinct()
+                .order_by(QualityScore.task_id)
+            )
+        )
 
 
 def projects_to_recompute(
@@ -294,17 +346,20 @@ def running_recompute(session: Session, project_id: int) -> int | None:
     return job.id if job is not None else None
 
 
-def start_recompute(db: Database, actor: Actor, project_id: int) -> int:
-    """Queue a full recompute (or return the one already queued or running)."""
+def start_recompute(db: Database, actor: Actor, project_id: int, *, rebuild: bool = True) -> int:
+    """Queue a recompute (or return the one already queued or running: it ends with the
+    tasks whose scores are of an older settings version, so it also covers a change made
+    while it runs). rebuild: as in `recompute_project`; False after a settings change."""
     with db.session(write=False) as s:
         authorize(s, actor, Action.QUALITY_SETTINGS, project_id)
         running = background.active_job(s, project_id, RECOMPUTE_KIND)
         if running is not None:
             return running.id
-    return background.submit(db, actor, RECOMPUTE_KIND, project_id, {"project_id": project_id})
+    params = {"project_id": project_id, "rebuild": rebuild}
+    return background.submit(db, actor, RECOMPUTE_KIND, project_id, params)
 
 
 def recompute_job(
     db: Database, _actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
 ) -> dict[str, Any]:
-    return recompute_project(db, params["project_id"], report)
+    return recompute_project(db, params["project_id"], report, rebuild=params.get("rebuild", True))

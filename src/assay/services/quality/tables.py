@@ -34,7 +34,7 @@ def group_row(g: GroupQuality) -> dict[str, Any]:
         "tp": c.tp,
         "fp": c.fp,
         "fn": c.fn,
-        "accuracy": number(c.accuracy),
+        "accuracy": number(c.accuracy if g.summary_accuracy is None else g.summary_accuracy),
         "precision": number(c.precision),
         "recall": number(c.recall),
         "f1": number(c.f1),
@@ -42,6 +42,7 @@ def group_row(g: GroupQuality) -> dict[str, Any]:
         "mean_iou": number(c.iou_sum / c.matched) if c.matched else None,
         "precision_ci": [number(float(p_low)), number(float(p_high))],
         "recall_ci": [number(float(r_low)), number(float(r_high))],
+        "settings_version": g.settings_version,
     }
 
 

@@ -80,8 +80,9 @@ class AnnotatorPerformance:
 
     @property
     def accuracy_ci(self) -> tuple[float, float] | None:
-        """Wilson 95 % interval of the micro accuracy tp / (tp + fp + fn)."""
-        if self.quality is None:
+        """Wilson 95 % interval of the micro accuracy tp / (tp + fp + fn); None when the
+        project summarises accuracy another way (macro, worst label): no interval of that."""
+        if self.quality is None or self.quality.summary_accuracy is not None:
             return None
         c = self.quality.micro
         low, high = wilson_interval(c.tp, c.tp + c.fp + c.fn)
@@ -315,8 +316,10 @@ def performance_rows(
 
 def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     """The dashboard's numbers, as the API answers them and the dashboard page renders them:
-    annotator performance, the agreement matrix, accuracy (and, for leads, honeypot accuracy)
-    per week, label confusion and the model versions against GT."""
+    which quality settings version the scores are of (`scores`, see `quality.ScoreVersions`,
+    with the running recompute if any), annotator performance, the agreement matrix, accuracy
+    (and, for leads, honeypot accuracy) per week, label confusion and the model versions
+    against GT."""
     agreement = quality.project_agreement(session, actor, project_id)
     honeypot_weeks = honeypot_accuracy(session, actor, project_id)
     people = performance_rows(session, actor, project_id, agreement, honeypot_weeks)
@@ -329,6 +332,11 @@ def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str,
     return {
         "project": project_id,
         "hourly_rate": project.hourly_rate if project is not None else None,
+        "scores": {
+            **quality.score_versions(session, actor, project_id).to_json(),
+            "summary": quality.get_settings(session, actor, project_id).summary,
+            "recompute_job": quality.running_recompute(session, project_id),
+        },
         "annotators": people,
         "agreement": {
             "annotators": [{"id": a, "email": emails.get(a)} for a in agreement.annotators],
