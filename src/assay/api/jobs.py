@@ -11,6 +11,7 @@ from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import gt_stage, jobs
+from assay.services.task_aliases import seen_tasks
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -81,8 +82,9 @@ def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The assignee's next task of the job: not yet annotated by them and not done."""
     with ctx.read() as s:
         task, remaining = jobs.next_to_annotate(s, ctx.actor, job_id)
+        seen = seen_tasks(s, ctx.actor, [task.id] if task else [], job_id)
         return {
-            "task": serializers.task(task, ctx.actor) if task else None,
+            "task": serializers.task(task, ctx.actor, seen=seen) if task else None,
             "remaining": remaining,
             "complete": task is None,
         }

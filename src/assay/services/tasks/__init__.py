@@ -31,6 +31,7 @@ from assay.services.tasks.visibility import (
     counts_seen_by,
     get_task,
     regions_of,
+    resolve_task,
     task_visibility,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "regions_of",
     "register_images",
     "resolve_media_path",
+    "resolve_task",
     "task_visibility",
     "update_task",
 ]

@@ -13,7 +13,7 @@ from assay.services.access import Action, Actor, authorize, authorize_annotation
 from assay.services.checks import is_id, is_int
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.tasks.results import checked_lead_time, checked_result, label_config_of_project
-from assay.services.tasks.visibility import annotation_visibility, get_task
+from assay.services.tasks.visibility import annotation_visibility, get_task, resolve_task
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
 
@@ -70,7 +70,10 @@ def create_annotation(
     job_id: int | None = None,
     skip_reason: str | None = None,
 ) -> Annotation:
-    task = get_task(session, actor, task_id)
+    """A new annotation of the task `task_id` names; an alias names its job too (`job_id`
+    when none is given)."""
+    task, named_job = resolve_task(session, actor, task_id)
+    job_id = named_job if job_id is None else job_id
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
     if ground_truth:
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
