@@ -23,14 +23,14 @@ from zipfile import ZIP_DEFLATED, ZipFile
 
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.tasks import annotations
 from assay.store.db import Database
-from assay.store.models import Task
+from assay.store.models import JobTask, Task
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -206,10 +206,17 @@ def honeypots_of(client, people, job_id):
     return [h["task"] for h in r.json()["results"]]
 
 
-def answer_job(client, lead, person, job_id, honeypot_ids, honeypot_result):
+def job_aliases(client, job_id) -> dict[int, int]:
+    """Real task id -> alias of the job's tasks, read from the database of the client's app."""
+    with client.app.state.db.session() as s:
+        rows = s.execute(select(JobTask.task_id, JobTask.alias).where(JobTask.job_id == job_id))
+        return dict(rows.all())
+
+
+def answer_job(client, person, job_id, honeypot_ids, honeypot_result):
     """Work through the queue: GT-like answers on normal tasks, `honeypot_result` on honeypots
-    (`honeypot_ids`: real ids, as the lead reads them)."""
-    aliases = aliases_of(client, lead, person, job_id)
+    (`honeypot_ids`: real ids, as the lead reads them; the annotator sees aliases)."""
+    aliases = job_aliases(client, job_id)
     honeypot_ids = {aliases.get(t, t) for t in honeypot_ids}
     while True:
         nxt = client.get(f"/api/jobs/{job_id}/next", headers=person.headers).json()
