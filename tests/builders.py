@@ -23,14 +23,14 @@ from zipfile import ZIP_DEFLATED, ZipFile
 
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.tasks import annotations
 from assay.store.db import Database
-from assay.store.models import Task
+from assay.store.models import JobTask, Task
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -144,6 +144,20 @@ def wait_for_job(client: TestClient, headers: dict[str, str], job_id: int) -> di
     raise AssertionError("background job did not finish")
 
 
+def aliases_of(client, lead, person, job_id) -> dict[int, int]:
+    """Real task id -> the id `person` (an annotator of the job) knows it by: the job's task
+    list as the lead reads it (real ids) and as the person reads it (aliases), in job order."""
+    real = client.get(f"/api/jobs/{job_id}", headers=lead.headers)
+    seen = client.get(f"/api/jobs/{job_id}", headers=person.headers)
+    assert real.status_code == seen.status_code == 200, (real.text, seen.text)
+    return dict(zip(real.json()["task_ids"], seen.json()["task_ids"], strict=True))
+
+
+def alias_of(client, lead, person, job_id, task_id) -> int:
+    """The id `person` knows the job's task `task_id` by (`aliases_of`)."""
+    return aliases_of(client, lead, person, job_id)[task_id]
+
+
 def annotate_job(client, person, job_id, x=10.0, label="Elephant"):
     """The annotator works through their queue of the job; returns the annotation ids."""
     made = []
@@ -192,8 +206,18 @@ def honeypots_of(client, people, job_id):
     return [h["task"] for h in r.json()["results"]]
 
 
+def job_aliases(client, job_id) -> dict[int, int]:
+    """Real task id -> alias of the job's tasks, read from the database of the client's app."""
+    with client.app.state.db.session() as s:
+        rows = s.execute(select(JobTask.task_id, JobTask.alias).where(JobTask.job_id == job_id))
+        return dict(rows.all())
+
+
 def answer_job(client, person, job_id, honeypot_ids, honeypot_result):
-    """Work through the queue: GT-like answers on normal tasks, `honeypot_result` on honeypots."""
+    """Work through the queue: GT-like answers on normal tasks, `honeypot_result` on honeypots
+    (`honeypot_ids`: real ids, as the lead reads them; the annotator sees aliases)."""
+    aliases = job_aliases(client, job_id)
+    honeypot_ids = {aliases.get(t, t) for t in honeypot_ids}
     while True:
         nxt = client.get(f"/api/jobs/{job_id}/next", headers=person.headers).json()
         if nxt["complete"]:

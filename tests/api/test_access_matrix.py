@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from assay.services import background
-from builders import RECT_CONFIG, box
+from builders import RECT_CONFIG, aliases_of, box
 
 ROLES = ["admin", "lead", "reviewer", "annotator"]
 
@@ -50,9 +50,10 @@ def _setup(client, people, project=None):
     )
     assert job.status_code == 201, job.text
     in_job = []
+    aliases = aliases_of(client, people["lead"], people["annotator"], job.json()["id"])
     for task in ids[:2]:  # the job is fully annotated: its GT stage and hand-in are open
         r = client.post(
-            f"/api/tasks/{task}/annotations",
+            f"/api/tasks/{aliases[task]}/annotations",
             json={"result": [box(1, 1, 2, 2)], "job": job.json()["id"]},
             headers=people["annotator"].headers,
         )
@@ -97,6 +98,7 @@ def _setup(client, people, project=None):
         views[key] = r.json()["id"]
     return {
         **views,
+        "aliases": aliases,  # the ids the annotator knows the job's tasks by
         "job": job.json()["id"],
         "annotators_job_work": in_job,
         "review": review.json()["id"],
@@ -534,11 +536,21 @@ MATRIX = {
     ),
     "task reviewers": (
         lambda x: ("GET", f"/api/tasks/{x['tasks'][0]}/reviewers", None),
-        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+        {
+            "admin": 200,
+            "lead": 200,
+            "reviewer": 200,
+            "annotator": 404,
+        },  # staff routes take real ids: her alias names none,
     ),
     "unassign a reviewer": (
         lambda x: ("DELETE", f"/api/tasks/{x['tasks'][0]}/reviewers/{x['reviewer']}", None),
-        {"admin": 204, "lead": 204, "reviewer": 403, "annotator": 403},
+        {
+            "admin": 204,
+            "lead": 204,
+            "reviewer": 403,
+            "annotator": 404,
+        },  # staff routes take real ids: her alias names none,
     ),
     "change a honeypot": (
         lambda x: (
@@ -613,12 +625,22 @@ MATRIX = {
     ),
     "task consensus": (
         lambda x: ("GET", f"/api/tasks/{x['tasks'][0]}/consensus", None),
-        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+        {
+            "admin": 200,
+            "lead": 200,
+            "reviewer": 200,
+            "annotator": 404,
+        },  # staff routes take real ids: her alias names none,
     ),
     "remove consensus": (
         lambda x: ("DELETE", f"/api/tasks/{x['tasks'][0]}/consensus", None),
         # 404 "Task has no consensus.": past the role check
-        {"admin": 404, "lead": 404, "reviewer": 403, "annotator": 403},
+        {
+            "admin": 404,
+            "lead": 404,
+            "reviewer": 403,
+            "annotator": 404,
+        },  # staff routes take real ids: her alias names none,
     ),
     "next to adjudicate": (
         lambda x: ("GET", f"/api/projects/{x['project']}/adjudication/next", None),
@@ -627,9 +649,22 @@ MATRIX = {
     "adjudicate": (
         lambda x: ("POST", f"/api/tasks/{x['tasks'][0]}/adjudicate", {"result": []}),
         # 409 "not waiting for adjudication": past the role check
-        {"admin": 409, "lead": 409, "reviewer": 403, "annotator": 403},
+        {
+            "admin": 409,
+            "lead": 409,
+            "reviewer": 403,
+            "annotator": 404,
+        },  # staff routes take real ids: her alias names none,
     ),
 }
+
+
+def _as_seen_by(ids: dict, role: str) -> dict:
+    """The objects of `_setup` by the ids `role` knows them by: the annotator knows the tasks
+    of their job by aliases (a real id of those answers 404 to them)."""
+    if role != "annotator":
+        return ids
+    return {**ids, "tasks": [ids["aliases"].get(t, t) for t in ids["tasks"]]}
 
 
 @pytest.mark.parametrize("action", list(MATRIX))
@@ -638,7 +673,7 @@ def test_role_matrix(client, people, action):
     answers, details = {}, {}
     for role in ROLES:
         ids = _setup(client, people)  # fresh objects per role: deletes don't leak across
-        method, path, body = build(ids)
+        method, path, body = build(_as_seen_by(ids, role))
         if isinstance(body, Upload):
             r = client.request(method, path, files=body, headers=people[role].headers)
         else:
@@ -673,7 +708,7 @@ def test_own_annotation_once_it_is_ground_truth(client, people, action):
     build, expected = OWN_GT_MATRIX[action]
     answers = {}
     for role in ROLES:
-        ids = _setup(client, people)
+        ids = _as_seen_by(_setup(client, people), role)
         mine = client.post(
             f"/api/tasks/{ids['tasks'][1]}/annotations",
             json={"result": [box(1, 1, 2, 2)]},
@@ -720,10 +755,11 @@ def test_non_member_sees_nothing(client, people, project):
         ).status_code
         == 404
     )
-    assert (
-        client.get(f"/api/tasks/{ids['tasks'][0]}", headers=people["annotator"].headers).status_code
-        == 200
-    )
+    seen = _as_seen_by(ids, "annotator")["tasks"][0]
+    assert client.get(f"/api/tasks/{seen}", headers=people["annotator"].headers).status_code == 200
+    # the real id of a task of her job is unknown to her, as a task she may not see
+    real = client.get(f"/api/tasks/{ids['tasks'][0]}", headers=people["annotator"].headers)
+    assert (real.status_code, real.json()["detail"]) == (404, f"Task {ids['tasks'][0]} not found.")
 
 
 def test_annotator_never_sees_ground_truth_or_others(client, people, project):
@@ -736,10 +772,9 @@ def test_annotator_never_sees_ground_truth_or_others(client, people, project):
     )
     assert gt.status_code == 201 and gt.json()["ground_truth"] is True
     ann = people["annotator"].headers
-    own = client.post(
-        f"/api/tasks/{ids['tasks'][0]}/annotations", json={"result": []}, headers=ann
-    ).json()
-    task = client.get(f"/api/tasks/{ids['tasks'][0]}", headers=ann).json()
+    seen = _as_seen_by(ids, "annotator")["tasks"][0]
+    own = client.post(f"/api/tasks/{seen}/annotations", json={"result": []}, headers=ann).json()
+    task = client.get(f"/api/tasks/{seen}", headers=ann).json()
     # the annotator's own two: one in her job (from _setup), one just now
     assert [a["id"] for a in task["annotations"]] == [ids["annotators_job_work"][0], own["id"]]
     assert all("ground_truth" not in a for a in task["annotations"])
@@ -811,6 +846,10 @@ ELSEWHERE = {
     ("GET", "/data/thumbnails/{path}"): (
         "tests/api/test_thumbnails.py::test_thumbnails_are_as_private_as_their_images"
         " -- exactly who may load the image"
+    ),
+    ("GET", "/data/items/{task_id}/{key}"): (
+        "tests/api/test_honeypot_adversary.py::test_media_by_task_id_follows_the_task"
+        " -- who may see the task by that id: its job's annotators by alias, staff by real id"
     ),
 }
 

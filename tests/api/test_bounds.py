@@ -17,7 +17,7 @@ from sqlalchemy import update
 from assay.app import API_ROUTERS, WEB_ROUTERS
 from assay.services.checks import MAX_ID
 from assay.store.models import Annotation
-from builders import box, import_tasks, make_job
+from builders import box, import_tasks, job_aliases, make_job
 
 
 def _integer_schemas(node, path="") -> list[tuple[str, dict]]:
@@ -180,7 +180,7 @@ def test_an_annotator_cannot_store_a_region_that_breaks_the_task_list(client, pe
     lead, annotator = people["lead"], people["annotator"]
     tasks = import_tasks(client, lead, project["id"], [{"image": "a.jpg"}, {"image": "b.jpg"}])
     job = make_job(client, people, {"project": project["id"]}, tasks)["id"]
-    url = f"/api/tasks/{tasks[0]}/annotations"
+    url = f"/api/tasks/{job_aliases(client, job)[tasks[0]]}/annotations"  # as she knows it
     deep = box(1, 1, 5, 5, meta=nested(250))
     r = client.post(url, json={"job": job, "result": [deep]}, headers=annotator.headers)
     assert r.status_code == 400, r.text

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from builders import Person, add_member, box
+from builders import Person, add_member, box, job_aliases
 
 
 def _import(client, people, project, tasks):
@@ -235,6 +235,7 @@ def test_with_rework_off_a_reject_keeps_the_task_out_of_the_queue_until_deleted(
         json={"title": "j", "task_ids": [t], "assignees": [people["annotator"].id]},
         headers=people["lead"].headers,
     ).json()
+    t = job_aliases(client, job["id"])[t]  # the id the annotator knows it by
     ann = _annotate(client, people["annotator"], t, [box(1, 1, 5, 5)], job=job["id"])
 
     def queue():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from builders import box, honeypot_settings, honeypots_of, log_in, make_job
+from builders import box, honeypot_settings, honeypots_of, job_aliases, log_in, make_job
 
 CONFIG_RE = re.compile(r'<script id="an-config" type="application/json">(.*?)</script>', re.S)
 
@@ -85,6 +85,7 @@ def test_a_honeypot_looks_like_any_task(client, people, pool):
     """Walk the queue: every answer of `next` and of the task has the same keys, and the page
     itself (reloaded at each task) is the same but for the tasks worked on."""
     job, hp = _job_with_honeypots(client, people, pool)
+    hp = {job_aliases(client, job["id"])[t] for t in hp}  # as the annotator knows them
     ann = people["annotator"]
     log_in(client, ann)
     url = f"/jobs/{job['id']}/annotate"

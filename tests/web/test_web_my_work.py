@@ -8,7 +8,15 @@ import re
 
 import chromium
 from builders import answer_job as _answer
-from builders import box, counting_queries, honeypot_settings, honeypots_of, import_tasks, make_job
+from builders import (
+    box,
+    counting_queries,
+    honeypot_settings,
+    honeypots_of,
+    import_tasks,
+    job_aliases,
+    make_job,
+)
 
 ROW_RE = re.compile(r'<tr data-(job|annotation)="(\d+)"')
 
@@ -83,7 +91,7 @@ def test_annotator_sees_own_jobs_only_with_progress(client, signed_in, people, p
     shared = job("Shared", ["annotator", "annotator2"])
     # annotator2 does one task of the shared job: the annotator's own progress stays at 0
     r = client.post(
-        f"/api/tasks/{tasks[0]}/annotations",
+        f"/api/tasks/{job_aliases(client, shared)[tasks[0]]}/annotations",
         json={"job": shared, "result": [box(1, 1, 3, 3)]},
         headers=people["annotator2"].headers,
     )
@@ -91,7 +99,7 @@ def test_annotator_sees_own_jobs_only_with_progress(client, signed_in, people, p
     # the annotator does two tasks of their own job
     for t in tasks[:2]:
         r = client.post(
-            f"/api/tasks/{t}/annotations",
+            f"/api/tasks/{job_aliases(client, mine)[t]}/annotations",
             json={"job": mine, "result": [box(1, 1, 3, 3)]},
             headers=people["annotator"].headers,
         )
@@ -228,8 +236,9 @@ def test_hand_in_score_and_hints_without_honeypots_or_gt(
     fb = client.post(f"/api/jobs/{job['id']}/submit", headers=ann.headers).json()
     assert fb["status"] == "needs_fixes" and fb["score"] == 0.0
     # a reviewed plain task of the job is listed like any other
+    seen = job_aliases(client, job["id"])  # the ids the annotator knows the job's tasks by
     plain_ann = client.get(
-        f"/api/tasks/{pool['plain'][0]}/annotations", headers=ann.headers
+        f"/api/tasks/{seen[pool['plain'][0]]}/annotations", headers=ann.headers
     ).json()[0]["id"]
     _review(client, people["reviewer"], plain_ann, "reject", "Too small.")
 
@@ -242,8 +251,10 @@ def test_hand_in_score_and_hints_without_honeypots_or_gt(
     assert set(fb["hints"]) == set(re.findall(r"<li>([^<]*)</li>", row))
     assert _rows(page, "annotation") == [plain_ann] and "Too small." in page
     # nothing tells the honeypots apart: no id of one, no flag, no GT
+    hp_seen = {seen[t] for t in hp}
+    assert hp_seen.isdisjoint(_numbers(page)), hp_seen & _numbers(page)
     assert hp.isdisjoint(_numbers(page)), hp & _numbers(page)
-    assert pool["plain"][0] in _numbers(page)  # the check above does see task ids
+    assert seen[pool["plain"][0]] in _numbers(page)  # the check above does see task ids
     lowered = page.lower()
     assert "honeypot" not in lowered and "ground truth" not in lowered
     assert "ground_truth" not in lowered and '"g1"' not in page and '"g2"' not in page
@@ -285,7 +296,8 @@ def test_annotator_opens_my_work_from_the_header_and_reads_the_comment(
         page.click("#my-review-filter >> text=Rejected")
         page.wait_for_url(f"{live_server}/me?status=rejected")
         assert page.locator("table.my-reviews tbody tr").count() == 1
-        page.click(f"table.my-reviews a[href='/tasks/{tasks[1]}']")
+        alias = job_aliases(client, r.json()["id"])[tasks[1]]
+        page.click(f"table.my-reviews a[href='/tasks/{alias}']")
         page.wait_for_url(re.compile(r".*/tasks/\d+$"))
 
 

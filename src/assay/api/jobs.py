@@ -11,6 +11,7 @@ from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import gt_stage, jobs
+from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api", tags=["jobs"])
@@ -84,8 +85,9 @@ def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     done. An accepted job answers `closed` with a sentence and no task."""
     with ctx.read() as s:
         nxt = jobs.next_to_annotate(s, ctx.actor, job_id)
+        seen = seen_tasks(s, ctx.actor, [nxt.task.id] if nxt.task else [], job_id)
         out: dict[str, Any] = {
-            "task": serializers.task(nxt.task, ctx.actor) if nxt.task else None,
+            "task": serializers.task(nxt.task, ctx.actor, seen=seen) if nxt.task else None,
             "remaining": nxt.remaining,
             "complete": nxt.task is None,
             "closed": nxt.closed,

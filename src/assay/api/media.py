@@ -3,16 +3,27 @@ showing them."""
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
 from assay.http.context import Ctx, context
-from assay.services.tasks.media import authorize_media_file, resolve_media_path
+from assay.http.params import Id
+from assay.services.tasks.media import authorize_media_file, item_media_path, resolve_media_path
 from assay.services.tasks.thumbnails import thumbnail, thumbnail_etag
 
 router = APIRouter(tags=["media"])
 
 CACHE = "private, max-age=3600"
+_CACHE = {"Cache-Control": CACHE}
+
+
+class _Undated(FileResponse):
+    """A file without Last-Modified and ETag: an old import's files are older (honeypots)."""
+
+    def set_stat_headers(self, stat_result: os.stat_result) -> None:
+        self.headers.setdefault("content-length", str(stat_result.st_size))
 
 
 @router.get("/data/media/{path:path}")
@@ -48,3 +59,15 @@ def thumbnail_file(path: str, request: Request, ctx: Ctx = Depends(context)) -> 
 def _etags(header: str) -> set[str]:
     """The entity tags an If-None-Match header names (weak ones as strong; `*` as itself)."""
     return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+@router.get("/data/items/{task_id}/{key}")
+def task_media_file(
+    task_id: Id, key: str, request: Request, ctx: Ctx = Depends(context)
+) -> FileResponse:
+    """The local file task data `key` shows, named by the task's id as the reader knows it:
+    how annotators load their jobs' images (`services.tasks.media.opaque_data`)."""
+    root = request.app.state.settings.resolved_media_root
+    with ctx.read() as s:
+        path = item_media_path(s, ctx.actor, task_id, key)
+    return _Undated(resolve_media_path(root, path), headers=_CACHE)

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id
+from assay.services import tasks
+from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import predictions
 
 router = APIRouter(prefix="/api", tags=["predictions"])
@@ -25,6 +27,10 @@ class PredictionIn(BaseModel):
     model_version: str | None = None
 
 
+def _prediction_json(s: Any, ctx: Ctx, p: Any) -> dict[str, Any]:
+    return serializers.prediction(p, seen_tasks(s, ctx.actor, [p.task_id]))
+
+
 def _fields(body: PredictionIn) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True, exclude={"task"})
 
@@ -37,21 +43,23 @@ def list_predictions(
 ) -> list[dict[str, Any]]:
     with ctx.read() as s:
         rows, _ = predictions.list_predictions(s, ctx.actor, task_id=task, project_id=project)
-        return [serializers.prediction(p) for p in rows]
+        job = tasks.resolve_task(s, ctx.actor, task)[1] if task is not None else None
+        seen = seen_tasks(s, ctx.actor, [p.task_id for p in rows], job)
+        return [serializers.prediction(p, seen) for p in rows]
 
 
 @router.post("/predictions", status_code=201)
 def create_prediction(body: PredictionIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.write() as s:
-        return serializers.prediction(
-            predictions.create_prediction(s, ctx.actor, body.task, **_fields(body))
+        return _prediction_json(
+            s, ctx, predictions.create_prediction(s, ctx.actor, body.task, **_fields(body))
         )
 
 
 @router.get("/predictions/{prediction_id}")
 def get_prediction(prediction_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return serializers.prediction(predictions.get_prediction(s, ctx.actor, prediction_id))
+        return _prediction_json(s, ctx, predictions.get_prediction(s, ctx.actor, prediction_id))
 
 
 @router.patch("/predictions/{prediction_id}")
@@ -60,7 +68,7 @@ def update_prediction(
 ) -> dict[str, Any]:
     with ctx.write() as s:
         pred = predictions.update_prediction(s, ctx.actor, prediction_id, **_fields(body))
-        return serializers.prediction(pred)
+        return _prediction_json(s, ctx, pred)
 
 
 @router.delete("/predictions/{prediction_id}", status_code=204)

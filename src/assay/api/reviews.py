@@ -11,6 +11,8 @@ from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id
 from assay.services import review, review_settings, tasks
+from assay.services.task_aliases import seen_tasks
+from assay.services.tasks import annotations
 
 router = APIRouter(prefix="/api", tags=["review"])
 
@@ -62,7 +64,10 @@ def update_review_settings(
 @router.get("/annotations/{annotation_id}/reviews")
 def list_reviews(annotation_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
-        return [serializers.review(r) for r in review.list_reviews(s, ctx.actor, annotation_id)]
+        rows = review.list_reviews(s, ctx.actor, annotation_id)
+        ann = annotations.get_annotation(s, ctx.actor, annotation_id)
+        seen = seen_tasks(s, ctx.actor, [ann.task_id], ann.job_id)
+        return [serializers.review(r, seen, ann.job_id) for r in rows]
 
 
 @router.post("/reviews/{review_id}/undo")

@@ -14,6 +14,7 @@ from assay.services.io.snapshots import BASE_TYPE, SnapshotView
 from assay.services.jobs import JobProgress, JobView
 from assay.services.projects import ProjectCounts
 from assay.services.rework import Rejection
+from assay.services.task_aliases import AS_THEY_ARE, SeenTasks
 from assay.services.tasks.ls_json import annotation, iso, prediction, task
 from assay.store.models import (
     AnnotationRevision,
@@ -155,11 +156,12 @@ def saved_view(v: SavedView) -> dict[str, Any]:
     }
 
 
-def review(r: Review) -> dict[str, Any]:
+def review(r: Review, seen: SeenTasks = AS_THEY_ARE, job_id: int | None = None) -> dict[str, Any]:
+    """A review; its task as `seen` names it (`job_id`: the reviewed annotation's job)."""
     return {
         "id": r.id,
         "annotation": r.annotation_id,
-        "task": r.task_id,
+        "task": seen.id_of(r.task_id, job_id),
         "project": r.project_id,
         "created_by": r.reviewer_id,
         "action": r.action,

@@ -16,6 +16,7 @@ from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import tasks
 from assay.services.errors import Invalid
+from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import annotations
 from assay.services.views import dm_filters, saved_views, task_list
 
@@ -57,9 +58,17 @@ def _json(body: Any) -> Response:
     return Response(content, media_type="application/json")
 
 
-def _task_json(s: Any, ctx: Ctx, task: Any) -> dict[str, Any]:
+def _task_json(s: Any, ctx: Ctx, task: Any, job_id: int | None = None) -> dict[str, Any]:
     anns, preds = tasks.regions_of(s, ctx.actor, [task.id])
-    return serializers.task(task, ctx.actor, anns.get(task.id, []), preds.get(task.id, []))
+    seen = seen_tasks(s, ctx.actor, [task.id], job_id)
+    return serializers.task(
+        task, ctx.actor, anns.get(task.id, []), preds.get(task.id, []), seen=seen
+    )
+
+
+def _annotation_json(s: Any, ctx: Ctx, ann: Any) -> dict[str, Any]:
+    seen = seen_tasks(s, ctx.actor, [ann.task_id], ann.job_id)
+    return serializers.annotation(ann, ctx.actor, seen=seen)
 
 
 @router.get("/tasks", response_model=dict[str, Any])
@@ -109,7 +118,11 @@ def list_tasks(
         )
         rows = [
             serializers.task(
-                t, ctx.actor, pg.annotations.get(t.id, []), pg.predictions.get(t.id, [])
+                t,
+                ctx.actor,
+                pg.annotations.get(t.id, []),
+                pg.predictions.get(t.id, []),
+                seen=pg.seen,
             )
             for t in pg.tasks
         ]
@@ -141,7 +154,7 @@ def create_task(body: TaskIn, request: Request, ctx: Ctx = Depends(context)) -> 
 @router.get("/tasks/{task_id}")
 def get_task(task_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return _task_json(s, ctx, tasks.get_task(s, ctx.actor, task_id))
+        return _task_json(s, ctx, *tasks.resolve_task(s, ctx.actor, task_id))
 
 
 @router.patch("/tasks/{task_id}")
@@ -166,8 +179,10 @@ def delete_task(task_id: Id, ctx: Ctx = Depends(context)) -> Response:
 @router.get("/tasks/{task_id}/annotations", tags=["annotations"])
 def list_annotations(task_id: Id, ctx: Ctx = Depends(context)) -> list[dict[str, Any]]:
     with ctx.read() as s:
+        task, job_id = tasks.resolve_task(s, ctx.actor, task_id)
+        seen = seen_tasks(s, ctx.actor, [task.id], job_id)
         return [
-            serializers.annotation(a, ctx.actor)
+            serializers.annotation(a, ctx.actor, seen=seen)
             for a in annotations.list_annotations(s, ctx.actor, task_id)
         ]
 
@@ -189,15 +204,13 @@ def create_annotation(
             active_time=body.active_time,
             job_id=body.job,
         )
-        return serializers.annotation(ann, ctx.actor)
+        return _annotation_json(s, ctx, ann)
 
 
 @router.get("/annotations/{annotation_id}", tags=["annotations"])
 def get_annotation(annotation_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return serializers.annotation(
-            annotations.get_annotation(s, ctx.actor, annotation_id), ctx.actor
-        )
+        return _annotation_json(s, ctx, annotations.get_annotation(s, ctx.actor, annotation_id))
 
 
 @router.patch("/annotations/{annotation_id}", tags=["annotations"])
@@ -208,7 +221,7 @@ def update_annotation(
         ann = annotations.update_annotation(
             s, ctx.actor, annotation_id, **body.model_dump(exclude_unset=True)
         )
-        return serializers.annotation(ann, ctx.actor)
+        return _annotation_json(s, ctx, ann)
 
 
 @router.delete("/annotations/{annotation_id}", status_code=204, tags=["annotations"])

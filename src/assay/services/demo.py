@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from assay.demo import synth
 from assay.services import projects, tasks, users
+from assay.services.task_aliases import new_aliases
 from assay.services.tasks.media import media_url
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Project
 
@@ -118,7 +119,12 @@ def build_demo(
         job_task_ids = [result.task_ids[i] for i in sorted(jobs[k])]
         session.execute(
             insert(JobTask),
-            [{"job_id": job.id, "task_id": t, "position": p} for p, t in enumerate(job_task_ids)],
+            [
+                {"job_id": job.id, "task_id": t, "position": p, "alias": a}
+                for p, (t, a) in enumerate(
+                    zip(job_task_ids, new_aliases(session, len(job_task_ids)), strict=True)
+                )
+            ],
         )
         session.add(JobAssignee(job_id=job.id, user_id=people[email].id))
         session.execute(

@@ -207,12 +207,16 @@ class Job(Base):
 
 class JobTask(Base):
     __tablename__ = "job_tasks"
+    __table_args__ = (Index("uq_job_tasks_alias", "alias", unique=True),)
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     # A honeypot mixed into the job (services.honeypots); never shown to its annotators.
     is_honeypot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The id the job's annotators know the task by (services.task_aliases): random, unique,
+    # in a range no real task id reaches, so that old tasks (honeypots) look like new ones.
+    alias: Mapped[int] = mapped_column(Integer)
 
 
 class JobAssignee(Base):

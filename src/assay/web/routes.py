@@ -17,6 +17,8 @@ from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
 from assay.services.ground_truth import annotator_coverage
+from assay.services.task_aliases import seen_tasks
+from assay.services.tasks import ls_json
 from assay.services.views import task_list, task_table
 from assay.store.models import Annotation, Prediction
 from assay.web import adjudication
@@ -146,10 +148,12 @@ def project_page(
         )
         config = config_of(project)
         key = config.image_key() if config else None
+        shown = {t.id: ls_json.shown(t, listing.seen) for t in listing.tasks}
         rows = [
             {
                 "task": t,
-                "image": tasks.thumbnail_url(image_src(t.data.get(key)) if key else None),
+                "shown": shown[t.id],
+                "image": tasks.thumbnail_url(image_src(shown[t.id].data.get(key)) if key else None),
                 "annotations": len(listing.annotations.get(t.id, [])),
                 "predictions": len(listing.predictions.get(t.id, [])),
                 "gt": gt.get(t.id),
@@ -266,7 +270,8 @@ def _review_filters(request: Request, current: str | None) -> list[dict[str, Any
 @router.get("/tasks/{task_id}")
 def task_page(request: Request, task_id: Id) -> Response:
     with reading(request) as (s, actor):
-        task = tasks.get_task(s, actor, task_id)
+        task, job_id = tasks.resolve_task(s, actor, task_id)
+        me = ls_json.shown(task, seen_tasks(s, actor, [task.id], job_id))
         project = projects.get_project(s, actor, task.project_id)
         anns, preds = tasks.regions_of(s, actor, [task.id])
         emails = authors.emails_of(s, [a.completed_by_id for a in anns.get(task.id, [])])
@@ -277,16 +282,17 @@ def task_page(request: Request, task_id: Id) -> Response:
         sources = [_annotation_source(a, actor, emails, merged) for a in anns.get(task.id, [])]
         sources += [_prediction_source(p) for p in preds.get(task.id, [])]
         payload = {
-            "task": {"id": task.id, "width": task.width, "height": task.height},
+            "task": {"id": me.id, "width": task.width, "height": task.height},
             "colours": label_colours(config),
             "sources": sources,
             "selected": _default_source(sources),
         }
         context = {
-            "title": f"Task {task.id}",
+            "title": f"Task {me.id}",
             "project": project,
             "task": task,
-            "image": image_src(task.data.get(key)) if key else None,
+            "shown": me,
+            "image": image_src(me.data.get(key)) if key else None,
             "sources": sources,
             "payload": payload,
             "sees_gt": sees_ground_truth(actor),

@@ -21,6 +21,7 @@ from assay.services.honeypots.pool import (
     derived_difficulties,
 )
 from assay.services.honeypots.settings import settings_of
+from assay.services.task_aliases import new_aliases
 from assay.store.models import (
     Annotation,
     Honeypot,
@@ -264,12 +265,12 @@ def reinject(session: Session, job: Job, rng: random.Random | None = None) -> li
             ],
         )
     if chosen:
+        added = [(i, t) for i, (t, hp) in enumerate(order) if hp]
         session.execute(
             insert(JobTask),
             [
-                {"job_id": job.id, "task_id": t, "position": i, "is_honeypot": True}
-                for i, (t, hp) in enumerate(order)
-                if hp
+                {"job_id": job.id, "task_id": t, "position": i, "is_honeypot": True, "alias": a}
+                for (i, t), a in zip(added, new_aliases(session, len(added)), strict=True)
             ],
         )
     record_exposures(session, job, chosen, assignees)

@@ -15,6 +15,7 @@ from assay.services.honeypots import rotation
 from assay.services.jobs.lookup import get_job
 from assay.services.jobs.progress import JobView, views_of
 from assay.services.pagination import Page, page_of
+from assay.services.task_aliases import new_aliases
 from assay.store.models import Job, JobAssignee, JobTask, Task, User
 
 MAX_TITLE = 200
@@ -82,11 +83,14 @@ def create_job(
         if with_honeypots
         else []
     )
+    order = rotation.mix_in(task_ids, chosen)
     session.execute(
         insert(JobTask),
         [
-            {"job_id": job.id, "task_id": t, "position": i, "is_honeypot": hp}
-            for i, (t, hp) in enumerate(rotation.mix_in(task_ids, chosen))
+            {"job_id": job.id, "task_id": t, "position": i, "is_honeypot": hp, "alias": alias}
+            for i, ((t, hp), alias) in enumerate(
+                zip(order, new_aliases(session, len(order)), strict=True)
+            )
         ],
     )
     if assignee_ids:
@@ -141,8 +145,10 @@ def update_job(session: Session, actor: Actor, job_id: int, **fields: Any) -> Jo
             session.execute(
                 insert(JobTask),
                 [
-                    {"job_id": job.id, "task_id": t, "position": start + 1 + i}
-                    for i, t in enumerate(new)
+                    {"job_id": job.id, "task_id": t, "position": start + 1 + i, "alias": alias}
+                    for i, (t, alias) in enumerate(
+                        zip(new, new_aliases(session, len(new)), strict=True)
+                    )
                 ],
             )
     before = list(session.scalars(select(JobAssignee.user_id).where(JobAssignee.job_id == job.id)))

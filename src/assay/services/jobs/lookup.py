@@ -52,6 +52,11 @@ def is_honeypot_for(session: Session, user_id: int, task_id: int) -> bool:
     return session.execute(stmt.limit(1)).first() is not None
 
 
-def require_task_in_job(session: Session, job: Job, task_id: int) -> None:
+def require_task_in_job(
+    session: Session, job: Job, task_id: int, shown_id: int | None = None
+) -> None:
+    """Invalid unless the task is in the job; the error names it `shown_id` (the id the actor
+    knows it by) when given."""
     if session.get(JobTask, (job.id, task_id)) is None:
-        raise Invalid.field("task", f"task {task_id} is not in job {job.id}")
+        name = task_id if shown_id is None else shown_id
+        raise Invalid.field("task", f"task {name} is not in job {job.id}")

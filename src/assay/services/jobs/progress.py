@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Actor, sees_ground_truth
 from assay.services.annotator_work import work_on
+from assay.services.task_aliases import knows_aliases
 from assay.store.models import Job, JobAssignee, JobTask, Task
 
 
@@ -48,13 +49,14 @@ class JobView:
 
 def views_of(session: Session, jobs: list[Job], viewer: Actor) -> list[JobView]:
     """Jobs with their tasks, assignees and progress as `viewer` sees it, in a fixed number of
-    queries."""
+    queries; an annotator sees the tasks by their aliases (`task_aliases`)."""
     ids = [j.id for j in jobs]
     if not ids:
         return []
     tasks: dict[int, list[int]] = {i: [] for i in ids}
+    shown_id = JobTask.alias if knows_aliases(viewer) else JobTask.task_id
     for job_id, task_id in session.execute(
-        select(JobTask.job_id, JobTask.task_id)
+        select(JobTask.job_id, shown_id)
         .join(Task, Task.id == JobTask.task_id)
         .where(JobTask.job_id.in_(ids), Task.deleted_at.is_(None))
         .order_by(JobTask.job_id, JobTask.position)

@@ -16,6 +16,7 @@ from assay.services.access import Actor
 from assay.services.annotator_work import work_on
 from assay.services.errors import Forbidden, Invalid
 from assay.services.jobs.lookup import get_job, is_assignee
+from assay.services.task_aliases import knows_aliases
 from assay.store.models import Annotation, Job, JobTask, Task
 
 
@@ -144,7 +145,8 @@ def job_to_annotate(session: Session, actor: Actor, job_id: int) -> Job:
 
 def worked_on(session: Session, actor: Actor, job_id: int) -> list[int]:
     """The job's tasks the actor annotated or skipped in it, in the order they did so: where
-    Back goes. The same for every task of the job, honeypot or not."""
+    Back goes. The same for every task of the job, honeypot or not. By the ids the actor
+    knows them by (an annotator: the aliases, `task_aliases`)."""
     job = job_to_annotate(session, actor, job_id)
     first = (
         select(Annotation.task_id, func.min(Annotation.id).label("first"))
@@ -158,7 +160,15 @@ def worked_on(session: Session, actor: Actor, job_id: int) -> list[int]:
         .group_by(Annotation.task_id)
         .subquery()
     )
-    return list(session.scalars(select(first.c.task_id).order_by(first.c.first)))
+    shown_id = JobTask.alias if knows_aliases(actor) else JobTask.task_id
+    return list(
+        session.scalars(
+            select(shown_id)
+            .join(first, first.c.task_id == JobTask.task_id)
+            .where(JobTask.job_id == job.id)
+            .order_by(first.c.first)
+        )
+    )
 
 
 def shuffled(job_id: int, task_ids: list[int]) -> list[int]:

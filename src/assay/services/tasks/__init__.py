@@ -36,6 +36,7 @@ from assay.services.tasks.visibility import (
     get_task,
     neighbours,
     regions_of,
+    resolve_task,
     result_seen_by,
     task_visibility,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "regions_of",
     "register_images",
     "resolve_media_path",
+    "resolve_task",
     "result_seen_by",
     "task_visibility",
     "thumbnail_url",

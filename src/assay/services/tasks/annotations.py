@@ -23,6 +23,7 @@ from assay.services.tasks.visibility import (
     annotation_visibility,
     annotation_visible,
     get_task,
+    resolve_task,
 )
 from assay.store.models import Annotation, AnnotationRevision, Task
 from assay.store.types import utcnow
@@ -81,7 +82,10 @@ def create_annotation(
     skip_reason: str | None = None,
     active_time: float | None = None,
 ) -> Annotation:
-    task = get_task(session, actor, task_id)
+    """A new annotation of the task `task_id` names; an alias names its job too (`job_id`
+    when none is given)."""
+    task, named_job = resolve_task(session, actor, task_id)
+    job_id = named_job if job_id is None else job_id
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
     if ground_truth:
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
@@ -91,7 +95,7 @@ def create_annotation(
         _gt.lock_tasks(session, [task.id])
         session.refresh(task)
     if job_id is not None:
-        _check_job(session, actor, task, job_id)
+        _check_job(session, actor, task, job_id, task_id)
         jobs.require_open(session, actor, job_id)
     if (
         task.gt_status != "none"
@@ -142,14 +146,15 @@ def add_annotation(
     return ann
 
 
-def _check_job(session: Session, actor: Actor, task: Task, job_id: Any) -> None:
-    """An annotation made in a job: the task must be in it, and annotators must be assigned."""
+def _check_job(session: Session, actor: Actor, task: Task, job_id: Any, sent_id: int) -> None:
+    """An annotation made in a job: the task must be in it, and annotators must be assigned.
+    `sent_id`: the task's id as the actor sent it (an alias), the one an error may name."""
     if not is_id(job_id):
         raise Invalid.field("job", "must be a job id")
     job = jobs.get_job(session, actor, job_id)
     if job.project_id != task.project_id:
         raise Invalid.field("job", f"job {job_id} belongs to another project")
-    jobs.require_task_in_job(session, job, task.id)
+    jobs.require_task_in_job(session, job, task.id, sent_id)
     if not actor.may(Action.JOBS_VIEW_ALL) and not jobs.is_assignee(session, job.id, actor.id):
         raise Invalid.field("job", f"you are not an assignee of job {job_id}")
 

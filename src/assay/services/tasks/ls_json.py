@@ -1,19 +1,44 @@
 """Tasks, annotations and predictions as Label Studio JSON: the shape the API answers and the
 JSON export writes, so the two cannot disagree.
 
-What the actor is shown about ground truth follows `access.sees_ground_truth`; times are
-ISO-8601 in UTC with a trailing "Z".
+What the actor is shown about ground truth follows `access.sees_ground_truth`; the ids, times
+and local media URLs of the tasks of an annotator's jobs are those `task_aliases.SeenTasks`
+gives (an alias, the job's creation, `media.opaque_data`); times are ISO-8601 in UTC with a
+trailing "Z".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from assay.services.access import Actor, sees_ground_truth, shows_annotation_details
 from assay.services.ground_truth import AnswerKeyEntry
+from assay.services.task_aliases import AS_THEY_ARE, SeenTasks
+from assay.services.tasks.media import opaque_data
 from assay.store.models import Annotation, Prediction, Task
+
+
+@dataclass(frozen=True)
+class ShownTask:
+    """What of a task's identity a reader sees: its id, data and times (`task_aliases`)."""
+
+    id: int
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+def shown(t: Task, seen: SeenTasks = AS_THEY_ARE) -> ShownTask:
+    """The task as `seen` shows it: by alias, with its job's times and opaque local media, to
+    an annotator of its job; as it is to everyone else."""
+    shown_id = seen.id_of(t.id)
+    if shown_id == t.id:
+        return ShownTask(t.id, t.data, t.created_at, t.updated_at)
+    at = seen.time_of(t.id, t.created_at)
+    return ShownTask(shown_id, opaque_data(t.data, shown_id), at, at)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -21,12 +46,17 @@ def iso(value: datetime | None) -> str | None:
 
 
 def annotation(
-    a: Annotation, actor: Actor, result: list[Any] | None = None, ground_truth: bool | None = None
+    a: Annotation,
+    actor: Actor,
+    result: list[Any] | None = None,
+    ground_truth: bool | None = None,
+    seen: SeenTasks = AS_THEY_ARE,
 ) -> dict[str, Any]:
-    """An annotation; `result`/`ground_truth` override the row's (an older answer key's state)."""
+    """An annotation; `result`/`ground_truth` override the row's (an older answer key's state);
+    its task as `seen` names it (the alias of the annotation's job, else of the reader's)."""
     out: dict[str, Any] = {
         "id": a.id,
-        "task": a.task_id,
+        "task": seen.id_of(a.task_id, a.job_id),
         "project": a.project_id,
         "job": a.job_id,
         "completed_by": a.completed_by_id,
@@ -63,18 +93,18 @@ def annotation(
     return out
 
 
-def prediction(p: Prediction) -> dict[str, Any]:
+def prediction(p: Prediction, seen: SeenTasks = AS_THEY_ARE) -> dict[str, Any]:
     return {
         "id": p.id,
-        "task": p.task_id,
+        "task": seen.id_of(p.task_id),
         "project": p.project_id,
         "model_version": p.model_version,
         "score": p.score,
         "result": p.result,
         "model": None,
         "model_run": None,
-        "created_at": iso(p.created_at),
-        "updated_at": iso(p.updated_at),
+        "created_at": iso(seen.time_of(p.task_id, p.created_at)),
+        "updated_at": iso(seen.time_of(p.task_id, p.updated_at)),
     }
 
 
@@ -83,20 +113,23 @@ def task(
     actor: Actor,
     annotations: list[Annotation] | None = None,
     predictions: list[Prediction] | None = None,
+    seen: SeenTasks = AS_THEY_ARE,
 ) -> dict[str, Any]:
+    """A task as `seen` shows it (`shown`)."""
     annotations = annotations or []
     predictions = predictions or []
     counted = [a for a in annotations if a.kind != "consensus"]  # people's work only
     live = [a for a in counted if not a.was_cancelled]
+    me = shown(t, seen)
     out = {
-        "id": t.id,
+        "id": me.id,
         "project": t.project_id,
-        "data": t.data,
+        "data": me.data,
         "meta": t.meta,
         "width": t.width,
         "height": t.height,
-        "created_at": iso(t.created_at),
-        "updated_at": iso(t.updated_at),
+        "created_at": iso(me.created_at),
+        "updated_at": iso(me.updated_at),
         "is_labeled": bool(live),
         "overlap": 1,
         "total_annotations": len(live),
@@ -106,8 +139,8 @@ def task(
             {"user_id": uid}
             for uid in sorted({a.completed_by_id for a in annotations if a.completed_by_id})
         ],
-        "annotations": [annotation(a, actor) for a in annotations],
-        "predictions": [prediction(p) for p in predictions],
+        "annotations": [annotation(a, actor, seen=seen) for a in annotations],
+        "predictions": [prediction(p, seen) for p in predictions],
         "drafts": [],
         "file_upload": None,
     }

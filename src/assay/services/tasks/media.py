@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from assay.formats.image_names import MEDIA_URL
 from assay.services.access import Actor, in_every_project, visible_project_ids
 from assay.services.errors import Invalid, NotFound
-from assay.services.tasks.visibility import task_visibility
+from assay.services.tasks.visibility import resolve_task, task_visibility
 from assay.store.models import (
     Task,
 )
 
 MAX_MEDIA_PATH = 1000  # characters, as tasks.media_path holds
+ITEM_URL = "/data/items/"  # + <alias>/<data key>: a job task's local media, as annotators see it
 
 
 def media_path_of(data: dict[str, Any]) -> str | None:
@@ -131,6 +132,29 @@ def authorize_media_file(session: Session, actor: Actor, relative: str) -> None:
         stmt = stmt.where(Task.project_id.in_(visible))
     if session.execute(stmt.limit(1)).first() is None:
         raise NotFound("File not found.")
+
+
+def opaque_data(data: dict[str, Any], alias: int) -> dict[str, Any]:
+    """Task data as an annotator of its job reads it: each local media URL replaced by one
+    naming only the alias and the data key (`ITEM_URL`), so that no folder or file name tells
+    an old import (honeypots) from a new one. External http(s) URLs are left as they are."""
+    return {
+        key: f"{ITEM_URL}{alias}/{quote(key, safe='')}"
+        if isinstance(value, str) and value.startswith(MEDIA_URL)
+        else value
+        for key, value in data.items()
+    }
+
+
+def item_media_path(session: Session, actor: Actor, task_id: int, key: str) -> str:
+    """The media-root path behind `ITEM_URL<task_id>/<key>` for the actor: the local file the
+    task's data `key` shows, if they may see the task (`resolve_task`: an alias, or a real id
+    for those who know real ids). NotFound otherwise."""
+    task, _ = resolve_task(session, actor, task_id)
+    value = task.data.get(key) if isinstance(task.data, dict) else None
+    if not isinstance(value, str) or not value.startswith(MEDIA_URL):
+        raise NotFound("File not found.")
+    return unquote(value[len(MEDIA_URL) :])
 
 
 def media_url(root: Path, path: Path) -> str:

@@ -16,7 +16,7 @@ from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.tasks.results import label_config_of_project, prediction_row
-from assay.services.tasks.visibility import get_task, task_visibility
+from assay.services.tasks.visibility import get_task, task_visibility, visible_task
 from assay.store.models import Prediction, Project, Task
 from assay.store.types import utcnow
 
@@ -26,7 +26,7 @@ def get_prediction(session: Session, actor: Actor, prediction_id: int) -> Predic
     if pred is None or pred.deleted_at is not None:
         raise NotFound(f"Prediction {prediction_id} not found.")
     authorize(session, actor, Action.PREDICTION_VIEW, pred.project_id)
-    get_task(session, actor, pred.task_id)  # an annotator sees only their jobs' tasks
+    visible_task(session, actor, pred.task_id)  # an annotator sees only their jobs' tasks
     return pred
 
 

@@ -34,6 +34,7 @@ from assay.services.access import (
 )
 from assay.services.errors import NotFound
 from assay.services.projects import ProjectCounts, project_counts
+from assay.services.task_aliases import in_my_jobs, is_alias, knows_aliases, my_job_task
 from assay.store.models import (
     Annotation,
     Job,
@@ -48,6 +49,36 @@ __all__ = ["VISIBILITY_POLICIES"]  # re-exported: the policies' names, from acce
 
 
 def get_task(session: Session, actor: Actor, task_id: int) -> Task:
+    """The task an id the actor sent names (`resolve_task`)."""
+    return resolve_task(session, actor, task_id)[0]
+
+
+def resolve_task(session: Session, actor: Actor, task_id: int) -> tuple[Task, int | None]:
+    """The task an id the actor sent names, and the job it names it in (an alias), or None.
+
+    The one place ids from annotators are read (`services.task_aliases`): the tasks of their
+    live jobs they know only by alias, so their real id answers NotFound exactly like a task
+    they may not see. Every other id is a real one, seen through `task_visibility`.
+    """
+    if knows_aliases(actor) and is_alias(task_id):
+        named = my_job_task(session, actor, task_id)
+        if named is None:
+            raise NotFound(f"Task {task_id} not found.")
+        job_id, real_id = named
+        task = session.get(Task, real_id)
+        if task is None or task.deleted_at is not None:
+            raise NotFound(f"Task {task_id} not found.")
+        authorize(session, actor, Action.TASK_VIEW, task.project_id)
+        return task, job_id
+    task = visible_task(session, actor, task_id)
+    if knows_aliases(actor) and in_my_jobs(session, actor, task.id):
+        raise NotFound(f"Task {task_id} not found.")
+    return task, None
+
+
+def visible_task(session: Session, actor: Actor, task_id: int) -> Task:
+    """The task of this real id, if the actor may see it (`task_visibility`): for checks on a
+    row that names its task (a prediction's), never for an id the actor sent."""
     task = session.get(Task, task_id)
     if task is None or task.deleted_at is not None:
         raise NotFound(f"Task {task_id} not found.")
@@ -60,7 +91,11 @@ def get_task(session: Session, actor: Actor, task_id: int) -> Task:
 
 def neighbours(session: Session, actor: Actor, task: Task) -> tuple[int | None, int | None]:
     """The ids of the previous and next live task of the task's project (by id) among those
-    the actor may see: the task page's Previous / Next links. None at either end."""
+    the actor may see: the task page's Previous / Next links. None at either end, and none
+    for annotators, who know their jobs' tasks by alias: real ids in order would show them
+    which tasks are older (honeypots); their job's queue is their way through it."""
+    if knows_aliases(actor):
+        return None, None
     where = (Task.project_id == task.project_id, Task.deleted_at.is_(None), *task_visibility(actor))
     before = session.scalar(select(func.max(Task.id)).where(*where, Task.id < task.id))
     after = session.scalar(select(func.min(Task.id)).where(*where, Task.id > task.id))

@@ -19,6 +19,7 @@ from assay.services.access import Actor, visible_project_ids
 from assay.services.errors import Invalid
 from assay.services.pagination import MAX_PAGE_SIZE, Page, page_of
 from assay.services.review import STATUS_OF
+from assay.services.task_aliases import seen_tasks
 from assay.store.models import Annotation, Job, JobAssignee, JobSubmission, Project, Review, Task
 
 # The hand-in states in the order a person should look at them: what waits for them first.
@@ -97,7 +98,8 @@ def my_jobs(session: Session, actor: Actor) -> list[MyJob]:
 
 @dataclass(frozen=True)
 class MyReview:
-    """The standing (latest not undone) review of one of the person's annotations."""
+    """The standing (latest not undone) review of one of the person's annotations; its task
+    by the id the person knows it by (`task_aliases`)."""
 
     annotation_id: int
     task_id: int
@@ -138,6 +140,7 @@ def my_reviews(
         select(
             Annotation.id,
             Annotation.task_id,
+            Annotation.job_id,
             Project.id,
             Project.title,
             Review.action,
@@ -163,8 +166,17 @@ def my_reviews(
     stmt = stmt.order_by(Review.created_at.desc(), Review.id.desc())
     rows = session.execute(stmt.offset((page - 1) * page_size).limit(page_size)).all()
     pg = page_of(page, page_size, rows[0].total if rows else 0)
+    seen = seen_tasks(session, actor, [row.task_id for row in rows])
     reviews = [
-        MyReview(ann_id, task_id, project_id, title, STATUS_OF[action], comment or "", at)
-        for ann_id, task_id, project_id, title, action, comment, at, _ in rows
+        MyReview(
+            ann_id,
+            seen.id_of(task_id, job_id),
+            project_id,
+            title,
+            STATUS_OF[action],
+            comment or "",
+            at,
+        )
+        for ann_id, task_id, job_id, project_id, title, action, comment, at, _ in rows
     ]
     return reviews, pg

@@ -15,6 +15,13 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import COUNTED
 from assay.services.pagination import Page, page_of
 from assay.services.selection import selected_task_ids
+from assay.services.task_aliases import (
+    AS_THEY_ARE,
+    SeenTasks,
+    alias_order,
+    knows_aliases,
+    seen_tasks,
+)
 from assay.services.tasks.visibility import annotation_visibility, regions_of, task_visibility
 from assay.services.views import dm_filters
 from assay.store.models import (
@@ -32,6 +39,7 @@ class TaskPage:
     page: Page
     total_annotations: int
     total_predictions: int
+    seen: SeenTasks = AS_THEY_ARE
 
 
 def list_tasks(
@@ -70,7 +78,13 @@ def list_tasks(
     live = (*live, *dm_filters.conditions(actor, query.filters))
     if query.selected_items is not None:
         live = (*live, Task.id.in_(selected_task_ids(session, project_id, query.selected_items)))
-    order = dm_filters.order_by(actor, query.ordering)
+    # An annotator's tasks go in the order of the ids they see (the aliases), never by real id.
+    by_alias = knows_aliases(actor) and (query.ordering is None or query.ordering.field == "id")
+    if by_alias:
+        desc = query.ordering is not None and query.ordering.descending
+        order: tuple[Any, ...] = (alias_order(actor).desc() if desc else alias_order(actor),)
+    else:
+        order = dm_filters.order_by(actor, query.ordering)
     scope = task_visibility(actor)
     live = (*live, *scope)
     ann_filter = annotation_visibility(actor)
@@ -83,7 +97,7 @@ def list_tasks(
     # in id order), then fetch just the page's rows; an OFFSET over full rows would read every
     # skipped task.
     page_ids = select(Task.id).where(*live).order_by(*order).offset(pg.offset).limit(pg.size)
-    if query.ordering is None:
+    if query.ordering is None and not by_alias:
         stmt = select(Task).where(Task.id.in_(page_ids.scalar_subquery())).order_by(Task.id)
         tasks = list(session.scalars(stmt))
     else:
@@ -93,7 +107,8 @@ def list_tasks(
     annotations, predictions = (
         regions_of(session, actor, [t.id for t in tasks]) if with_regions else ({}, {})
     )
-    return TaskPage(tasks, annotations, predictions, pg, total_ann, total_pred)
+    seen = seen_tasks(session, actor, [t.id for t in tasks])
+    return TaskPage(tasks, annotations, predictions, pg, total_ann, total_pred, seen)
 
 
 def _live_counts(
