@@ -12,7 +12,7 @@ from label_studio_sdk import Client
 from label_studio_sdk.client import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from assay.store.models import ExportSnapshot
+from assay.store.bookkeeping import ExportSnapshot
 from builders import RECT_CONFIG, box, wait_for_job
 
 TYPES = ["JSON", "JSON_MIN", "COCO", "YOLO", "VOC", "CSV"]

@@ -50,11 +50,11 @@ from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.quality.aggregates import sum_contributions
 from assay.store import migrate
+from assay.store.bookkeeping import BackgroundJob
 from assay.store.db import Database
 from assay.store.models import (
     Annotation,
     AnnotationRevision,
-    BackgroundJob,
     ConsensusResult,
     QualityAggregate,
     QualityScore,

@@ -120,7 +120,7 @@ def test_a_job_runs_once_even_when_delivered_twice(db, people):
     background._executor.submit(lambda: None).result()  # the thread queue has run it
     background.run_job(db, job_id)  # a second delivery
     assert runs == [people["lead"].id]
-    from assay.store.models import BackgroundJob
+    from assay.store.bookkeeping import BackgroundJob
 
     with db.session() as s:
         job = s.get(BackgroundJob, job_id)

@@ -14,7 +14,7 @@ import pytest
 from assay.services import background
 from assay.services.access import Actor, Role
 from assay.settings import Settings
-from assay.store.models import BackgroundJob
+from assay.store.bookkeeping import BackgroundJob
 from assay.store.types import utcnow
 from builders import box, wait_for_job
 

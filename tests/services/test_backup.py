@@ -18,9 +18,13 @@ from assay.services import backup, projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.errors import Invalid
 from assay.settings import get_settings
-from assay.store import migrate
+from assay.store import (
+    bookkeeping,  # noqa: F401 (its tables join Base's metadata)
+    migrate,
+)
+from assay.store.base import Base
 from assay.store.db import Database
-from assay.store.models import Base, User
+from assay.store.models import User
 from builders import RECT_CONFIG, box, make_temp_database
 
 

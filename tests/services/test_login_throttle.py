@@ -12,8 +12,8 @@ from sqlalchemy import select
 from assay.services import users
 from assay.services.errors import TooManyRequests, Unauthorized
 from assay.services.login_throttle import ACCOUNT, ADDRESS, FORGET_AFTER, Backoff
+from assay.store.bookkeeping import LoginThrottle
 from assay.store.db import Database
-from assay.store.models import LoginThrottle
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

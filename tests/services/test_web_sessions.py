@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from assay.services import sessions, users
 from assay.services.errors import Unauthorized
-from assay.store.models import WebSession
+from assay.store.bookkeeping import WebSession
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -41,8 +41,9 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, Role, authorize
 from assay.services.errors import NotFound
+from assay.store.bookkeeping import BackgroundJob
 from assay.store.db import Database
-from assay.store.models import BackgroundJob, User
+from assay.store.models import User
 from assay.store.types import utcnow
 
 log = logging.getLogger("assay.background")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Actor
 from assay.services.errors import Conflict, Invalid
-from assay.store.models import IdempotentRequest
+from assay.store.bookkeeping import IdempotentRequest
 
 MAX_KEY = 255
 

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from assay.services.errors import TooManyRequests
-from assay.store.models import LoginThrottle
+from assay.store.bookkeeping import LoginThrottle
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from assay.services.errors import Unauthorized
-from assay.store.models import User, WebSession
+from assay.store.bookkeeping import WebSession
+from assay.store.models import User
 from assay.store.types import utcnow
 
 ENDED = "Your session has ended; log in again."

@@ -31,8 +31,9 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.io import exporting
 from assay.services.tasks import ls_json
+from assay.store.bookkeeping import BackgroundJob, ExportSnapshot, ExportSnapshotFile
 from assay.store.db import Database
-from assay.store.models import BackgroundJob, ExportSnapshot, ExportSnapshotFile, Project, User
+from assay.store.models import Project, User
 from assay.store.types import utcnow
 
 log = logging.getLogger("assay.snapshots")

@@ -2,8 +2,9 @@
 
 from alembic import context
 
+from assay.store import bookkeeping, models  # noqa: F401 (their tables join Base's metadata)
+from assay.store.base import Base
 from assay.store.migrate import include_name
-from assay.store.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")
