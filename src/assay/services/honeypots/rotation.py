@@ -2,7 +2,9 @@
 
 A job gets `per_job` honeypots at random positions when it is created (or rerolled before it
 starts): least exposed first within the difficulty mix, never one an assignee has already
-seen. A honeypot that reaches `max_exposures` retires (kept, restorable)."""
+seen, and none whose GT is under suspicion (an undecided suspect scoring at least
+`SUSPECT_THRESHOLD`, services.suspects) until the lead confirms or dismisses it. A honeypot that
+reaches `max_exposures` retires (kept, restorable)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from assay.services.honeypots.pool import DIFFICULTIES, active_honeypots, derive
 from assay.services.honeypots.settings import settings_of
 from assay.store.models import (
     Annotation,
+    GtSuspect,
     Honeypot,
     HoneypotExposure,
     Job,
@@ -28,6 +31,8 @@ from assay.store.models import (
 from assay.store.types import utcnow
 
 _rng = random.SystemRandom()
+
+SUSPECT_THRESHOLD = 0.5  # a honeypot with an undecided suspect this suspicious sits out
 
 
 def exposure_counts(session: Session, task_ids: Iterable[int]) -> dict[int, int]:
@@ -81,6 +86,17 @@ def _seen_by(
     return set(session.scalars(exposed.union(annotated, in_jobs)))
 
 
+def under_suspicion(session: Session, project_id: int) -> set[int]:
+    """Tasks whose GT has an undecided suspect at or above SUSPECT_THRESHOLD."""
+    return set(
+        session.scalars(
+            select(GtSuspect.task_id).where(
+                GtSuspect.project_id == project_id, GtSuspect.score >= SUSPECT_THRESHOLD
+            )
+        )
+    )
+
+
 def choose(
     session: Session,
     project_id: int,
@@ -99,7 +115,11 @@ def choose(
     k = cfg.count_for(len(job_task_ids))
     if k <= 0:
         return []
-    excluded = set(job_task_ids) | _seen_by(session, assignee_ids, project_id, job_id)
+    excluded = (
+        set(job_task_ids)
+        | _seen_by(session, assignee_ids, project_id, job_id)
+        | under_suspicion(session, project_id)
+    )
     pool = [
         (task_id, difficulty)
         for task_id, difficulty in session.execute(
