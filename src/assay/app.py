@@ -64,6 +64,9 @@ from assay.web import (
     transfer,
 )
 from assay.web import dashboard as dashboard_page
+from assay.web import (
+    suspects as suspects_page,
+)
 
 API_ROUTERS = (
     system.router,
@@ -94,6 +97,7 @@ WEB_ROUTERS = (
     dashboard_page.assets,
     feedback.router,
     adjudication.router,
+    suspects_page.router,
     my_work.router,
     people.router,
 )

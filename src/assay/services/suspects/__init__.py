@@ -8,6 +8,7 @@ dismiss). Honeypot rotation reads the stored suspects (`store.models.GtSuspect`)
 from assay.services.suspects.decisions import (
     FLOOR,
     TaskSuspects,
+    authorize_view,
     confirm,
     decisions,
     dismiss,
@@ -19,6 +20,7 @@ from assay.services.suspects.decisions import (
 __all__ = [
     "FLOOR",
     "TaskSuspects",
+    "authorize_view",
     "confirm",
     "decisions",
     "dismiss",

@@ -83,6 +83,11 @@ def list_suspects(
     return ranked[pg.offset : pg.offset + pg.size], pg
 
 
+def authorize_view(session: Session, actor: Actor, project_id: int) -> None:
+    """Leads, reviewers and admins see suspects (the GT's weak spots); annotators never."""
+    authorize(session, actor, Action.GROUND_TRUTH_VIEW, project_id)
+
+
 def _suspect(session: Session, actor: Actor, project_id: int, key: str) -> GtSuspect:
     authorize(session, actor, Action.GROUND_TRUTH_CHANGE, project_id)
     row = session.scalar(

@@ -233,6 +233,7 @@ def _region_suspect(
     who: list[dict[str, Any]],
 ) -> Suspect:
     region_id = inp.gt.ids[i] or f"#{i}"
+    boxes_all = np.concatenate([a[2].xyxy for a in inp.annotators]) if who else np.zeros((0, 4))
     gt_label = str(inp.gt.labels[i])
     said = []
     for k, person in enumerate(who):
@@ -242,6 +243,7 @@ def _region_suspect(
                 **person,
                 "label": str(inp.annotators[k][2].labels[j - _offset(inp, k)]) if j >= 0 else None,
                 "iou": round(float(ev.iou[i, k]), 4) if j >= 0 else None,
+                "box": _pct(boxes_all[j], inp.width, inp.height) if j >= 0 else None,
             }
         )
     disagree = [
@@ -332,7 +334,8 @@ def _missing_suspects(
         members = [(k, int(j)) for k, j in enumerate(ev.missing_members[c]) if j >= 0]
         said = [
             {**who[k], "label": str(inp.annotators[k][2].labels[j - _offset(inp, k)]),
-             "region_id": inp.annotators[k][2].ids[j - _offset(inp, k)]}
+             "region_id": inp.annotators[k][2].ids[j - _offset(inp, k)],
+             "box": _pct(inp.annotators[k][2].xyxy[j - _offset(inp, k)], inp.width, inp.height)}
             for k, j in members
         ]  # fmt: skip
         k0, j0 = members[0]
