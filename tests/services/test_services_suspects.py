@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from assay.services import honeypots, jobs, suspects
 from assay.services.errors import Invalid, NotFound
-from assay.store.models import Annotation, GroundTruthChange, GtSuspectDecision, QualityScore
+from assay.store.models import Annotation, GroundTruthChange, QualityScore
+from assay.store.suspect_models import GtSuspectDecision
 from builders import actor_of, annotate, box, survey
 
 RATERS = ("annotator", "annotator2", "reviewer")

@@ -11,7 +11,7 @@ from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import suspects
 from assay.services.errors import Invalid
-from assay.store.models import GtSuspect, GtSuspectDecision
+from assay.store.suspect_models import GtSuspect, GtSuspectDecision
 
 router = APIRouter(prefix="/api", tags=["ground truth"])
 

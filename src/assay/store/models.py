@@ -385,56 +385,7 @@ class GroundTruthChange(Base):
     revision: Mapped[int | None] = mapped_column(Integer)  # of the GT annotation after the change
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Why, when the change says so (e.g. "suspect confirmed: ..." from services.suspects).
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class GtSuspect(Base):
-    """A suspected error in a task's GT as last computed (services.suspects): replaced on every
-    refresh of the project, so only the current evidence is here; decisions stay in
-    `gt_suspect_decisions`. Honeypot rotation skips tasks with one at or above its threshold."""
-
-    __tablename__ = "gt_suspects"
-    __table_args__ = (
-        Index("uq_gt_suspects_key", "project_id", "key", unique=True),
-        Index("ix_gt_suspects_task", "task_id", "score"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
-    key: Mapped[str] = mapped_column(String(80))  # stable per task, kind and region / cluster
-    kind: Mapped[str] = mapped_column(String(10))  # missing | spurious | swapped | badloc
-    gt_annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"))
-    region_id: Mapped[str | None] = mapped_column(String(200))  # the GT region (not missing)
-    score: Mapped[float] = mapped_column(Float)  # combined, in [0, 1]
-    annotator_score: Mapped[float | None] = mapped_column(Float)
-    model_score: Mapped[float | None] = mapped_column(Float)
-    evidence: Mapped[dict[str, Any]] = mapped_column()
-    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the evidence
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class GtSuspectDecision(Base):
-    """A lead's decision on a suspect: confirmed (the GT was fixed) or dismissed, with who,
-    when and why. A suspect with the same key and fingerprint is not suggested again."""
-
-    __tablename__ = "gt_suspect_decisions"
-    __table_args__ = (Index("ix_gt_suspect_decisions_key", "project_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
-    key: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(10))
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    decision: Mapped[str] = mapped_column(String(10))  # confirmed | dismissed
-    reason: Mapped[str] = mapped_column(Text, default="")
-    score: Mapped[float] = mapped_column(Float)
-    evidence: Mapped[dict[str, Any]] = mapped_column()
-    gt_revision: Mapped[int | None] = mapped_column(Integer)  # confirmed: the fixed GT's revision
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)  # why, e.g. "suspect confirmed: ..."
 
 
 class QualityScore(Base):

@@ -19,7 +19,6 @@ from assay.services.honeypots.pool import DIFFICULTIES, active_honeypots, derive
 from assay.services.honeypots.settings import settings_of
 from assay.store.models import (
     Annotation,
-    GtSuspect,
     Honeypot,
     HoneypotExposure,
     Job,
@@ -28,6 +27,7 @@ from assay.store.models import (
     Project,
     Task,
 )
+from assay.store.suspect_models import GtSuspect
 from assay.store.types import utcnow
 
 _rng = random.SystemRandom()

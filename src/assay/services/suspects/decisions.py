@@ -17,7 +17,8 @@ from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.suspects.evidence import compute
 from assay.services.tasks.annotations import update_annotation
-from assay.store.models import Annotation, GroundTruthChange, GtSuspect, GtSuspectDecision
+from assay.store.models import Annotation, GroundTruthChange
+from assay.store.suspect_models import GtSuspect, GtSuspectDecision
 from assay.store.types import utcnow
 
 FLOOR = 0.3  # suspects below this combined score are not listed (nor stored)

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from assay.store import suspect_models  # noqa: F401 - its tables join Base.metadata
 from assay.store.migrate import include_name
 from assay.store.models import Base
 
