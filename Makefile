@@ -48,6 +48,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/export_formats.py
 	$(PY) benchmarks/consensus_sim.py
 	$(PY) benchmarks/zip_import_memory.py
+	$(PY) benchmarks/gt_suspects.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks

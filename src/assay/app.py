@@ -32,6 +32,7 @@ from assay.api import (
     projects,
     quality,
     reviews,
+    suspects,
     system,
     tasks,
     users,
@@ -65,6 +66,9 @@ from assay.web import (
     transfer,
 )
 from assay.web import dashboard as dashboard_page
+from assay.web import (
+    suspects as suspects_page,
+)
 
 API_ROUTERS = (
     system.router,
@@ -75,6 +79,7 @@ API_ROUTERS = (
     predictions.router,
     ground_truth.router,
     dm_views.router,
+    suspects.router,
     jobs.router,
     quality.router,
     reviews.router,
@@ -95,6 +100,7 @@ WEB_ROUTERS = (
     dashboard_page.assets,
     feedback.router,
     adjudication.router,
+    suspects_page.router,
     my_work.router,
     people.router,
     api_docs.router,

@@ -416,6 +416,31 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/ground-truth/history", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
     ),
+    "ground truth suspects": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/ground-truth/suspects", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "ground truth suspect decisions": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/ground-truth/suspects/decisions", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "dismiss a suspect": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/ground-truth/suspects/1-missing-abc/dismiss",
+            {"reason": "fine"},
+        ),
+        # 404 "Suspect not found": past the role check
+        {"admin": 404, "lead": 404, "reviewer": 403, "annotator": 403},
+    ),
+    "confirm a suspect": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/ground-truth/suspects/1-missing-abc/confirm",
+            {},
+        ),
+        {"admin": 404, "lead": 404, "reviewer": 403, "annotator": 403},
+    ),
     "create job": (
         lambda x: (
             "POST",

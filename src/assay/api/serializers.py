@@ -188,6 +188,7 @@ def gt_change(c: GroundTruthChange) -> dict[str, Any]:
         "revision": c.revision,
         "changed_by": c.changed_by_id,
         "changed_at": iso(c.changed_at),
+        "note": c.note,
     }
 
 

@@ -385,6 +385,7 @@ class GroundTruthChange(Base):
     revision: Mapped[int | None] = mapped_column(Integer)  # of the GT annotation after the change
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)  # why, e.g. "suspect confirmed: ..."
 
 
 class QualityScore(Base):

@@ -2,8 +2,9 @@
 
 A job gets `per_job` honeypots at random positions when it is created (or rerolled before it
 starts): least exposed first, the difficulty mix choosing among equally exposed ones (`pick`),
-never one an assignee has already seen. A honeypot that reaches `max_exposures` retires
-(kept, restorable)."""
+never one an assignee has already seen, and none whose GT is under suspicion (an undecided
+suspect scoring at least `SUSPECT_THRESHOLD`, services.suspects) until the lead confirms or
+dismisses it. A honeypot that reaches `max_exposures` retires (kept, restorable)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,12 @@ from assay.store.models import (
     Project,
     Task,
 )
+from assay.store.suspect_models import GtSuspect
 from assay.store.types import utcnow
 
 _rng = random.SystemRandom()
+
+SUSPECT_THRESHOLD = 0.5  # a honeypot with an undecided suspect this suspicious sits out
 
 
 def exposure_counts(session: Session, task_ids: Iterable[int]) -> dict[int, int]:
@@ -88,6 +92,17 @@ def _seen_by(
     return set(session.scalars(exposed.union(annotated, in_jobs)))
 
 
+def under_suspicion(session: Session, project_id: int) -> set[int]:
+    """Tasks whose GT has an undecided suspect at or above SUSPECT_THRESHOLD."""
+    return set(
+        session.scalars(
+            select(GtSuspect.task_id).where(
+                GtSuspect.project_id == project_id, GtSuspect.score >= SUSPECT_THRESHOLD
+            )
+        )
+    )
+
+
 def choose(
     session: Session,
     project_id: int,
@@ -106,7 +121,11 @@ def choose(
     k = cfg.count_for(len(job_task_ids))
     if k <= 0:
         return []
-    excluded = set(job_task_ids) | _seen_by(session, assignee_ids, project_id, job_id)
+    excluded = (
+        set(job_task_ids)
+        | _seen_by(session, assignee_ids, project_id, job_id)
+        | under_suspicion(session, project_id)
+    )
     pool = [
         (task_id, difficulty)
         for task_id, difficulty in session.execute(
