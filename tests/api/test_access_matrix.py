@@ -1035,10 +1035,12 @@ def test_co_assignees_work_in_a_shared_project(client, people):
         json={"title": "both", "task_ids": ids["tasks"][2:], "assignees": assignees},
         headers=lead,
     ).json()["id"]
+    # annotator2 names the job's task by its alias (services.task_aliases)
+    seen = aliases_of(client, people["lead"], people["annotator2"], job)[ids["tasks"][2]]
     answers = {action: {} for action in SHARED_MATRIX}
     for role in ROLES:
         theirs = client.post(
-            f"/api/tasks/{ids['tasks'][2]}/annotations",
+            f"/api/tasks/{seen}/annotations",
             json={"result": [box(1, 1, 2, 2)], "job": job},
             headers=people["annotator2"].headers,
         ).json()["id"]

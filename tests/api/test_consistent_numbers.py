@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from assay.cli import app as cli_app
 from assay.store.models import Prediction
 from builders import HONEYPOT_GT as GT
-from builders import box, header_counts, honeypots_of, make_job, merge
+from builders import box, header_counts, honeypots_of, job_aliases, make_job, merge
 from builders import honeypot_settings as settings
 
 
@@ -29,7 +29,8 @@ def test_work_made_without_job_counts_for_the_job_everywhere(client, people, poo
     ann = people["annotator"]
     job = make_job(client, people, pool, pool["plain"][:4])
     url = f"/api/jobs/{job['id']}"
-    hp = set(honeypots_of(client, people, job["id"]))
+    aliases = job_aliases(client, job["id"])  # the annotator knows the tasks by alias
+    hp = {aliases[t] for t in honeypots_of(client, people, job["id"])}
     tasks = client.get(url, headers=ann.headers).json()["task_ids"]
     assert len(tasks) == 6
     _annotate_without_job(client, ann, tasks, hp, GT)
@@ -50,7 +51,8 @@ def test_hand_in_refuses_while_tasks_are_unannotated_and_burns_no_attempt(client
     ann = people["annotator"]
     job = make_job(client, people, pool, pool["plain"][:4])
     url = f"/api/jobs/{job['id']}"
-    hp = set(honeypots_of(client, people, job["id"]))
+    aliases = job_aliases(client, job["id"])
+    hp = {aliases[t] for t in honeypots_of(client, people, job["id"])}
     tasks = client.get(url, headers=ann.headers).json()["task_ids"]
     _annotate_without_job(client, ann, tasks[:3], hp, GT)
     r = client.post(f"{url}/submit", headers=ann.headers)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from assay.store.models import Annotation, Review
-from builders import add_member, box, import_tasks
+from builders import add_member, aliases_of, box, import_tasks
 
 
 def _job(client, people, project_id, tasks, who=("annotator",)):
@@ -60,6 +60,9 @@ def loop(client, people, project):
         client, people["lead"], project["id"], [{"image": f"{i}.jpg"} for i in range(3)]
     )
     job = _job(client, people, project["id"], tasks)
+    # the annotator knows the job's tasks by alias (services.task_aliases): `tasks` as they do
+    seen = aliases_of(client, people["lead"], people["annotator"], job)
+    tasks = [seen[t] for t in tasks]
     anns = [_submit(client, people["annotator"], job, t, [box(10, 10, 20, 20)]) for t in tasks[:2]]
     return {"project": project["id"], "job": job, "tasks": tasks, "anns": anns}
 
@@ -134,6 +137,7 @@ def test_rejected_work_comes_back_first_with_the_reason_and_its_regions(client, 
     assert (rw["reason"], rw["comment"]) == ("loose boxes", "tighten the left box")
     assert rw["reviewer"]["id"] == people["reviewer"].id and rw["reviewer"]["name"]
     assert rw["annotation"]["id"] == a1 and rw["annotation"]["result"][0]["value"]["x"] == 10
+    assert rw["annotation"]["task"] == t1  # the id the annotator knows the task by, not its real one
 
 
 def test_resubmission_is_a_new_revision_and_returns_to_the_rejecting_reviewer(

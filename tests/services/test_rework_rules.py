@@ -4,11 +4,12 @@ called over a session: what comes back to whom, what a resubmission is, the clos
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from assay.services import jobs, review, review_settings, rework
 from assay.services.errors import Conflict, Forbidden, Invalid
 from assay.services.tasks import annotations
-from assay.store.models import Project
+from assay.store.models import JobTask, Project
 from builders import actor_of, box, survey
 
 
@@ -19,8 +20,20 @@ def setup(db, people):
     lead, ann = actor_of(people["lead"]), actor_of(people["annotator"])
     with db.session() as s:
         job = jobs.create_job(s, lead, project_id, "j", tasks, [ann.id], None)
-        made = annotations.create_annotation(s, ann, tasks[0], [box(1, 1, 5, 5)], job_id=job.id)
-        return {"project": project_id, "tasks": tasks, "job": job.id, "ann": made.id}
+        # the annotator names the job's tasks by alias (services.task_aliases)
+        seen = dict(
+            s.execute(select(JobTask.task_id, JobTask.alias).where(JobTask.job_id == job.id)).all()
+        )
+        made = annotations.create_annotation(
+            s, ann, seen[tasks[0]], [box(1, 1, 5, 5)], job_id=job.id
+        )
+        return {
+            "project": project_id,
+            "tasks": tasks,
+            "job": job.id,
+            "ann": made.id,
+            "seen": [seen[t] for t in tasks],
+        }
 
 
 def test_reasons_are_the_list_or_other():
@@ -90,7 +103,7 @@ def test_a_closed_job_refuses_annotators_but_not_leads(db, people, setup):
         with pytest.raises(Forbidden, match="closed"):
             annotations.update_annotation(s, ann, setup["ann"], result=[])
         with pytest.raises(Forbidden, match="closed"):
-            annotations.create_annotation(s, ann, setup["tasks"][1], [], job_id=setup["job"])
+            annotations.create_annotation(s, ann, setup["seen"][1], [], job_id=setup["job"])
         nxt = jobs.next_to_annotate(s, ann, setup["job"])
         assert nxt.closed and nxt.task is None and nxt.remaining == 0
         assert jobs.remaining_by_job(s, [setup["job"]], ann.id) == {setup["job"]: 0}

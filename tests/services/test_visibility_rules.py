@@ -3,11 +3,12 @@ shared project reads of a task, with rows written as other capabilities write th
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from assay.services import jobs
+from assay.services.task_aliases import knows_aliases
 from assay.services.tasks import annotation_visible, annotations, regions_of
-from assay.store.models import Annotation, Project
+from assay.store.models import Annotation, JobTask, Project
 from builders import actor_of, box, survey
 
 
@@ -21,10 +22,15 @@ def _shared_job(db, people, n_tasks=2):
 
 
 def _made(db, person, task_id, job_id, **row):
+    """`person` annotates the task in the job, naming it as they know it: annotators by the
+    job's alias (services.task_aliases), staff by its real id."""
+    actor = actor_of(person)
     with db.session() as s:
-        ann = annotations.create_annotation(
-            s, actor_of(person), task_id, [box(5, 5, 10, 10)], job_id=job_id
-        )
+        if knows_aliases(actor) and job_id is not None:
+            task_id = s.scalar(
+                select(JobTask.alias).where(JobTask.job_id == job_id, JobTask.task_id == task_id)
+            )
+        ann = annotations.create_annotation(s, actor, task_id, [box(5, 5, 10, 10)], job_id=job_id)
         for name, value in row.items():
             setattr(ann, name, value)
         return ann.id

@@ -104,7 +104,7 @@ def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
             out["detail"] = jobs.closed_sentence(jobs.get_job(s, ctx.actor, job_id))
         if nxt.annotation is not None and nxt.rejection is not None:
             out["rework"] = {
-                "annotation": serializers.annotation(nxt.annotation, ctx.actor),
+                "annotation": serializers.annotation(nxt.annotation, ctx.actor, seen=seen),
                 **serializers.rejection(nxt.rejection),
             }
         return out

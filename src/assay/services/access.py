@@ -140,6 +140,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.HONEYPOTS_MANAGE: "manage honeypots",
     Action.HONEYPOTS_VIEW: "see which tasks are honeypots",
     Action.JOB_SUBMIT: "hand in jobs",
+    Action.DM_VIEWS_SHARE: "make or change the project's shared Data Manager views",
+    Action.JOB_ACCEPT: "accept or reopen jobs, or change work in an accepted job",
 }
 
 _ROLE_PLURALS = {
