@@ -137,7 +137,8 @@ def test_rejected_work_comes_back_first_with_the_reason_and_its_regions(client, 
     assert (rw["reason"], rw["comment"]) == ("loose boxes", "tighten the left box")
     assert rw["reviewer"]["id"] == people["reviewer"].id and rw["reviewer"]["name"]
     assert rw["annotation"]["id"] == a1 and rw["annotation"]["result"][0]["value"]["x"] == 10
-    assert rw["annotation"]["task"] == t1  # the id the annotator knows the task by, not its real one
+    # the task by the id the annotator knows it by (its alias in the job), not its real one
+    assert rw["annotation"]["task"] == t1
 
 
 def test_resubmission_is_a_new_revision_and_returns_to_the_rejecting_reviewer(

@@ -5,10 +5,10 @@ them (docs/api.md, "Visibility policy")."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from assay.services import users
-from assay.store.models import Annotation, JobAssignee, JobTask
+from assay.store.models import JobAssignee, JobTask
 from builders import Person, box
 
 
@@ -81,6 +81,8 @@ def _seen(client, person, task_id):
     listed = client.get(f"/api/tasks/{task_id}/annotations", headers=person.headers).json()
     ids = sorted(a["id"] for a in task["annotations"])
     assert ids == sorted(a["id"] for a in listed)
+    # every annotation shown, a co-assignee's too, names the task as the reader knows it
+    assert {a["task"] for a in task["annotations"] + listed} <= {task_id}
     assert task["total_annotations"] == len(ids)  # no count betrays what is not shown
     assert len(task["annotators"]) == len({a["completed_by"] for a in task["annotations"]})
     return ids
@@ -101,6 +103,7 @@ def test_blind_shows_only_own_work_and_shared_shows_co_assignees_work(client, pe
     assert _seen(client, ann2, t0) == [mine, theirs]
     r = client.get(f"/api/annotations/{theirs}", headers=ann.headers)
     assert r.status_code == 200 and r.json()["result"][0]["value"]["x"] == 30
+    assert r.json()["task"] == _as_known(client, ann, t0, job) != t0  # her alias, not the id
     assert "ground_truth" not in r.json()
     # seeing is not changing, nor reading its reviews
     r = client.patch(f"/api/annotations/{theirs}", json={"result": []}, headers=ann.headers)
@@ -143,15 +146,15 @@ def test_shared_shows_only_work_of_the_same_job(client, db, people, project):
     ann, ann2 = people["annotator"], people["annotator2"]
     ann3 = _third_annotator(db, client, people, project)
     [t0, t1] = _tasks(client, people, project, 2)
+    # before the project has jobs, ann2 annotates t1 outside any job (by its real id)
+    r = client.post(f"/api/tasks/{t1}/annotations", json={"result": []}, headers=ann2.headers)
+    assert r.status_code == 201, r.text
+    no_job = r.json()["id"]
     job_a = _job(client, people, project, [t0, t1], [ann, ann2])
     job_b = _job(client, people, project, [t0], [ann3])
     _policy(client, people, project, "shared")
     mine = _annotate(client, ann, t0, job_a)
     elsewhere = _annotate(client, ann3, t0, job_b)
-    no_job = client.post(f"/api/tasks/{_as_known(client, ann2, t1)}/annotations",
-                         json={"result": []}, headers=ann2.headers).json()["id"]  # fmt: skip
-    with client.app.state.db.session() as s:  # made outside any job, as an import makes it
-        s.execute(update(Annotation).where(Annotation.id == no_job).values(job_id=None))
     assert _seen(client, ann, t0) == [mine]
     assert _seen(client, ann, t1) == []
     assert client.get(f"/api/annotations/{elsewhere}", headers=ann.headers).status_code == 404

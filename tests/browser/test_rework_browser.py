@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import chromium
-from builders import box, import_tasks, make_job, survey_image
+from builders import aliases_of, box, import_tasks, make_job, survey_image
 from chromium import drag, image_rect, screen_point, sign_in
 
 pytestmark = chromium.marks
@@ -25,16 +25,24 @@ def work(client, people, project, settings) -> dict:
     image = {"image": f"/data/media/project-{project['id']}/herd.png"}
     ids = import_tasks(client, people["lead"], project["id"], [{"data": image}] * 3)
     job = make_job(client, people, {"project": project["id"]}, ids)["id"]
+    # the annotator knows the job's tasks by alias (services.task_aliases), staff by real id
+    seen = aliases_of(client, people["lead"], people["annotator"], job)
     anns = []
     for t in ids:
         r = client.post(
-            f"/api/tasks/{t}/annotations",
+            f"/api/tasks/{seen[t]}/annotations",
             json={"job": job, "result": [box(10, 10, 20, 20, "Zebra")]},
             headers=people["annotator"].headers,
         )
         assert r.status_code == 201, r.text
         anns.append(r.json()["id"])
-    return {"project": project["id"], "job": job, "tasks": ids, "anns": anns}
+    return {
+        "project": project["id"],
+        "job": job,
+        "tasks": ids,
+        "seen": [seen[t] for t in ids],
+        "anns": anns,
+    }
 
 
 def _shown_annotation(page, not_id: int | None = None) -> int:
@@ -77,7 +85,7 @@ def test_a_reject_with_a_reason_reaches_the_annotator_and_comes_back(
         page.wait_for_function(
             "() => document.getElementById('an-editor').dataset.ready === 'true'"
         )
-        assert int(page.get_attribute("#an-editor", "data-task")) == work["tasks"][2]
+        assert int(page.get_attribute("#an-editor", "data-task")) == work["seen"][2]
         assert page.locator("#an-rework").is_visible()
         assert page.text_content("#an-rework-reason") == "loose boxes"
         assert page.text_content("#an-rework-comment") == "The zebra's box is far too big."

@@ -12,7 +12,7 @@ import pytest
 
 import chromium
 from assay.geometry.rotated import rotated_from_top_left, rotated_to_xyxy
-from builders import import_tasks, make_job, survey_image
+from builders import import_tasks, job_aliases, make_job, survey_image
 from chromium import drag, image_rect, percent_of, screen_point, sign_in
 
 pytestmark = chromium.marks
@@ -126,10 +126,12 @@ def test_a_polygon_drawn_edited_and_saved_reads_back_and_scores_one(
     expected = [[10, 10], [40, 10], [50, 50]]
     assert len(value["points"]) == 3
     assert all(close(p, q) for p, q in zip(value["points"], expected, strict=True)), value
-    # the same polygon as ground truth scores the drawn one 1.0
+    # the same polygon as ground truth scores the drawn one 1.0 (the annotator's page names
+    # the task by its alias in the job; the lead knows it by its real id)
     lead = people["lead"].headers
+    real = {a: t for t, a in job_aliases(client, shapes["job"]).items()}[task]
     gt = {"result": ann_json["result"], "ground_truth": True}
-    assert client.post(f"/api/tasks/{task}/annotations", json=gt, headers=lead).status_code == 201
+    assert client.post(f"/api/tasks/{real}/annotations", json=gt, headers=lead).status_code == 201
     q = client.get(f"/api/annotations/{ann_json['id']}/quality", headers=lead).json()
     assert q["accuracy"] == 1.0
 
@@ -250,9 +252,10 @@ def test_the_ground_truth_stage_edits_an_annotators_polygon(live_server, client,
         "to_name": "image",
         "value": {"points": [[20, 20], [60, 20], [40, 70]], "polygonlabels": ["roof"]},
     }
+    aliases = job_aliases(client, shapes["job"])  # the annotator sends the job's aliases
     for task in shapes["tasks"]:
         body = {"job": shapes["job"], "result": [polygon]}
-        r = client.post(f"/api/tasks/{task}/annotations", json=body, headers=ann.headers)
+        r = client.post(f"/api/tasks/{aliases[task]}/annotations", json=body, headers=ann.headers)
         assert r.status_code == 201, r.text
     with chromium.new_page(1300, 820) as page:
         sign_in(page, live_server, lead, f"/jobs/{shapes['job']}/ground-truth")

@@ -1,5 +1,6 @@
 """Thumbnails in Chromium (issue #17 item 7): the task table loads small images, the editor
-shows the thumbnail at once and then the full image."""
+shows the thumbnail at once and then the full image. Annotators in a job know its images by
+opaque `/data/items/<alias>/<key>` URLs only: they get the full image, no thumbnail first."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import chromium
-from builders import survey_image
+from builders import annotate_job, survey_image
 from chromium import sign_in
 
 pytestmark = chromium.marks
@@ -83,16 +84,29 @@ def test_the_editor_shows_the_thumbnail_first_then_the_full_image(
         json={"title": "Frames", "task_ids": [task], "assignees": [people["annotator"].id]},
         headers=lead.headers,
     ).json()["id"]
+    img = "#gt-left .gt-image"
+    asked: list[str] = []
+    with chromium.new_page(1400, 860) as page:
+        # the annotator's editor loads the image by its opaque URL: no real path, no thumbnail
+        page.on("request", lambda request: asked.append(request.url))
+        sign_in(page, live_server, people["annotator"], f"/jobs/{job}/annotate")
+        page.wait_for_selector(f"{img}[data-full='true']")
+        assert page.get_attribute(img, "src").startswith("/data/items/")
+        assert page.eval_on_selector(img, "i => [i.naturalWidth, i.naturalHeight]") == [4000, 3000]
+    assert not [u for u in asked if "/data/media/" in u or "/data/thumbnails/" in u], asked
+    annotate_job(client, people["annotator"], job)
     held = []
     with chromium.new_page(1400, 860) as page:
-        # hold the full image back until the thumbnail has been looked at
+        # staff (here the lead's ground-truth stage) see the thumbnail first; hold the full
+        # image back until the thumbnail has been looked at
         page.route("**/data/media/**", lambda route: held.append(route))
-        sign_in(page, live_server, people["annotator"], f"/jobs/{job}/annotate")
-        page.wait_for_function(
-            "() => document.querySelector('#gt-left .gt-image')?.dataset.full === 'false'"
-            " && document.querySelector('#gt-left .gt-image').complete"
+        sign_in(page, live_server, lead, f"/jobs/{job}/ground-truth")
+        page.wait_for_function(  # the stage is laid out (its toolbar filled) on the thumbnail
+            """() => { const ed = document.getElementById("gt-editor");
+                       const im = document.querySelector("#gt-left .gt-image");
+                       return ed.dataset.ready === "true" && ed.dataset.busy === "false"
+                           && im?.dataset.full === "false" && im.complete; }"""
         )
-        img = "#gt-left .gt-image"
         assert "/data/thumbnails/" in page.get_attribute(img, "src")
         assert page.eval_on_selector(img, "i => i.naturalWidth") == 256
         shown = page.locator(img).bounding_box()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import chromium
-from builders import import_tasks, survey_image
+from builders import import_tasks, job_aliases, survey_image
 from chromium import drag, image_rect, screen_point, sign_in
 
 pytestmark = chromium.marks
@@ -45,7 +45,10 @@ def test_annotate_page_sends_active_and_wall_time(client, people, project, setti
         page.wait_for_function(
             """() => document.getElementById("an-editor").dataset.ready === "complete" """
         )
-    [mine] = client.get(f"/api/tasks/{task}/annotations", headers=ann.headers).json()
+    alias = job_aliases(client, job)[task]  # the annotator knows the task by its alias
+    r = client.get(f"/api/tasks/{alias}/annotations", headers=ann.headers)
+    assert r.status_code == 200, r.text
+    [mine] = r.json()
     assert mine["job"] == job and len(mine["result"]) == 1
     assert mine["active_time"] > 0
     assert mine["active_time"] <= mine["lead_time"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import chromium
-from builders import box, import_tasks, survey_image
+from builders import alias_of, box, import_tasks, survey_image
 from chromium import sign_in
 
 pytestmark = chromium.marks
@@ -34,11 +34,14 @@ def test_blind_hides_and_shared_shows_a_co_assignees_work(
         headers=lead.headers,
     )
     job = r.json()["id"]
+    # both assignees know the task by the job's alias (services.task_aliases), the page too
+    seen = alias_of(client, lead, ann, job, task)
+    assert alias_of(client, lead, ann2, job, task) == seen != task
     made = {}
     results = {ann.email: [box(10, 10, 20, 20)],  # hers: one box; theirs: two
                ann2.email: [box(50, 10, 20, 20), box(50, 50, 10, 10)]}  # fmt: skip
     for person in (ann, ann2):
-        r = client.post(f"/api/tasks/{task}/annotations",
+        r = client.post(f"/api/tasks/{seen}/annotations",
                         json={"result": results[person.email], "job": job},
                         headers=person.headers)  # fmt: skip
         assert r.status_code == 201, r.text
@@ -46,7 +49,7 @@ def test_blind_hides_and_shared_shows_a_co_assignees_work(
     mine, theirs = made[ann.email], made[ann2.email]
 
     with chromium.new_page(1200, 800) as page:
-        sign_in(page, live_server, ann, f"/tasks/{task}")
+        sign_in(page, live_server, ann, f"/tasks/{seen}")
         assert _sources(page) == [f"annotation-{mine}"]
         assert page.locator("#sources").inner_text().count(ann2.email) == 0
         chromium.shot(page, "visibility-blind")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from assay.services import jobs
-from assay.services.task_aliases import knows_aliases
-from assay.services.tasks import annotation_visible, annotations, regions_of
+from assay.services.task_aliases import knows_aliases, seen_tasks
+from assay.services.tasks import annotation_visible, annotations, ls_json, regions_of
 from assay.store.models import Annotation, JobTask, Project
 from builders import actor_of, box, survey
 
@@ -57,6 +57,21 @@ def test_consensus_and_skips_of_others_are_not_shown(db, people):
         assert annotation_visible(s, actor, s.get(Annotation, shown))
         assert not annotation_visible(s, actor, s.get(Annotation, merged))
         assert not annotation_visible(s, actor, s.get(Annotation, skipped))
+
+
+def test_a_co_assignees_work_names_the_task_by_the_readers_alias(db, people):
+    """What an annotator reads of a co-assignee's annotation carries the task as they know it
+    (the alias of the job they share), never its real id."""
+    _, [t0, _], job = _shared_job(db, people)
+    ann = people["annotator"]
+    theirs = _made(db, people["annotator2"], t0, job)
+    with db.session() as s:
+        alias = s.scalar(select(JobTask.alias).where(JobTask.job_id == job, JobTask.task_id == t0))
+        actor = actor_of(ann)
+        [shown] = regions_of(s, actor, [t0])[0][t0]
+        assert shown.id == theirs
+        out = ls_json.annotation(shown, actor, seen=seen_tasks(s, actor, [t0]))
+        assert out["task"] == alias != t0
 
 
 def test_work_of_someone_no_longer_assigned_is_not_shown(db, people):

@@ -26,7 +26,7 @@
     const names = ag.annotators.map((a) => name(a.id, a.email));
     const z = ag.matrix.map((row) => row.map(pct));
     const text = ag.matrix.map((row, i) => row.map((v, j) =>
-      v === null ? "" : `${pct(v)} % (${ag.shared_tasks[i][j]} tasks)`));
+      v === null ? "" : `${pct(v)} % (${ag.shared_tasks[i][j]} task${ag.shared_tasks[i][j] === 1 ? "" : "s"})`));
     return plot("chart-agreement", [{
       type: "heatmap", x: names, y: names, z, text, texttemplate: "%{text}",
       hovertemplate: "%{y} vs %{x}: %{text}<extra></extra>",
