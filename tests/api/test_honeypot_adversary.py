@@ -17,6 +17,7 @@ pixels of a real older import give away is outside what the server can hide.
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -293,3 +294,58 @@ def test_media_by_task_id_follows_the_task(client, db, people, project, settings
     served = answers["assignee by alias"]
     assert served.content == _png() and "last-modified" not in served.headers
     assert "etag" not in served.headers
+
+
+def test_data_manager_queries_act_on_the_ids_and_times_an_annotator_sees(
+    client, db, people, project, settings
+):
+    """The task list's filters, orderings and selectedItems take the annotator's aliases and
+    never compare real ids or real times: `id <= 1` used to return the oldest task."""
+    seeded = _seed(client, db, people, project, settings)
+    job_id, who, honeypots = seeded["jobs"][0]
+    aliases = aliases_of(client, people["lead"], who, job_id)
+    pid = project["id"]
+
+    def listed(**params):
+        r = client.get("/api/tasks", params={"project": pid, **params}, headers=who.headers)
+        return r.status_code, r.json()
+
+    def query(filters=None, ordering=None, selected=None):
+        q = {}
+        if filters:
+            q["filters"] = {"conjunction": "and", "items": filters}
+        if ordering:
+            q["ordering"] = ordering
+        if selected is not None:
+            q["selectedItems"] = {"all": False, "included": selected}
+        return listed(query=json.dumps(q))
+
+    def item(field, op, value, kind="Number"):
+        return {"filter": f"filter:tasks:{field}", "operator": op, "type": kind, "value": value}
+
+    # a filter on id compares the ids she sees: real small ids match none of her tasks
+    status, body = query([item("id", "less_or_equal", max(seeded["new"]))])
+    assert (status, body["total"]) == (200, 0)
+    smallest = min(aliases.values())
+    status, body = query([item("id", "equal", smallest)])
+    assert status == 200 and [t["id"] for t in body["tasks"]] == [smallest]
+    # real times would tell the month-old tasks: filtering or ordering by them is refused
+    for field in ("created_at", "updated_at"):
+        when = {"min": "2000-01-01T00:00:00Z", "max": "2100-01-01T00:00:00Z"}
+        status, body = query([item(field, "in", when, "Datetime")])
+        assert status == 403 and field in body["detail"], body
+        status, body = query(ordering=[f"tasks:{field}"])
+        assert status == 403 and field in body["detail"], body
+    # selectedItems names tasks by alias; a real id of her job's task is not one she knows
+    honeypot = next(iter(honeypots))
+    status, body = query(selected=[aliases[honeypot]])
+    assert status == 200 and [t["id"] for t in body["tasks"]] == [aliases[honeypot]]
+    status, body = query(selected=[honeypot])
+    assert status == 400 and str(honeypot) in body["detail"] + json.dumps(body), body
+    # the lead keeps real ids and times
+    r = client.get(
+        "/api/tasks",
+        params={"project": pid, "query": json.dumps({"ordering": ["tasks:created_at"]})},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 200 and r.json()["tasks"][0]["id"] == min(seeded["old"])

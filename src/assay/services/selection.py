@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from assay.services.access import Actor
 from assay.services.checks import is_id_list
 from assay.services.errors import Invalid
+from assay.services.task_aliases import named_tasks
 from assay.store.models import Task
 
 MAX_INCLUDED = 30_000
@@ -42,8 +44,13 @@ class BulkResult:
     skipped: int  # tasks with nothing to act on (e.g. no annotation by that annotator)
 
 
-def selected_task_ids(session: Session, project_id: int, selection: Any) -> Select[tuple[int]]:
+def selected_task_ids(
+    session: Session, project_id: int, selection: Any, actor: Actor | None = None
+) -> Select[tuple[int]]:
     """A subquery of the live task ids the selection names, after checking it.
+
+    With `actor`, the ids are those the actor knows the tasks by (an annotator's aliases,
+    `task_aliases.named_tasks`), as in a task list they ask for.
 
     `selection` is a `Selection` or a bare `selectedItems`. Raises Invalid for a malformed or
     empty selection, or ids that are not live tasks of the project (named in the error), so a
@@ -67,13 +74,15 @@ def selected_task_ids(session: Session, project_id: int, selection: Any) -> Sele
         raise Invalid.field(
             f"selectedItems.{key}", f"at most {MAX_INCLUDED} ids; select all and exclude instead"
         )
+    named = named_tasks(session, actor, ids) if actor is not None else {i: i for i in ids}
+    real = [named[i] for i in ids if i in named]
     if selection["all"]:
-        return (live.where(Task.id.not_in(ids)) if ids else live).where(*where)
+        return (live.where(Task.id.not_in(real)) if real else live).where(*where)
     if not ids:
         raise Invalid.field("selectedItems.included", "is empty: select at least one task")
-    found = set(session.scalars(live.where(Task.id.in_(ids))))
-    missing = sorted(set(ids) - found)
+    found = set(session.scalars(live.where(Task.id.in_(real))))
+    missing = sorted(i for i in set(ids) if named.get(i) not in found)
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         raise Invalid.field("selectedItems.included", f"not tasks of project {project_id}: {shown}")
-    return live.where(Task.id.in_(ids), *where)
+    return live.where(Task.id.in_(real), *where)

@@ -161,3 +161,25 @@ def alias_order(actor: Actor) -> Any:
         .scalar_subquery()
     )
     return func.coalesce(smallest, Task.id)
+
+
+def named_tasks(session: Session, actor: Actor, ids: Iterable[int]) -> dict[int, int]:
+    """The real task each id the actor sent names, for lists of ids (`selectedItems`): an alias
+    of their live jobs names its task; the real id of a task in those jobs names nothing (left
+    out, as `tasks.visibility.resolve_task` answers it 404); any other id names itself."""
+    sent = set(ids)
+    if not sent or not knows_aliases(actor):
+        return {i: i for i in sent}
+    mine = (
+        select(JobTask.alias, JobTask.task_id)
+        .join(Job, Job.id == JobTask.job_id)
+        .join(JobAssignee, JobAssignee.job_id == JobTask.job_id)
+        .where(JobAssignee.user_id == actor.id, Job.deleted_at.is_(None))
+    )
+    aliases = [i for i in sent if is_alias(i)]
+    reals = [i for i in sent if not is_alias(i)]
+    named = {a: t for a, t in session.execute(mine.where(JobTask.alias.in_(aliases)))}
+    hidden = set(
+        session.scalars(mine.with_only_columns(JobTask.task_id).where(JobTask.task_id.in_(reals)))
+    )
+    return named | {i: i for i in reals if i not in hidden}

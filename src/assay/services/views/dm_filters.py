@@ -40,6 +40,7 @@ from assay.services.annotator_work import COUNTED
 from assay.services.checks import MAX_ID, is_id, is_int, is_number
 from assay.services.errors import Forbidden, Invalid
 from assay.services.selection import ALL, Selection
+from assay.services.task_aliases import alias_order, knows_aliases
 from assay.services.tasks.visibility import annotation_visibility
 from assay.store.json_fields import JsonBool, JsonNumber, JsonText, check_key
 from assay.store.models import Annotation, Prediction, Task
@@ -388,13 +389,20 @@ def _may_filter(actor: Actor, field: str) -> None:
         raise Forbidden(f"{role_plural(actor.role)} cannot filter or order by ground truth.")
     if field == "review_status" and not actor.may(Action.REVIEW):
         raise Forbidden(f"{role_plural(actor.role)} cannot filter by review status.")
+    if field in ("created_at", "updated_at") and knows_aliases(actor):
+        # their tasks carry their job's times (services.task_aliases); the real ones would
+        # tell the older tasks, the honeypots, apart
+        raise Forbidden(
+            f"{role_plural(actor.role)} cannot filter or order by {field}: "
+            "their tasks carry the times of their jobs."
+        )
 
 
 def _condition(actor: Actor, item: Item) -> Any:
     field, op, value = item.field, item.operator, item.value
     _may_filter(actor, field)
-    if field == "id":
-        return _compare(Task.id, op, value)
+    if field == "id":  # the id the actor sees: an annotator's alias (services.task_aliases)
+        return _compare(alias_order(actor) if knows_aliases(actor) else Task.id, op, value)
     if field in ("created_at", "updated_at"):
         return _compare(getattr(Task, field), op, value)
     if field in ("total_annotations", "cancelled_annotations", "total_predictions"):
@@ -435,6 +443,7 @@ def _data_condition(key: str, item: Item) -> Any:
 
 def _sort_key(actor: Actor, field: str) -> Any:
     if field in ("created_at", "updated_at"):
+        _may_filter(actor, field)
         return getattr(Task, field)
     if field in ("total_annotations", "cancelled_annotations", "total_predictions"):
         return _count(actor, field)

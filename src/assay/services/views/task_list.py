@@ -77,7 +77,10 @@ def list_tasks(
         live = (*live, review.has_review_status(review.check_review_status(review_status)))
     live = (*live, *dm_filters.conditions(actor, query.filters))
     if query.selected_items is not None:
-        live = (*live, Task.id.in_(selected_task_ids(session, project_id, query.selected_items)))
+        live = (
+            *live,
+            Task.id.in_(selected_task_ids(session, project_id, query.selected_items, actor)),
+        )
     # An annotator's tasks go in the order of the ids they see (the aliases), never by real id.
     by_alias = knows_aliases(actor) and (query.ordering is None or query.ordering.field == "id")
     if by_alias:
