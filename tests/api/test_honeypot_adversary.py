@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import random
 import re
 from datetime import datetime, timedelta
 
@@ -25,10 +27,13 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import update
 
+from assay.services import task_aliases
+from assay.services.honeypots import rotation
 from assay.store.models import Task
 from assay.store.types import utcnow
 from builders import HONEYPOT_GT, aliases_of, box
 
+ADVERSARY_SEED = int(os.environ.get("ASSAY_ADVERSARY_SEED", "2026"))
 OLD, NEW = 12, 24  # tasks of the first import (all honeypots) and of the later one
 JOBS_EACH, NEW_PER_JOB, HONEYPOTS_PER_JOB = 3, 4, 2
 
@@ -217,7 +222,14 @@ def _loo_accuracy(x: np.ndarray, y: np.ndarray, predict) -> float:
     return hits / len(y)
 
 
-def test_an_annotator_cannot_tell_honeypots_apart(client, db, people, project, settings, signed_in):
+def test_an_annotator_cannot_tell_honeypots_apart(
+    client, db, people, project, settings, signed_in, monkeypatch
+):
+    # The server draws aliases and honeypots at random; a fixed draw keeps the verdict the same
+    # every run (a learner that learns nothing would still beat the margin by chance about one
+    # run in twenty), while a leak of ids, times or paths scores 1.0 whatever the draw.
+    monkeypatch.setattr(task_aliases, "_random", random.Random(ADVERSARY_SEED))
+    monkeypatch.setattr(rotation, "_rng", random.Random(ADVERSARY_SEED + 1))
     seeded = _seed(client, db, people, project, settings)
     x, y = _read_as_annotator(client, signed_in, people, seeded)
     n = len(y)
@@ -226,8 +238,8 @@ def test_an_annotator_cannot_tell_honeypots_apart(client, db, people, project, s
     baseline = max(y.mean(), 1 - y.mean())  # always "not a honeypot": 24 / 36
     # The margin: two standard errors of an accuracy measured on n rows at the baseline,
     # 2 * sqrt(p (1 - p) / n) = 2 * sqrt(2/9 / 36) = 0.157 (36 rows, p = 2/3). A classifier
-    # that learns nothing lands within it but by chance about one run in forty; one that reads
-    # out-of-sequence ids or old times scores 1.0 (on the code before aliases, both did).
+    # that reads out-of-sequence ids or old times scores 1.0 (on the code before aliases, both
+    # did).
     margin = 2 * np.sqrt(baseline * (1 - baseline) / n)
     stump = _loo_accuracy(x, y, _stump_predict)
     nearest = _loo_accuracy(x, y, _nearest_predict)
