@@ -202,7 +202,10 @@ def test_twenty_clients_on_the_same_rows_lose_nothing(db, client, people, projec
     def patcher(n: int) -> Callable[[httpx.Client], None]:
         def work(c: httpx.Client) -> None:
             for k in range(3):  # some right, some wrong: the scores move both ways
-                result = [box(1 + n / 10 if k != 1 else 30 + n, 10 + k / 10, 10, 10)]
+                # each differs from every other and from the annotation as made (a PATCH that
+                # changes nothing makes no revision: n = 0, k = 0 used to send the original
+                # box, and when it came first the history was one revision short)
+                result = [box(1 + (n + 1) / 10 if k != 1 else 30 + n, 10 + k / 10, 10, 10)]
                 keep(
                     "patch", c.patch(f"/api/annotations/{edited}", json={"result": result}), result
                 )
