@@ -34,6 +34,11 @@ ALL_SETTINGS = (
         for a in (True, False)
     ]
     + [
+        # per-label keypoint sigmas: each ground-truth point's own, looked up by its label
+        QualitySettings(oks_sigmas={"A": 0.5, "B": 40.0}, label_aware=a)
+        for a in (True, False)
+    ]
+    + [
         # a label mismatch counted as one error
         QualitySettings(iou_threshold=t, match_method=m, label_aware=a, label_mismatch="one")
         for t in (0.1, 0.5)
@@ -123,7 +128,9 @@ def _result(rng: random.Random, base: list[dict] | None = None) -> list[dict]:
                                                  "polygonlabels": ["A"]}}
         )  # fmt: skip
     elif r < 0.06:
-        out.append({"type": "keypointlabels", "value": {"x": 5, "y": 5, "keypointlabels": ["A"]}})
+        # a point of label A or B a few pixels off: near enough for some sigmas only
+        x, label = 5 + rng.choice([0, 0.2, 1, 3]), rng.choice(["A", "B"])
+        out.append({"type": "keypointlabels", "value": {"x": x, "y": 5, "keypointlabels": [label]}})
     elif r < 0.09:
         out.append({"type": "choices", "value": {"choices": [rng.choice(["A", "B"])]}})
     elif r < 0.12 and n:
