@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,11 @@ ALL_SETTINGS = (
     + [
         # per-label thresholds: each ground-truth region's own, looked up by its label
         QualitySettings(iou_threshold=0.5, label_iou_thresholds={"A": 0.9, "B": 0.1}, label_aware=a)
+        for a in (True, False)
+    ]
+    + [
+        # per-label keypoint sigmas: each ground-truth point's own, looked up by its label
+        QualitySettings(oks_sigmas={"A": 0.5, "B": 40.0}, label_aware=a)
         for a in (True, False)
     ]
     + [
@@ -123,7 +129,9 @@ def _result(rng: random.Random, base: list[dict] | None = None) -> list[dict]:
                                                  "polygonlabels": ["A"]}}
         )  # fmt: skip
     elif r < 0.06:
-        out.append({"type": "keypointlabels", "value": {"x": 5, "y": 5, "keypointlabels": ["A"]}})
+        # a point of label A or B a few pixels off: near enough for some sigmas only
+        x, label = 5 + rng.choice([0, 0.2, 1, 3]), rng.choice(["A", "B"])
+        out.append({"type": "keypointlabels", "value": {"x": x, "y": 5, "keypointlabels": [label]}})
     elif r < 0.09:
         out.append({"type": "choices", "value": {"choices": [rng.choice(["A", "B"])]}})
     elif r < 0.12 and n:
@@ -179,6 +187,37 @@ def test_many_matches_sum_like_numpy():
     gt = [box(i * 10 + rng.random(), rng.random() * 50, 7, 7, label="A") for i in range(10)]
     sub = [box(b["value"]["x"] + rng.random(), b["value"]["y"], 7, 7, label="A") for b in gt]
     _check([gt], [sub, sub[:8], sub[:7]], [0, 0, 0], [(1000, 1000)])
+
+
+def _kp(x: float, y: float, label: str) -> dict:
+    return {"type": "keypointlabels", "value": {"x": x, "y": y, "keypointlabels": [label]}}
+
+
+def test_keypoints_use_the_ground_truth_points_sigma_on_either_path():
+    """On a 1000 x 1000 image, GT nose (100, 100) and tail (500, 500); the subject's nose at
+    (110, 100) and tail at (510, 500), 10 px off each. With the default sigma 10 px both are
+    exp(-0.5) = 0.607 >= 0.5: matched. With oks_sigmas {nose: 5}, the nose is exp(-2) = 0.135:
+    an extra and a miss; the tail keeps 10 px. A subject nose drawn as a tail at (110, 100) is
+    judged in label-unaware matching by the GT point's sigma (the nose's 5), not its own."""
+    gt = [_kp(10, 10, "nose"), _kp(50, 50, "tail")]
+    near = [_kp(11, 10, "nose"), _kp(51, 50, "tail")]
+    swapped = [_kp(11, 10, "tail"), _kp(51, 50, "tail")]
+    default, tight = QualitySettings(), QualitySettings(oks_sigmas={"nose": 5})
+    unaware = QualitySettings(oks_sigmas={"nose": 5, "tail": 40}, label_aware=False)
+    want = [
+        (near, default, (2, 0, 0, 2, 2 * np.exp(-0.5))),
+        (near, tight, (1, 1, 1, 1, np.exp(-0.5))),
+        # the tail drawn on the nose: 0.135 at the nose's sigma 5 (0.969 at the tail's 40),
+        # so only the real tail (exp(-100 / 3200)) matches
+        (swapped, unaware, (1, 1, 1, 1, np.exp(-0.5 / 16))),
+    ]
+    for sub, s, (tp, fp, fn, matched, iou_sum) in want:
+        one = score_result(regions_of(gt, 1000, 1000), regions_of(sub, 1000, 1000), s)
+        (batch,) = score_batch([gt], [sub], [0], [1000], [1000], s)
+        assert batch is not None and repr(batch) == repr(one)
+        c = one.counts
+        assert (c.tp, c.fp, c.fn, c.matched) == (tp, fp, fn, matched), s
+        assert c.iou_sum == pytest.approx(iou_sum, rel=1e-12)
 
 
 def test_empty_batch_and_bad_index():

@@ -416,6 +416,34 @@ def test_point_similarity() -> None:
         point_similarity_matrix([[0, 0]], [[0, 0]], sigma=0)
 
 
+def test_point_similarity_with_a_sigma_per_row_is_the_direct_formula() -> None:
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(0, 200, (7, 2)), rng.uniform(0, 200, (5, 2))
+    a[2] = b[4]  # an exact hit: 1 whatever the sigma
+    sig = rng.uniform(0.5, 60, 7)
+    want = np.array(
+        [
+            [np.exp(-((ax - bx) ** 2 + (ay - by) ** 2) / (2 * s**2)) for bx, by in b]
+            for (ax, ay), s in zip(a, sig, strict=True)
+        ]
+    )
+    got = point_similarity_matrix(a, b, sigma=sig)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    assert got[2, 4] == 1.0
+    # one sigma for all is the same as that sigma repeated per row
+    np.testing.assert_allclose(
+        point_similarity_matrix(a, b, sigma=7.5), point_similarity_matrix(a, b, [7.5] * 7)
+    )
+    # tiny and huge sigmas: 0 or 1, never nan
+    tiny = point_similarity_matrix([[0, 0], [1, 1]], [[0, 0]], sigma=[1e-320, 1e-320])
+    assert tiny.tolist() == [[1.0], [0.0]]
+    assert point_similarity_matrix([[0, 0]], [[3, 4]], sigma=[1e300]).tolist() == [[1.0]]
+    assert point_similarity_matrix(np.zeros((0, 2)), b, sigma=[]).shape == (0, 5)
+    for bad in ([1.0, 2.0], [5.0] * 6 + [0.0], [5.0] * 6 + [np.nan], [np.inf] * 7):
+        with pytest.raises(ValueError, match="sigma"):
+            point_similarity_matrix(a, b, sigma=bad)
+
+
 @pytest.mark.parametrize(
     "module",
     [

@@ -32,6 +32,7 @@ class SettingsIn(BaseModel):
     label_iou_thresholds: Any = None
     summary: Any = None
     label_mismatch: Any = None
+    oks_sigmas: Any = None
 
 
 @router.get("/projects/{project_id}/quality")

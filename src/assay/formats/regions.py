@@ -202,8 +202,11 @@ def polygon_regions_iou_matrix(a: PolygonRegions, b: PolygonRegions) -> FloatArr
     return polygon_iou_matrix(a.geometries, b.geometries)
 
 
-def keypoint_iou_matrix(a: KeypointRegions, b: KeypointRegions, sigma: float) -> FloatArray:
-    """(len(a), len(b)) point similarity exp(-d^2 / (2 sigma^2)), sigma in pixels."""
+def keypoint_iou_matrix(
+    a: KeypointRegions, b: KeypointRegions, sigma: float | npt.ArrayLike
+) -> FloatArray:
+    """(len(a), len(b)) point similarity exp(-d^2 / (2 sigma^2)), sigma in pixels: one for
+    all, or (len(a),) one per point of `a` (the ground truth's, by its label)."""
     return point_similarity_matrix(a.points, b.points, sigma)
 
 

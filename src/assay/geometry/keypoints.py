@@ -105,20 +105,35 @@ def oks_matrix(
     return out
 
 
-def point_similarity_matrix(a: npt.ArrayLike, b: npt.ArrayLike, sigma: float) -> FloatArray:
+def point_similarity_matrix(
+    a: npt.ArrayLike, b: npt.ArrayLike, sigma: float | npt.ArrayLike
+) -> FloatArray:
     """Similarity in [0, 1] of single points (Label Studio keypoints), usable as an IoU.
 
-    a: (N, 2), b: (M, 2) [x, y] pixels; sigma: pixels. Returns (N, M)
-    exp(-d^2 / (2 sigma^2)), 1 for equal points; 0.5 at d = sigma * sqrt(2 ln 2) ~ 1.18 sigma,
-    so the default matching threshold 0.5 accepts points about one sigma apart.
+    a: (N, 2), b: (M, 2) [x, y] pixels; sigma: pixels, one for all or (N,) one per row of `a`
+    (per ground-truth point, as COCO's OKS takes the constant of the ground truth's keypoint
+    type). Returns (N, M) exp(-d^2 / (2 sigma^2)), 1 for equal points; 0.5 at
+    d = sigma * sqrt(2 ln 2) ~ 1.18 sigma, so the default matching threshold 0.5 accepts points
+    about one sigma apart. Any positive finite sigma works: the distance is divided by sigma
+    before squaring, so a tiny sigma gives 0 (or 1 for equal points), never nan.
 
     >>> point_similarity_matrix([[0, 0]], [[3, 4]], sigma=5).round(4)
     array([[0.6065]])
+    >>> point_similarity_matrix([[0, 0], [0, 0]], [[3, 4]], sigma=[5, 2.5]).round(4)
+    array([[0.6065],
+           [0.1353]])
     """
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0 pixels, got {sigma}")
     pa = np.asarray(a, dtype=np.float64).reshape(-1, 2)
     pb = np.asarray(b, dtype=np.float64).reshape(-1, 2)
-    d2 = ((pa[:, None, :] - pb[None, :, :]) ** 2).sum(axis=-1)
-    out: FloatArray = np.exp(-d2 / (2 * sigma**2))
+    sig = np.asarray(sigma, dtype=np.float64)
+    if sig.ndim:
+        sig = sig.reshape(-1)
+        if sig.shape != (len(pa),):
+            raise ValueError(f"sigma must be a number or have shape ({len(pa)},), got {sig.shape}")
+    if not (np.isfinite(sig).all() and (sig > 0).all()):
+        raise ValueError(f"sigma must be > 0 pixels and finite, got {sigma}")
+    per_row = sig.reshape(-1, 1, 1) if sig.ndim else sig
+    with np.errstate(over="ignore"):  # a tiny sigma: inf, exp(-inf) = 0
+        z = (pa[:, None, :] - pb[None, :, :]) / per_row  # (N, M, 2) distances in sigmas
+        out: FloatArray = np.exp(-0.5 * (z**2).sum(axis=-1))
     return out

@@ -40,6 +40,9 @@ class QualitySettings:
 
     label_iou_thresholds: {label: IoU threshold} for the labels whose matching threshold
     differs from `iou_threshold`; a pair is judged by its ground-truth region's label.
+    oks_sigmas: {label: sigma in pixels} for the keypoint labels whose similarity
+    exp(-d^2 / (2 sigma^2)) uses another sigma than KEYPOINT_SIGMA_PX; a pair uses the sigma
+    of its ground-truth point's label (as COCO's OKS takes the ground truth's keypoint type).
     summary: micro | macro | worst_label, how an annotation's accuracy (and a group's) adds up
     over its labels (`metrics.scores.summary_accuracy`).
     label_mismatch: "two" (a region in the right place with the wrong label is one FP and one
@@ -56,6 +59,7 @@ class QualitySettings:
     label_iou_thresholds: Mapping[str, float] = field(default_factory=dict)
     summary: str = "micro"  # how accuracy adds up over labels: one of SUMMARY_MODES
     label_mismatch: str = "two"  # one of LABEL_MISMATCH_COUNTS
+    oks_sigmas: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> QualitySettings:
@@ -65,6 +69,7 @@ class QualitySettings:
     def to_json(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         out["label_iou_thresholds"] = dict(sorted(self.label_iou_thresholds.items()))
+        out["oks_sigmas"] = dict(sorted(self.oks_sigmas.items()))
         return out
 
     def thresholds_of(self, labels: npt.ArrayLike) -> FloatArray:
@@ -75,21 +80,32 @@ class QualitySettings:
         ...     ["Car", "Person", "Car"]).tolist()
         [0.7, 0.5, 0.7]
         """
-        arr = np.asarray(labels)
-        if not self.label_iou_thresholds or not arr.size:
-            return np.full(arr.shape, float(self.iou_threshold))
-        names, inverse = np.unique(arr, return_inverse=True)
-        per_name = np.array(
-            [self.label_iou_thresholds.get(str(n), self.iou_threshold) for n in names.tolist()],
-            dtype=np.float64,
-        )
-        out: FloatArray = per_name[inverse.reshape(arr.shape)]
-        return out
+        return _per_label(labels, self.label_iou_thresholds, self.iou_threshold)
+
+    def sigmas_of(self, labels: npt.ArrayLike) -> FloatArray:
+        """(N,) the keypoint sigma in pixels of each of N labels: `oks_sigmas`, else
+        KEYPOINT_SIGMA_PX. One dictionary look-up per distinct label, not per point.
+
+        >>> QualitySettings(oks_sigmas={"nose": 5}).sigmas_of(["nose", "tail"]).tolist()
+        [5.0, 10.0]
+        """
+        return _per_label(labels, self.oks_sigmas, KEYPOINT_SIGMA_PX)
 
     def meets_target(self, accuracy: float | None) -> bool:
         """Whether an accuracy against GT reaches `target_accuracy`; with nothing scored yet
         (None) there is nothing to fall short: the dashboard flags no one and a hand-in passes."""
         return accuracy is None or accuracy >= self.target_accuracy
+
+
+def _per_label(labels: npt.ArrayLike, values: Mapping[str, float], default: float) -> FloatArray:
+    """(N,) `values[label]` of each of N labels, `default` for labels not in `values`."""
+    arr = np.asarray(labels)
+    if not values or not arr.size:
+        return np.full(arr.shape, float(default))
+    names, inverse = np.unique(arr, return_inverse=True)
+    per_name = np.array([values.get(str(n), default) for n in names.tolist()], dtype=np.float64)
+    out: FloatArray = per_name[inverse.reshape(arr.shape)]
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,12 +158,13 @@ def regions_of(
     )
 
 
-def _shapes(gt: TaskRegions, sub: TaskRegions) -> list[_Shape]:
+def _shapes(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -> list[_Shape]:
     out = []
+    sigmas = settings.sigmas_of(gt.keypoints.labels)  # one per ground-truth point
     pairs = (
         (gt.rectangles, sub.rectangles, rectangle_iou_matrix),
         (gt.polygons, sub.polygons, polygon_regions_iou_matrix),
-        (gt.keypoints, sub.keypoints, lambda a, b: keypoint_iou_matrix(a, b, KEYPOINT_SIGMA_PX)),
+        (gt.keypoints, sub.keypoints, lambda a, b: keypoint_iou_matrix(a, b, sigmas)),
     )
     for g, s, iou in pairs:
         if len(g.labels) or len(s.labels):
@@ -194,7 +211,7 @@ def score_result(gt: TaskRegions, sub: TaskRegions, settings: QualitySettings) -
     def add(label: str, i: int, value: float = 1) -> None:
         per_label.setdefault(label, [0, 0, 0, 0, 0.0])[i] += value
 
-    for shape in _shapes(gt, sub):
+    for shape in _shapes(gt, sub, settings):
         m = _match(shape, settings, settings.label_aware)
         gl, pl = shape.gt_labels, shape.labels
         same = gl[m.gt_idx] == pl[m.pred_idx]
@@ -250,7 +267,7 @@ def conflicts_of(
 ) -> list[RegionConflict]:
     """Every region-level disagreement of `sub` with `gt`, named by Label Studio region ids."""
     out: list[RegionConflict] = []
-    for shape in _shapes(gt, sub):
+    for shape in _shapes(gt, sub, settings):
         m = _match(shape, settings, settings.label_aware)
         found: Conflicts = find_conflicts(
             shape.iou,

@@ -8,6 +8,7 @@ and the scores say so."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ from assay.store.types import utcnow
 
 # The settings that change no score: a change of only these needs no recompute.
 NOT_SCORING = ("target_accuracy",)
+# The most labels a per-label setting ({label: value}) may name.
+MAX_PER_LABEL = 1000
 
 
 @dataclass(frozen=True)
@@ -177,19 +180,50 @@ def _check(merged: dict[str, Any], project: Project) -> None:
         raise Invalid.field("summary", f"must be one of {', '.join(SUMMARY_MODES)}")
     if merged["label_mismatch"] not in LABEL_MISMATCH_COUNTS:
         raise Invalid.field("label_mismatch", "must be one of two, one")
-    _check_label_thresholds(merged["label_iou_thresholds"], project)
+    known = _labels_of(project)
+    _check_label_thresholds(merged["label_iou_thresholds"], known)
+    _check_oks_sigmas(merged["oks_sigmas"], known)
 
 
-def _check_label_thresholds(value: Any, project: Project) -> None:
-    field = "label_iou_thresholds"
-    if not isinstance(value, dict):
-        raise Invalid.field(field, "must be an object {label: IoU threshold}")
+def _labels_of(project: Project) -> set[str]:
     try:
-        known = set(label_config_of(project).labels)
+        return set(label_config_of(project).labels)
     except LabelConfigError:
-        known = set()
-    for label, threshold in value.items():
+        return set()
+
+
+def _check_label_map(field: str, value: Any, known: set[str], what: str) -> None:
+    """Raise Invalid unless `value` is an object of at most MAX_PER_LABEL labels of the
+    project's label config (the values are checked by the caller)."""
+    if not isinstance(value, dict):
+        raise Invalid.field(field, f"must be an object {{label: {what}}}")
+    if len(value) > MAX_PER_LABEL:
+        raise Invalid.field(field, f"has {len(value)} labels; at most {MAX_PER_LABEL}")
+    for label in value:
         if label not in known:
             raise Invalid.field(field, f"{label!r} is not a label of the project's label config")
+
+
+def _check_label_thresholds(value: Any, known: set[str]) -> None:
+    field = "label_iou_thresholds"
+    _check_label_map(field, value, known, "IoU threshold")
+    for label, threshold in value.items():
         if not is_number(threshold) or not 0 < threshold <= 1:
             raise Invalid.field(field, f"the threshold of {label!r} must be a number in (0, 1]")
+
+
+def _check_oks_sigmas(value: Any, known: set[str]) -> None:
+    """Sigmas in pixels: positive and finite (a point's similarity divides by it)."""
+    _check_label_map("oks_sigmas", value, known, "sigma in pixels")
+    for label, sigma in value.items():
+        if not _positive_finite(sigma):
+            raise Invalid.field(f"oks_sigmas.{label}", "must be a positive finite number of pixels")
+
+
+def _positive_finite(value: Any) -> bool:
+    if not is_number(value):
+        return False
+    try:
+        return 0 < float(value) < math.inf
+    except OverflowError:  # an int beyond any float
+        return False
