@@ -4,7 +4,9 @@ A job gets `per_job` honeypots at random positions when it is created (or reroll
 starts): least exposed first, the difficulty mix choosing among equally exposed ones (`pick`),
 never one an assignee has already seen, and none whose GT is under suspicion (an undecided
 suspect scoring at least `SUSPECT_THRESHOLD`, services.suspects) until the lead confirms or
-dismisses it. A honeypot that reaches `max_exposures` retires (kept, restorable)."""
+dismisses it. A honeypot that reaches `max_exposures` retires (kept, restorable). An
+onboarding annotator's GT tasks (services.evaluation) are chosen by the same rules, one at a
+time, into a job that has started (`put_first`)."""
 
 from __future__ import annotations
 
