@@ -670,7 +670,7 @@ MATRIX = {
     ),
     "evaluation settings": (
         lambda x: ("GET", f"/api/projects/{x['project']}/evaluation-settings", None),
-        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
     ),
     "change evaluation settings": (
         lambda x: (
@@ -682,7 +682,7 @@ MATRIX = {
     ),
     "annotators' evaluation": (
         lambda x: ("GET", f"/api/projects/{x['project']}/evaluation", None),
-        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
     ),
     "pause an annotator": (
         lambda x: (
@@ -699,7 +699,7 @@ MATRIX = {
     ),
     "pauses": (
         lambda x: ("GET", f"/api/projects/{x['project']}/pauses", None),
-        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
     ),
     "next to adjudicate": (
         lambda x: ("GET", f"/api/projects/{x['project']}/adjudication/next", None),

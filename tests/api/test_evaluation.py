@@ -91,7 +91,7 @@ def test_settings_defaults_bad_values_and_roles(client, people, pool):
     assert ok["method"] == "onboarding" and ok["min_accuracy"] == 1.0
     assert ok["annotation_limit"] == 40 and ok["use_wilson_lower_bound"] is True
     assert _settings(client, people, pool, annotation_limit=None)["annotation_limit"] is None
-    assert client.get(url, headers=people["reviewer"].headers).status_code == 200
+    assert client.get(url, headers=people["reviewer"].headers).status_code == 403
     assert client.patch(url, json={}, headers=people["reviewer"].headers).status_code == 403
     assert client.get(url, headers=people["annotator"].headers).status_code == 403
 
@@ -244,6 +244,22 @@ def test_poor_onboarding_pauses_with_reason_and_score(client, people, pool):
         f"/api/projects/{pool['project']}/pauses", headers=people["lead"].headers
     ).json()["results"]
     assert [(x["trigger"], x["scored"], x["paused_by"]) for x in rows] == [("auto", 3, None)]
+    # the dashboard's scorecard (JSON and CSV) carries the standing, for leads only
+    url = f"/api/projects/{pool['project']}/dashboard/annotators"
+    row = next(
+        r
+        for r in client.get(url, headers=people["lead"].headers).json()
+        if r["annotator"] == ann.id
+    )
+    assert (row["evaluation"], row["gt_scored"], row["gt_accuracy"]) == ("paused", 3, 0.0)
+    assert row["evaluation_flagged"] is True and row["gt_accuracy_ci"][1] > 0
+    csv = client.get(url + "?format=csv", headers=people["lead"].headers).text.splitlines()
+    header = csv[0].split(",")
+    assert {"evaluation", "evaluation_onboarding", "gt_accuracy", "gt_accuracy_ci"} <= set(header)
+    mine = next(line.split(",") for line in csv[1:] if line.startswith(f"{ann.id},"))
+    assert mine[header.index("evaluation")] == "paused"
+    seen = client.get(url, headers=people["reviewer"].headers).json()
+    assert all(r["evaluation"] is None and r["gt_accuracy"] is None for r in seen)
     # a lead unpauses: evaluation does not overrule them
     r = client.delete(
         f"/api/projects/{pool['project']}/members/{ann.id}/pause", headers=people["lead"].headers
