@@ -332,3 +332,31 @@ def test_reviewers_are_never_paused_by_evaluation(client, people, pool):
         f"/api/projects/{pool['project']}/pauses", headers=people["lead"].headers
     ).json()
     assert listed["count"] == 0
+
+
+def test_onboarding_counts_across_the_annotators_jobs(client, people, pool):
+    """The first N served tasks are GT in whichever of their jobs they ask; one open GT task
+    per job at a time; asking again serves the same one."""
+    ann = people["annotator"]
+    job_a, gt_a = _onboarding_job(client, people, pool)
+    job_b = make_job(client, people, pool, pool["plain"][10:14])
+
+    def gt_b():
+        return {a for t, a in job_aliases(client, job_b["id"]).items() if t in pool["gt"]}
+
+    served_a = _work(client, ann, job_a["id"], gt_a, GT, 2)
+    assert all(n["task"]["id"] in gt_a() for n in served_a)
+    first_b = _next(client, ann, job_b["id"]).json()
+    assert first_b["task"]["id"] in gt_b()
+    assert _next(client, ann, job_b["id"]).json()["task"]["id"] == first_b["task"]["id"]
+    assert _standing(client, people, pool)["onboarding"] == {"done": 2, "of": 3}
+    served_b = _work(client, ann, job_b["id"], gt_b, GT, 2)
+    assert served_b[0]["task"]["id"] == first_b["task"]["id"]
+    assert served_b[1]["task"]["id"] not in gt_b()  # the fourth task is normal work
+    assert _next(client, ann, job_a["id"]).json()["task"]["id"] not in gt_a()
+    got = _standing(client, people, pool)
+    assert got["status"] == "passed" and got["onboarding"] is None and got["scored"] == 3
+    # GT tasks never repeat for the annotator
+    gt_real = [t for t in pool["gt"] if t in job_aliases(client, job_a["id"])]
+    gt_real += [t for t in pool["gt"] if t in job_aliases(client, job_b["id"])]
+    assert len(gt_real) == len(set(gt_real)) == 3

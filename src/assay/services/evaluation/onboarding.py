@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from assay.services.access import Actor, Role
 from assay.services.annotator_work import work_on
+from assay.services.evaluation.pauses import lock_member
 from assay.services.evaluation.settings import ONBOARDING, settings_of
 from assay.services.honeypots import put_first
 from assay.store.evaluation_models import OnboardingServing
@@ -67,6 +68,7 @@ def serve_onboarding(session: Session, actor: Actor, job: Job) -> None:
     cfg = settings_of(project)
     if cfg.method != ONBOARDING:
         return
+    lock_member(session, job.project_id, actor.id)  # two `next` at once serve one GT task
     progress = progress_of(session, job.project_id, [actor.id])[actor.id]
     if progress.served >= cfg.onboarding_tasks or job.id in progress.open_jobs:
         return

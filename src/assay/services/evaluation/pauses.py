@@ -23,6 +23,18 @@ MAX_REASON = 500
 MANUAL, AUTO = "manual", "auto"
 
 
+def lock_member(session: Session, project_id: int, user_id: int) -> None:
+    """Take the row lock of the person's membership (no-op on SQLite, whose writers queue):
+    two requests pausing, unpausing or onboarding one person run one after the other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(ProjectMember.user_id)
+        .where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+        .with_for_update()
+    )
+
+
 def current_pause(session: Session, project_id: int, user_id: int) -> EvaluationPause | None:
     return session.scalars(
         select(EvaluationPause)
@@ -131,6 +143,7 @@ def pause_member(
     authorize(session, actor, Action.EVALUATION_MANAGE, project_id)
     text = _reason(reason)
     _annotator(session, project_id, user_id)
+    lock_member(session, project_id, user_id)
     if current_pause(session, project_id, user_id) is not None:
         raise Conflict(f"User {user_id} is already paused in project {project_id}.")
     pause = EvaluationPause(
@@ -150,6 +163,7 @@ def auto_pause(
     session: Session, project_id: int, user_id: int, reason: str, score: float, scored: int
 ) -> EvaluationPause | None:
     """Evaluation pauses an annotator (nothing when a pause is open already)."""
+    lock_member(session, project_id, user_id)
     if current_pause(session, project_id, user_id) is not None:
         return None
     pause = EvaluationPause(
@@ -172,13 +186,28 @@ def unpause_member(
     """Close the annotator's open pause (kept, with who unpaused and when)."""
     authorize(session, actor, Action.EVALUATION_MANAGE, project_id)
     _annotator(session, project_id, user_id)
+    lock_member(session, project_id, user_id)
     pause = current_pause(session, project_id, user_id)
     if pause is None:
         raise Conflict(f"User {user_id} is not paused in project {project_id}.")
-    pause.unpaused_by_id = actor.id
-    pause.unpaused_at = utcnow()
+    now = utcnow()
+    for open_pause in _open_pauses(session, project_id, user_id):
+        open_pause.unpaused_by_id, open_pause.unpaused_at = actor.id, now
     session.flush()
     return pause
+
+
+def _open_pauses(session: Session, project_id: int, user_id: int) -> list[EvaluationPause]:
+    """Every open pause of the person (one, unless two were taken at the same moment)."""
+    return list(
+        session.scalars(
+            select(EvaluationPause).where(
+                EvaluationPause.project_id == project_id,
+                EvaluationPause.user_id == user_id,
+                EvaluationPause.unpaused_at.is_(None),
+            )
+        )
+    )
 
 
 def list_pauses(
