@@ -213,6 +213,12 @@ def test_onboarding_serves_gt_tasks_first_looking_like_others(client, people, po
     for key in gt_next["task"]:
         assert type(gt_next["task"][key]) is type(plain_next["task"][key]), key
     assert gt_next["task"]["id"] > max(pool["plain"] + pool["gt"])  # an alias, not the real id
+    as_task = [
+        client.get(f"/api/tasks/{n['task']['id']}", headers=ann.headers).json()
+        for n in (gt_next, plain_next)
+    ]
+    assert as_task[0].keys() == as_task[1].keys()
+    assert as_task[0]["annotations"][0].keys() == as_task[1]["annotations"][0].keys()
     st = _standing(client, people, pool)
     assert st["status"] == "passed" and st["scored"] == 3 and st["accuracy"] == 1.0
     assert st["interval"][0] < 1.0 <= st["interval"][1]
