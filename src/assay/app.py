@@ -22,6 +22,7 @@ from assay.api import (
     consensus,
     dashboard,
     dm_views,
+    evaluation,
     exports,
     ground_truth,
     honeypots,
@@ -45,6 +46,7 @@ from assay.http.middleware import (
     SecureCookiesOverHttps,
 )
 from assay.services import background, changes
+from assay.services import evaluation as evaluation_service
 from assay.services.consensus import MERGE_KIND, merge_job
 from assay.services.io.snapshots import SNAPSHOT_KIND, snapshot_job
 from assay.services.quality import RECOMPUTE_KIND, on_labels_changed, recompute_job
@@ -84,6 +86,7 @@ API_ROUTERS = (
     quality.router,
     reviews.router,
     honeypots.router,
+    evaluation.router,
     consensus.router,
     users.router,
     dashboard.router,
@@ -111,6 +114,9 @@ STATIC = common.HERE / "static"
 def wire_services() -> None:
     """Subscribe the change handlers and register the background job kinds (idempotent)."""
     changes.subscribe(on_labels_changed)
+    changes.subscribe(
+        evaluation_service.on_labels_changed
+    )  # after rescoring: reads the fresh scores
     background.register_kind(RECOMPUTE_KIND, recompute_job)
     background.register_kind(MERGE_KIND, merge_job)
     background.register_kind(SNAPSHOT_KIND, snapshot_job)

@@ -110,6 +110,7 @@ def _setup(client, people, project=None):
         "others_gt_annotation": starred["id"],
         "prediction": pred["id"],
         "reviewer": people["reviewer"].id,
+        "annotator2": people["annotator2"].id,
     }
 
 
@@ -666,6 +667,39 @@ MATRIX = {
             "reviewer": 403,
             "annotator": 404,
         },  # staff routes take real ids: her alias names none,
+    ),
+    "evaluation settings": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/evaluation-settings", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "change evaluation settings": (
+        lambda x: (
+            "PATCH",
+            f"/api/projects/{x['project']}/evaluation-settings",
+            {"method": "ongoing"},
+        ),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "annotators' evaluation": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/evaluation", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "pause an annotator": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/members/{x['annotator2']}/pause",
+            {"reason": "too many misses"},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "unpause an annotator": (
+        lambda x: ("DELETE", f"/api/projects/{x['project']}/members/{x['annotator2']}/pause", None),
+        # 409 "not paused": past the role check
+        {"admin": 409, "lead": 409, "reviewer": 403, "annotator": 403},
+    ),
+    "pauses": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/pauses", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
     ),
     "next to adjudicate": (
         lambda x: ("GET", f"/api/projects/{x['project']}/adjudication/next", None),

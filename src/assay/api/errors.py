@@ -21,10 +21,13 @@ log = logging.getLogger("assay.api")
 
 
 def error_response(
-    status: int, detail: str, validation_errors: dict[str, list[str]] | None = None
+    status: int,
+    detail: str,
+    validation_errors: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body = {"status_code": status, "detail": detail, "validation_errors": validation_errors or {}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse({**body, **(extra or {})}, status_code=status)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -50,7 +53,7 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 def _assay(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AssayError)
-    response = error_response(exc.status_code, exc.detail, exc.validation_errors)
+    response = error_response(exc.status_code, exc.detail, exc.validation_errors, exc.extra)
     if exc.status_code == 401:
         response.headers["WWW-Authenticate"] = "Token"
     if isinstance(exc, TooManyRequests):

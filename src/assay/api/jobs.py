@@ -83,7 +83,7 @@ def next_to_annotate(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """The assignee's next task of the job: their rejected work first (`rework`: the
     annotation to fix and why it was rejected), then tasks not yet annotated by them and not
     done. An accepted job answers `closed` with a sentence and no task."""
-    with ctx.read() as s:
+    with ctx.write() as s:  # onboarding may put a GT task into the job (services.evaluation)
         nxt = jobs.next_to_annotate(s, ctx.actor, job_id)
         seen = seen_tasks(s, ctx.actor, [nxt.task.id] if nxt.task else [], job_id)
         out: dict[str, Any] = {

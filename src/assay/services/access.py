@@ -57,6 +57,8 @@ class Action(StrEnum):
     JOB_SUBMIT = "job.submit"  # hand in one's own work on a job and get feedback
     DM_VIEWS_SHARE = "dm_views.share"  # make, change, delete project-wide saved filters
     JOB_ACCEPT = "job.accept"  # accept (close) a job, reopen it; edit in a closed job
+    EVALUATION_VIEW = "evaluation.view"  # evaluation settings, annotators' standing, pauses
+    EVALUATION_MANAGE = "evaluation.manage"  # change evaluation settings, pause and unpause
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -103,6 +105,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.JOB_SUBMIT: _ALL,
     Action.DM_VIEWS_SHARE: _STAFF,
     Action.JOB_ACCEPT: _STAFF,
+    Action.EVALUATION_VIEW: _STAFF,  # GT accuracy on honeypots: as sees_honeypots
+    Action.EVALUATION_MANAGE: _STAFF,
 }
 
 
@@ -142,6 +146,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.JOB_SUBMIT: "hand in jobs",
     Action.DM_VIEWS_SHARE: "make or change the project's shared Data Manager views",
     Action.JOB_ACCEPT: "accept or reopen jobs, or change work in an accepted job",
+    Action.EVALUATION_VIEW: "see annotators' evaluation or pauses",
+    Action.EVALUATION_MANAGE: "change evaluation settings, or pause or unpause annotators",
 }
 
 _ROLE_PLURALS = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AssayError(Exception):
     """Base for errors the caller can act on; the API maps each subclass to one status."""
@@ -12,6 +14,7 @@ class AssayError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.validation_errors = validation_errors or {}
+        self.extra: dict[str, Any] = {}  # more keys of the error's JSON body (e.g. `paused`)
 
 
 class Invalid(AssayError):
@@ -34,6 +37,15 @@ class Forbidden(AssayError):
     """The actor's role does not allow this action."""
 
     status_code = 403
+
+
+class Paused(Forbidden):
+    """The annotator is paused in the project (services.evaluation): `paused` says why, since
+    when and by whom, and the body carries it as `"paused"`."""
+
+    def __init__(self, detail: str, paused: dict[str, Any]):
+        super().__init__(detail)
+        self.extra = {"paused": paused}
 
 
 class NotFound(AssayError):

@@ -1,7 +1,8 @@
 """The My work page: the signed-in person's jobs and the reviews of their annotations.
 
-`GET /me` lists every job they are assigned to (progress, hand-in status, the latest
-attempt's score and hints as the job's feedback page shows them) and, paginated, their
+`GET /me` says first in which projects they are paused (services.evaluation: why, since when,
+by whom, whom to ask), then lists every job they are assigned to (progress, hand-in status,
+the latest attempt's score and hints as the job's feedback page shows them) and, paginated, their
 annotations that have a standing review (`?status=rejected` keeps one verdict). What it may
 show is decided by services.views.my_work.
 """
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from assay.http.params import PageNumber
+from assay.services import evaluation
 from assay.services.views import my_work
 from assay.web.common import MAX_PAGE_SIZE, PAGE_SIZE, PageRoute, pager, reading, render
 from assay.web.feedback import STATUS_TITLES
@@ -41,6 +43,8 @@ def my_work_page(
     status = status or None
     with reading(request) as (s, actor):
         mine = my_work.my_jobs(s, actor)
+        paused = evaluation.current_pauses(s, actor)  # why, since when, by whom, whom to ask
+        held = {project.id for project, _ in paused}
         reviews, pg = my_work.my_reviews(s, actor, status, page, page_size)
         rows = [
             {
@@ -53,7 +57,10 @@ def my_work_page(
                 "latest": m.latest,
                 "attempts_left": m.feedback.attempts_left,
                 "feedback": feedback_url(m.job.id),
-                "annotate": annotate_url(m.job.id) if m.status in ("open", "needs_fixes") else None,
+                "annotate": annotate_url(m.job.id)
+                if m.status in ("open", "needs_fixes") and m.project.id not in held
+                else None,
+                "paused": m.project.id in held,
                 "started": m.done > 0 or bool(m.latest),
             }
             for m in mine
@@ -61,6 +68,7 @@ def my_work_page(
         context = {
             "title": "My work",
             "jobs": rows,
+            "paused": [{"project": project, **info} for project, info in paused],
             "reviews": reviews,
             "verdicts": VERDICT_TITLES,
             "status": status,

@@ -3,7 +3,9 @@
 `GET /people` lists users for admins and leads (services.users decides who may); admins add
 people (the new API token is shown once, on the answer to that POST), change roles and
 deactivate or reactivate them. `GET /projects/{id}/members` lists a project's members; those
-who may manage members add people by email and remove them (labels stay). Every POST carries
+who may manage members add people by email and remove them (labels stay); the annotators'
+evaluation standing is shown to those who may read it (services.evaluation), and leads pause
+(with a reason) and unpause annotators there. Every POST carries
 the session's CSRF token. A rule the service refuses (the last active admin, a taken or
 malformed email, an unknown person) comes back as the page with the service's sentence;
 Forbidden and NotFound about the page itself stay the plain error page.
@@ -18,7 +20,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from assay.http.params import Id
-from assay.services import projects, users
+from assay.services import evaluation, projects, users
 from assay.services.access import Action, Role
 from assay.services.errors import AssayError, Forbidden, Unauthorized
 from assay.web.common import PageRoute, reading, render, writing
@@ -155,17 +157,28 @@ def _members(
             if manages
             else []
         )
+        standing = (
+            {st.user_id: st for st in evaluation.standings(s, actor, project_id)}
+            if actor.may(Action.EVALUATION_VIEW)
+            else None
+        )
         added = request.query_params.get("added")
         notice = None
         if added is not None:
             notice = next((f"Added {u.email}." for u in members if str(u.id) == added), None)
         elif "removed" in request.query_params:
             notice = "Removed from the project; their labels stay."
+        elif "paused" in request.query_params:
+            notice = "Paused: they keep reading their work but take no new tasks."
+        elif "unpaused" in request.query_params:
+            notice = "Unpaused: they can take tasks again."
         context = {
             "title": f"Members · {project.title or f'Project {project.id}'}",
             "project": project,
             "members": members,
             "manages": manages,
+            "standing": standing,
+            "pauses": actor.may(Action.EVALUATION_MANAGE),
             "candidates": candidates,
             "me": actor.id,
             "error": error,
@@ -218,3 +231,40 @@ def remove_member(
             raise
         return _members(request, project_id, error=exc.detail, status_code=exc.status_code)
     return RedirectResponse(f"{members_url(project_id)}?removed=1", status_code=303)
+
+
+@router.post("/projects/{project_id}/members/{user_id}/pause")
+def pause_member(
+    request: Request,
+    project_id: Id,
+    user_id: Id,
+    reason: str = Form(""),
+    submitted_csrf: str = Form("", alias="csrf_token"),
+) -> Response:
+    """Pause an annotator of the project, with the reason they will be shown."""
+    try:
+        with writing(request, submitted_csrf) as (s, actor):
+            evaluation.pause_member(s, actor, project_id, user_id, reason)
+    except AssayError as exc:
+        if not _shown(exc):
+            raise
+        return _members(request, project_id, error=exc.detail, status_code=exc.status_code)
+    return RedirectResponse(f"{members_url(project_id)}?paused={user_id}", status_code=303)
+
+
+@router.post("/projects/{project_id}/members/{user_id}/unpause")
+def unpause_member(
+    request: Request,
+    project_id: Id,
+    user_id: Id,
+    submitted_csrf: str = Form("", alias="csrf_token"),
+) -> Response:
+    """Unpause: the pause is kept in the project's list, closed by the actor."""
+    try:
+        with writing(request, submitted_csrf) as (s, actor):
+            evaluation.unpause_member(s, actor, project_id, user_id)
+    except AssayError as exc:
+        if not _shown(exc):
+            raise
+        return _members(request, project_id, error=exc.detail, status_code=exc.status_code)
+    return RedirectResponse(f"{members_url(project_id)}?unpaused={user_id}", status_code=303)

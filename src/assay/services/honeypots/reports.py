@@ -150,6 +150,25 @@ def accuracy_by_annotator(weeks: WeeklySums) -> dict[int, tuple[int, float]]:
     return out
 
 
+def answer_sums(
+    session: Session, project_id: int, user_ids: list[int]
+) -> dict[int, tuple[int, float]]:
+    """Each of these annotators' (honeypot answers scored, sum of their accuracies): their GT
+    accuracy as evaluation (services.evaluation) reads it, in one query."""
+    if not user_ids:
+        return {}
+    sums: dict[int, tuple[int, float]] = {}
+    for _task, key, _at, accuracy in session.execute(
+        _honeypot_answer_scores().where(
+            QualityScore.project_id == project_id,
+            QualityScore.subject_key.in_([str(u) for u in user_ids]),
+        )
+    ):
+        n, total = sums.get(int(key), (0, 0.0))
+        sums[int(key)] = (n + 1, total + float(accuracy))
+    return sums
+
+
 def weekly_accuracy(session: Session, project_id: int) -> WeeklySums:
     """Annotator -> Monday of the week -> [honeypot answers scored, accuracy sum]."""
     return weekly_sums(

@@ -4,7 +4,9 @@ A job gets `per_job` honeypots at random positions when it is created (or reroll
 starts): least exposed first, the difficulty mix choosing among equally exposed ones (`pick`),
 never one an assignee has already seen, and none whose GT is under suspicion (an undecided
 suspect scoring at least `SUSPECT_THRESHOLD`, services.suspects) until the lead confirms or
-dismisses it. A honeypot that reaches `max_exposures` retires (kept, restorable)."""
+dismisses it. A honeypot that reaches `max_exposures` retires (kept, restorable). An
+onboarding annotator's GT tasks (services.evaluation) are chosen by the same rules, one at a
+time, into a job that has started (`put_first`)."""
 
 from __future__ import annotations
 
@@ -121,6 +123,21 @@ def choose(
     k = cfg.count_for(len(job_task_ids))
     if k <= 0:
         return []
+    candidates = _candidates(session, project_id, job_task_ids, assignee_ids, job_id)
+    if not candidates:
+        return []
+    return pick(candidates, _largest_remainder(cfg.difficulty_mix, k), k, rng)
+
+
+def _candidates(
+    session: Session,
+    project_id: int,
+    job_task_ids: list[int],
+    assignee_ids: list[int],
+    job_id: int | None,
+) -> list[tuple[int, str, int]]:
+    """(task, difficulty, exposures) of the active honeypots a job may get: none an assignee
+    has seen, none under suspicion, none already in the job."""
     excluded = (
         set(job_task_ids)
         | _seen_by(session, assignee_ids, project_id, job_id)
@@ -139,8 +156,43 @@ def choose(
         return []
     derived = derived_difficulties(session, [t for t, d in pool if d is None])
     exposures = exposure_counts(session, [t for t, _ in pool])
-    candidates = [(t, d or derived[t], exposures.get(t, 0)) for t, d in pool]
-    return pick(candidates, _largest_remainder(cfg.difficulty_mix, k), k, rng)
+    return [(t, d or derived[t], exposures.get(t, 0)) for t, d in pool]
+
+
+def put_first(session: Session, job: Job, rng: random.Random | None = None) -> int | None:
+    """One more honeypot for a job, put before its other tasks so that its queue serves it
+    next (an annotator's onboarding, services.evaluation): chosen as `choose` chooses (least
+    exposed first, the difficulty mix, nothing an assignee has seen or under suspicion),
+    given an alias like every task of a job, its exposure counted for the job's assignees.
+    None when the pool has nothing left for them."""
+    rng = rng or _rng
+    project = session.get(Project, job.project_id)
+    assert project is not None
+    in_job = list(session.scalars(select(JobTask.task_id).where(JobTask.job_id == job.id)))
+    assignees = list(
+        session.scalars(select(JobAssignee.user_id).where(JobAssignee.job_id == job.id))
+    )
+    candidates = _candidates(session, job.project_id, in_job, assignees, job.id)
+    mix = settings_of(project).difficulty_mix
+    chosen = pick(candidates, _largest_remainder(mix, 1), 1, rng)
+    if not chosen:
+        return None
+    first = session.scalar(select(func.min(JobTask.position)).where(JobTask.job_id == job.id))
+    session.execute(
+        insert(JobTask),
+        [
+            {
+                "job_id": job.id,
+                "task_id": chosen[0],
+                "position": (first or 0) - 1,
+                "is_honeypot": True,
+                "alias": new_aliases(session, 1)[0],
+            }
+        ],
+    )
+    record_exposures(session, job, chosen, assignees)
+    session.flush()
+    return chosen[0]
 
 
 def pick(

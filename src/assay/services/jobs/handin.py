@@ -14,7 +14,7 @@ from assay.services.errors import Conflict, Invalid
 from assay.services.honeypots.answers import score_answers
 from assay.services.honeypots.settings import settings_of
 from assay.services.jobs.lookup import get_job, is_assignee, job_task_ids
-from assay.services.jobs.queue import next_to_annotate
+from assay.services.jobs.queue import remaining_by_job
 from assay.services.projects import quality_settings_of
 from assay.store.models import (
     Job,
@@ -71,7 +71,7 @@ def submit_job(session: Session, actor: Actor, job_id: int) -> Feedback:
     if fb.status == "to_lead":
         raise Conflict(f"Job {job.id} went to a lead after {len(before)} attempts.")
     # Unannotated tasks are refused, not scored as empty answers: no attempt is used up.
-    remaining = next_to_annotate(session, actor, job.id).remaining
+    remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
     if remaining:
         total = len(job_task_ids(session, job.id))
         raise Conflict(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from assay.services import rework
+from assay.services import evaluation, rework
 from assay.services.access import Actor
 from assay.services.annotator_work import work_on
 from assay.services.errors import Forbidden, Invalid
@@ -112,14 +112,20 @@ def next_to_annotate(session: Session, actor: Actor, job_id: int) -> NextTask:
     """The assignee's next task: their rejected work first (with the rejection and the
     annotation to fix), then their queue (see `_queue`); how many remain for them.
 
+    Evaluation comes first (services.evaluation): a paused annotator, or one at the
+    annotation limit, is refused (Paused / Forbidden); an onboarding one gets a GT task put
+    at the front of the job (so this may write: ask it in a writing session).
+
     With replicas, two assignees asking at once may both get a task that needs one more
     replica; both answers are kept (the task then has one replica too many), no reservation.
     """
     job = get_job(session, actor, job_id)
     if not is_assignee(session, job.id, actor.id):
         raise Invalid.field("job", f"you are not an assignee of job {job.id}")
+    evaluation.require_may_annotate(session, actor, job.project_id)
     if job.accepted_at is not None:
         return NextTask(None, 0, closed=True)
+    evaluation.serve_onboarding(session, actor, job)
     remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
     again = _rework(session, [job.id], actor.id)
     if again:

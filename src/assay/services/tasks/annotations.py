@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.services import changes, jobs, rework
+from assay.services import changes, evaluation, jobs, rework
 from assay.services import ground_truth as _gt
 from assay.services.access import (
     Action,
@@ -87,6 +87,7 @@ def create_annotation(
     task, named_job = resolve_task(session, actor, task_id)
     job_id = named_job if job_id is None else job_id
     authorize(session, actor, Action.ANNOTATION_CREATE, task.project_id)
+    evaluation.require_may_annotate(session, actor, task.project_id)  # paused, at the limit
     if ground_truth:
         authorize(session, actor, Action.GROUND_TRUTH_CHANGE, task.project_id)
         # The star's lock order (task row, then annotation rows), taken before the insert:

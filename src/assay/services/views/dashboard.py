@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from assay.metrics import wilson_interval
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
-from assay.services import authors, honeypots, quality
+from assay.services import authors, evaluation, honeypots, quality
 from assay.services.access import Action, Actor, authorize, sees_honeypots
 from assay.services.annotator_work import AUTHORS_WORK, COUNTED
 from assay.services.quality.tables import group_row, number
@@ -271,9 +271,15 @@ def performance_rows(
     project = session.get(Project, project_id)
     hourly_rate = project.hourly_rate if project is not None else None
     rows = []
+    standing = (
+        {st.user_id: st for st in evaluation.standings(session, actor, project_id)}
+        if actor.may(Action.EVALUATION_VIEW)
+        else {}
+    )  # GT accuracy on honeypots: leads and admins only, as honeypot accuracy
     for r in annotator_performance(session, actor, project_id, agreement, honeypot_weeks):
         q = group_row(r.quality) if r.quality else {}
         ci = r.accuracy_ci
+        st = standing.get(r.user_id)
         rows.append(
             {
                 "annotator": r.user_id,
@@ -309,9 +315,26 @@ def performance_rows(
                 "median_time_to_acceptance": (
                     r.rework.median_time_to_acceptance if r.rework else None
                 ),
+                **_evaluation_columns(st),
             }
         )
     return rows
+
+
+def _evaluation_columns(st: evaluation.Standing | None) -> dict[str, Any]:
+    """The scorecard's evaluation columns (services.evaluation): status, onboarding progress
+    ("n/N"), flag, GT answers scored, GT accuracy and its Wilson 95 % interval; empty for
+    people who are not evaluated (not annotators) and for readers who may not see them."""
+    return {
+        "evaluation": st.status if st else None,
+        "evaluation_onboarding": f"{st.onboarding[0]}/{st.onboarding[1]}"
+        if st and st.onboarding
+        else None,
+        "evaluation_flagged": st.flagged if st else None,
+        "gt_scored": st.scored if st else None,
+        "gt_accuracy": st.accuracy if st else None,
+        "gt_accuracy_ci": list(st.interval) if st and st.interval else [None, None],
+    }
 
 
 def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
