@@ -109,6 +109,8 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "project": dm["project"],
         "filter": None,
         "review_status": None,
+        "view": None,
+        "ordering": None,
         "total": 7,
         "sample_url": f"/api/projects/{dm['project']}/ground-truth/sample",
         "jobs_url": f"/projects/{dm['project']}/jobs",
