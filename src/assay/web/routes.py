@@ -270,7 +270,7 @@ REVIEW_FILTERS = (
 FILTER_PARAMS = ("page_size", "ground_truth", "review_status", "view", "ordering")
 # The table's orderings (Label Studio's `ordering`); real times only for those who see them.
 ORDERINGS = (
-    ("", "Task ↑"),
+    ("tasks:id", "Task ↑"),
     ("-tasks:id", "Task ↓"),
     ("-tasks:total_annotations", "Most annotations"),
     ("tasks:total_annotations", "Fewest annotations"),
@@ -306,7 +306,7 @@ def _view_tabs(
 
 def _ordering_of(view: SavedView | None) -> str:
     ordering = view.data.get("ordering") if view else None
-    return ordering[0] if ordering else ""
+    return ordering[0] if ordering else "tasks:id"
 
 
 def _orderings(actor: Actor, current: str) -> list[tuple[str, str]]:

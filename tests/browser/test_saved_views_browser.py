@@ -1,0 +1,161 @@
+"""Saved views in the data manager (issue #18 item 2), in Chromium: tabs above the task table,
+a lead's project-wide view for every member, a personal view for its owner only, the selected
+view kept on reload, and rename / delete only where one may change the view."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+import chromium
+from builders import HONEYPOT_GT, import_tasks
+from chromium import sign_in
+
+pytestmark = chromium.marks
+
+IMAGE = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+
+def _tasks(client, people, project) -> list[int]:
+    """Five tasks, the first three with a GT."""
+    items = [
+        {"data": {"image": IMAGE}, "annotations": [{"result": HONEYPOT_GT, "ground_truth": True}]}
+        for _ in range(3)
+    ] + [{"data": {"image": IMAGE}} for _ in range(2)]
+    return import_tasks(client, people["lead"], project["id"], items)
+
+
+def _rows(page) -> list[int]:
+    rows = page.locator("#dm-table tbody tr")
+    return [int(rows.nth(i).get_attribute("data-task")) for i in range(rows.count())]
+
+
+def _tabs(page) -> list[str]:
+    return [t.strip() for t in page.locator(".dm-view-tabs a").all_inner_texts()]
+
+
+def _open(page, live_server, person, path) -> None:
+    sign_in(page, live_server, person, path)
+    page.wait_for_selector("body[data-dm-views-ready=true]")
+
+
+def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload_keeps_it(
+    live_server, client, people, project
+):
+    ids = _tasks(client, people, project)
+    home = f"/projects/{project['id']}"
+    with chromium.new_page(1440, 900) as page:
+        _open(page, live_server, people["lead"], home)
+        assert _tabs(page) == ["All tasks"]
+        page.get_by_role("link", name="Has GT").click()
+        page.get_by_label("Order").select_option("-tasks:id")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_selector("body[data-dm-views-ready=true]")
+        assert _rows(page) == [ids[2], ids[1], ids[0]]
+        page.get_by_role("button", name="Save view…").click()
+        dialog = page.locator("#dm-view-save-dialog")
+        dialog.get_by_label("Name").fill("Checked, newest")
+        dialog.get_by_label("Every member of the project").check()
+        chromium.shot(page, "dm-save-view")
+        dialog.get_by_role("button", name="Save view").click()
+        page.wait_for_url(re.compile(r"\?view=\d+$"))
+        expect(page.locator(".dm-view-tabs a[aria-current=page]")).to_have_text("Checked, newest")
+        assert _tabs(page) == ["All tasks", "Checked, newest"]  # not marked personal
+        assert _rows(page) == [ids[2], ids[1], ids[0]]
+        expect(page.get_by_role("button", name="Rename view…")).to_be_visible()
+        expect(page.get_by_role("button", name="Delete view…")).to_be_visible()
+        shared_url = page.url
+
+        # the reviewer sees the tab, applies it, may not change it, and saves only for herself
+        page.context.clear_cookies()
+        _open(page, live_server, people["reviewer"], home)
+        assert _tabs(page) == ["All tasks", "Checked, newest"]
+        assert _rows(page) == ids
+        page.get_by_role("link", name="Checked, newest").click()
+        page.wait_for_url(shared_url)
+        assert _rows(page) == [ids[2], ids[1], ids[0]]
+        expect(page.get_by_role("button", name="Rename view…")).to_have_count(0)
+        expect(page.get_by_role("button", name="Delete view…")).to_have_count(0)
+        page.get_by_label("Order").select_option("tasks:id")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_selector("body[data-dm-views-ready=true]")
+        page.get_by_role("button", name="Save view…").click()
+        dialog = page.locator("#dm-view-save-dialog")
+        expect(dialog.get_by_label("Every member of the project")).to_have_count(0)
+        dialog.get_by_label("Name").fill("Mine")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"\?view=\d+$"))
+        assert _tabs(page) == ["All tasks", "Checked, newest", "Mine personal"]
+        assert _rows(page) == [ids[0], ids[1], ids[2]]  # GT only, in task order
+        mine_url = page.url
+        page.reload()
+        page.wait_for_selector("body[data-dm-views-ready=true]")
+        expect(page.locator(".dm-view-tabs a[aria-current=page]")).to_have_text("Mine personal")
+        assert _rows(page) == [ids[0], ids[1], ids[2]]
+
+        # rename it from the keyboard; a refusal of the API shows in the dialog
+        page.get_by_role("button", name="Rename view…").focus()
+        page.keyboard.press("Enter")
+        dialog = page.locator("#dm-view-rename-dialog")
+        expect(dialog.get_by_label("Name")).to_have_value("Mine")
+        dialog.get_by_label("Name").fill("GT first")
+        dialog.get_by_role("button", name="Rename").click()
+        expect(page.locator(".dm-view-tabs a[aria-current=page]")).to_have_text("GT first personal")
+
+        # the lead does not see the reviewer's personal view, nor open it by its address
+        page.context.clear_cookies()
+        _open(page, live_server, people["lead"], home)
+        assert _tabs(page) == ["All tasks", "Checked, newest"]
+        assert page.goto(mine_url).status == 404
+
+        # her view is deleted elsewhere: her stale page says so when she acts on it
+        page.context.clear_cookies()
+        _open(page, live_server, people["reviewer"], mine_url.removeprefix(live_server))
+        view = mine_url.rsplit("=", 1)[1]
+        r = client.delete(f"/api/dm/views/{view}", headers=people["reviewer"].headers)
+        assert r.status_code == 204
+        page.get_by_role("button", name="Rename view…").click()
+        dialog = page.locator("#dm-view-rename-dialog")
+        dialog.get_by_role("button", name="Rename").click()
+        expect(dialog.locator("[data-error]")).to_have_text(f"View {view} not found.")
+        dialog.get_by_role("button", name="Cancel").click()
+        page.goto(f"{live_server}{home}")
+        assert _tabs(page) == ["All tasks", "Checked, newest"]
+
+
+def test_an_annotator_sees_project_views_without_changing_them_and_deletes_her_own(
+    live_server, client, people, project
+):
+    _tasks(client, people, project)
+    r = client.post(
+        "/api/dm/views",
+        json={"project": project["id"], "scope": "project",
+              "data": {"title": "Newest", "ordering": ["-tasks:id"]}},
+        headers=people["lead"].headers,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    home = f"/projects/{project['id']}"
+    with chromium.new_page(1440, 900) as page:
+        _open(page, live_server, people["annotator"], home)
+        assert _tabs(page) == ["All tasks", "Newest"]
+        # no real times to order by for an annotator
+        options = page.locator("#dm-ordering option").all_inner_texts()
+        assert "Newest first" not in options and "Task ↓" in options
+        page.get_by_role("link", name="Newest").click()
+        expect(page.locator("#dm-ordering")).to_have_value("-tasks:id")
+        expect(page.get_by_role("button", name="Rename view…")).to_have_count(0)
+        page.get_by_role("button", name="Save view…").click()
+        dialog = page.locator("#dm-view-save-dialog")
+        dialog.get_by_label("Name").fill("My newest")
+        dialog.get_by_role("button", name="Save view").click()
+        page.wait_for_url(re.compile(r"\?view=\d+$"))
+        assert _tabs(page) == ["All tasks", "Newest", "My newest personal"]
+        page.get_by_role("button", name="Delete view…").click()
+        page.locator("#dm-view-delete-dialog").get_by_role("button", name="Delete view").click()
+        page.wait_for_url(f"{live_server}{home}")
+        assert _tabs(page) == ["All tasks", "Newest"]
+
+        page.context.clear_cookies()
+        _open(page, live_server, people["annotator2"], home)
+        assert _tabs(page) == ["All tasks", "Newest"]
