@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -135,7 +136,8 @@ def project_page(
         )
         if ordering is not None:
             query = replace(query, ordering=dm_filters.parse_ordering([ordering], "ordering"))
-        listing = task_list.list_tasks(
+        listing_of = partial(
+            task_list.list_tasks,
             s,
             actor,
             project_id,
@@ -143,8 +145,16 @@ def project_page(
             page_size,
             has_ground_truth=ground_truth,
             review_status=review_status,
-            query=query,
         )
+        refusal = None
+        try:
+            listing = listing_of(query=query)
+        except Forbidden as exc:
+            if current is None:
+                raise
+            # a project-wide view may filter by what this member may not (an annotator, GT):
+            # the tab stays, the table says why it is empty
+            listing, refusal = listing_of(), exc.detail
         header = task_table.table_header(s, actor, project_id)
         task_ids = [t.id for t in listing.tasks]
         sees_gt = sees_ground_truth(actor)
@@ -176,6 +186,7 @@ def project_page(
                 "honeypot": pool.get(t.id),
             }
             for t in listing.tasks
+            if refusal is None
         ]
         members = projects.list_members(s, actor, project_id) if changes_gt else []
         covered = annotator_coverage(s, actor, project_id) if changes_gt else {}
@@ -214,6 +225,7 @@ def project_page(
             "views": _view_tabs(request, views, current, actor),
             "all_views_url": _filter_url(request, "view", None, keep=("page_size",)),
             "current_view": current,
+            "view_refusal": refusal,
             "request_params": request.query_params,
             "orderings": _orderings(actor, ordering or _ordering_of(current)),
             "ordering": ordering or _ordering_of(current),
