@@ -31,8 +31,16 @@ def _rows(page) -> list[int]:
     return [int(rows.nth(i).get_attribute("data-task")) for i in range(rows.count())]
 
 
-def _tabs(page) -> list[str]:
-    return [t.strip() for t in page.locator(".dm-view-tabs a").all_inner_texts()]
+def _expect_tabs(page, names: list[str]) -> None:
+    expect(page.locator(".dm-view-tabs a")).to_have_text(names)
+
+
+def _save(page, dialog) -> None:
+    """Submit the Save view dialog and wait for the new view's page."""
+    before = page.url
+    dialog.get_by_role("button", name="Save view").click()
+    page.wait_for_url(lambda url: url != before and "?view=" in url)
+    page.wait_for_selector("body[data-dm-views-ready=true]")
 
 
 def _open(page, live_server, person, path) -> None:
@@ -47,21 +55,21 @@ def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload
     home = f"/projects/{project['id']}"
     with chromium.new_page(1440, 900) as page:
         _open(page, live_server, people["lead"], home)
-        assert _tabs(page) == ["All tasks"]
+        _expect_tabs(page, ["All tasks"])
         page.get_by_role("link", name="Has GT").click()
+        page.wait_for_url(lambda url: "ground_truth=true" in url)
         page.get_by_label("Order").select_option("-tasks:id")
         page.get_by_role("button", name="Apply").click()
-        page.wait_for_selector("body[data-dm-views-ready=true]")
+        page.wait_for_url(lambda url: "ordering=-tasks%3Aid" in url)
         assert _rows(page) == [ids[2], ids[1], ids[0]]
         page.get_by_role("button", name="Save view…").click()
         dialog = page.locator("#dm-view-save-dialog")
         dialog.get_by_label("Name").fill("Checked, newest")
         dialog.get_by_label("Every member of the project").check()
         chromium.shot(page, "dm-save-view")
-        dialog.get_by_role("button", name="Save view").click()
-        page.wait_for_url(re.compile(r"\?view=\d+$"))
+        _save(page, dialog)
         expect(page.locator(".dm-view-tabs a[aria-current=page]")).to_have_text("Checked, newest")
-        assert _tabs(page) == ["All tasks", "Checked, newest"]  # not marked personal
+        _expect_tabs(page, ["All tasks", "Checked, newest"])
         assert _rows(page) == [ids[2], ids[1], ids[0]]
         expect(page.get_by_role("button", name="Rename view…")).to_be_visible()
         expect(page.get_by_role("button", name="Delete view…")).to_be_visible()
@@ -70,7 +78,7 @@ def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload
         # the reviewer sees the tab, applies it, may not change it, and saves only for herself
         page.context.clear_cookies()
         _open(page, live_server, people["reviewer"], home)
-        assert _tabs(page) == ["All tasks", "Checked, newest"]
+        _expect_tabs(page, ["All tasks", "Checked, newest"])
         assert _rows(page) == ids
         page.get_by_role("link", name="Checked, newest").click()
         page.wait_for_url(shared_url)
@@ -79,14 +87,15 @@ def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload
         expect(page.get_by_role("button", name="Delete view…")).to_have_count(0)
         page.get_by_label("Order").select_option("tasks:id")
         page.get_by_role("button", name="Apply").click()
-        page.wait_for_selector("body[data-dm-views-ready=true]")
+        page.wait_for_url(lambda url: "ordering=tasks%3Aid" in url)
         page.get_by_role("button", name="Save view…").click()
         dialog = page.locator("#dm-view-save-dialog")
         expect(dialog.get_by_label("Every member of the project")).to_have_count(0)
         dialog.get_by_label("Name").fill("Mine")
+        before = page.url
         page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"\?view=\d+$"))
-        assert _tabs(page) == ["All tasks", "Checked, newest", "Mine personal"]
+        page.wait_for_url(lambda url: url != before and "?view=" in url)
+        _expect_tabs(page, ["All tasks", "Checked, newest", "Mine personal"])
         assert _rows(page) == [ids[0], ids[1], ids[2]]  # GT only, in task order
         mine_url = page.url
         page.reload()
@@ -106,7 +115,7 @@ def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload
         # the lead does not see the reviewer's personal view, nor open it by its address
         page.context.clear_cookies()
         _open(page, live_server, people["lead"], home)
-        assert _tabs(page) == ["All tasks", "Checked, newest"]
+        _expect_tabs(page, ["All tasks", "Checked, newest"])
         assert page.goto(mine_url).status == 404
 
         # her view is deleted elsewhere: her stale page says so when she acts on it
@@ -121,7 +130,7 @@ def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload
         expect(dialog.locator("[data-error]")).to_have_text(f"View {view} not found.")
         dialog.get_by_role("button", name="Cancel").click()
         page.goto(f"{live_server}{home}")
-        assert _tabs(page) == ["All tasks", "Checked, newest"]
+        _expect_tabs(page, ["All tasks", "Checked, newest"])
 
 
 def test_an_annotator_sees_project_views_without_changing_them_and_deletes_her_own(
@@ -138,24 +147,24 @@ def test_an_annotator_sees_project_views_without_changing_them_and_deletes_her_o
     home = f"/projects/{project['id']}"
     with chromium.new_page(1440, 900) as page:
         _open(page, live_server, people["annotator"], home)
-        assert _tabs(page) == ["All tasks", "Newest"]
+        _expect_tabs(page, ["All tasks", "Newest"])
         # no real times to order by for an annotator
         options = page.locator("#dm-ordering option").all_inner_texts()
         assert "Newest first" not in options and "Task ↓" in options
         page.get_by_role("link", name="Newest").click()
+        page.wait_for_url(re.compile(r"\?view=\d+$"))
         expect(page.locator("#dm-ordering")).to_have_value("-tasks:id")
         expect(page.get_by_role("button", name="Rename view…")).to_have_count(0)
         page.get_by_role("button", name="Save view…").click()
         dialog = page.locator("#dm-view-save-dialog")
         dialog.get_by_label("Name").fill("My newest")
-        dialog.get_by_role("button", name="Save view").click()
-        page.wait_for_url(re.compile(r"\?view=\d+$"))
-        assert _tabs(page) == ["All tasks", "Newest", "My newest personal"]
+        _save(page, dialog)
+        _expect_tabs(page, ["All tasks", "Newest", "My newest personal"])
         page.get_by_role("button", name="Delete view…").click()
         page.locator("#dm-view-delete-dialog").get_by_role("button", name="Delete view").click()
         page.wait_for_url(f"{live_server}{home}")
-        assert _tabs(page) == ["All tasks", "Newest"]
+        _expect_tabs(page, ["All tasks", "Newest"])
 
         page.context.clear_cookies()
         _open(page, live_server, people["annotator2"], home)
-        assert _tabs(page) == ["All tasks", "Newest"]
+        _expect_tabs(page, ["All tasks", "Newest"])
