@@ -75,6 +75,21 @@ def test_a_leads_project_view_is_everyones_a_personal_view_its_owners_and_reload
         expect(page.get_by_role("button", name="Delete view…")).to_be_visible()
         shared_url = page.url
 
+        # "select all" under a view selects the view's tasks, on every page
+        page.goto(f"{shared_url}&page_size=2")
+        page.wait_for_selector("body[data-dm-ready=true]")
+        page.get_by_label("Select all tasks on this page").check()
+        page.get_by_role("button", name="Select all 3 tasks in this view").click()
+        expect(page.locator("#dm-banner-text")).to_have_text(
+            "All 3 tasks in this view are selected."
+        )
+        page.click("#dm-actions")
+        page.get_by_role("button", name="Remove from honeypots…").click()
+        page.click("#dm-confirm-run")
+        expect(page.locator("#dm-message")).to_have_text(
+            "Remove from honeypots: 0 changed, 0 unchanged, 3 skipped (of 3 selected tasks)."
+        )
+
         # the reviewer sees the tab, applies it, may not change it, and saves only for herself
         page.context.clear_cookies()
         _open(page, live_server, people["reviewer"], home)

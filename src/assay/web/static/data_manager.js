@@ -17,13 +17,13 @@
   const storageKey =
     `assay.dm.${data.project}.${data.filter === null ? "all" : data.filter}` +
     `.${data.review_status || "any"}.${data.view === null ? "all" : data.view}`;
-  const scope = {
-    null: "in the project",
-    true: "with ground truth",
-    false: "without ground truth",
-  }[String(data.filter)] +
-    (data.review_status ? " under this review filter" : "") +
-    (data.view !== null ? " in this view" : "");
+  const scope = [
+    { true: "with ground truth", false: "without ground truth" }[String(data.filter)],
+    data.review_status ? "under this review filter" : null,
+    data.view !== null ? "in this view" : null,
+  ]
+    .filter(Boolean)
+    .join(" ") || "in the project";
   const table = document.getElementById("dm-table");
   const counts = document.getElementById("dm-counts");
   const selectedText = document.getElementById("dm-selected");
