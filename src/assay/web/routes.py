@@ -19,7 +19,7 @@ from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from assay.services.ground_truth import annotator_coverage
-from assay.services.task_aliases import knows_aliases, seen_tasks
+from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import ls_json
 from assay.services.views import dm_filters, saved_views, task_list, task_table
 from assay.store.models import Annotation, Prediction, SavedView
@@ -280,14 +280,15 @@ REVIEW_FILTERS = (
 
 
 FILTER_PARAMS = ("page_size", "ground_truth", "review_status", "view", "ordering")
-# The table's orderings (Label Studio's `ordering`); real times only for those who see them.
+# The table's orderings (Label Studio's `ordering`), each offered to those who may use it.
 ORDERINGS = (
     ("tasks:id", "Task ↑"),
     ("-tasks:id", "Task ↓"),
     ("-tasks:total_annotations", "Most annotations"),
     ("tasks:total_annotations", "Fewest annotations"),
+    ("-tasks:created_at", "Newest first"),
+    ("tasks:created_at", "Oldest first"),
 )
-TIME_ORDERINGS = (("-tasks:created_at", "Newest first"), ("tasks:created_at", "Oldest first"))
 
 
 def _filter_url(
@@ -323,7 +324,11 @@ def _ordering_of(view: SavedView | None) -> str:
 
 def _orderings(actor: Actor, current: str) -> list[tuple[str, str]]:
     """The ordering choices, the current one among them even when a view brought another."""
-    out = list(ORDERINGS) + ([] if knows_aliases(actor) else list(TIME_ORDERINGS))
+    out = [
+        (value, label)
+        for value, label in ORDERINGS
+        if dm_filters.may_use(actor, value.lstrip("-").removeprefix(dm_filters.ORDER_PREFIX))
+    ]
     if current not in {value for value, _ in out}:
         out.append((current, current))
     return out
