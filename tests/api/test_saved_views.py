@@ -150,3 +150,26 @@ def test_deleting_a_view_keeps_its_row(client, db, people, project):
     with db.session() as s:
         row = s.scalar(select(SavedView).where(SavedView.id == view["id"]))
         assert row.deleted_at is not None and row.data["title"] == "gone soon"
+
+
+def test_each_view_says_whether_the_caller_may_change_it(client, people, project):
+    ann, lead, admin = people["annotator"], people["lead"], people["admin"]
+    shared = _view(client, lead, project, "shared", scope="project")
+    mine = _view(client, ann, project, "mine")
+    assert mine["can_change"] is True and shared["can_change"] is True
+
+    def can_change(person):
+        r = client.get(f"/api/dm/views?project={project['id']}", headers=person.headers)
+        return {v["data"]["title"]: v["can_change"] for v in r.json()}
+
+    assert can_change(ann) == {"shared": False, "mine": True}
+    assert can_change(people["reviewer"]) == {"shared": False}
+    assert can_change(admin) == {"shared": True}
+    got = client.get(f"/api/dm/views/{shared['id']}", headers=ann.headers).json()
+    assert got["can_change"] is False
+    # what can_change promises holds: the annotator's change is refused, the lead's is not
+    body = {"data": {"title": "renamed"}}
+    r = client.patch(f"/api/dm/views/{shared['id']}", json=body, headers=ann.headers)
+    assert r.status_code == 403
+    r = client.patch(f"/api/dm/views/{shared['id']}", json=body, headers=lead.headers)
+    assert r.status_code == 200 and r.json()["can_change"] is True

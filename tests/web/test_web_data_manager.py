@@ -109,6 +109,8 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "project": dm["project"],
         "filter": None,
         "review_status": None,
+        "view": None,
+        "ordering": None,
         "total": 7,
         "sample_url": f"/api/projects/{dm['project']}/ground-truth/sample",
         "jobs_url": f"/projects/{dm['project']}/jobs",
@@ -384,3 +386,106 @@ def test_task_page_star_buttons_for_lead_state_for_reviewer_nothing_for_annotato
     annotator = signed_in(people["annotator"]).get(f"/tasks/{task_id}").text
     assert 'class="star' not in annotator and ">GT<" not in annotator
     assert '"ground_truth": true' not in annotator
+
+
+GT_ITEM = {"filter": "filter:tasks:ground_truth", "operator": "equal", "type": "Boolean"}
+VIEW_TAB_RE = re.compile(r'<a href="([^"]+)" data-view="(\d+)"( aria-current="page")?[^>]*>([^<]+)')
+
+
+def _saved_view(client, person, project_id, scope, **data) -> int:
+    body = {"project": project_id, "scope": scope, "data": data}
+    r = client.post("/api/dm/views", json=body, headers=person.headers)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_a_saved_view_tab_applies_its_filters_and_ordering_and_the_page_can_save_them(
+    client, signed_in, people, dm
+):
+    ids, base = dm["tasks"], f"/projects/{dm['project']}"
+    shared = _saved_view(
+        client, people["lead"], dm["project"], "project", title="GT, newest",
+        filters={"conjunction": "and", "items": [{**GT_ITEM, "value": True}]},
+        ordering=["-tasks:id"],
+    )  # fmt: skip
+    mine = _saved_view(client, people["annotator"], dm["project"], "personal", title="Mine")
+    lead = signed_in(people["lead"])
+    r = lead.get(f"{base}?page_size=50&view={shared}")
+    assert r.status_code == 200, r.text
+    page = _Page(r.text)
+    assert [row["Task"] for row in page.records] == [f"#{ids[i]}" for i in (4, 1, 0)]
+    # the tab is current and keeps the page size only; the other filters keep the view
+    assert VIEW_TAB_RE.findall(r.text) == [
+        (
+            f"{base}?page_size=50&amp;view={shared}",
+            str(shared),
+            ' aria-current="page"',
+            "GT, newest",
+        )
+    ]
+    assert f'{base}?page_size=50&amp;view={shared}&amp;review_status=none"' in r.text
+    assert 'id="dm-view-rename"' in r.text and 'id="dm-view-delete"' in r.text
+    data = json.loads(page.json_scripts["dm-views-data"])
+    assert (data["view"], data["shares"], data["page"]["data"]["ordering"]) == (
+        shared, True, ["-tasks:id"],
+    )  # fmt: skip
+    assert json.loads(page.json_scripts["dm-data"])["view"] == shared
+
+    # the page's ordering replaces the view's, its filters are added to the view's
+    r = lead.get(f"{base}?view={shared}&ordering=tasks:id&review_status=none")
+    plain = lead.get(f"{base}?ground_truth=true&review_status=none")
+    assert (
+        [row["Task"] for row in _Page(r.text).records]
+        == [row["Task"] for row in _Page(plain.text).records]
+        == [f"#{ids[0]}"]
+    )
+    data = json.loads(_Page(r.text).json_scripts["dm-views-data"])
+    assert data["page"]["data"] == {
+        "filters": {
+            "conjunction": "and",
+            "items": [
+                {**GT_ITEM, "value": True},
+                {
+                    "filter": "filter:tasks:review_status",
+                    "operator": "equal",
+                    "type": "String",
+                    "value": "none",
+                },
+            ],
+        },
+        "ordering": ["tasks:id"],
+    }
+    bad = lead.get(f"{base}?ordering=tasks:colour")
+    assert bad.status_code == 400 and "ordering" in bad.text
+    # another's personal view is neither a tab nor openable
+    assert lead.get(f"{base}?view={mine}").status_code == 404
+
+    # an OR view cannot take the page's filters: "Save view" says why instead
+    either = _saved_view(
+        client, people["lead"], dm["project"], "personal", title="either",
+        filters={"conjunction": "or", "items": [{**GT_ITEM, "value": True}, {**GT_ITEM, "value": False}]},
+    )  # fmt: skip
+    r = lead.get(f"{base}?view={either}&review_status=none")
+    assert (
+        "joined by OR" in json.loads(_Page(r.text).json_scripts["dm-views-data"])["page"]["error"]
+    )
+
+
+def test_an_annotator_sees_a_view_she_may_not_apply_and_is_told_why(client, signed_in, people, dm):
+    base = f"/projects/{dm['project']}"
+    shared = _saved_view(
+        client, people["lead"], dm["project"], "project", title="GT only",
+        filters={"conjunction": "and", "items": [{**GT_ITEM, "value": True}]},
+    )  # fmt: skip
+    annotator = signed_in(people["annotator"])
+    r = annotator.get(base)
+    assert [t[3] for t in VIEW_TAB_RE.findall(r.text)] == ["GT only"]
+    r = annotator.get(f"{base}?view={shared}")
+    assert r.status_code == 200
+    assert "This view cannot be applied for you: Annotators cannot filter or order by ground" in (
+        r.text
+    )
+    assert "<tbody>" not in r.text and 'id="dm-view-rename"' not in r.text
+    data = json.loads(_Page(r.text).json_scripts["dm-views-data"])
+    assert data["shares"] is False
+    assert "Newest first" not in r.text  # no real times to order by

@@ -33,7 +33,10 @@ def list_views(
     if project is None:
         raise Invalid.field("project", "is required: the id of the project whose views to list")
     with ctx.read() as s:
-        return [serializers.saved_view(v) for v in saved_views.list_views(s, ctx.actor, project)]
+        return [
+            serializers.saved_view(v, ctx.actor)
+            for v in saved_views.list_views(s, ctx.actor, project)
+        ]
 
 
 @router.post("", status_code=201)
@@ -41,15 +44,14 @@ def create_view(body: ViewIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     """A view: `data` (title, filters, ordering), `scope` personal (default) or project."""
     with ctx.write() as s:
         scope = body.scope if body.scope is not None else saved_views.PERSONAL
-        return serializers.saved_view(
-            saved_views.create_view(s, ctx.actor, body.project, body.data, scope)
-        )
+        view = saved_views.create_view(s, ctx.actor, body.project, body.data, scope)
+        return serializers.saved_view(view, ctx.actor)
 
 
 @router.get("/{view_id}")
 def get_view(view_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
     with ctx.read() as s:
-        return serializers.saved_view(saved_views.get_view(s, ctx.actor, view_id))
+        return serializers.saved_view(saved_views.get_view(s, ctx.actor, view_id), ctx.actor)
 
 
 @router.patch("/{view_id}")
@@ -59,7 +61,8 @@ def update_view(view_id: Id, body: ViewIn, ctx: Ctx = Depends(context)) -> dict[
     if "project" in sent:
         raise Invalid.field("project", "a view stays in its project")
     with ctx.write() as s:
-        return serializers.saved_view(saved_views.update_view(s, ctx.actor, view_id, **sent))
+        view = saved_views.update_view(s, ctx.actor, view_id, **sent)
+        return serializers.saved_view(view, ctx.actor)
 
 
 @router.delete("/{view_id}", status_code=204)

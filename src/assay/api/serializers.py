@@ -16,6 +16,7 @@ from assay.services.projects import ProjectCounts
 from assay.services.rework import Rejection
 from assay.services.task_aliases import AS_THEY_ARE, SeenTasks
 from assay.services.tasks.ls_json import annotation, iso, prediction, task
+from assay.services.views import saved_views
 from assay.store.models import (
     AnnotationRevision,
     GroundTruthChange,
@@ -143,14 +144,16 @@ def project(p: Project, actor: Actor, counts: ProjectCounts | None = None) -> di
     return out
 
 
-def saved_view(v: SavedView) -> dict[str, Any]:
-    """A saved Data Manager filter (Label Studio's view, plus `scope`: personal | project)."""
+def saved_view(v: SavedView, actor: Actor) -> dict[str, Any]:
+    """A saved Data Manager filter (Label Studio's view, plus `scope`: personal | project, and
+    `can_change`: whether the caller may rename, refilter or delete it)."""
     return {
         "id": v.id,
         "project": v.project_id,
         "user": v.owner_id,
         "scope": v.scope,
         "data": v.data,
+        "can_change": saved_views.may_change(actor, v),
         "created_at": iso(v.created_at),
         "updated_at": iso(v.updated_at),
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,12 +17,12 @@ from assay.http.csrf import check_csrf
 from assay.http.params import Id, PageNumber
 from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
-from assay.services.errors import Forbidden, TooManyRequests, Unauthorized
+from assay.services.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from assay.services.ground_truth import annotator_coverage
 from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import ls_json
-from assay.services.views import task_list, task_table
-from assay.store.models import Annotation, Prediction
+from assay.services.views import dm_filters, saved_views, task_list, task_table
+from assay.store.models import Annotation, Prediction, SavedView
 from assay.web import adjudication
 from assay.web.common import (
     MAX_PAGE_SIZE,
@@ -116,13 +118,26 @@ def project_page(
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     ground_truth: bool | None = Query(None),
     review_status: str | None = Query(None),
+    view: Id | None = Query(None),
+    ordering: str | None = Query(None),
 ) -> Response:
-    """The data manager: the project's counts and its task table, filtered by ground truth
-    and by review status."""
+    """The data manager: the project's counts and its task table, filtered by ground truth,
+    by review status and by a saved view (its filters and ordering), ordered by `ordering`."""
     review_status = review_status or None
+    ordering = ordering or None
     with reading(request) as (s, actor):
         project = projects.get_project(s, actor, project_id)
-        listing = task_list.list_tasks(
+        views = saved_views.list_views(s, actor, project_id)
+        current = saved_views.get_view(s, actor, view) if view is not None else None
+        query = (
+            saved_views.query_of(s, actor, view, project_id)
+            if view is not None
+            else dm_filters.DmQuery()
+        )
+        if ordering is not None:
+            query = replace(query, ordering=dm_filters.parse_ordering([ordering], "ordering"))
+        listing_of = partial(
+            task_list.list_tasks,
             s,
             actor,
             project_id,
@@ -131,6 +146,15 @@ def project_page(
             has_ground_truth=ground_truth,
             review_status=review_status,
         )
+        refusal = None
+        try:
+            listing = listing_of(query=query)
+        except Forbidden as exc:
+            if current is None:
+                raise
+            # a project-wide view may filter by what this member may not (an annotator, GT):
+            # the tab stays, the table says why it is empty
+            listing, refusal = listing_of(), exc.detail
         header = task_table.table_header(s, actor, project_id)
         task_ids = [t.id for t in listing.tasks]
         sees_gt = sees_ground_truth(actor)
@@ -162,6 +186,7 @@ def project_page(
                 "honeypot": pool.get(t.id),
             }
             for t in listing.tasks
+            if refusal is None
         ]
         members = projects.list_members(s, actor, project_id) if changes_gt else []
         covered = annotator_coverage(s, actor, project_id) if changes_gt else {}
@@ -197,10 +222,27 @@ def project_page(
             "adjudication_url": adjudication.adjudication_url(project.id),
             "weightings": WEIGHTING_TITLES,
             "GT_STATUS_TITLES": GT_STATUS_TITLES,
+            "views": _view_tabs(request, views, current, actor),
+            "all_views_url": _filter_url(request, "view", None, keep=("page_size",)),
+            "current_view": current,
+            "view_refusal": refusal,
+            "request_params": request.query_params,
+            "orderings": _orderings(actor, ordering or _ordering_of(current)),
+            "ordering": ordering or _ordering_of(current),
+            "views_data": {
+                "project": project.id,
+                "view": current.id if current else None,
+                "data": current.data if current else None,
+                "shares": actor.may(Action.DM_VIEWS_SHARE),
+                "page": _page_view(current, ground_truth, review_status, ordering),
+                "all_url": _filter_url(request, "view", None, keep=("page_size",)),
+            },
             "dm": {
                 "project": project.id,
                 "filter": ground_truth,
                 "review_status": review_status,
+                "view": current.id if current else None,
+                "ordering": ordering,
                 "total": pages["total"],
                 "sample_url": f"/api/projects/{project.id}/ground-truth/sample",
                 "jobs_url": f"/projects/{project.id}/jobs",
@@ -237,15 +279,76 @@ REVIEW_FILTERS = (
 )
 
 
-def _filter_url(request: Request, name: str, value: str | None) -> str:
-    """This page with one filter set (or cleared), the others and the page size kept, page 1."""
-    keep = {
-        k: v
-        for k, v in request.query_params.items()
-        if k in ("page_size", "ground_truth", "review_status") and k != name and v
-    }
-    params = {**keep, **({name: value} if value is not None else {})}
+FILTER_PARAMS = ("page_size", "ground_truth", "review_status", "view", "ordering")
+# The table's orderings (Label Studio's `ordering`), each offered to those who may use it.
+ORDERINGS = (
+    ("tasks:id", "Task ↑"),
+    ("-tasks:id", "Task ↓"),
+    ("-tasks:total_annotations", "Most annotations"),
+    ("tasks:total_annotations", "Fewest annotations"),
+    ("-tasks:created_at", "Newest first"),
+    ("tasks:created_at", "Oldest first"),
+)
+
+
+def _filter_url(
+    request: Request, name: str, value: str | None, keep: tuple[str, ...] = FILTER_PARAMS
+) -> str:
+    """This page with one filter set (or cleared), the others (`keep`) kept, page 1."""
+    kept = {k: v for k, v in request.query_params.items() if k in keep and k != name and v}
+    params = {**kept, **({name: value} if value is not None else {})}
     return request.url.path + (f"?{urlencode(params)}" if params else "")
+
+
+def _view_tabs(
+    request: Request, views: list[SavedView], current: SavedView | None, actor: Actor
+) -> list[dict[str, Any]]:
+    """The saved-view tabs: a tab applies the view alone (page size kept, other filters not)."""
+    return [
+        {
+            "id": v.id,
+            "title": v.data.get("title") or f"View {v.id}",
+            "personal": v.scope == saved_views.PERSONAL,
+            "may_change": saved_views.may_change(actor, v),
+            "url": _filter_url(request, "view", str(v.id), keep=("page_size",)),
+            "current": current is not None and v.id == current.id,
+        }
+        for v in views
+    ]
+
+
+def _ordering_of(view: SavedView | None) -> str:
+    ordering = view.data.get("ordering") if view else None
+    return ordering[0] if ordering else "tasks:id"
+
+
+def _orderings(actor: Actor, current: str) -> list[tuple[str, str]]:
+    """The ordering choices, the current one among them even when a view brought another."""
+    out = [
+        (value, label)
+        for value, label in ORDERINGS
+        if dm_filters.may_use(actor, value.lstrip("-").removeprefix(dm_filters.ORDER_PREFIX))
+    ]
+    if current not in {value for value, _ in out}:
+        out.append((current, current))
+    return out
+
+
+def _page_view(
+    current: SavedView | None,
+    ground_truth: bool | None,
+    review_status: str | None,
+    ordering: str | None,
+) -> dict[str, Any]:
+    """What "Save view" saves: the page's filters and ordering, or why they cannot be saved."""
+    try:
+        return {
+            "data": saved_views.page_data(
+                current.data if current else None, ground_truth, review_status, ordering
+            )
+        }
+    except Invalid as exc:
+        return {"error": exc.detail}
 
 
 def _gt_filters(request: Request, current: bool | None) -> list[dict[str, Any]]:

@@ -384,6 +384,15 @@ def _count(actor: Actor, field: str) -> Any:
     return stmt.correlate(Task).scalar_subquery()
 
 
+def may_use(actor: Actor, field: str) -> bool:
+    """Whether the actor may filter or order by the field (for offering it in a page)."""
+    try:
+        _may_filter(actor, field)
+    except Forbidden:
+        return False
+    return True
+
+
 def _may_filter(actor: Actor, field: str) -> None:
     if field == "ground_truth" and not sees_ground_truth(actor):
         raise Forbidden(f"{role_plural(actor.role)} cannot filter or order by ground truth.")

@@ -64,7 +64,8 @@ def _checked_scope(value: Any) -> str:
     return value
 
 
-def _may_change(actor: Actor, view: SavedView) -> bool:
+def may_change(actor: Actor, view: SavedView) -> bool:
+    """Whether the actor may rename, refilter or delete the view (which the UI offers)."""
     if view.scope == PROJECT:
         return actor.may(Action.DM_VIEWS_SHARE)
     return view.owner_id == actor.id
@@ -125,7 +126,7 @@ def update_view(session: Session, actor: Actor, view_id: int, **fields: Any) -> 
     """Change a view's `data` (replaced whole) and/or `scope`: its owner a personal view, a lead
     or admin a project-wide one; only they make a view project-wide."""
     view = get_view(session, actor, view_id)
-    if not _may_change(actor, view):
+    if not may_change(actor, view):
         raise Forbidden("Only a lead or admin may change a project-wide view.")
     if "scope" in fields:
         scope = _checked_scope(fields["scope"])
@@ -141,7 +142,7 @@ def update_view(session: Session, actor: Actor, view_id: int, **fields: Any) -> 
 
 def delete_view(session: Session, actor: Actor, view_id: int) -> None:
     view = get_view(session, actor, view_id)
-    if not _may_change(actor, view):
+    if not may_change(actor, view):
         raise Forbidden("Only a lead or admin may delete a project-wide view.")
     view.deleted_at = utcnow()
     session.flush()
@@ -157,3 +158,42 @@ def query_of(session: Session, actor: Actor, view_id: int, project_id: int) -> d
         dm_filters.parse_filters(view.data.get("filters"), "view.filters"),
         dm_filters.parse_ordering(view.data.get("ordering"), "view.ordering"),
     )
+
+
+def page_data(
+    base: dict[str, Any] | None,
+    ground_truth: bool | None,
+    review_status: str | None,
+    ordering: str | None,
+) -> dict[str, Any]:
+    """The filters and ordering of the data-manager page as a view's `data` (without title):
+    the selected view's (`base`) with the page's ground-truth and review-status filters ANDed
+    on, and the page's ordering in place of the view's. Invalid when an `or` view would need
+    more items (Label Studio's filters do not nest)."""
+    base = base or {}
+    filters = base.get("filters") or {"conjunction": "and", "items": []}
+    extra = []
+    if ground_truth is not None:
+        extra.append(
+            {"filter": "filter:tasks:ground_truth", "operator": "equal", "type": "Boolean",
+             "value": ground_truth}
+        )  # fmt: skip
+    if review_status is not None:
+        extra.append(
+            {"filter": "filter:tasks:review_status", "operator": "equal", "type": "String",
+             "value": review_status}
+        )  # fmt: skip
+    items = list(filters.get("items", []))
+    if extra and filters.get("conjunction") == "or" and len(items) > 1:
+        raise Invalid.field(
+            "filters", "this view's filters are joined by OR; the page's filters cannot be added"
+        )
+    conjunction = "and" if extra else filters.get("conjunction")
+    data: dict[str, Any] = {"filters": {"conjunction": conjunction, "items": items + extra}}
+    if ordering is not None:
+        data["ordering"] = [ordering]
+    elif base.get("ordering"):
+        data["ordering"] = base["ordering"]
+    dm_filters.parse_filters(data["filters"], "filters")
+    dm_filters.parse_ordering(data.get("ordering"), "ordering")
+    return data

@@ -5,7 +5,7 @@
 // A selection is what POST /api/dm/actions takes: {"all": false, "included": [task ids]} or
 // {"all": true, "excluded": [task ids]}. It is kept per project and filter in sessionStorage,
 // so it survives paging. The API's "all" means every task of the project; under a GT or
-// review filter, "all" is sent as the list of the filtered tasks' ids instead.
+// review filter or a saved view, "all" is sent as the list of the filtered tasks' ids instead.
 //
 // "Review N selected" opens the review stream with ?tasks=<ids>. With every task of the
 // project selected (no filter, no exclusion) it opens the whole stream, without a subset.
@@ -13,15 +13,17 @@
 
 (function () {
   const data = JSON.parse(document.getElementById("dm-data").textContent);
-  const filtered = data.filter !== null || data.review_status !== null;
+  const filtered = data.filter !== null || data.review_status !== null || data.view !== null;
   const storageKey =
     `assay.dm.${data.project}.${data.filter === null ? "all" : data.filter}` +
-    `.${data.review_status || "any"}`;
-  const scope = {
-    null: "in the project",
-    true: "with ground truth",
-    false: "without ground truth",
-  }[String(data.filter)] + (data.review_status ? " under this review filter" : "");
+    `.${data.review_status || "any"}.${data.view === null ? "all" : data.view}`;
+  const scope = [
+    { true: "with ground truth", false: "without ground truth" }[String(data.filter)],
+    data.review_status ? "under this review filter" : null,
+    data.view !== null ? "in this view" : null,
+  ]
+    .filter(Boolean)
+    .join(" ") || "in the project";
   const table = document.getElementById("dm-table");
   const counts = document.getElementById("dm-counts");
   const selectedText = document.getElementById("dm-selected");
@@ -224,6 +226,7 @@
     const q = new URLSearchParams({ project: data.project, fields: "task_only", page_size: 30001 });
     if (data.filter !== null) q.set("ground_truth", String(data.filter));
     if (data.review_status) q.set("review_status", data.review_status);
+    if (data.view !== null) q.set("view", data.view);
     return `/api/tasks?${q}`;
   }
 
