@@ -23,6 +23,7 @@ DEMO_TITLE = "Demo: aerial wildlife survey"
 DEMO_PASSWORD = "assay-demo-tour"
 LEAD = "lead@demo.assay"
 ADMIN = "admin@demo.assay"
+REVIEWER = "reviewer@demo.assay"
 ANNOTATORS = (
     ("ana@demo.assay", "SKILLED"),
     ("ben@demo.assay", "AVERAGE"),
@@ -50,7 +51,12 @@ def build_demo(
     session: Session, media_root: Path, progress: Callable[[str], None] = lambda _m: None
 ) -> DemoInfo:
     """Create the demo once; later calls find it and change nothing."""
-    logins = ((ADMIN, "admin"), (LEAD, "lead"), *((e, "annotator") for e, _ in ANNOTATORS))
+    logins = (
+        (ADMIN, "admin"),
+        (LEAD, "lead"),
+        (REVIEWER, "reviewer"),
+        *((e, "annotator") for e, _ in ANNOTATORS),
+    )
     existing = session.scalar(
         select(Project.id).where(Project.title == DEMO_TITLE, Project.deleted_at.is_(None))
     )
@@ -76,7 +82,7 @@ def build_demo(
         expert_instruction="Draw a tight box around every animal's body (not its shadow) and "
         "pick its species. Skip nothing: herds are counted animal by animal.",
     )
-    for email, _ in ANNOTATORS:
+    for email in (REVIEWER, *(e for e, _ in ANNOTATORS)):
         projects.add_member(session, lead, project.id, people[email].id)
 
     progress(f"drawing {N_IMAGES} survey images")
