@@ -232,7 +232,10 @@ def test_the_readme_tour_works_on_the_demo(live_server, client, db, demo):
         shot(page, "07-adjudication")
 
         # 8. honeypots: select GT tasks, Actions -> Add to honeypots
-        page.goto(f"{live_server}{project_url}?ground_truth=true")
+        page.goto(f"{live_server}{project_url}")
+        wait_table(page)
+        page.click("text=Has GT")
+        page.wait_for_url(lambda url: "ground_truth=true" in url)
         wait_table(page)
         with_gt = rows(page)
         for t in with_gt[:3]:
@@ -256,6 +259,7 @@ def test_the_readme_tour_works_on_the_demo(live_server, client, db, demo):
         sign_in(page, live_server, ana, "/me")
         row = page.locator(f"tr[data-job='{job['id']}']")
         expect(row.locator(".hand-in")).to_contain_text("Not handed in yet")
+        expect(row.locator("a.annotate-link")).to_have_text("Start")
         shot(page, "08-my-work-before")
         row.locator("a.annotate-link").click()
         page.wait_for_url(f"{live_server}/jobs/{job['id']}/annotate")
@@ -302,7 +306,8 @@ def test_the_readme_tour_works_on_the_demo(live_server, client, db, demo):
             )
             assert r.ok, (kind, r.text())
             assert zipfile.ZipFile(io.BytesIO(r.body())).namelist(), kind
-        page.goto(f"{live_server}{project_url}/export")
+        page.click("#export-link")
+        page.wait_for_url(f"{live_server}{project_url}/export")
         shot(page, "09-export")
 
 

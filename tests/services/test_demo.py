@@ -23,6 +23,7 @@ def test_demo_builds_once_and_annotators_differ(db, settings, client):
     with db.session() as s:
         info = build_demo(s, media)
     assert info.created
+    assert ("reviewer@demo.assay", "reviewer") in info.logins  # the tour's step 6
     with db.session() as s:
         again = build_demo(s, media)
     assert not again.created and again.project_id == info.project_id

@@ -34,7 +34,7 @@ N_IMAGES = 60
 # are in the honeypot pool. ana (job 1: images 0-39) has never seen them.
 CHECKED = range(50, 60)
 # ana's second job: images she has not labeled (ben and cleo have), with honeypots mixed in.
-NEW_JOB_TITLE = "Flight block 4 (with checks)"
+NEW_JOB_TITLE = "Flight block 4"
 NEW_JOB_IMAGES = range(40, 44)
 HONEYPOTS_PER_JOB = 2
 
