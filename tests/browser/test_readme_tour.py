@@ -238,6 +238,9 @@ def test_the_readme_tour_works_on_the_demo(live_server, client, db, demo):
         page.wait_for_url(lambda url: "ground_truth=true" in url)
         wait_table(page)
         with_gt = rows(page)
+        # the consensus is nobody's annotation: the table still counts the two annotators'
+        numbers = page.locator(f"tr[data-task='{tasks[0]}'] td.num").all_inner_texts()
+        assert numbers[-2:] == ["2", "1"], numbers
         for t in with_gt[:3]:
             pick(page, t)
         run_action(page, "Add to honeypots…")
