@@ -4,8 +4,8 @@ Actions, a job's ground-truth stage and the dashboard; a reviewer's accept and r
 consensus dialog and the adjudication page; honeypots added by the lead and an annotator's job
 with honeypots labeled, handed in and read on My work; the export URL of step 9.
 
-Building the demo takes most of this test's time (about 40 s on a 2-core machine: 60 images
-drawn, 120 annotations scored); it is built once, for the one test. Screenshots land in
+Building the demo takes 30-40 s on a 2-core machine (25 s of it drawing the 60 images), the
+walk about 45 s; the demo is built once, for the one test. Screenshots land in
 test-output/screenshots/tour-*.png."""
 
 from __future__ import annotations
