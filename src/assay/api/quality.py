@@ -97,12 +97,19 @@ def labels(
 def confusion(
     project_id: Id,
     of: str = Query("annotation", pattern="^(annotation|prediction)$"),
+    format: str = Query("json"),
     ctx: Ctx = Depends(context),
-) -> dict[str, Any]:
+) -> Any:
     """Label confusion (GT rows x predicted columns) with an "unmatched" row and column."""
     with ctx.read() as s:
         pairs = quality.confusion(s, ctx.actor, project_id, of)
     names, matrix = dashboard.confusion_table(pairs)
+    if format != "json":  # csv; `table` refuses any other
+        rows = [
+            {"ground_truth": g, **{p: matrix[i][j] for j, p in enumerate(names)}}
+            for i, g in enumerate(names)
+        ]
+        return table(rows, format, f"project-{project_id}-confusion")
     return {"labels": names, "matrix": matrix}
 
 

@@ -1,5 +1,8 @@
 """The demo project: a synthetic aerial survey labeled by three annotators of different skill,
-with one model's predictions. Built through the same services as real data; idempotent."""
+with one model's predictions, ten images the lead already checked (ground truth in the
+honeypot pool) and a new job for ana with two of them hidden among its images, so that every
+step of the README's tour can be walked. Built through the same services as real data;
+idempotent."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from assay.demo import synth
-from assay.services import projects, tasks, users
+from assay.services import honeypots, jobs, projects, tasks, users
 from assay.services.task_aliases import new_aliases
 from assay.services.tasks.media import media_url
 from assay.store.models import Annotation, Job, JobAssignee, JobTask, Project
@@ -20,12 +23,20 @@ DEMO_TITLE = "Demo: aerial wildlife survey"
 DEMO_PASSWORD = "assay-demo-tour"
 LEAD = "lead@demo.assay"
 ADMIN = "admin@demo.assay"
+REVIEWER = "reviewer@demo.assay"
 ANNOTATORS = (
     ("ana@demo.assay", "SKILLED"),
     ("ben@demo.assay", "AVERAGE"),
     ("cleo@demo.assay", "NOVICE"),
 )
 N_IMAGES = 60
+# Images the lead checked before the tour starts: their true boxes are ground truth, and they
+# are in the honeypot pool. ana (job 1: images 0-39) has never seen them.
+CHECKED = range(50, 60)
+# ana's second job: images she has not labeled (ben and cleo have), with honeypots mixed in.
+NEW_JOB_TITLE = "Flight block 4"
+NEW_JOB_IMAGES = range(40, 44)
+HONEYPOTS_PER_JOB = 2
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,12 @@ def build_demo(
     session: Session, media_root: Path, progress: Callable[[str], None] = lambda _m: None
 ) -> DemoInfo:
     """Create the demo once; later calls find it and change nothing."""
-    logins = ((ADMIN, "admin"), (LEAD, "lead"), *((e, "annotator") for e, _ in ANNOTATORS))
+    logins = (
+        (ADMIN, "admin"),
+        (LEAD, "lead"),
+        (REVIEWER, "reviewer"),
+        *((e, "annotator") for e, _ in ANNOTATORS),
+    )
     existing = session.scalar(
         select(Project.id).where(Project.title == DEMO_TITLE, Project.deleted_at.is_(None))
     )
@@ -66,7 +82,7 @@ def build_demo(
         expert_instruction="Draw a tight box around every animal's body (not its shadow) and "
         "pick its species. Skip nothing: herds are counted animal by animal.",
     )
-    for email, _ in ANNOTATORS:
+    for email in (REVIEWER, *(e for e, _ in ANNOTATORS)):
         projects.add_member(session, lead, project.id, people[email].id)
 
     progress(f"drawing {N_IMAGES} survey images")
@@ -74,7 +90,7 @@ def build_demo(
     survey = synth.generate_survey(folder, n_images=N_IMAGES)
 
     progress("labeling: three annotators and one model")
-    jobs = _job_windows(len(survey.images), len(ANNOTATORS))
+    windows = _job_windows(len(survey.images), len(ANNOTATORS))
     labels = {
         email: synth.simulate_annotator(survey, getattr(synth, skill), seed=11 + i)
         for i, (email, skill) in enumerate(ANNOTATORS)
@@ -91,8 +107,18 @@ def build_demo(
                 "lead_time": 20.0 + 4 * len(image.animals) * (1 + k),
             }
             for k, (email, _) in enumerate(ANNOTATORS)
-            if index in jobs[k]
+            if index in windows[k]
         ]
+        if index in CHECKED:
+            annotations.append(
+                {
+                    "result": synth.to_label_studio_result(
+                        image.animals, image.width, image.height
+                    ),
+                    "completed_by": lead.id,
+                    "ground_truth": True,
+                }
+            )
         scored = detections[image.file_name]
         items.append(
             {
@@ -116,7 +142,7 @@ def build_demo(
         job = Job(project_id=project.id, title=f"Flight block {k + 1}", created_by_id=lead.id)
         session.add(job)
         session.flush()
-        job_task_ids = [result.task_ids[i] for i in sorted(jobs[k])]
+        job_task_ids = [result.task_ids[i] for i in sorted(windows[k])]
         session.execute(
             insert(JobTask),
             [
@@ -134,6 +160,20 @@ def build_demo(
             )
             .values(job_id=job.id)
         )
+    session.flush()
+
+    progress("hiding honeypots in a new job for ana")
+    checked = [result.task_ids[i] for i in CHECKED]
+    honeypots.add_to_pool(session, lead, project.id, {"all": False, "included": checked})
+    honeypots.update_settings(session, lead, project.id, per_job=HONEYPOTS_PER_JOB)
+    jobs.create_job(
+        session,
+        lead,
+        project.id,
+        title=NEW_JOB_TITLE,
+        task_ids=[result.task_ids[i] for i in NEW_JOB_IMAGES],
+        assignees=[people[ANNOTATORS[0][0]].id],
+    )
     session.flush()
     return DemoInfo(project.id, True, logins)
 

@@ -178,7 +178,7 @@ def project_page(
                 "task": t,
                 "shown": shown[t.id],
                 "image": tasks.thumbnail_url(image_src(shown[t.id].data.get(key)) if key else None),
-                "annotations": len(listing.annotations.get(t.id, [])),
+                "annotations": len(ls_json.people_work(listing.annotations.get(t.id, []))[1]),
                 "predictions": len(listing.predictions.get(t.id, [])),
                 "gt": gt.get(t.id),
                 "quality": quality.get(t.id),

@@ -108,6 +108,13 @@ def prediction(p: Prediction, seen: SeenTasks = AS_THEY_ARE) -> dict[str, Any]:
     }
 
 
+def people_work(annotations: list[Annotation]) -> tuple[list[Annotation], list[Annotation]]:
+    """(counted, live): a task's annotations that are someone's work (not a consensus, a merge
+    of others'), and those of them not skipped: what `total_annotations` counts."""
+    counted = [a for a in annotations if a.kind != "consensus"]
+    return counted, [a for a in counted if not a.was_cancelled]
+
+
 def task(
     t: Task,
     actor: Actor,
@@ -118,8 +125,7 @@ def task(
     """A task as `seen` shows it (`shown`)."""
     annotations = annotations or []
     predictions = predictions or []
-    counted = [a for a in annotations if a.kind != "consensus"]  # people's work only
-    live = [a for a in counted if not a.was_cancelled]
+    counted, live = people_work(annotations)
     me = shown(t, seen)
     out = {
         "id": me.id,
