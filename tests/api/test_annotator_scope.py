@@ -57,8 +57,11 @@ def test_annotators_see_their_jobs_tasks_and_their_own_work_only(client, people,
         r = client.post(f"/api/tasks/{seen}/annotations", json={"result": []},
                         headers=ann.headers)  # fmt: skip
         assert r.status_code == (201 if status == 200 else 404), (task_id, r.text)
+        # a job's image by its opaque URL; its real path answers as a file she may not see
+        item = client.get(f"/data/items/{seen}/image", headers=ann.headers)
+        assert item.status_code == status, task_id
         assert client.get(f"/data/media/project-{project['id']}/{task_id - t[0]}.png",
-                          headers=ann.headers).status_code == status  # fmt: skip
+                          headers=ann.headers).status_code == 404  # fmt: skip
     assert client.get(f"/api/tasks/{t[2]}", headers=lead.headers).status_code == 200
     # the project's counts are of what each one sees, in the project and in the list
     for person, n_tasks, n_annotations in ((ann, 2, 1), (other, 1, 1), (lead, 5, 2)):

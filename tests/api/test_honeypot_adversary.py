@@ -282,6 +282,9 @@ def test_media_by_task_id_follows_the_task(client, db, people, project, settings
     job_id, who, _ = seeded["jobs"][0]
     task = seeded["new"][0]
     alias = aliases_of(client, people["lead"], who, job_id)[task]
+    real_path = client.get(f"/api/tasks/{task}", headers=people["lead"].headers).json()["data"][
+        "image"
+    ]
     other = people["annotator2"] if who is people["annotator"] else people["annotator"]
     answers = {
         "assignee by alias": client.get(f"/data/items/{alias}/image", headers=who.headers),
@@ -293,6 +296,12 @@ def test_media_by_task_id_follows_the_task(client, db, people, project, settings
         "lead by alias": client.get(f"/data/items/{alias}/image", headers=people["lead"].headers),
         "no such key": client.get(f"/data/items/{alias}/nothing", headers=who.headers),
         "anonymous": client.get(f"/data/items/{alias}/image"),
+        # the real path, which she never reads but could guess from a naming scheme
+        "assignee by real path": client.get(real_path, headers=who.headers),
+        "assignee's thumbnail by real path": client.get(
+            real_path.replace("/data/media/", "/data/thumbnails/"), headers=who.headers
+        ),
+        "lead by real path": client.get(real_path, headers=people["lead"].headers),
     }
     assert {k: r.status_code for k, r in answers.items()} == {
         "assignee by alias": 200,
@@ -302,6 +311,9 @@ def test_media_by_task_id_follows_the_task(client, db, people, project, settings
         "lead by alias": 404,
         "no such key": 404,
         "anonymous": 401,
+        "assignee by real path": 404,
+        "assignee's thumbnail by real path": 404,
+        "lead by real path": 200,
     }
     served = answers["assignee by alias"]
     assert served.content == _png() and "last-modified" not in served.headers

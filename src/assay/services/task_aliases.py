@@ -132,6 +132,19 @@ def my_job_task(session: Session, actor: Actor, alias: int) -> tuple[int, int] |
     return (row[0], row[1]) if row else None
 
 
+def in_my_jobs_condition(actor: Actor) -> Any:
+    """A condition on Task: it is in one of the actor's live jobs."""
+    return (
+        select(JobTask.task_id)
+        .join(Job, Job.id == JobTask.job_id)
+        .join(JobAssignee, JobAssignee.job_id == JobTask.job_id)
+        .where(JobTask.task_id == Task.id, JobAssignee.user_id == actor.id)
+        .where(Job.deleted_at.is_(None))
+        .correlate(Task)
+        .exists()
+    )
+
+
 def in_my_jobs(session: Session, actor: Actor, task_id: int) -> bool:
     """Whether the task is in one of the actor's live jobs (then they know it by alias only)."""
     stmt = (

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from assay.formats.image_names import MEDIA_URL
 from assay.services.access import Actor, in_every_project, visible_project_ids
 from assay.services.errors import Invalid, NotFound
+from assay.services.task_aliases import in_my_jobs_condition, knows_aliases
 from assay.services.tasks.visibility import resolve_task, task_visibility
 from assay.store.models import (
     Task,
@@ -127,6 +128,8 @@ def authorize_media_file(session: Session, actor: Actor, relative: str) -> None:
     stmt = select(Task.id).where(
         Task.media_path == relative, Task.deleted_at.is_(None), *task_visibility(actor)
     )
+    if knows_aliases(actor):  # their jobs' files only by `ITEM_URL`: no path names an import
+        stmt = stmt.where(~in_my_jobs_condition(actor))
     visible = visible_project_ids(session, actor)
     if visible is not None:
         stmt = stmt.where(Task.project_id.in_(visible))
