@@ -21,6 +21,7 @@ from assay.settings import get_settings
 from assay.store import (
     bookkeeping,  # noqa: F401 (its tables join Base's metadata)
     migrate,
+    guideline_models,  # noqa: F401
     suspect_models,  # noqa: F401
 )
 from assay.store.base import Base
