@@ -68,11 +68,14 @@ def record_changes(
     """Rows of (project_id, task_id, action, from_annotation_id, to_annotation_id, revision)."""
     now = utcnow()
     rows = list(rows)
-    in_force = dict(
-        session.execute(
-            select(Project.id, Project.guideline_version).where(Project.id.in_({r[0] for r in rows}))
-        ).tuples()
-    )
+    in_force = {
+        pid: version
+        for pid, version in session.execute(
+            select(Project.id, Project.guideline_version).where(
+                Project.id.in_({r[0] for r in rows})
+            )
+        )
+    }
     values = [
         {"project_id": p, "task_id": t, "action": a, "from_annotation_id": f,
          "to_annotation_id": to, "revision": r, "guideline_version": in_force.get(p),

@@ -65,9 +65,7 @@ def _labels_of(result: list[Any]) -> set[str]:
     return found
 
 
-def queue_rechecks(
-    session: Session, project_id: int, version: int, labels: frozenset[str]
-) -> int:
+def queue_rechecks(session: Session, project_id: int, version: int, labels: frozenset[str]) -> int:
     """Put the project's GT tasks whose GT was made under an older version (and, if `labels`,
     has one of them) into the queue; a task already waiting is asked for by `version` now.
     Answers how many tasks wait for this version."""
@@ -76,13 +74,14 @@ def queue_rechecks(
         .where(GroundTruthChange.project_id == project_id)
         .group_by(GroundTruthChange.task_id)
     )
-    made_under = dict(
-        session.execute(
+    made_under = {
+        task_id: version
+        for task_id, version in session.execute(
             select(GroundTruthChange.task_id, GroundTruthChange.guideline_version).where(
                 GroundTruthChange.id.in_(last_change)
             )
-        ).tuples()
-    )
+        )
+    }
     gts = session.scalars(
         select(Annotation)
         .join(Task, Task.id == Annotation.task_id)
@@ -145,13 +144,14 @@ def list_recheck(
     authorize(session, actor, Action.GUIDELINE_RECHECK, project_id)
     if status is not None and status not in RECHECK_STATUSES:
         raise Invalid.field("status", f"must be one of {', '.join(RECHECK_STATUSES)}")
-    counts = dict(
-        session.execute(
+    counts = {
+        state: n
+        for state, n in session.execute(
             select(GuidelineRecheck.status, func.count())
             .where(GuidelineRecheck.project_id == project_id)
             .group_by(GuidelineRecheck.status)
-        ).tuples()
-    )
+        )
+    }
     total = sum(counts.values())
     remaining = counts.get("pending", 0)
     progress = RecheckProgress(total=total, done=total - remaining, remaining=remaining)

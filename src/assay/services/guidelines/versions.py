@@ -155,7 +155,9 @@ def _mark(session: Session, actor: Actor, project_id: int, version: int) -> None
     )
     if row is None:
         session.add(
-            GuidelineRead(project_id=project_id, user_id=actor.id, version=version, read_at=utcnow())
+            GuidelineRead(
+                project_id=project_id, user_id=actor.id, version=version, read_at=utcnow()
+            )
         )
     elif row.version < version:
         row.version, row.read_at = version, utcnow()

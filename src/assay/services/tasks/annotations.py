@@ -17,8 +17,8 @@ from assay.services.access import (
     shows_annotation_details,
 )
 from assay.services.checks import is_id, is_int
-from assay.services.projects import guideline_in_force
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.services.projects import guideline_in_force
 from assay.services.tasks.results import checked_result, checked_times, label_config_of_project
 from assay.services.tasks.visibility import (
     annotation_visibility,

@@ -45,7 +45,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guideline_versions")),
     )
     with op.batch_alter_table("guideline_versions", schema=None) as batch_op:
-        batch_op.create_index("uq_guideline_versions_version", ["project_id", "version"], unique=True)
+        batch_op.create_index(
+            "uq_guideline_versions_version", ["project_id", "version"], unique=True
+        )
     op.create_table(
         "guideline_reads",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -81,9 +83,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guideline_rechecks")),
     )
     with op.batch_alter_table("guideline_rechecks", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_guideline_rechecks_project", ["project_id", "status", "task_id"]
-        )
+        batch_op.create_index("ix_guideline_rechecks_project", ["project_id", "status", "task_id"])
     op.create_table(
         "edge_cases",
         sa.Column("id", sa.Integer(), nullable=False),
