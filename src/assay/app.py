@@ -69,6 +69,7 @@ from assay.web import (
     transfer,
 )
 from assay.web import dashboard as dashboard_page
+from assay.web import guidelines as guidelines_page
 from assay.web import (
     suspects as suspects_page,
 )
@@ -106,6 +107,7 @@ WEB_ROUTERS = (
     feedback.router,
     adjudication.router,
     suspects_page.router,
+    guidelines_page.router,
     my_work.router,
     people.router,
     api_docs.router,
