@@ -25,6 +25,7 @@ from assay.api import (
     evaluation,
     exports,
     ground_truth,
+    guidelines,
     honeypots,
     images,
     jobs,
@@ -68,6 +69,7 @@ from assay.web import (
     transfer,
 )
 from assay.web import dashboard as dashboard_page
+from assay.web import guidelines as guidelines_page
 from assay.web import (
     suspects as suspects_page,
 )
@@ -82,6 +84,7 @@ API_ROUTERS = (
     ground_truth.router,
     dm_views.router,
     suspects.router,
+    guidelines.router,
     jobs.router,
     quality.router,
     reviews.router,
@@ -104,6 +107,7 @@ WEB_ROUTERS = (
     feedback.router,
     adjudication.router,
     suspects_page.router,
+    guidelines_page.router,
     my_work.router,
     people.router,
     api_docs.router,

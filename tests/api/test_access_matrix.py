@@ -96,8 +96,16 @@ def _setup(client, people, project=None):
         )
         assert r.status_code == 201, r.text
         views[key] = r.json()["id"]
+    for body in ({"markdown": "v1"}, {"markdown": "v2", "recheck": "all"}):  # v2 is in force
+        r = client.post(f"/api/projects/{project['id']}/guidelines", json=body, headers=lead)
+        assert r.status_code == 201, r.text
+    edge_case = client.post(
+        f"/api/tasks/{ids[2]}/edge-cases", json={"comment": "?"}, headers=people["reviewer"].headers
+    )
+    assert edge_case.status_code == 201, edge_case.text
     return {
         **views,
+        "edge_case": edge_case.json()["id"],
         "aliases": aliases,  # the ids the annotator knows the job's tasks by
         "job": job.json()["id"],
         "annotators_job_work": in_job,
@@ -714,6 +722,55 @@ MATRIX = {
             "reviewer": 403,
             "annotator": 404,
         },  # staff routes take real ids: her alias names none,
+    ),
+    "guidelines": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/guidelines", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "publish a guideline version": (
+        lambda x: ("POST", f"/api/projects/{x['project']}/guidelines", {"markdown": "v3"}),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
+    "an earlier guideline version": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/guidelines/1", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "the guideline version in force": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/guidelines/2", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "mark the guideline read": (
+        lambda x: ("POST", f"/api/projects/{x['project']}/guidelines/read", {}),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "guideline re-check queue": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/guidelines/recheck", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "resolve a re-check": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/guidelines/recheck/{x['tasks'][0]}",
+            {"confirm": True},
+        ),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "flag an edge case": (
+        lambda x: ("POST", f"/api/tasks/{x['tasks'][0]}/edge-cases", {"comment": "?"}),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 201},
+    ),
+    "edge cases": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/edge-cases", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},
+    ),
+    "answer an edge case": (
+        lambda x: ("POST", f"/api/edge-cases/{x['edge_case']}/answer", {"answer": "one box"}),
+        # the reviewer's own entry: she reads it, only staff answer; for annotators it is unknown
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 404},
+    ),
+    "resolve an edge case": (
+        lambda x: ("POST", f"/api/edge-cases/{x['edge_case']}/resolve", {"guideline_version": 2}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 404},
     ),
 }
 

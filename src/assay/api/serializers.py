@@ -189,6 +189,7 @@ def gt_change(c: GroundTruthChange) -> dict[str, Any]:
         "from_annotation": c.from_annotation_id,
         "to_annotation": c.to_annotation_id,
         "revision": c.revision,
+        "guideline_version": c.guideline_version,
         "changed_by": c.changed_by_id,
         "changed_at": iso(c.changed_at),
         "note": c.note,
@@ -202,6 +203,7 @@ def revision(r: AnnotationRevision, actor: Actor) -> dict[str, Any]:
         "action": r.action,
         "result": r.result,
         "was_cancelled": r.was_cancelled,
+        "guideline_version": r.guideline_version,
         "changed_by": r.changed_by_id,
         "changed_at": iso(r.changed_at),
     }

@@ -59,6 +59,11 @@ class Action(StrEnum):
     JOB_ACCEPT = "job.accept"  # accept (close) a job, reopen it; edit in a closed job
     EVALUATION_VIEW = "evaluation.view"  # evaluation settings, annotators' standing, pauses
     EVALUATION_MANAGE = "evaluation.manage"  # change evaluation settings, pause and unpause
+    GUIDELINE_PUBLISH = "guideline.publish"  # publish a new version of the project's guideline
+    GUIDELINE_HISTORY = "guideline.history"  # every version, not only the one in force
+    GUIDELINE_RECHECK = "guideline.recheck"  # the GT re-check queue: read it, resolve its tasks
+    EDGE_CASES_VIEW_ALL = "edge_cases.view_all"  # everyone's edge cases, not only one's own
+    EDGE_CASES_MANAGE = "edge_cases.manage"  # answer and resolve edge cases
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -107,6 +112,11 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.JOB_ACCEPT: _STAFF,
     Action.EVALUATION_VIEW: _STAFF,  # GT accuracy on honeypots: as sees_honeypots
     Action.EVALUATION_MANAGE: _STAFF,
+    Action.GUIDELINE_PUBLISH: _STAFF,
+    Action.GUIDELINE_HISTORY: _READERS,
+    Action.GUIDELINE_RECHECK: _STAFF,  # its queue is a list of GT tasks
+    Action.EDGE_CASES_VIEW_ALL: _READERS,
+    Action.EDGE_CASES_MANAGE: _STAFF,
 }
 
 
@@ -148,6 +158,11 @@ ACTION_WORDS: dict[Action, str] = {
     Action.JOB_ACCEPT: "accept or reopen jobs, or change work in an accepted job",
     Action.EVALUATION_VIEW: "see annotators' evaluation or pauses",
     Action.EVALUATION_MANAGE: "change evaluation settings, or pause or unpause annotators",
+    Action.GUIDELINE_PUBLISH: "publish guideline versions",
+    Action.GUIDELINE_HISTORY: "see earlier guideline versions",
+    Action.GUIDELINE_RECHECK: "re-check ground truth after a guideline change",
+    Action.EDGE_CASES_VIEW_ALL: "see other people's edge cases",
+    Action.EDGE_CASES_MANAGE: "answer or resolve edge cases",
 }
 
 _ROLE_PLURALS = {

@@ -59,6 +59,12 @@ def label_config_of(project: Project) -> LabelConfig:
     return parse_label_config(project.label_config)
 
 
+def guideline_in_force(session: Session, project_id: int) -> int | None:
+    """The project's guideline version in force (published by services.guidelines), or None:
+    what annotation revisions and GT changes record as the rules they were made under."""
+    return session.scalar(select(Project.guideline_version).where(Project.id == project_id))
+
+
 def quality_settings_of(project: Project) -> QualitySettings:
     """How the project matches regions to its GT and which accuracy it targets."""
     return QualitySettings.from_json(project.quality_settings)

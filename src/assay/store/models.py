@@ -78,6 +78,7 @@ class Project(Base):
     evaluation_settings: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'")
     )
+    guideline_version: Mapped[int | None] = mapped_column(Integer)  # in force (services.guidelines)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -256,6 +257,7 @@ class AnnotationRevision(Base):
     result: Mapped[list[Any]] = mapped_column()
     ground_truth: Mapped[bool] = mapped_column(Boolean)
     was_cancelled: Mapped[bool] = mapped_column(Boolean)
+    guideline_version: Mapped[int | None] = mapped_column(Integer)  # the project's, in force then
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -387,6 +389,7 @@ class GroundTruthChange(Base):
     from_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
     to_annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"))
     revision: Mapped[int | None] = mapped_column(Integer)  # of the GT annotation after the change
+    guideline_version: Mapped[int | None] = mapped_column(Integer)  # the project's, in force then
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)  # why, e.g. "suspect confirmed: ..."

@@ -3,9 +3,12 @@
 `GET /jobs/{id}/annotate` renders the editor's shell (the GT stage's editor modules, see
 static/annotate.js) and what it needs to start: the box control, its labels and colours, the
 task data key of the image, the job's size and the tasks the person already worked on in it
-(where Back goes). Everything else is the JSON API the annotator's API clients use:
-`GET /api/jobs/{id}/next`, `POST /api/tasks/{id}/annotations` with `job`,
-`PATCH /api/annotations/{id}`, `POST /api/jobs/{id}/submit`, `GET /api/jobs/{id}/feedback`.
+(where Back goes), and the project's guideline in force with what changed since the person
+last read it (its Markdown shown as escaped text). Everything else is the JSON API the
+annotator's API clients use: `GET /api/jobs/{id}/next`, `POST /api/tasks/{id}/annotations`
+with `job`, `PATCH /api/annotations/{id}`, `POST /api/jobs/{id}/submit`,
+`GET /api/jobs/{id}/feedback`, `POST /api/tasks/{id}/edge-cases` (Flag as ambiguous),
+`POST /api/projects/{id}/guidelines/read`.
 Nothing here knows which tasks are honeypots: the page and its requests are the same for
 every task. Who may open it is decided by services.jobs (its assignees only).
 """
@@ -18,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from assay.http.params import Id
-from assay.services import jobs, projects
+from assay.services import guidelines, jobs, projects
 from assay.store.models import Job
 from assay.web.common import PageRoute, config_of, reading, render
 from assay.web.editor_setup import editor_setup, nothing_to_edit
@@ -40,6 +43,7 @@ def annotate_page(request: Request, job_id: Id) -> Response:
             "job": job,
             "payload": None,
             "blocked": None,
+            "guideline": guidelines.guideline_view(s, actor, project.id, 1, 1),
         }
         if setup is None:
             context["blocked"] = nothing_to_edit(
@@ -53,7 +57,8 @@ def annotate_page(request: Request, job_id: Id) -> Response:
             "total": jobs.job_progress(s, [job.id], actor)[job.id].total,
             "worked_on": jobs.worked_on(s, actor, job.id),
             "status_titles": STATUS_TITLES,
-            "urls": _api_urls(job),
+            "urls": _api_urls(job)
+            | {"guideline_read": f"/api/projects/{project.id}/guidelines/read"},
         }
         return render(request, "annotate.html", context, actor)
 
@@ -68,6 +73,7 @@ def _api_urls(job: Job) -> dict[str, str]:
         "submit": f"/api/jobs/{job.id}/submit",
         "feedback": f"/api/jobs/{job.id}/feedback",
         "feedback_page": f"/jobs/{job.id}/feedback",
+        "edge_cases": "/api/tasks/{task}/edge-cases",
     }
 
 

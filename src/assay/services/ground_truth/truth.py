@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from assay.services import changes
 from assay.services.access import Action, Actor, authorize
 from assay.services.errors import NotFound
-from assay.store.models import Annotation, GroundTruthChange, Task
+from assay.store.models import Annotation, GroundTruthChange, Project, Task
 from assay.store.types import utcnow
 
 
@@ -67,9 +67,19 @@ def record_changes(
 ) -> None:
     """Rows of (project_id, task_id, action, from_annotation_id, to_annotation_id, revision)."""
     now = utcnow()
+    rows = list(rows)
+    in_force = {
+        pid: version
+        for pid, version in session.execute(
+            select(Project.id, Project.guideline_version).where(
+                Project.id.in_({r[0] for r in rows})
+            )
+        )
+    }
     values = [
         {"project_id": p, "task_id": t, "action": a, "from_annotation_id": f,
-         "to_annotation_id": to, "revision": r, "changed_by_id": actor.id, "changed_at": now}
+         "to_annotation_id": to, "revision": r, "guideline_version": in_force.get(p),
+         "changed_by_id": actor.id, "changed_at": now}
         for p, t, a, f, to, r in rows
     ]  # fmt: skip
     if values:

@@ -18,6 +18,7 @@ from assay.services.access import (
 )
 from assay.services.checks import is_id, is_int
 from assay.services.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.services.projects import guideline_in_force
 from assay.services.tasks.results import checked_result, checked_times, label_config_of_project
 from assay.services.tasks.visibility import (
     annotation_visibility,
@@ -40,6 +41,7 @@ def record_revision(session: Session, ann: Annotation, action: str, actor: Actor
             result=ann.result,
             ground_truth=ann.ground_truth,
             was_cancelled=ann.was_cancelled,
+            guideline_version=guideline_in_force(session, ann.project_id),
             changed_by_id=actor.id,
             changed_at=ann.updated_at,
         )

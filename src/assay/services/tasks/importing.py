@@ -22,6 +22,7 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
+from assay.services.projects import guideline_in_force
 from assay.services.tasks.media import (
     IMAGE_SUFFIXES,
     MediaScope,
@@ -125,12 +126,13 @@ def import_tasks(
             for i, a in prepared.annotations
         ]  # fmt: skip
         ann_ids = _insert_returning_ids(session, Annotation.__table__, ann_rows)
+        in_force = guideline_in_force(session, project_id)
         session.execute(
             AnnotationRevision.__table__.insert(),
             [
                 {"annotation_id": aid, "revision": 1, "action": "created", "result": a["result"],
                  "ground_truth": a["ground_truth"], "was_cancelled": a["was_cancelled"],
-                 "changed_by_id": actor.id, "changed_at": now}
+                 "guideline_version": in_force, "changed_by_id": actor.id, "changed_at": now}
                 for aid, a in zip(ann_ids, ann_rows, strict=True)
             ],
         )  # fmt: skip

@@ -2,7 +2,8 @@
 // JSON API for the next task of the job, sends the boxes (Submit), a skip with its reason
 // (Skip) or goes Back to a task worked on before to revise it; when the queue is empty it
 // hands the job in and shows the feedback. Every task is treated alike: the page never knows
-// which tasks are checks. Loads last, after the editor_*.js modules.
+// which tasks are checks. Flag as ambiguous sends the task to the edge-case log; the guideline
+// in force (rendered by the server) says what changed since last read. Loads last.
 "use strict";
 
 (function () {
@@ -280,6 +281,40 @@
     run(() => revisit(0));
   }
 
+  // -- the guideline and edge cases ------------------------------------------------------
+
+  function openFlag() {
+    if (!state.task) return;
+    $("an-flag-form").hidden = false;
+    $("an-flag-comment").focus();
+  }
+
+  function closeFlag() {
+    $("an-flag-form").hidden = true;
+    $("an-flag-comment").value = "";
+  }
+
+  function flag(event) {
+    event.preventDefault();
+    const comment = $("an-flag-comment").value.trim();
+    if (!comment || !state.task) return;
+    const id = state.task.id;
+    run(async () => {
+      await api("POST", fill(config.urls.edge_cases, { task: id }), { comment });
+      closeFlag();
+      say(`Task #${id} flagged as ambiguous: the lead will answer.`);
+    });
+  }
+
+  function guidelineRead() {
+    run(async () => {
+      await api("POST", config.urls.guideline_read, {});
+      $("an-guideline-changes").hidden = true;
+      const badge = $("an-guideline-updated");
+      if (badge) badge.hidden = true;
+    });
+  }
+
   // -- keyboard, buttons, leaving ---------------------------------------------------------
 
   E.bindEditorKeys(ed, viewer, root, {
@@ -294,6 +329,10 @@
   E.button("an-skip", openSkip);
   E.button("an-undo", () => ed.undo());
   E.button("an-skip-cancel", closeSkip);
+  E.button("an-flag", openFlag);
+  E.button("an-flag-cancel", closeFlag);
+  if ($("an-guideline-read")) E.button("an-guideline-read", guidelineRead);
+  $("an-flag-form").addEventListener("submit", flag);
   E.button("an-handin-button", handIn);
   E.button("an-revise", revise);
   E.bindToolbar(ed, viewer);

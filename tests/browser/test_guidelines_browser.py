@@ -1,0 +1,115 @@
+"""The guideline on the annotate page in Chromium (issue #19 items 3, 4): the annotator reads
+the version in force (its Markdown as text: no HTML of it runs), the notice of what changed
+since she last read it, marks it read, and flags the task on screen as ambiguous."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import chromium
+from builders import box, import_tasks, make_job, survey_image
+from chromium import sign_in
+
+pytestmark = chromium.marks
+
+PWN = "<img src=x onerror=\"document.body.dataset.pwned='1'\">"
+
+
+def test_annotator_reads_what_changed_and_flags_a_task(
+    live_server, client, people, project, settings
+):
+    folder = Path(settings.resolved_media_root) / f"project-{project['id']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    survey_image(folder / "field.png", 600, 400, seed=5)
+    image = {"image": f"/data/media/project-{project['id']}/field.png"}
+    ids = import_tasks(client, people["lead"], project["id"], [{"data": image}] * 2)
+    job = make_job(client, people, {"project": project["id"]}, ids)
+    lead = people["lead"].headers
+    url = f"/api/projects/{project['id']}/guidelines"
+    for body in (
+        {"markdown": "# Rules\nBox each animal."},
+        {"markdown": PWN + "Box each animal, tails included.", "change_log": "Tails count"},
+    ):
+        assert client.post(url, json=body, headers=lead).status_code == 201
+    client.post(f"{url}/read", json={"version": 1}, headers=people["annotator"].headers)
+    with chromium.new_page(1300, 820) as page:
+        sign_in(page, live_server, people["annotator"], f"/jobs/{job['id']}/annotate")
+        page.wait_for_function(
+            """() => document.getElementById("an-editor").dataset.ready === "true" """
+        )
+        assert page.is_visible("#an-guideline-updated")
+        assert "Version 2: Tails count" in page.text_content("#an-guideline-changes")
+        # the Markdown is shown as text: the HTML in it is letters on the page, never run
+        assert page.text_content("#an-guideline-text") == PWN + "Box each animal, tails included."
+        chromium.shot(page, "annotate-guideline")
+        page.click("#an-guideline-read")
+        page.wait_for_selector("#an-guideline-changes", state="hidden")
+        assert client.get(url, headers=people["annotator"].headers).json()["read_version"] == 2
+        task = int(page.get_attribute("#an-editor", "data-task"))
+        page.click("#an-flag")
+        page.fill("#an-flag-comment", "Two zebras overlap: one box or two?")
+        page.click("#an-flag-send")
+        page.wait_for_selector("#an-flag-form", state="hidden")
+        assert "flagged as ambiguous" in page.text_content("#an-said")
+        assert page.evaluate("document.body.dataset.pwned") is None
+    log = client.get(f"/api/projects/{project['id']}/edge-cases", headers=lead).json()
+    assert [(c["comment"], c["created_by"]) for c in log["results"]] == [
+        ("Two zebras overlap: one box or two?", people["annotator"].id)
+    ]
+    mine = client.get(
+        f"/api/projects/{project['id']}/edge-cases", headers=people["annotator"].headers
+    )
+    assert mine.json()["results"][0]["task"] == task  # the alias she saw
+
+
+def test_lead_works_the_recheck_queue_and_the_edge_case_log(live_server, client, people, project):
+    lead = people["lead"].headers
+    ids = import_tasks(
+        client, people["lead"], project["id"], [{"image": f"{i}.jpg"} for i in range(2)]
+    )
+    for t in ids:
+        body = {"result": [box(1, 1, 2, 2)], "ground_truth": True}
+        assert (
+            client.post(f"/api/tasks/{t}/annotations", json=body, headers=lead).status_code == 201
+        )
+    url = f"/api/projects/{project['id']}/guidelines"
+    assert client.post(url, json={"markdown": "v1"}, headers=lead).status_code == 201
+    flagged = client.post(
+        f"/api/tasks/{ids[0]}/edge-cases",
+        json={"comment": "Foal or calf?"},
+        headers=people["reviewer"].headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    with chromium.new_page(1300, 900) as page:
+        sign_in(page, live_server, people["lead"], f"/projects/{project['id']}/guidelines")
+        page.fill("#gl-markdown", "<b>v2</b>: foals get their own box")
+        page.fill("#gl-change-log", "Foals")
+        page.select_option("#gl-recheck", "all")
+        page.click("#gl-publish-send")
+        page.wait_for_function(
+            """() => document.getElementById("gl-progress").textContent.includes("of 2")"""
+        )
+        assert page.text_content("#gl-progress") == "0 of 2 re-checked, 2 remaining."
+        assert page.text_content("#gl-text") == "<b>v2</b>: foals get their own box"
+        page.click(f'.gl-recheck[data-task="{ids[0]}"][data-confirm="true"]')
+        page.wait_for_function(
+            """() => document.getElementById("gl-progress").textContent.startsWith("1 of 2")"""
+        )
+        # a change not made yet is refused, and the page says why
+        page.click(f'.gl-recheck[data-task="{ids[1]}"][data-confirm="false"]')
+        page.wait_for_selector("#gl-message:not([hidden])")
+        assert "unchanged" in page.text_content("#gl-message")
+        case = flagged.json()["id"]
+        page.fill(f'.gl-case-form[data-case="{case}"] .gl-answer', "Foals: own box")
+        page.click(f'.gl-case-form[data-case="{case}"] button[data-action="resolve"]')
+        page.wait_for_selector(f'li[data-case="{case}"][data-status="resolved"]')
+        chromium.shot(page, "guidelines")
+        assert "resolves edge case" in page.text_content('#gl-versions li[data-version="2"]')
+    queue = client.get(f"{url}/recheck", headers=lead).json()
+    assert (queue["done"], queue["remaining"]) == (1, 1)
+    got = client.get(f"/api/projects/{project['id']}/edge-cases", headers=lead).json()["results"][0]
+    assert (got["status"], got["guideline_version"], got["answer"]) == (
+        "resolved",
+        2,
+        "Foals: own box",
+    )

@@ -1,0 +1,23 @@
+"""The guideline page (`/projects/{id}/guidelines`): leads manage, reviewers read, annotators
+get the 403 page (they read the guideline on the annotate page); the Markdown is escaped."""
+
+from __future__ import annotations
+
+from builders import log_in
+
+
+def test_who_sees_the_guideline_page_and_what(client, people, project):
+    url = f"/api/projects/{project['id']}/guidelines"
+    body = {"markdown": "<script>alert(1)</script> box it", "change_log": "first"}
+    assert client.post(url, json=body, headers=people["lead"].headers).status_code == 201
+    page = f"/projects/{project['id']}/guidelines"
+    log_in(client, people["annotator"])
+    assert client.get(page).status_code == 403
+    log_in(client, people["reviewer"])
+    html = client.get(page).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; box it" in html and "<script>alert" not in html
+    assert 'id="gl-publish"' not in html and 'id="gl-recheck-queue"' not in html
+    log_in(client, people["lead"])
+    html = client.get(page).text
+    assert 'id="gl-publish"' in html and 'id="gl-recheck-queue"' in html
+    assert 'id="guidelines-link"' in client.get(f"/projects/{project['id']}").text
