@@ -102,6 +102,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         ("add_to_honeypots", "Add to honeypots…"),
         ("remove_from_honeypots", "Remove from honeypots…"),
         ("consensus", "Consensus (merge the selection)…"),
+        ("create_job", "Create job…"),
         ("sample_ground_truth", "Sample ground truth into a job…"),
         ("delete_ground_truths", "Delete ground truths (annotations stay)…"),
     ]
@@ -114,6 +115,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "total": 7,
         "sample_url": f"/api/projects/{dm['project']}/ground-truth/sample",
         "jobs_url": f"/projects/{dm['project']}/jobs",
+        "create_job_url": f"/api/projects/{dm['project']}/jobs",
     }
     # "Set ground truths from annotator…" offers the project's annotators, and only them
     options = re.findall(r'<option value="(\d+)" data-tasks="\d+">([^<]+)</option>', r.text)
