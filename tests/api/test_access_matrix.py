@@ -458,6 +458,14 @@ MATRIX = {
         ),
         {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
     ),
+    "create job from a data manager selection": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/jobs",
+            {"title": "n", "selectedItems": {"all": False, "included": x["tasks"][:1]}},
+        ),
+        {"admin": 201, "lead": 201, "reviewer": 403, "annotator": 403},
+    ),
     "list jobs": (
         lambda x: ("GET", f"/api/projects/{x['project']}/jobs", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 200},

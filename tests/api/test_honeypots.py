@@ -142,8 +142,10 @@ def test_annotator_sees_no_difference(client, people, pool, db):
     aliases = job_aliases(client, job["id"])
     seen_ids = [aliases[t] for t in job["task_ids"]]  # the annotator knows them by alias
     as_ann = client.get(f"/api/jobs/{job['id']}", headers=ann.headers).json()
-    assert as_ann.keys() == job.keys() and as_ann["task_ids"] == seen_ids
-    for forbidden in ("honeypot", "is_honeypot", "ground_truth", "gt_status"):
+    as_lead = client.get(f"/api/jobs/{job['id']}", headers=people["lead"].headers).json()
+    assert as_ann.keys() == as_lead.keys() and as_ann["task_ids"] == seen_ids
+    # (the lead's create answer also counts the honeypots it mixed in; no GET does)
+    for forbidden in ("honeypot", "honeypots", "is_honeypot", "ground_truth", "gt_status"):
         assert forbidden not in as_ann
     next_keys, task_keys, ann_keys = {}, {}, {}
     while True:
@@ -474,3 +476,66 @@ def test_progress_and_timestamps_do_not_tell_honeypots_apart(client, people, poo
     listed = client.get(f"/api/projects/{pool['project']}/jobs", headers=ann.headers).json()
     mine = next(j for j in listed["results"] if j["id"] == job["id"])["progress"]
     assert (mine["annotated"], mine["done"], mine["total"]) == (2, 2, 7)
+
+
+def test_a_job_is_created_from_a_data_manager_selection_with_honeypots(client, people, pool):
+    """The data manager's "Create job…" sends its selection (selectedItems AND filters), not
+    ids: the job holds the selected tasks in id order, plus honeypots per the settings."""
+    settings(client, people, pool, per_job=2)
+    url = f"/api/projects/{pool['project']}/jobs"
+    lead = people["lead"].headers
+    first_gt = min(pool["gt"])
+    below = {
+        "conjunction": "and",
+        "items": [
+            {"filter": "filter:tasks:id", "operator": "less", "type": "Number", "value": first_gt}
+        ],
+    }
+    body = {
+        "title": "from the table",
+        "assignees": [people["annotator"].id],
+        "selectedItems": {"all": True, "excluded": pool["plain"][:2]},
+        "filters": below,
+    }
+    r = client.post(url, json=body, headers=lead)
+    assert r.status_code == 201, r.text
+    job = r.json()
+    own = [t for t in job["task_ids"] if t not in pool["gt"]]
+    assert own == sorted(pool["plain"][2:]) and job["honeypots"] == 2
+    assert len(job["task_ids"]) == 18 + 2 and set(honeypots_of(client, people, job["id"])) <= (
+        set(pool["gt"])
+    )
+
+    picked = {"all": False, "included": pool["plain"][5:7]}
+    r = client.post(url, json={"selectedItems": picked, "assignees": []}, headers=lead)
+    assert (
+        r.status_code == 201
+        and [t for t in r.json()["task_ids"] if t in pool["plain"]] == (pool["plain"][5:7])
+    )
+
+    refused = [
+        ({**body, "task_ids": pool["plain"][:1]}, "task_ids", "not both"),
+        ({"selectedItems": {"all": False, "included": []}}, "selectedItems.included", "empty"),
+        ({"selectedItems": {"all": False, "included": [10**9]}}, "selectedItems.included", "not"),
+        ({"filters": below}, "selectedItems", "must be"),
+        (
+            {"selectedItems": {"all": True}, "filters": {**below, "items": [{"x": 1}]}},
+            "filters",
+            "",
+        ),
+        (
+            {"selectedItems": {"all": False, "included": pool["gt"][:1]}, "filters": below},
+            "selectedItems",
+            "selects no task",
+        ),
+    ]
+    before = client.get(url, headers=lead).json()["count"]
+    for bad, field, why in refused:
+        r = client.post(url, json=bad, headers=lead)
+        assert r.status_code == 400, (bad, r.text)
+        assert any(k.startswith(field) for k in r.json()["validation_errors"]), r.json()
+        assert why in r.json()["detail"], r.json()
+    assert client.get(url, headers=lead).json()["count"] == before  # nothing half-made
+    for role in ("reviewer", "annotator"):
+        r = client.post(url, json=body, headers=people[role].headers)
+        assert r.status_code == 403, (role, r.text)

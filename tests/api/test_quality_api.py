@@ -3,6 +3,8 @@ settings with a background recompute, per-annotation conflicts, agreement."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 
 import pytest
@@ -315,3 +317,25 @@ def test_agreement_and_csv(client, people, scored):
         client.get(f"/api/projects/{pid}/quality/annotators?format=xml", headers=lead).status_code
         == 400
     )
+
+
+def test_confusion_answers_csv_and_refuses_an_unknown_format(client, people, scored):
+    """`?format=csv` (as the README says) gives the same matrix as JSON, one row per GT label;
+    a format it does not write is refused, not answered as JSON."""
+    lead = people["lead"].headers
+    url = f"/api/projects/{scored['project']}/quality/confusion"
+    conf = client.get(url, headers=lead).json()
+    assert client.get(f"{url}?format=json", headers=lead).json() == conf
+    r = client.get(f"{url}?format=csv", headers=lead)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert f"project-{scored['project']}-confusion.csv" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == ["ground_truth", *conf["labels"]]
+    assert [row["ground_truth"] for row in rows] == conf["labels"]
+    assert [[int(row[p]) for p in conf["labels"]] for row in rows] == conf["matrix"]
+    by_gt = {row["ground_truth"]: row for row in rows}
+    assert (by_gt["Elephant"]["Giraffe"], by_gt["Zebra"]["unmatched"]) == ("2", "2")
+    for fmt in ("xml", "CSV", ""):
+        bad = client.get(f"{url}?format={fmt}", headers=lead)
+        assert bad.status_code == 400, (fmt, bad.text)
+        assert "format" in bad.json()["validation_errors"], bad.json()

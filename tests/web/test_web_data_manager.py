@@ -15,7 +15,15 @@ from sqlalchemy import update
 from assay.services.errors import Forbidden
 from assay.store.models import Task
 from builders import ParsedPage as _Page
-from builders import Person, box, by_task, counting_queries, header_counts, import_tasks
+from builders import (
+    Person,
+    box,
+    by_task,
+    counting_queries,
+    header_counts,
+    import_tasks,
+    wait_for_job,
+)
 
 NEXT_RE = re.compile(r'<a href="([^"]+)" rel="next">')
 FILTER_RE = re.compile(r'<a href="([^"]+)"( aria-current="page")?>(All|Has GT|No GT)</a>')
@@ -102,6 +110,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         ("add_to_honeypots", "Add to honeypots…"),
         ("remove_from_honeypots", "Remove from honeypots…"),
         ("consensus", "Consensus (merge the selection)…"),
+        ("create_job", "Create job…"),
         ("sample_ground_truth", "Sample ground truth into a job…"),
         ("delete_ground_truths", "Delete ground truths (annotations stay)…"),
     ]
@@ -114,6 +123,7 @@ def test_lead_sees_gt_column_with_author_status_counts_and_actions(signed_in, pe
         "total": 7,
         "sample_url": f"/api/projects/{dm['project']}/ground-truth/sample",
         "jobs_url": f"/projects/{dm['project']}/jobs",
+        "create_job_url": f"/api/projects/{dm['project']}/jobs",
     }
     # "Set ground truths from annotator…" offers the project's annotators, and only them
     options = re.findall(r'<option value="(\d+)" data-tasks="\d+">([^<]+)</option>', r.text)
@@ -489,3 +499,34 @@ def test_an_annotator_sees_a_view_she_may_not_apply_and_is_told_why(client, sign
     data = json.loads(_Page(r.text).json_scripts["dm-views-data"])
     assert data["shares"] is False
     assert "Newest first" not in r.text  # no real times to order by
+
+
+def test_the_annotations_column_counts_peoples_work_only(signed_in, people, client, project):
+    """A task two annotators labelled and a third skipped shows 2 annotations, also after a
+    consensus merged the two: the merge is no one's work, a skip is no annotation (as the
+    task JSON's total_annotations)."""
+    lead = people["lead"].headers
+    skipped = {"result": [], "completed_by": people["reviewer"].id, "was_cancelled": True}
+    (t,) = import_tasks(
+        client,
+        people["lead"],
+        project["id"],
+        [{"data": {"image": "x.jpg"}, "annotations": [skipped]}],
+    )
+    for who in ("annotator", "annotator2"):
+        r = client.post(
+            f"/api/tasks/{t}/annotations",
+            json={"result": [box(10, 10, 20, 20)]},
+            headers=people[who].headers,
+        )
+        assert r.status_code == 201, r.text
+    r = client.post(
+        f"/api/projects/{project['id']}/consensus/merge", json={"tasks": [t]}, headers=lead
+    )
+    assert r.status_code == 202, r.text
+    merged = wait_for_job(client, lead, r.json()["id"])
+    assert merged["status"] == "done" and merged["result"]["merged"] == 1, merged
+    assert client.get(f"/api/tasks/{t}/consensus", headers=lead).json()["status"] == "merged"
+    assert client.get(f"/api/tasks/{t}", headers=lead).json()["total_annotations"] == 2
+    page = _Page(signed_in(people["lead"]).get(f"/projects/{project['id']}").text)
+    assert by_task(page)[f"#{t}"]["Annotations"] == "2"

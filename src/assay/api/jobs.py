@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from assay.api import serializers
 from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
-from assay.services import gt_stage, jobs
+from assay.services import gt_stage, honeypots, jobs
 from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import predictions
+from assay.services.views import dm_filters
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -24,6 +25,9 @@ class JobIn(BaseModel):
     task_ids: Any = None
     assignees: Any = None
     replicas: Any = None
+    # instead of task_ids: a Data Manager selection, as POST /api/dm/actions takes it
+    selectedItems: Any = None  # Label Studio's name
+    filters: Any = None
 
 
 class JobPatch(BaseModel):
@@ -45,11 +49,29 @@ class DoneIn(BaseModel):
 
 @router.post("/projects/{project_id}/jobs", status_code=201)
 def create_job(project_id: Id, body: JobIn, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """A job over `task_ids`, or over a Data Manager selection (`selectedItems` AND
+    `filters`, as for /api/dm/actions); honeypots from the project's pool are mixed in per its
+    honeypot settings. Answers the job and `honeypots`, how many of its tasks are honeypots."""
     with ctx.write() as s:
-        job = jobs.create_job(
-            s, ctx.actor, project_id, body.title, body.task_ids, body.assignees, body.replicas
+        selection = (
+            dm_filters.selection(
+                ctx.actor, {"selectedItems": body.selectedItems, "filters": body.filters}
+            )
+            if body.selectedItems is not None or body.filters is not None
+            else None
         )
-        return serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
+        job = jobs.create_job(
+            s,
+            ctx.actor,
+            project_id,
+            body.title,
+            body.task_ids,
+            body.assignees,
+            body.replicas,
+            selection=selection,
+        )
+        out = serializers.job(jobs.views_of(s, [job], ctx.actor)[0])
+        return {**out, "honeypots": len(honeypots.job_honeypot_ids(s, job.id))}
 
 
 @router.get("/projects/{project_id}/jobs")

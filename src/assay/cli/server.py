@@ -52,7 +52,8 @@ def demo(
     host: str = typer.Option(None, help="Listen address (default ASSAY_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default ASSAY_PORT or 8080)."),
 ) -> None:
-    """Build the demo project (aerial survey, three annotators, one model), then serve it."""
+    """Build the demo project (aerial survey: three annotators, a reviewer, one model, ten
+    honeypots and a new job for ana), then serve it."""
     from assay.services.demo import build_demo
 
     settings = get_settings()

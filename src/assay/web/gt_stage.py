@@ -87,6 +87,10 @@ def job_list(
             "sees_people": sees_people,
             "sees_gt": sees_ground_truth(actor),
             "runs_stage": actor.may(Action.GT_STAGE),
+            # "New job" leads to the data manager, where the tasks are picked
+            "new_job": f"/projects/{project.id}?new_job=1"
+            if actor.may(Action.JOBS_MANAGE)
+            else None,
             "pages": pager(request, pg),
         }
         return render(request, "jobs.html", context, actor)

@@ -19,6 +19,7 @@ from assay.services import authors, consensus, honeypots, projects, tasks, users
 from assay.services.access import Action, Actor, Role, can_review, sees_ground_truth
 from assay.services.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from assay.services.ground_truth import annotator_coverage
+from assay.services.honeypots.pool import active_pool_size
 from assay.services.task_aliases import seen_tasks
 from assay.services.tasks import ls_json
 from assay.services.views import dm_filters, saved_views, task_list, task_table
@@ -120,9 +121,11 @@ def project_page(
     review_status: str | None = Query(None),
     view: Id | None = Query(None),
     ordering: str | None = Query(None),
+    new_job: bool = Query(False),
 ) -> Response:
     """The data manager: the project's counts and its task table, filtered by ground truth,
-    by review status and by a saved view (its filters and ordering), ordered by `ordering`."""
+    by review status and by a saved view (its filters and ordering), ordered by `ordering`.
+    `new_job` (the jobs page's "New job") shows how to make a job of the selected tasks."""
     review_status = review_status or None
     ordering = ordering or None
     with reading(request) as (s, actor):
@@ -193,6 +196,16 @@ def project_page(
         annotators = [(u, covered.get(u.id, 0)) for u in members if u.role == Role.ANNOTATOR]
         reviewers = [u for u in members if u.is_active and can_review(u.role)]
         manages_reviews = actor.may(Action.REVIEWS_MANAGE)
+        creates_jobs = changes_gt and actor.may(Action.JOBS_MANAGE)
+        # who a new job may go to: the members, annotators first
+        job_people = sorted(
+            (u for u in members if u.is_active), key=lambda u: (u.role != Role.ANNOTATOR, u.id)
+        )
+        honeypot_rule = (
+            _honeypot_rule(honeypots.settings_of(project), active_pool_size(s, project_id))
+            if creates_jobs
+            else ""
+        )
         waiting = consensus.waiting_count(s, actor, project_id) if changes_gt else None
         pages = pager(request, listing.page)
         context = {
@@ -209,6 +222,10 @@ def project_page(
             "sees_honeypots": sees_honeypots,
             "manages_honeypots": actor.may(Action.HONEYPOTS_MANAGE),
             "samples_gt": actor.may(Action.JOBS_MANAGE),
+            "creates_jobs": creates_jobs,
+            "job_people": job_people,
+            "honeypot_rule": honeypot_rule,
+            "new_job_hint": new_job and creates_jobs,
             "difficulties": honeypots.DIFFICULTIES,
             "sees_dashboard": actor.may(Action.DASHBOARD_VIEW),
             "filter": ground_truth,
@@ -246,6 +263,7 @@ def project_page(
                 "total": pages["total"],
                 "sample_url": f"/api/projects/{project.id}/ground-truth/sample",
                 "jobs_url": f"/projects/{project.id}/jobs",
+                "create_job_url": f"/api/projects/{project.id}/jobs",
             },
             "consensus_urls": {
                 "merge": f"/api/projects/{project.id}/consensus/merge",
@@ -255,6 +273,23 @@ def project_page(
             },
         }
         return render(request, "project.html", context, actor)
+
+
+def _honeypot_rule(cfg: honeypots.HoneypotSettings, pool: int) -> str:
+    """What honeypots a new job gets, in the words of the "Create job" dialog."""
+    per_job = cfg.per_job
+    if not per_job or not pool:
+        why = "its honeypot settings add none" if not per_job else "its honeypot pool is empty"
+        return f"No honeypots are added: {why}."
+    share = (
+        f"{per_job} per job"
+        if isinstance(per_job, int)
+        else f"{100 * per_job:g} % of the job's tasks, at least one"
+    )
+    return (
+        f"Honeypots from the project's pool ({pool} active) are mixed in per its honeypot "
+        f"settings: {share}, none an assignee has seen before."
+    )
 
 
 # The GT status column: the GT stage's state, and for a task that has not been through the

@@ -15,6 +15,7 @@ from assay.services.honeypots import rotation
 from assay.services.jobs.lookup import get_job
 from assay.services.jobs.progress import JobView, views_of
 from assay.services.pagination import Page, page_of
+from assay.services.selection import Selection, selected_task_ids
 from assay.services.task_aliases import new_aliases
 from assay.store.models import Job, JobAssignee, JobTask, Task, User
 
@@ -63,14 +64,15 @@ def create_job(
     assignees: Any = None,
     replicas: Any = None,
     with_honeypots: bool = True,
+    selection: Selection | None = None,
 ) -> Job:
-    """A job over the given tasks; honeypots from the project's pool are mixed in at random
-    positions (services.honeypots) unless `with_honeypots` is off."""
+    """A job over the given tasks, named by `task_ids` or by a Data Manager `selection`
+    (its selectedItems AND filters, in task id order; one of the two); honeypots from the
+    project's pool are mixed in at random positions (services.honeypots) unless
+    `with_honeypots` is off."""
     authorize(session, actor, Action.JOBS_MANAGE, project_id)
     title = _check_title(title)
-    task_ids = _check_ids(task_ids if task_ids is not None else [], "task_ids")
-    if not task_ids:
-        raise Invalid.field("task_ids", "is empty: a job needs at least one task")
+    task_ids = _job_tasks(session, actor, project_id, task_ids, selection)
     assignee_ids = _check_ids(assignees if assignees is not None else [], "assignees")
     _check_tasks(session, project_id, task_ids)
     _check_assignees(session, project_id, assignee_ids)
@@ -99,6 +101,24 @@ def create_job(
         )
     rotation.record_exposures(session, job, chosen, assignee_ids)
     return job
+
+
+def _job_tasks(
+    session: Session, actor: Actor, project_id: int, task_ids: Any, selection: Selection | None
+) -> list[int]:
+    """The job's own tasks (no honeypots yet), checked: `task_ids` or the `selection`."""
+    if selection is not None:
+        if task_ids is not None:
+            raise Invalid.field("task_ids", "give task_ids or selectedItems, not both")
+        chosen = selected_task_ids(session, project_id, selection, actor).order_by(Task.id)
+        ids = list(session.scalars(chosen))
+        if not ids:
+            raise Invalid.field("selectedItems", "selects no task: a job needs at least one")
+        return ids
+    ids = _check_ids(task_ids if task_ids is not None else [], "task_ids")
+    if not ids:
+        raise Invalid.field("task_ids", "is empty: a job needs at least one task")
+    return ids
 
 
 def _check_replicas(value: Any, assignees: int) -> int | None:

@@ -1,5 +1,6 @@
 // Data manager: pick tasks in the project's task table and run the bulk actions (ground
-// truths, reviewer assignment, honeypots, consensus, GT sampling), or review the picked tasks.
+// truths, reviewer assignment, honeypots, consensus, GT sampling, a new job), or review the
+// picked tasks.
 // Every action first says how many selected tasks it affects, and after it what it changed.
 //
 // A selection is what POST /api/dm/actions takes: {"all": false, "included": [task ids]} or
@@ -42,6 +43,7 @@
   const confirmDialog = document.getElementById("dm-confirm-dialog");
   const honeypotsDialog = document.getElementById("dm-honeypots-dialog");
   const sampleDialog = document.getElementById("dm-sample-dialog");
+  const jobDialog = document.getElementById("dm-job-dialog");
 
   // all=false: `ids` are the selected tasks; all=true: `ids` are the excluded ones.
   let selection = load();
@@ -282,6 +284,9 @@
     } else if (action === "sample_ground_truth") {
       await sample();
       return;
+    } else if (action === "create_job") {
+      openJobDialog();
+      return;
     } else if (action === "assign_ground_truths") {
       const text =
         `On each of the ${n} that has no ground truth yet, its earliest annotation becomes ` +
@@ -381,6 +386,63 @@
       sync();
       message.focus();
     }
+  }
+
+  // Create a job of the selection (POST /api/projects/{id}/jobs with selectedItems; the
+  // server mixes in the honeypots). A refusal shows in the dialog, which stays open.
+  function openJobDialog() {
+    document.getElementById("dm-job-form").reset();
+    document.getElementById("dm-job-error").hidden = true;
+    affects(jobDialog, `The job holds the ${plural(count(), "selected task")}.`);
+    jobDialog.showModal();
+  }
+
+  function jobError(text) {
+    const error = document.getElementById("dm-job-error");
+    error.textContent = text;
+    error.hidden = false;
+  }
+
+  async function createJob(event) {
+    event.preventDefault();
+    const form = event.target;
+    document.getElementById("dm-job-error").hidden = true;
+    const picked = Array.from(form.querySelectorAll("input[name=assignee]:checked"));
+    if (!picked.length) {
+      jobError("Pick at least one assignee.");
+      return;
+    }
+    const button = document.getElementById("dm-job-create");
+    button.disabled = true;
+    try {
+      const job = await assay.api("POST", data.create_job_url, {
+        title: form.elements.title.value.trim(),
+        assignees: picked.map((box) => Number(box.value)),
+        selectedItems: await selectedItems(),
+      });
+      jobDialog.close();
+      clear();
+      say(
+        `Job ${job.id} created: ${plural(job.task_ids.length - job.honeypots, "task")} ` +
+          `(+${plural(job.honeypots, "honeypot")}).`,
+        false,
+      );
+      const link = document.createElement("a");
+      link.href = data.jobs_url;
+      link.id = "dm-job-link";
+      link.textContent = "Jobs →";
+      message.append(" ", link);
+      message.focus();
+    } catch (error) {
+      jobError(`Create job failed: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  if (jobDialog) {
+    document.getElementById("dm-job-form").addEventListener("submit", createJob);
+    document.getElementById("dm-job-cancel").addEventListener("click", () => jobDialog.close());
   }
 
   for (const item of items) item.addEventListener("click", () => run(item));
