@@ -37,7 +37,14 @@ import chromium
 from assay.app import create_app, wire_services
 from assay.services import background, users
 from assay.settings import Settings
-from assay.store import bookkeeping, evaluation_models, migrate, models, suspect_models  # noqa: F401 (their tables join Base's metadata)
+from assay.store import (  # their tables join Base's metadata
+    bookkeeping,  # noqa: F401
+    drift_models,  # noqa: F401
+    evaluation_models,  # noqa: F401
+    migrate,
+    models,  # noqa: F401
+    suspect_models,  # noqa: F401
+)
 from assay.store.base import Base
 from assay.store.db import Database
 from builders import HONEYPOT_GT, RECT_CONFIG, Person, log_in, make_temp_database

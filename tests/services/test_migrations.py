@@ -9,7 +9,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from assay.store import bookkeeping, evaluation_models, migrate, models, suspect_models  # noqa: F401 (their tables join Base's metadata)
+from assay.store import (  # their tables join Base's metadata
+    bookkeeping,  # noqa: F401
+    drift_models,  # noqa: F401
+    evaluation_models,  # noqa: F401
+    migrate,
+    models,  # noqa: F401
+    suspect_models,  # noqa: F401
+)
 from assay.store.base import Base
 from assay.store.db import Database
 from builders import RECT_CONFIG, make_temp_database

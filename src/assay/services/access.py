@@ -59,6 +59,9 @@ class Action(StrEnum):
     JOB_ACCEPT = "job.accept"  # accept (close) a job, reopen it; edit in a closed job
     EVALUATION_VIEW = "evaluation.view"  # evaluation settings, annotators' standing, pauses
     EVALUATION_MANAGE = "evaluation.manage"  # change evaluation settings, pause and unpause
+    DRIFT_VIEW = "drift.view"  # model drift, audits and which tasks they sampled, feedback
+    DRIFT_MANAGE = "drift.manage"  # change drift settings, start audits
+    FEEDBACK_SEND = "feedback.send"  # report a wrong prediction on a task one may see
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -107,6 +110,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.JOB_ACCEPT: _STAFF,
     Action.EVALUATION_VIEW: _STAFF,  # GT accuracy on honeypots: as sees_honeypots
     Action.EVALUATION_MANAGE: _STAFF,
+    Action.DRIFT_VIEW: _READERS,
+    Action.DRIFT_MANAGE: _STAFF,
+    Action.FEEDBACK_SEND: _ALL,  # what an annotator sees may be wrong too; they cannot list it
 }
 
 
@@ -148,6 +154,9 @@ ACTION_WORDS: dict[Action, str] = {
     Action.JOB_ACCEPT: "accept or reopen jobs, or change work in an accepted job",
     Action.EVALUATION_VIEW: "see annotators' evaluation or pauses",
     Action.EVALUATION_MANAGE: "change evaluation settings, or pause or unpause annotators",
+    Action.DRIFT_VIEW: "see model drift, audits or field feedback",
+    Action.DRIFT_MANAGE: "change drift settings or start audits",
+    Action.FEEDBACK_SEND: "report feedback on predictions",
 }
 
 _ROLE_PLURALS = {
