@@ -92,8 +92,9 @@ def create_audit(
 ) -> dict[str, Any]:
     """`size` (tasks), optional `model_version`, `seed`, `strata` (quantile strata of
     confidence, default 4), `recent` (draw from the newest this many, default 5 x size),
-    `assignees`. Reported tasks go first."""
-    known = {"size", "model_version", "seed", "strata", "recent", "assignees"}
+    `assignees` (who annotate it before a lead's GT stage), `title` (of its job; its
+    assignees see it). Reported tasks go first."""
+    known = {"size", "model_version", "seed", "strata", "recent", "assignees", "title"}
     with ctx.write() as s:
         audit, task_ids = drift.create_audit(s, ctx.actor, project_id, **_only(body, known))
         row = next(r for r in drift.list_audits(s, ctx.actor, project_id) if r.audit.id == audit.id)

@@ -103,6 +103,7 @@ def create_audit(
     strata: Any = 4,
     recent: Any = None,
     assignees: Any = None,
+    title: Any = None,
 ) -> tuple[Audit, list[int]]:
     """Sample `size` tasks into a new GT-stage job and record how (the same seed over the
     same tasks draws the same sample): reported tasks first, oldest report first; the rest
@@ -155,7 +156,8 @@ def create_audit(
         )
     rng.shuffle(drawn)
     chosen = reported + drawn
-    title = f"Audit ({size} tasks{', ' + model_version if model_version else ''}, seed {seed})"
+    if title is None:
+        title = f"Audit ({size} tasks{', ' + model_version if model_version else ''}, seed {seed})"
     job = jobs.create_job(
         session, actor, project_id, title, chosen, assignees, with_honeypots=False
     )
