@@ -166,3 +166,15 @@ def test_one_query_per_table(client, people, streams, db):
     assert len(touching) == 1, touching
     assert len([s for s in statements if "FROM quality_scores" in s]) == 1
     assert len([s for s in statements if "FROM job_tasks" in s]) == 1
+
+
+def test_the_dashboard_shows_the_latest_models_drift(client, people, streams, signed_in):
+    lead = people["lead"]
+    dash = client.get(f"/api/projects/{streams}/dashboard", headers=lead.headers).json()
+    assert {"project": streams, **dash["drift"]} == _drift(
+        client, people, streams, model_version="v2"
+    )
+    page = signed_in(people["reviewer"]).get(f"/projects/{streams}/dashboard")
+    assert page.status_code == 200
+    table = page.text.split('id="dash-drift-table"')[1].split("</table>")[0]
+    assert table.count("<tr") == 5 and 'class="alert"' not in table  # header + 4 quiet weeks

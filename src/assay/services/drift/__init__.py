@@ -9,7 +9,13 @@ The numbers are metrics.drift's.
 
 from assay.services.drift.audits import AuditRow, create_audit, list_audits
 from assay.services.drift.feedback import FEEDBACK_KINDS, list_feedback, send_feedback
-from assay.services.drift.report import WINDOWS, DriftReport, drift_report
+from assay.services.drift.report import (
+    WINDOWS,
+    DriftReport,
+    drift_report,
+    latest_model_version,
+    report_json,
+)
 from assay.services.drift.settings import DEFAULTS, DriftThresholds, get_settings, update_settings
 
 __all__ = [
@@ -22,8 +28,10 @@ __all__ = [
     "create_audit",
     "drift_report",
     "get_settings",
+    "latest_model_version",
     "list_audits",
     "list_feedback",
+    "report_json",
     "send_feedback",
     "update_settings",
 ]

@@ -113,6 +113,22 @@ def _versions(session: Session, project_id: int) -> list[str]:
     )
 
 
+def latest_model_version(session: Session, project_id: int) -> str | None:
+    """The version of the project's most recent scored prediction: the one a dashboard shows."""
+    return session.scalar(
+        select(Prediction.model_version)
+        .join(Task, Task.id == Prediction.task_id)
+        .where(
+            Prediction.project_id == project_id,
+            Prediction.deleted_at.is_(None),
+            Prediction.score.is_not(None),
+            Task.deleted_at.is_(None),
+        )
+        .order_by(Prediction.created_at.desc(), Prediction.id.desc())
+        .limit(1)
+    )
+
+
 def _accuracy(rows: np.ndarray) -> float | None:
     """Micro accuracy of the summed [tp, fp, fn, matched, iou_sum] rows (None for no rows)."""
     if not len(rows):
