@@ -717,6 +717,36 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/pauses", None),
         {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
     ),
+    "model drift": (
+        # 400 "model_version is required": past the role check (no scored prediction)
+        lambda x: ("GET", f"/api/projects/{x['project']}/drift", None),
+        {"admin": 400, "lead": 400, "reviewer": 400, "annotator": 403},
+    ),
+    "drift settings": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/drift-settings", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "change drift settings": (
+        lambda x: ("PATCH", f"/api/projects/{x['project']}/drift-settings", {"psi_threshold": 0.3}),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
+    "audits": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/audits", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "start an audit": (
+        # 400 "size": no task has a scored prediction; past the role check
+        lambda x: ("POST", f"/api/projects/{x['project']}/audits", {"size": 1}),
+        {"admin": 400, "lead": 400, "reviewer": 403, "annotator": 403},
+    ),
+    "send field feedback": (
+        lambda x: ("POST", f"/api/tasks/{x['tasks'][0]}/feedback", {"kind": "other"}),
+        {"admin": 201, "lead": 201, "reviewer": 201, "annotator": 201},
+    ),
+    "field feedback": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/feedback", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
     "next to adjudicate": (
         lambda x: ("GET", f"/api/projects/{x['project']}/adjudication/next", None),
         {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},

@@ -182,13 +182,14 @@ def test_dashboard_draws_its_charts_from_the_bundled_plotly(
     page.click("#dashboard-link")
     page.wait_for_url(f"{live_server}/projects/{project['id']}/dashboard")
     page.wait_for_function("() => document.getElementById('dash').dataset.charts === 'ready'")
-    for chart in ("agreement", "weeks", "confusion", "models"):
+    for chart in ("agreement", "weeks", "confusion", "models", "drift"):
         node = page.locator(f"#chart-{chart}.js-plotly-plot")
         assert node.count() == 1, chart
         assert node.locator("svg.main-svg").count() >= 1, chart
     assert page.locator("#chart-agreement .heatmaplayer image, #chart-agreement .hm").count() >= 1
     assert page.locator("#chart-models .bars path").count() >= 4
     assert page.locator("#dash-annotator-table tbody tr").count() == 2
+    assert page.locator("#dash-drift-table tbody tr").count() == 1  # one week of det-v1
     chromium.shot(page, "dashboard", full_page=True)
 
 

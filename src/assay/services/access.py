@@ -64,6 +64,9 @@ class Action(StrEnum):
     GUIDELINE_RECHECK = "guideline.recheck"  # the GT re-check queue: read it, resolve its tasks
     EDGE_CASES_VIEW_ALL = "edge_cases.view_all"  # everyone's edge cases, not only one's own
     EDGE_CASES_MANAGE = "edge_cases.manage"  # answer and resolve edge cases
+    DRIFT_VIEW = "drift.view"  # model drift, audits and which tasks they sampled, feedback
+    DRIFT_MANAGE = "drift.manage"  # change drift settings, start audits
+    FEEDBACK_SEND = "feedback.send"  # report a wrong prediction on a task one may see
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -117,6 +120,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.GUIDELINE_RECHECK: _STAFF,  # its queue is a list of GT tasks
     Action.EDGE_CASES_VIEW_ALL: _READERS,
     Action.EDGE_CASES_MANAGE: _STAFF,
+    Action.DRIFT_VIEW: _READERS,
+    Action.DRIFT_MANAGE: _STAFF,
+    Action.FEEDBACK_SEND: _ALL,  # what an annotator sees may be wrong too; they cannot list it
 }
 
 
@@ -163,6 +169,9 @@ ACTION_WORDS: dict[Action, str] = {
     Action.GUIDELINE_RECHECK: "re-check ground truth after a guideline change",
     Action.EDGE_CASES_VIEW_ALL: "see other people's edge cases",
     Action.EDGE_CASES_MANAGE: "answer or resolve edge cases",
+    Action.DRIFT_VIEW: "see model drift, audits or field feedback",
+    Action.DRIFT_MANAGE: "change drift settings or start audits",
+    Action.FEEDBACK_SEND: "report feedback on predictions",
 }
 
 _ROLE_PLURALS = {

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from assay.metrics import wilson_interval
 from assay.metrics.weekly import WeeklySums, weekly_means, weekly_sums
-from assay.services import authors, evaluation, honeypots, quality
+from assay.services import authors, drift, evaluation, honeypots, quality
 from assay.services.access import Action, Actor, authorize, sees_honeypots
 from assay.services.annotator_work import AUTHORS_WORK, COUNTED
 from assay.services.quality.tables import group_row, number
@@ -384,7 +384,18 @@ def dashboard_view(session: Session, actor: Actor, project_id: int) -> dict[str,
         ],
         "confusion": {"labels": names, "matrix": matrix},
         "models": [{"model_version": g.key, **group_row(g)} for g in models],
+        "drift": _drift(session, actor, project_id),
     }
+
+
+def _drift(session: Session, actor: Actor, project_id: int) -> dict[str, Any] | None:
+    """The weekly drift report of the latest scored model version, for who may see drift."""
+    if not actor.may(Action.DRIFT_VIEW):
+        return None
+    version = drift.latest_model_version(session, project_id)
+    if version is None:
+        return None
+    return drift.report_json(drift.drift_report(session, actor, project_id, version, "week"))
 
 
 def _week(week: date, scored: int, mean_accuracy: float) -> dict[str, Any]:

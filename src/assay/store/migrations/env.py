@@ -2,7 +2,14 @@
 
 from alembic import context
 
-from assay.store import bookkeeping, evaluation_models, guideline_models, models, suspect_models  # noqa: F401 (their tables join Base's metadata)
+from assay.store import (  # noqa: F401 (their tables join Base's metadata)
+    bookkeeping,
+    drift_models,
+    evaluation_models,
+    guideline_models,
+    models,
+    suspect_models,
+)
 from assay.store.base import Base
 from assay.store.migrate import include_name
 

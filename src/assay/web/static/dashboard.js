@@ -74,10 +74,39 @@
     });
   }
 
+  function drift() {
+    const dr = data.drift;
+    if (!dr) return Promise.resolve();
+    const x = dr.windows.map((w) => w.start);
+    const line = (key, label, dash) => ({
+      type: "scatter", mode: "lines+markers", name: label, x,
+      y: dr.windows.map((w) => pct(w[key])), line: { dash },
+      hovertemplate: `week of %{x}: %{y} %<extra>${label}</extra>`,
+    });
+    const alerted = dr.windows.filter((w) => w.alerts.length);
+    return plot("chart-drift", [
+      line("mean_confidence", "mean confidence", "solid"),
+      line("accuracy", "accuracy vs GT", "dot"),
+      line("audit_accuracy", "audit accuracy", "dash"),
+      { type: "bar", name: "PSI", x, y: dr.windows.map((w) => w.psi), yaxis: "y2", opacity: 0.35,
+        hovertemplate: "week of %{x}: PSI %{y:.3f}<extra></extra>" },
+      { type: "scatter", mode: "markers", name: "alert", x: alerted.map((w) => w.start),
+        y: alerted.map((w) => pct(w.mean_confidence)),
+        text: alerted.map((w) => w.alerts.map((a) => a.message).join("<br>")),
+        marker: { symbol: "x", size: 12, color: "#c0262d" },
+        hovertemplate: "%{x}<br>%{text}<extra>alert</extra>" },
+    ], {
+      yaxis: { title: { text: "%" }, range: [0, 102] },
+      yaxis2: { title: { text: "PSI" }, overlaying: "y", side: "right", rangemode: "tozero" },
+      xaxis: { type: "category", title: { text: "week of prediction (Monday)" } },
+      margin: { l: 60, r: 60, t: 10, b: 60 },
+    });
+  }
+
   const honeypotWeeks = () =>
     weeks(data.honeypot_accuracy_over_time || [], "chart-honeypot-weeks");
 
-  Promise.all([agreement(), weeks(), honeypotWeeks(), confusion(), models()])
+  Promise.all([agreement(), weeks(), honeypotWeeks(), confusion(), models(), drift()])
     .then(() => { root.dataset.charts = "ready"; })
     .catch((error) => {
       root.dataset.charts = "failed";
