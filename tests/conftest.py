@@ -40,7 +40,6 @@ from assay.settings import Settings
 from assay.store import (  # the models' modules: their tables join Base's metadata
     bookkeeping,  # noqa: F401
     drift_models,  # noqa: F401
-    drift_models,  # noqa: F401
     evaluation_models,  # noqa: F401
     guideline_models,  # noqa: F401
     migrate,

@@ -21,7 +21,6 @@ from assay.settings import get_settings
 from assay.store import (
     bookkeeping,  # noqa: F401 (its tables join Base's metadata)
     drift_models,  # noqa: F401
-    drift_models,  # noqa: F401
     guideline_models,  # noqa: F401
     migrate,
     suspect_models,  # noqa: F401
