@@ -30,13 +30,21 @@ def test_the_scorecard_shows_every_column_at_1440_px(live_server, client, people
     )
     with chromium.new_page(1440, 900) as page:
         sign_in(page, live_server, people["lead"], f"/projects/{project['id']}/dashboard")
-        table = page.locator("#dash-annotator-table")
-        for name in ("F1", "Agreement", "Honeypots"):
-            cell = table.locator("th", has_text=name).first
-            box_ = cell.bounding_box()
-            assert box_ is not None and box_["x"] + box_["width"] <= 1440, (name, box_)
-        scroller = page.locator("#dash-annotators .scroll")
-        assert scroller.evaluate("s => s.scrollWidth <= s.clientWidth"), "needs a side scroll"
+        # two tables (work and review; scores), each whole at 1440 px
+        columns = {
+            "#dash-work-table": ("Annotations", "Rejected", "To acceptance"),
+            "#dash-annotator-table": ("F1", "Agreement", "Honeypots", "GT accuracy"),
+        }
+        for selector, names in columns.items():
+            for name in names:
+                cell = page.locator(selector).locator("th", has_text=name).first
+                box_ = cell.bounding_box()
+                assert box_ is not None and box_["x"] + box_["width"] <= 1440, (name, box_)
+        scrollers = page.locator("#dash-annotators .scroll")
+        assert scrollers.count() == 2
+        for i in range(2):
+            fits = scrollers.nth(i).evaluate("s => s.scrollWidth <= s.clientWidth")
+            assert fits, f"table {i + 1} needs a side scroll"
         chromium.shot(page, "dashboard-1440")
 
 

@@ -208,7 +208,7 @@ def test_lead_assigns_a_reviewer_and_reviews_the_selected_tasks(
     # Actions → Assign reviewers…: tick the reviewer in the dialog
     page.click("#dm-actions")
     page.get_by_role("button", name="Assign reviewers…").click()
-    page.get_by_label("reviewer@example.com").check()
+    page.locator("#dm-reviewers-dialog").get_by_label("reviewer@example.com").check()
     page.get_by_role("button", name="Assign reviewers", exact=True).click()
     page.wait_for_function(
         "() => document.getElementById('dm-message').textContent.startsWith('Assign reviewer@')"

@@ -52,7 +52,7 @@ def test_dashboard_tables_read_without_js(signed_in, people, scored, role):
     assert r.status_code == 200
     tables = _tables(r.text)
     assert set(tables) == {
-        "dash-annotator-table", "dash-agreement-table", "dash-weeks-table",
+        "dash-work-table", "dash-annotator-table", "dash-agreement-table", "dash-weeks-table",
         "dash-confusion-table", "dash-models-table", "dash-drift-table",
     }  # fmt: skip
     people_rows = _Page("<table>" + tables["dash-annotator-table"] + "</table>").records
