@@ -33,6 +33,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 
+import assay.store.diagnosis_models  # noqa: F401 (its table joins Base's metadata)
 import chromium
 from assay.app import create_app, wire_services
 from assay.services import background, users

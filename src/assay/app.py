@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assay import __version__
 from assay.api import (
+    conflicts,
     consensus,
     dashboard,
     dm_views,
@@ -84,6 +85,7 @@ API_ROUTERS = (
     suspects.router,
     jobs.router,
     quality.router,
+    conflicts.router,
     reviews.router,
     honeypots.router,
     evaluation.router,

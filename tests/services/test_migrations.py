@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import assay.store.diagnosis_models  # noqa: F401 (its table joins Base's metadata)
 from assay.store import bookkeeping, evaluation_models, migrate, models, suspect_models  # noqa: F401 (their tables join Base's metadata)
 from assay.store.base import Base
 from assay.store.db import Database

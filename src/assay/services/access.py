@@ -59,6 +59,8 @@ class Action(StrEnum):
     JOB_ACCEPT = "job.accept"  # accept (close) a job, reopen it; edit in a closed job
     EVALUATION_VIEW = "evaluation.view"  # evaluation settings, annotators' standing, pauses
     EVALUATION_MANAGE = "evaluation.manage"  # change evaluation settings, pause and unpause
+    CONFLICTS_VIEW = "conflicts.view"  # annotators' conflicts with GT, grouped for diagnosis
+    CONFLICTS_DECIDE = "conflicts.decide"  # say what a group of conflicts is (guideline, GT, ...)
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -107,6 +109,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.JOB_ACCEPT: _STAFF,
     Action.EVALUATION_VIEW: _STAFF,  # GT accuracy on honeypots: as sees_honeypots
     Action.EVALUATION_MANAGE: _STAFF,
+    Action.CONFLICTS_VIEW: _READERS,  # they reveal the GT: as GROUND_TRUTH_VIEW
+    Action.CONFLICTS_DECIDE: _STAFF,
 }
 
 
@@ -148,6 +152,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.JOB_ACCEPT: "accept or reopen jobs, or change work in an accepted job",
     Action.EVALUATION_VIEW: "see annotators' evaluation or pauses",
     Action.EVALUATION_MANAGE: "change evaluation settings, or pause or unpause annotators",
+    Action.CONFLICTS_VIEW: "see the conflicts with ground truth grouped for diagnosis",
+    Action.CONFLICTS_DECIDE: "record decisions on groups of conflicts",
 }
 
 _ROLE_PLURALS = {

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import assay.store.diagnosis_models  # noqa: F401 (its table joins Base's metadata)
 from assay.store import bookkeeping, evaluation_models, models, suspect_models  # noqa: F401 (their tables join Base's metadata)
 from assay.store.base import Base
 from assay.store.migrate import include_name
