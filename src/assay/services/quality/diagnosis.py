@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from assay.formats.regions import RegionError, TaskRegions
 from assay.metrics.conflicts import ConflictKind
-from assay.metrics.scoring import conflicts_of, regions_of
+from assay.metrics.scoring import QualitySettings, conflicts_of, regions_of
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import SCORED_WORK, latest_by_annotator
 from assay.services.errors import Invalid, NotFound
@@ -226,6 +226,12 @@ def _scored_work(
         QualityScore.gt_annotation_id,
         Task.width,
         Task.height,
+        QualityScore.settings_version,
+        QualityScore.tp,
+        QualityScore.fp,
+        QualityScore.fn,
+        QualityScore.matched,
+        QualityScore.iou_sum,
     ]
     if with_data:
         cols.append(Task.data)
@@ -265,6 +271,20 @@ def _conflict_ids(annotation_id: int, found: list[Any]) -> list[str]:
     return out
 
 
+def _agrees(counts: list[Any], settings: QualitySettings) -> bool:
+    """Whether a current score says its annotation has no conflict, so that it need not be
+    compared again: every region matched to one of the same label (no FP, no FN, TP =
+    matched) and the IoUs' shortfall from 1 summed below 1 - low_overlap_threshold, which
+    bounds each pair's (no pair is below the low-overlap line)."""
+    tp, fp, fn, matched, iou_sum = counts
+    return (
+        fp == 0
+        and fn == 0
+        and tp == matched
+        and matched - iou_sum < 1 - settings.low_overlap_threshold - 1e-9
+    )
+
+
 def find_all(
     session: Session, project_id: int, f: Filters
 ) -> tuple[list[Found], dict[int, set[int]]]:
@@ -280,9 +300,12 @@ def find_all(
         for annotator_id, row in per.items():
             if f.annotator is not None and annotator_id != f.annotator:
                 continue
-            _, _, ann_id, result, gt_id, w, h, *data = row
+            _, _, ann_id, result, gt_id, w, h, version = row[:8]
+            counts, data = list(row[8:13]), (row[13] if len(row) > 13 else None)
             if gt_id not in gts:
                 continue  # its GT was unset since it was scored
+            if version == project.quality_settings_version and _agrees(counts, settings):
+                continue
             if gt_id not in gt_regions:
                 try:
                     gt_regions[gt_id] = regions_of(gts[gt_id], w, h)
@@ -293,7 +316,7 @@ def find_all(
                 found = conflicts_of(gt, regions_of(result, w, h), settings) if gt else []
             except RegionError:
                 found = []  # unreadable: the per-annotation view shows none either
-            value = (data[0] or {}).get(f.field) if data and isinstance(data[0], dict) else None
+            value = data.get(f.field) if isinstance(data, dict) else None
             for c, cid in zip(found, _conflict_ids(ann_id, found), strict=True):
                 if f.kind is not None and c.kind != f.kind:
                     continue
