@@ -68,6 +68,9 @@ from assay.web import (
     routes,
     transfer,
 )
+from assay.web import (
+    conflicts as conflicts_page,
+)
 from assay.web import dashboard as dashboard_page
 from assay.web import (
     suspects as suspects_page,
@@ -106,6 +109,7 @@ WEB_ROUTERS = (
     feedback.router,
     adjudication.router,
     suspects_page.router,
+    conflicts_page.router,
     my_work.router,
     people.router,
     api_docs.router,
