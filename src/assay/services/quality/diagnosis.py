@@ -372,14 +372,15 @@ def _groups(session: Session, project_id: int, f: Filters) -> list[ConflictGroup
 def _latest_decisions(
     session: Session, project_id: int, keys: list[str]
 ) -> dict[str, ConflictDecision]:
-    if not keys:
-        return {}
+    """Group key -> its latest decision, for the given keys (the project's decisions are
+    few: one query over them, no list of keys as parameters)."""
+    wanted = set(keys)
     rows = session.scalars(
         select(ConflictDecision)
-        .where(ConflictDecision.project_id == project_id, ConflictDecision.group_key.in_(keys))
+        .where(ConflictDecision.project_id == project_id)
         .order_by(ConflictDecision.id)
     )
-    return {d.group_key: d for d in rows}  # later ones win
+    return {d.group_key: d for d in rows if d.group_key in wanted}  # later ones win
 
 
 def _note(value: Any) -> str:
