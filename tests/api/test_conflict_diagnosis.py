@@ -258,3 +258,25 @@ def test_annotators_see_no_groups_and_reviewers_decide_nothing(client, people, s
             headers=people[who].headers,
         )
         assert r.status_code == 403, r.text
+
+
+def test_a_decision_on_a_filtered_group_stays_with_that_filter(client, people, seeded):
+    """A filter that leaves part of a group out is part of its key: the decision on
+    annotator's own swaps is not shown on the group of both annotators' swaps."""
+    pid, lead = seeded["project"], people["lead"]
+    mine = _groups(client, lead, pid, annotator=people["annotator"].id)["results"][0]
+    r = client.post(
+        f"/api/projects/{pid}/quality/conflict-decisions",
+        json={"group": mine["key"], "decision": "training_need"},
+        headers=lead.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert len(r.json()["conflicts"]) == 2
+    again = _groups(client, lead, pid, annotator=people["annotator"].id)["results"][0]
+    assert again["decision"] == "training_need"
+    assert _groups(client, lead, pid)["results"][0]["decision"] is None
+
+
+def test_tasks_without_the_data_field_form_their_own_group(client, people, seeded):
+    scenes = _groups(client, people["lead"], seeded["project"], by="data_field", field="camera")
+    assert [(g["value"], g["count"]) for g in scenes["results"]] == [(None, 6)]
