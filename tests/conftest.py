@@ -39,6 +39,7 @@ from assay.services import background, users
 from assay.settings import Settings
 from assay.store import (  # the models' modules: their tables join Base's metadata
     bookkeeping,  # noqa: F401
+    diagnosis_models,  # noqa: F401
     drift_models,  # noqa: F401
     evaluation_models,  # noqa: F401
     guideline_models,  # noqa: F401

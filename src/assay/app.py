@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assay import __version__
 from assay.api import (
+    conflicts,
     consensus,
     dashboard,
     dm_views,
@@ -69,6 +70,9 @@ from assay.web import (
     routes,
     transfer,
 )
+from assay.web import (
+    conflicts as conflicts_page,
+)
 from assay.web import dashboard as dashboard_page
 from assay.web import guidelines as guidelines_page
 from assay.web import (
@@ -88,6 +92,7 @@ API_ROUTERS = (
     guidelines.router,
     jobs.router,
     quality.router,
+    conflicts.router,
     reviews.router,
     honeypots.router,
     evaluation.router,
@@ -110,6 +115,7 @@ WEB_ROUTERS = (
     adjudication.router,
     suspects_page.router,
     guidelines_page.router,
+    conflicts_page.router,
     my_work.router,
     people.router,
     api_docs.router,

@@ -537,6 +537,23 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/quality/agreement", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
     ),
+    "conflict groups": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/quality/conflict-groups", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "conflict decisions": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/quality/conflict-decisions", None),
+        {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},
+    ),
+    "decide on a conflict group": (
+        lambda x: (
+            "POST",
+            f"/api/projects/{x['project']}/quality/conflict-decisions",
+            {"group": "label_pair/extra//Giraffe", "decision": "gt_error"},
+        ),
+        # 404 "No conflicts are in group": past the role check
+        {"admin": 404, "lead": 404, "reviewer": 403, "annotator": 403},
+    ),
     "quality settings": (
         lambda x: ("GET", f"/api/projects/{x['project']}/quality-settings", None),
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 403},

@@ -179,6 +179,12 @@ def test_the_readme_tour_works_on_the_demo(live_server, client, db, demo):
             assert r.status_code == 200, (what, r.text)
             r = client.get(f"/api/projects/{pid}/quality/{what}?format=csv", headers=lead.headers)
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), what
+        # the conflicts with GT, grouped, linked from the dashboard
+        page.click("#conflicts-link")
+        page.wait_for_url(f"{live_server}{project_url}/conflicts")
+        page.wait_for_selector("#conflicts[data-ready=true]")
+        assert page.locator("tr.cf-group").count() > 0
+        shot(page, "05-conflicts")
 
     # 6. review: a reviewer presses Review All Tasks, accepts one annotation, rejects one of
     # ana's with a comment (weakest first: lowest pairwise agreement)

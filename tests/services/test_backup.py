@@ -20,6 +20,7 @@ from assay.services.errors import Invalid
 from assay.settings import get_settings
 from assay.store import (
     bookkeeping,  # noqa: F401 (its tables join Base's metadata)
+    diagnosis_models,  # noqa: F401
     drift_models,  # noqa: F401
     guideline_models,  # noqa: F401
     migrate,

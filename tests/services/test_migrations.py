@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from assay.store import (  # the models' modules: their tables join Base's metadata
     bookkeeping,  # noqa: F401
+    diagnosis_models,  # noqa: F401
     drift_models,  # noqa: F401
     evaluation_models,  # noqa: F401
     guideline_models,  # noqa: F401

@@ -67,6 +67,8 @@ class Action(StrEnum):
     DRIFT_VIEW = "drift.view"  # model drift, audits and which tasks they sampled, feedback
     DRIFT_MANAGE = "drift.manage"  # change drift settings, start audits
     FEEDBACK_SEND = "feedback.send"  # report a wrong prediction on a task one may see
+    CONFLICTS_VIEW = "conflicts.view"  # annotators' conflicts with GT, grouped for diagnosis
+    CONFLICTS_DECIDE = "conflicts.decide"  # say what a group of conflicts is (guideline, GT, ...)
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -123,6 +125,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.DRIFT_VIEW: _READERS,
     Action.DRIFT_MANAGE: _STAFF,
     Action.FEEDBACK_SEND: _ALL,  # what an annotator sees may be wrong too; they cannot list it
+    Action.CONFLICTS_VIEW: _READERS,  # they reveal the GT: as GROUND_TRUTH_VIEW
+    Action.CONFLICTS_DECIDE: _STAFF,
 }
 
 
@@ -172,6 +176,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.DRIFT_VIEW: "see model drift, audits or field feedback",
     Action.DRIFT_MANAGE: "change drift settings or start audits",
     Action.FEEDBACK_SEND: "report feedback on predictions",
+    Action.CONFLICTS_VIEW: "see the conflicts with ground truth grouped for diagnosis",
+    Action.CONFLICTS_DECIDE: "record decisions on groups of conflicts",
 }
 
 _ROLE_PLURALS = {

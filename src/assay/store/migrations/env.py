@@ -4,6 +4,7 @@ from alembic import context
 
 from assay.store import (  # noqa: F401 (their tables join Base's metadata)
     bookkeeping,
+    diagnosis_models,
     drift_models,
     evaluation_models,
     guideline_models,
