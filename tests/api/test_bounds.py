@@ -354,3 +354,21 @@ def test_ids_and_numbers_inside_imported_items_are_checked_not_crashed_on(client
         f"/api/tasks/{task}/annotations", json={"result": [], "lead_time": 1e300}, headers=lead
     )
     assert r.status_code == 400 and "lead_time" in r.json()["validation_errors"], r.text
+
+
+def test_settings_bodies_naming_the_services_own_parameters_are_refused_not_500(
+    client, people, project
+):
+    """A PATCH body is the service's keyword arguments: a key named like one of its own
+    parameters (`session`, `actor`, `project_id`) was a TypeError, 500."""
+    pid = project["id"]
+    paths = (
+        f"/api/projects/{pid}/evaluation-settings",
+        f"/api/projects/{pid}/drift-settings",
+        f"/api/projects/{pid}/honeypot-settings",
+        f"/api/projects/{pid}/review-settings",
+    )
+    for path in paths:
+        for key in ("session", "actor", "project_id"):
+            r = client.patch(path, json={key: 1}, headers=people["lead"].headers)
+            assert r.status_code == 400 and key in r.text, (path, key, r.status_code, r.text)

@@ -67,7 +67,7 @@ def get_settings(session: Session, actor: Actor, project_id: int) -> ReviewSetti
 
 
 def update_settings(
-    session: Session, actor: Actor, project_id: int, **fields: Any
+    session: Session, actor: Actor, project_id: int, /, **fields: Any
 ) -> ReviewSettings:
     """Change `reject_returns_to_annotator` (true/false) and/or `reject_reasons` (a list of 1 to
     30 distinct non-empty texts of at most 100 characters, "other" not among them: it is always

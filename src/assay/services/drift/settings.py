@@ -59,7 +59,7 @@ def get_settings(session: Session, actor: Actor, project_id: int) -> DriftThresh
 
 
 def update_settings(
-    session: Session, actor: Actor, project_id: int, **changes: Any
+    session: Session, actor: Actor, project_id: int, /, **changes: Any
 ) -> DriftThresholds:
     """Change some thresholds; every field is checked before anything is written."""
     authorize(session, actor, Action.DRIFT_MANAGE, project_id)

@@ -86,7 +86,7 @@ def _check(name: str, value: Any) -> Any:
 
 
 def update_settings(
-    session: Session, actor: Actor, project_id: int, **changes: Any
+    session: Session, actor: Actor, project_id: int, /, **changes: Any
 ) -> EvaluationSettings:
     """Change any of the settings; Invalid names the first bad field and nothing is stored."""
     authorize(session, actor, Action.EVALUATION_MANAGE, project_id)

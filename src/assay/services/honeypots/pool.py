@@ -119,7 +119,7 @@ def remove_from_pool(session: Session, actor: Actor, project_id: int, selection:
 
 
 def update_honeypot(
-    session: Session, actor: Actor, project_id: int, task_id: int, **fields: Any
+    session: Session, actor: Actor, project_id: int, task_id: int, /, **fields: Any
 ) -> Honeypot:
     """Set a honeypot's difficulty, or restore a retired one (`"retired": false`)."""
     authorize(session, actor, Action.HONEYPOTS_MANAGE, project_id)

@@ -102,7 +102,7 @@ def check_settings(merged: dict[str, Any], active_pool: int | None) -> HoneypotS
 
 
 def update_settings(
-    session: Session, actor: Actor, project_id: int, **fields: Any
+    session: Session, actor: Actor, project_id: int, /, **fields: Any
 ) -> HoneypotSettings:
     project = authorized_project(session, actor, project_id, Action.HONEYPOTS_MANAGE)
     merged = settings_of(project).to_json()
