@@ -4,6 +4,9 @@ an annotator sees their own entries and the answers, nothing of others'."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete
+
+from assay.store.models import JobTask
 from builders import aliases_of, import_tasks
 
 
@@ -157,3 +160,30 @@ def test_edge_cases_say_nothing_of_ground_truth(client, people, project):
     b = _flag(client, people["annotator"], aliases["annotator"][tasks[1]]).json()
     assert set(a) == set(b)
     assert not any("ground" in k or "honeypot" in k or "gt" in k for k in a)
+
+
+def test_an_entry_whose_task_left_the_job_never_shows_its_real_id(client, db, people, project):
+    """A rerolled honeypot leaves its job: the annotator's entry then names no task, where it
+    used to fall back to the real id (which tells an old, GT task)."""
+    tasks, aliases = _setup(client, people, project)
+    mine = aliases["annotator"][tasks[0]]
+    assert _flag(client, people["annotator"], mine).status_code == 201
+    with db.session() as s:  # as `honeypots.rotation.reinject` takes a honeypot out of a job
+        s.execute(delete(JobTask).where(JobTask.task_id == tasks[0]))
+        s.commit()
+    [entry] = _log(client, people["annotator"], project)["results"]
+    assert entry["task"] is None
+    [entry] = _log(client, people["lead"], project)["results"]
+    assert entry["task"] == tasks[0]
+
+
+def test_resolving_with_a_version_beyond_any_id_is_refused(client, people, project):
+    tasks, aliases = _setup(client, people, project)
+    case = _flag(client, people["annotator"], aliases["annotator"][tasks[0]]).json()["id"]
+    for version in (2**63, -1, True, "1"):
+        r = client.post(
+            f"/api/edge-cases/{case}/resolve",
+            json={"guideline_version": version},
+            headers=people["lead"].headers,
+        )
+        assert r.status_code == 400 and "guideline_version" in r.text, (version, r.text)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize, require_project_access
+from assay.services.checks import is_id
 from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.tasks import resolve_task
@@ -65,7 +66,7 @@ def list_edge_cases(
     return list(rows), pg
 
 
-def shown_task_ids(session: Session, actor: Actor, cases: list[EdgeCase]) -> dict[int, int]:
+def shown_task_ids(session: Session, actor: Actor, cases: list[EdgeCase]) -> dict[int, int | None]:
     """The task id each entry shows the actor: the alias it was flagged by in the author's job
     for those who know tasks by alias, else the real id."""
     if actor.may(Action.EDGE_CASES_VIEW_ALL):
@@ -83,7 +84,12 @@ def shown_task_ids(session: Session, actor: Actor, cases: list[EdgeCase]) -> dic
         if pairs
         else {}
     )
-    return {c.id: aliases.get((c.job_id, c.task_id)) or c.task_id for c in cases}
+    # flagged by alias: that alias, or none once the task left the job (a rerolled honeypot);
+    # never the real id, which would name the task outside the job
+    return {
+        c.id: aliases.get((c.job_id, c.task_id)) if c.job_id is not None else c.task_id
+        for c in cases
+    }
 
 
 def _managed(session: Session, actor: Actor, case_id: int) -> EdgeCase:
@@ -116,7 +122,7 @@ def resolve_edge_case(
     case = _managed(session, actor, case_id)
     if case.status == "resolved":
         raise Conflict(f"Edge case {case_id} is resolved already.")
-    if isinstance(version, bool) or not isinstance(version, int):
+    if not is_id(version):
         raise Invalid.field("guideline_version", "must be a version number")
     exists = session.scalar(
         select(GuidelineVersion.id).where(
