@@ -366,3 +366,36 @@ def test_onboarding_counts_across_the_annotators_jobs(client, people, pool):
     gt_real = [t for t in pool["gt"] if t in job_aliases(client, job_a["id"])]
     gt_real += [t for t in pool["gt"] if t in job_aliases(client, job_b["id"])]
     assert len(gt_real) == len(set(gt_real)) == 3
+
+
+def test_rejected_work_comes_back_at_the_annotation_limit(client, people, pool):
+    """The limit holds new work only: an annotator at the limit still gets her rejected
+    annotation back to fix (it used to answer 403 before the rework)."""
+    ann = people["annotator"]
+    hp_settings(client, people, pool, per_job=0)
+    _settings(client, people, pool, annotation_limit=2)
+    job = make_job(client, people, pool, pool["plain"][:4])
+    served = _work(client, ann, job["id"], lambda: set(), GT, 2)
+    mine = client.get(f"/api/tasks/{served[0]['task']['id']}/annotations", headers=ann.headers)
+    r = client.post(
+        f"/api/annotations/{mine.json()[0]['id']}/reviews",
+        json={"action": "reject", "reason": "loose boxes"},
+        headers=people["reviewer"].headers,
+    )
+    assert r.status_code == 201, r.text
+    r = _next(client, ann, job["id"])
+    assert r.status_code == 200, r.text
+    assert r.json()["rework"]["annotation"]["task"] == served[0]["task"]["id"]
+
+
+def test_onboarding_is_never_served_into_a_shared_job(client, people, pool):
+    """A job's honeypots go to all its assignees: an onboarding GT task put into a shared job
+    would reach (and reopen the job of) the co-assignee too."""
+    job, gt_aliases = _onboarding_job(client, people, pool)
+    shared = make_job(client, people, pool, pool["plain"][6:9], who=("annotator", "annotator2"))
+    first = _next(client, people["annotator"], shared["id"]).json()["task"]["id"]
+    real = {a: t for t, a in job_aliases(client, shared["id"]).items()}
+    assert real[first] in pool["plain"] and not honeypots_of(client, people, shared["id"])
+    # her own job onboards her as before
+    first = _next(client, people["annotator"], job["id"]).json()["task"]["id"]
+    assert first in gt_aliases()

@@ -14,6 +14,8 @@ from assay.services.evaluation.pauses import (
     list_pauses,
     pause_member,
     require_may_annotate,
+    require_not_paused,
+    require_within_limit,
     unpause_member,
 )
 from assay.services.evaluation.settings import (
@@ -36,6 +38,8 @@ __all__ = [
     "on_labels_changed",
     "pause_member",
     "require_may_annotate",
+    "require_not_paused",
+    "require_within_limit",
     "serve_onboarding",
     "settings_of",
     "standings",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Actor, Role
@@ -17,7 +17,7 @@ from assay.services.evaluation.pauses import lock_member
 from assay.services.evaluation.settings import ONBOARDING, settings_of
 from assay.services.honeypots import put_first
 from assay.store.evaluation_models import OnboardingServing
-from assay.store.models import Job, JobTask, Project
+from assay.store.models import Job, JobAssignee, JobTask, Project
 
 
 @dataclass
@@ -60,8 +60,10 @@ def progress_of(session: Session, project_id: int, user_ids: list[int]) -> dict[
 def serve_onboarding(session: Session, actor: Actor, job: Job) -> None:
     """Before the queue answers `next`: while an annotator has had fewer than
     `onboarding_tasks` GT tasks and none is open in this job, put one at the job's front
-    (`honeypots.put_first`). When the pool has none left for them, they get normal work."""
-    if actor.role != Role.ANNOTATOR:
+    (`honeypots.put_first`). When the pool has none left for them, they get normal work.
+    Only in a job of theirs alone: a honeypot of a job is served to all its assignees, and
+    would reopen a co-assignee's finished job."""
+    if actor.role != Role.ANNOTATOR or _shared(session, job.id):
         return
     project = session.get(Project, job.project_id)
     assert project is not None
@@ -80,3 +82,9 @@ def serve_onboarding(session: Session, actor: Actor, job: Job) -> None:
             )
         )
         session.flush()
+
+
+def _shared(session: Session, job_id: int) -> bool:
+    """Whether the job has more than one assignee."""
+    n = session.scalar(select(func.count()).where(JobAssignee.job_id == job_id))
+    return (n or 0) > 1

@@ -90,12 +90,18 @@ def pause_info(session: Session, pause: EvaluationPause) -> dict[str, Any]:
 def require_may_annotate(session: Session, actor: Actor, project_id: int) -> None:
     """Raise Paused (403 with `paused`) when the annotator is paused in the project, and
     Forbidden when they reached the project's annotation limit. Only annotators are held."""
+    require_not_paused(session, actor, project_id)
+    require_within_limit(session, actor, project_id)
+
+
+def require_not_paused(session: Session, actor: Actor, project_id: int) -> None:
+    """Raise Paused (403 with `paused`) when the annotator is paused in the project."""
     if actor.role != Role.ANNOTATOR:
         return
     pause = current_pause(session, project_id, actor.id)
-    project = session.get(Project, project_id)
-    assert project is not None
     if pause is not None:
+        project = session.get(Project, project_id)
+        assert project is not None
         info = pause_info(session, pause)
         ask = ", ".join(info["contact"]) or "a lead of the project"
         raise Paused(
@@ -103,6 +109,15 @@ def require_may_annotate(session: Session, actor: Actor, project_id: int) -> Non
             f"Ask {ask} to unpause you; your work and feedback stay readable.",
             info,
         )
+
+
+def require_within_limit(session: Session, actor: Actor, project_id: int) -> None:
+    """Raise Forbidden when the annotator reached the project's annotation limit (new work
+    only: rework of their rejected annotations is not new work)."""
+    if actor.role != Role.ANNOTATOR:
+        return
+    project = session.get(Project, project_id)
+    assert project is not None
     limit = settings_of(project).annotation_limit
     if limit is not None:
         made = session.scalar(

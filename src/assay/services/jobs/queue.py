@@ -122,17 +122,19 @@ def next_to_annotate(session: Session, actor: Actor, job_id: int) -> NextTask:
     job = get_job(session, actor, job_id)
     if not is_assignee(session, job.id, actor.id):
         raise Invalid.field("job", f"you are not an assignee of job {job.id}")
-    evaluation.require_may_annotate(session, actor, job.project_id)
+    evaluation.require_not_paused(session, actor, job.project_id)
     if job.accepted_at is not None:
         return NextTask(None, 0, closed=True)
-    evaluation.serve_onboarding(session, actor, job)
-    remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
     again = _rework(session, [job.id], actor.id)
-    if again:
+    if again:  # their rejected work comes back whatever the limit: it is not new work
+        remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
         ann = session.get(Annotation, again[0][1])
         assert ann is not None
         task = session.get(Task, ann.task_id)
         return NextTask(task, remaining, ann, rework.rejection(session, ann.id))
+    evaluation.require_within_limit(session, actor, job.project_id)
+    evaluation.serve_onboarding(session, actor, job)
+    remaining = remaining_by_job(session, [job.id], actor.id)[job.id]
     task = session.scalars(_queue(job, actor.id).order_by(JobTask.position).limit(1)).first()
     return NextTask(task, remaining)
 
