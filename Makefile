@@ -22,18 +22,20 @@ serve: $(VENV)/.installed
 # Each run must pass and must run tests (pytest exits 5 when it collects none). pytest-xdist
 # spreads each run over one worker per core, each with its own database; `make test XDIST=`
 # runs serially. Work stealing keeps every worker busy while the slow tests finish.
-# tests/unit holds the pure layers' tests (no database): the PostgreSQL run leaves them out.
+# The PostgreSQL run leaves out tests/unit (the pure layers: no database) and tests/browser
+# (Chromium on the pages: what they show of the database is covered on both databases by the
+# API, service and page tests).
 XDIST ?= -n auto --dist worksteal
-PURE_TESTS := tests/unit
+SQLITE_ONLY := --ignore=tests/unit --ignore=tests/browser
 test: $(VENV)/.installed
 	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
-	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(XDIST) --ignore=$(PURE_TESTS) $(PYTEST_ARGS)
+	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(XDIST) $(SQLITE_ONLY) $(PYTEST_ARGS)
 
 test-sqlite: $(VENV)/.installed
 	ASSAY_TEST_DB=sqlite $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test-postgresql: $(VENV)/.installed
-	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(XDIST) --ignore=$(PURE_TESTS) $(PYTEST_ARGS)
+	ASSAY_TEST_DB=postgresql ASSAY_TEST_PG_URL=$(ASSAY_TEST_PG_URL) $(PY) -m pytest -q $(XDIST) $(SQLITE_ONLY) $(PYTEST_ARGS)
 
 # Property tests with fresh random examples (the suite's are fixed); run it ROUNDS times.
 ROUNDS ?= 5
