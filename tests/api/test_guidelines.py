@@ -237,3 +237,26 @@ def test_recheck_queue_by_labels_then_all_with_progress(client, people, project)
             headers=people[who].headers,
         )
         assert r.status_code in (403, 404), who
+
+
+def test_a_waiting_task_queued_again_is_checked_against_its_gt_as_it_is_now(
+    client, people, project
+):
+    """The GT edited between two versions, the task waiting since the first: the second
+    version's re-check compares with the edited GT (confirming it used to answer 409 'changed
+    since it was queued')."""
+    lead = people["lead"]
+    [task] = import_tasks(client, lead, project["id"], [{"image": "a.jpg"}])
+    gt = _gt(client, lead, task, [box(1, 1, 2, 2, "Zebra")])
+    _publish(client, lead, project, recheck="all")
+    r = client.patch(
+        f"/api/annotations/{gt['id']}",
+        json={"result": [box(5, 5, 2, 2, "Zebra")]},
+        headers=lead.headers,
+    )
+    assert r.status_code == 200, r.text
+    _publish(client, lead, project, recheck="all")
+    [waiting] = client.get(_url(project, "/recheck"), headers=lead.headers).json()["results"]
+    assert (waiting["guideline_version"], waiting["gt_revision"]) == (2, 2)
+    r = client.post(_url(project, f"/recheck/{task}"), json={"confirm": True}, headers=lead.headers)
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text

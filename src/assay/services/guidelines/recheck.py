@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
@@ -93,42 +93,37 @@ def queue_rechecks(session: Session, project_id: int, version: int, labels: froz
         )
         .order_by(Annotation.task_id)
     ).all()
-    waiting = set(
-        session.scalars(
-            select(GuidelineRecheck.task_id).where(
+    waiting = {
+        r.task_id: r
+        for r in session.scalars(
+            select(GuidelineRecheck).where(
                 GuidelineRecheck.project_id == project_id, GuidelineRecheck.status == "pending"
             )
         )
-    )
+    }
     chosen = [
         gt
         for gt in gts
         if (made_under.get(gt.task_id) or 0) < version
         and (not labels or labels & _labels_of(gt.result))
     ]
-    again = [gt.task_id for gt in chosen if gt.task_id in waiting]
-    if again:
-        session.execute(
-            update(GuidelineRecheck)
-            .where(
-                GuidelineRecheck.project_id == project_id,
-                GuidelineRecheck.status == "pending",
-                GuidelineRecheck.task_id.in_(again),
+    for gt in chosen:
+        row = waiting.get(gt.task_id)
+        if row is None:
+            session.add(
+                GuidelineRecheck(
+                    project_id=project_id,
+                    task_id=gt.task_id,
+                    guideline_version=version,
+                    gt_annotation_id=gt.id,
+                    gt_revision=gt.revision,
+                    status="pending",
+                )
             )
-            .values(guideline_version=version)
-        )
-    session.add_all(
-        GuidelineRecheck(
-            project_id=project_id,
-            task_id=gt.task_id,
-            guideline_version=version,
-            gt_annotation_id=gt.id,
-            gt_revision=gt.revision,
-            status="pending",
-        )
-        for gt in chosen
-        if gt.task_id not in waiting
-    )
+        else:  # asked for by this version now, against the GT as it is now
+            row.guideline_version = version
+            row.gt_annotation_id, row.gt_revision = gt.id, gt.revision
+    session.flush()
     return len(chosen)
 
 
