@@ -299,11 +299,6 @@ def drift_report(
     sc_mine, au_mine = scored[mine], audited[mine]
     n = np.bincount(inverse, minlength=len(keys))
     means = np.bincount(inverse, weights=s_mine, minlength=len(keys)) / n
-    hist = np.zeros((len(keys), metrics.BINS), dtype=int)
-    bins = np.clip(
-        np.searchsorted(metrics.EDGES, np.clip(s_mine, 0, 1), side="right") - 1, 0, metrics.BINS - 1
-    )
-    np.add.at(hist, (inverse, bins), 1)
     span = timedelta(days=WINDOWS[window] - 1)
     out = []
     for w, start in enumerate(keys):
@@ -319,7 +314,7 @@ def drift_report(
                 end=begin + span,
                 n=int(n[w]),
                 mean_confidence=float(means[w]),
-                histogram=hist[w].tolist(),
+                histogram=metrics.histogram(current).tolist(),
                 psi=p,
                 ks_statistic=k.statistic,
                 ks_pvalue=k.pvalue,
