@@ -372,3 +372,25 @@ def test_settings_bodies_naming_the_services_own_parameters_are_refused_not_500(
         for key in ("session", "actor", "project_id"):
             r = client.patch(path, json={key: 1}, headers=people["lead"].headers)
             assert r.status_code == 400 and key in r.text, (path, key, r.status_code, r.text)
+
+
+def test_an_integer_beyond_any_float_is_a_bad_number_not_a_500(client, people, project):
+    """`math.isfinite` raises on ints past float's range: every finite-number check of a
+    setting goes through `checks.is_finite_number`, which says no."""
+    lead, pid = people["lead"].headers, project["id"]
+    huge = 10**400
+    answers = {
+        "consensus quorum": client.post(
+            f"/api/projects/{pid}/consensus/preview", json={"quorum": huge}, headers=lead
+        ),
+        "drift psi": client.patch(
+            f"/api/projects/{pid}/drift-settings", json={"psi_threshold": huge}, headers=lead
+        ),
+        "quality oks": client.patch(
+            f"/api/projects/{pid}/quality-settings", json={"oks_sigmas": {"Zebra": huge}},
+            headers=lead,
+        ),
+    }  # fmt: skip
+    assert {k: r.status_code for k, r in answers.items()} == dict.fromkeys(answers, 400), {
+        k: r.text for k, r in answers.items()
+    }

@@ -8,6 +8,7 @@ every id from outside is checked against this range before it reaches a query.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 MAX_ID = 2**31 - 1  # the largest id a row can have (PostgreSQL `integer`)
@@ -31,6 +32,17 @@ def is_count(value: Any, low: int = 0) -> bool:
 def is_number(value: Any) -> bool:
     """An int or a float, and not True/False."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """A number (`is_number`) that a float holds finitely: not NaN or infinite, and not an int
+    beyond float's range (`math.isfinite` raises on those)."""
+    if not is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def is_id_list(value: Any) -> bool:

@@ -3,7 +3,6 @@ annotators' latest work as regions and choices."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from assay.metrics.consensus.project import WEIGHTINGS
 from assay.metrics.scoring import regions_of
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import ANNOTATOR_WORK, latest_by_annotator
-from assay.services.checks import is_id, is_id_list, is_number
+from assay.services.checks import is_finite_number, is_id, is_id_list
 from assay.services.errors import Invalid
 from assay.store.models import Annotation, Job, JobTask, Task
 
@@ -43,14 +42,14 @@ class MergeSettings:
             v = fields.get(name)
             if v is None:
                 continue
-            if not _number(v) or not 0 < v <= 1:
+            if not is_finite_number(v) or not 0 < v <= 1:
                 raise Invalid.field(name, "must be a number in (0, 1]")
             out[name] = float(v)
         for name in ("adjudicate_below", "auto_accept_at"):
             v = fields.get(name)
             if v is None:
                 continue
-            if not _number(v) or not 0 <= v <= 1:
+            if not is_finite_number(v) or not 0 <= v <= 1:
                 raise Invalid.field(name, "must be a number in [0, 1]")
             out[name] = float(v)
         weighting = fields.get("weighting")
@@ -68,10 +67,6 @@ class MergeSettings:
             "adjudicate_below": self.adjudicate_below,
             "auto_accept_at": self.auto_accept_at,
         }
-
-
-def _number(v: Any) -> bool:
-    return is_number(v) and math.isfinite(v)
 
 
 def tasks_to_merge(

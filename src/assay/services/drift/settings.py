@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_number
+from assay.services.checks import is_finite_number
 from assay.services.errors import Invalid
 from assay.store.drift_models import DriftSettings
 from assay.store.types import utcnow
@@ -36,16 +36,6 @@ _RULES = {
 }
 
 
-def _finite(value: Any) -> bool:
-    """A JSON number a float holds (an int beyond float's range is not)."""
-    if not is_number(value):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
 def thresholds_of(session: Session, project_id: int) -> DriftThresholds:
     row = session.scalar(select(DriftSettings).where(DriftSettings.project_id == project_id))
     if row is None:
@@ -67,7 +57,7 @@ def update_settings(
         if name not in _RULES:
             raise Invalid.field(name, f"is not a drift setting ({', '.join(_RULES)})")
         ok, reason = _RULES[name]
-        if not _finite(value) or not ok(float(value)):
+        if not is_finite_number(value) or not ok(float(value)):
             raise Invalid.field(name, reason)
     merged = DriftThresholds(
         **{

@@ -24,7 +24,7 @@ from assay.metrics.scoring import (
     QualitySettings,
 )
 from assay.services.access import Action, Actor, authorize
-from assay.services.checks import is_number
+from assay.services.checks import is_finite_number, is_number
 from assay.services.errors import Invalid
 from assay.services.projects import label_config_of, quality_settings_of
 from assay.store.models import Project, QualityScore, QualitySettingsVersion
@@ -221,8 +221,7 @@ def _check_oks_sigmas(value: Any, known: set[str]) -> None:
 
 
 def _positive_finite(value: Any) -> bool:
-    if not is_number(value):
-        return False
+    return is_finite_number(value) and value > 0
     try:
         return 0 < float(value) < math.inf
     except OverflowError:  # an int beyond any float
