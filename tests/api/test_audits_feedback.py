@@ -193,3 +193,24 @@ def test_annotators_report_by_alias_and_see_nothing_of_drift(client, people, rec
     for path in ("drift?model_version=m1", "audits", "feedback", "drift-settings"):
         r = client.get(f"/api/projects/{recent['project']}/{path}", headers=annotator.headers)
         assert r.status_code == 403, (path, r.text)
+
+
+def test_feedback_is_listed_a_page_at_a_time(client, people, recent):
+    lead = people["lead"].headers
+    task = recent["tasks"][0]
+    for i in range(3):
+        r = client.post(
+            f"/api/tasks/{task}/feedback",
+            json={"kind": "wrong_label", "comment": f"report {i}"},
+            headers=lead,
+        )
+        assert r.status_code == 201, r.text
+    url = f"/api/projects/{recent['project']}/feedback?page_size=2"
+    first = client.get(url, headers=lead).json()
+    second = client.get(f"{url}&page=2", headers=lead).json()
+    assert first["count"] == second["count"] == 3
+    assert [f["comment"] for f in first["results"] + second["results"]] == [
+        "report 2",
+        "report 1",
+        "report 0",
+    ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from assay.api.serializers import iso
 from assay.http.context import Ctx, context
-from assay.http.params import Id
+from assay.http.params import Id, PageNumber, PageSize
 from assay.services import drift
 from assay.services.access import Action
 from assay.services.drift.report import report_json
@@ -153,7 +153,13 @@ def send_feedback(
 
 
 @router.get("/projects/{project_id}/feedback")
-def list_feedback(project_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+def list_feedback(
+    project_id: Id,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    """The project's field feedback, newest first, a page at a time."""
     with ctx.read() as s:
-        rows = drift.list_feedback(s, ctx.actor, project_id)
-        return {"count": len(rows), "results": [_feedback_json(f) for f in rows]}
+        rows, pg = drift.list_feedback(s, ctx.actor, project_id, page, page_size)
+        return {"count": pg.total, "results": [_feedback_json(f) for f in rows]}

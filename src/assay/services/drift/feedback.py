@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.services.access import Action, Actor, authorize
 from assay.services.checks import is_id
 from assay.services.errors import Invalid
+from assay.services.pagination import Page, page_of
 from assay.services.tasks.visibility import resolve_task
 from assay.store.drift_models import Feedback
 from assay.store.models import Prediction
@@ -61,13 +62,19 @@ def send_feedback(
     return row
 
 
-def list_feedback(session: Session, actor: Actor, project_id: int) -> list[Feedback]:
-    """Every report of the project, newest first."""
+def list_feedback(
+    session: Session, actor: Actor, project_id: int, page: int = 1, page_size: int = 50
+) -> tuple[list[Feedback], Page]:
+    """One page of the project's reports, newest first."""
     authorize(session, actor, Action.DRIFT_VIEW, project_id)
-    return list(
-        session.scalars(
-            select(Feedback)
-            .where(Feedback.project_id == project_id)
-            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
-        )
+    where = Feedback.project_id == project_id
+    total = session.scalar(select(func.count()).select_from(Feedback).where(where)) or 0
+    pg = page_of(page, page_size, total)
+    rows = session.scalars(
+        select(Feedback)
+        .where(where)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .offset(pg.offset)
+        .limit(pg.size)
     )
+    return list(rows), pg
