@@ -838,13 +838,19 @@ def _as_seen_by(ids: dict, role: str) -> dict:
     return {**ids, "tasks": [ids["aliases"].get(t, t) for t in ids["tasks"]]}
 
 
+READS = ("GET", "HEAD")  # the roles' reads change nothing: they share one set of objects
+
+
 @pytest.mark.parametrize("action", list(MATRIX))
 def test_role_matrix(client, people, action):
     build, expected = MATRIX[action]
     answers, details = {}, {}
-    for role in ROLES:
-        ids = _setup(client, people)  # fresh objects per role: deletes don't leak across
+    ids = _setup(client, people)
+    for i, role in enumerate(ROLES):
         method, path, body = build(_as_seen_by(ids, role))
+        if i and method not in READS:  # a write: fresh objects, so deletes don't leak across
+            ids = _setup(client, people)
+            method, path, body = build(_as_seen_by(ids, role))
         if isinstance(body, Upload):
             r = client.request(method, path, files=body, headers=people[role].headers)
         else:
