@@ -52,7 +52,13 @@ from assay.services import background, changes
 from assay.services import evaluation as evaluation_service
 from assay.services.consensus import MERGE_KIND, merge_job
 from assay.services.io.snapshots import SNAPSHOT_KIND, snapshot_job
-from assay.services.quality import RECOMPUTE_KIND, on_labels_changed, recompute_job
+from assay.services.quality import (
+    RECOMPUTE_KIND,
+    finish_recompute_job,
+    on_labels_changed,
+    plan_recompute,
+    recompute_job_part,
+)
 from assay.settings import Settings, get_settings
 from assay.store import migrate
 from assay.store.db import Database
@@ -129,7 +135,9 @@ def wire_services() -> None:
     changes.subscribe(
         evaluation_service.on_labels_changed
     )  # after rescoring: reads the fresh scores
-    background.register_kind(RECOMPUTE_KIND, recompute_job)
+    background.register_partitioned(
+        RECOMPUTE_KIND, plan_recompute, recompute_job_part, finish_recompute_job
+    )
     background.register_kind(MERGE_KIND, merge_job)
     background.register_kind(SNAPSHOT_KIND, snapshot_job)
 

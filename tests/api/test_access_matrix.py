@@ -84,6 +84,7 @@ def _setup(client, people, project=None):
     assert r.status_code == 200, r.text
     recompute = client.post(f"/api/projects/{project['id']}/quality/recompute", headers=lead)
     assert recompute.status_code == 202, recompute.text
+    background.drain_thread_queue(timeout=60)  # the recompute is done: cancelling it is a 409
     views = {}
     for key, who, scope in (
         ("project_view", "lead", "project"),
@@ -580,6 +581,11 @@ MATRIX = {
         # annotator read a recompute's, merge's or export's result before (#16, found by the
         # full matrix).
         {"admin": 200, "lead": 200, "reviewer": 200, "annotator": 404},
+    ),
+    "cancel background job": (
+        lambda x: ("POST", f"/api/background-jobs/{x['background_job']}/cancel", None),
+        # the lead's recompute is done by now: who may cancel it learns that (409)
+        {"admin": 409, "lead": 409, "reviewer": 403, "annotator": 404},
     ),
     "quality of others' annotation": (
         lambda x: ("GET", f"/api/annotations/{x['others_annotation']}/quality", None),

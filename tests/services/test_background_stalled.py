@@ -13,6 +13,7 @@ import pytest
 
 from assay.services import background
 from assay.services.access import Actor, Role
+from assay.services.background import state as background_state
 from assay.settings import Settings
 from assay.store.bookkeeping import BackgroundJob
 from assay.store.types import utcnow
@@ -157,7 +158,7 @@ def test_fail_stalled_fails_only_running_jobs_with_an_old_heartbeat_once(db, peo
     for job_id in (dead, legacy_dead):
         assert int(STALLED.match(_row(db, job_id).error).group(1)) >= 30 * 60
     # A later clock: the live ones are now stalled too.
-    later = utcnow() + background.STALLED_AFTER + timedelta(minutes=1)
+    later = utcnow() + background_state.STALLED_AFTER + timedelta(minutes=1)
     assert sorted(background.fail_stalled(db, now=later)) == sorted([legacy_alive, alive])
 
 
@@ -165,7 +166,7 @@ def test_fail_stalled_fails_only_running_jobs_with_an_old_heartbeat_once(db, peo
 def slow_job(db, people, monkeypatch):
     """submit() a "test.slow" job on the thread queue: it runs until `release` is set, then
     reports progress (`report_at_end`) and returns; the heartbeat beats every 0.05 s."""
-    monkeypatch.setattr(background, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(background_state, "HEARTBEAT_SECONDS", 0.05)
     background.use_queue(db, "thread")
     release, started = threading.Event(), threading.Event()
     options = {"report_at_end": False, "reached_end": False}
@@ -189,7 +190,7 @@ def slow_job(db, people, monkeypatch):
     submit.options = options
     yield submit
     release.set()
-    background._executor.submit(lambda: None).result()  # the thread queue is free again
+    background.drain_thread_queue()  # the thread queue is free again
 
 
 def test_the_heartbeat_advances_while_a_slow_job_runs(db, slow_job):
@@ -203,7 +204,7 @@ def test_the_heartbeat_advances_while_a_slow_job_runs(db, slow_job):
     else:
         raise AssertionError("the heartbeat did not advance")
     slow_job.release.set()
-    background._executor.submit(lambda: None).result()
+    background.drain_thread_queue()
     job = _row(db, job_id)
     assert (job.status, job.result) == ("done", {"ok": True})
     assert not any(t.name == f"assay-heartbeat-{job_id}" for t in threading.enumerate())
@@ -217,10 +218,10 @@ def test_a_job_declared_stalled_stays_failed_when_its_worker_comes_back(
     replaced: it does not overwrite the row, and stops at its next progress report."""
     slow_job.options["report_at_end"] = report_at_end
     job_id = slow_job()
-    later = utcnow() + background.STALLED_AFTER + timedelta(minutes=1)
+    later = utcnow() + background_state.STALLED_AFTER + timedelta(minutes=1)
     assert background.fail_stalled(db, now=later) == [job_id]
     slow_job.release.set()
-    background._executor.submit(lambda: None).result()
+    background.drain_thread_queue()
     job = _row(db, job_id)
     assert job.status == "failed" and STALLED.match(job.error)
     assert job.result == {} and job.progress == 0
@@ -238,12 +239,14 @@ def test_a_starting_worker_fails_stalled_jobs(db, people):
 def test_the_stalled_after_setting_shortens_the_wait_and_the_heartbeat(db, people, monkeypatch):
     """ASSAY_STALLED_AFTER_S: a job is stalled after that many seconds without a beat, and its
     worker beats ten times as often (never less often than HEARTBEAT_SECONDS)."""
-    monkeypatch.setattr(background, "STALLED_AFTER", background.STALLED_AFTER)  # restored after
+    monkeypatch.setattr(
+        background_state, "STALLED_AFTER", background_state.STALLED_AFTER
+    )  # restored after
     assert Settings().stalled_after_s == 300.0
     assert Settings(stalled_after_s="4").stalled_after_s == 4.0
     with pytest.raises(ValueError):
         Settings(stalled_after_s=0)
-    assert background.heartbeat_seconds() == background.HEARTBEAT_SECONDS
+    assert background.heartbeat_seconds() == background_state.HEARTBEAT_SECONDS
     background.use_stalled_after(4)
     assert background.heartbeat_seconds() == 0.4
     lead = people["lead"]

@@ -3,7 +3,7 @@ recompute as a background job. Tables also answer `?format=csv`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
@@ -16,6 +16,11 @@ from assay.http.params import Id
 from assay.services import authors, background, quality
 from assay.services.quality.tables import annotator_rows, group_row, number
 from assay.services.views import dashboard
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assay.store.bookkeeping import BackgroundJob
 
 router = APIRouter(prefix="/api", tags=["quality"])
 
@@ -157,26 +162,46 @@ def recompute(project_id: Id, ctx: Ctx = Depends(context)) -> JSONResponse:
     return JSONResponse({"id": job_id, "url": f"/api/background-jobs/{job_id}"}, status_code=202)
 
 
+def _background_job(s: Session, job: BackgroundJob) -> dict[str, Any]:
+    progress = background.progress_of(s, job)
+    answer = {
+        "id": job.id,
+        "kind": job.kind,
+        "project": job.project_id,
+        "status": job.status,
+        "progress": progress.done,
+        "total": progress.total,
+        "percent": round(100 * progress.done / progress.total, 1)
+        if progress.total
+        else (100.0 if job.status == "done" else 0.0),
+        "result": job.result,
+        "error": job.error or None,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "attempts": job.attempts,
+        "workers": progress.workers,
+    }
+    if progress.parts is not None:
+        answer["parts"] = progress.parts
+    if job.parent_id is not None:
+        answer["part_of"] = job.parent_id
+    return answer
+
+
 @router.get("/background-jobs/{job_id}", tags=["background jobs"])
 def background_job(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """A job's state; a partitioned job (a recompute) also counts its parts by status, and
+    `workers` names the processes (host:pid) that ran them."""
     with ctx.read() as s:
-        job = background.get_job(s, ctx.actor, job_id)
-        return {
-            "id": job.id,
-            "kind": job.kind,
-            "project": job.project_id,
-            "status": job.status,
-            "progress": job.progress,
-            "total": job.total,
-            "percent": round(100 * job.progress / job.total, 1)
-            if job.total
-            else (100.0 if job.status == "done" else 0.0),
-            "result": job.result,
-            "error": job.error or None,
-            "created_at": iso(job.created_at),
-            "started_at": iso(job.started_at),
-            "finished_at": iso(job.finished_at),
-        }
+        return _background_job(s, background.get_job(s, ctx.actor, job_id))
+
+
+@router.post("/background-jobs/{job_id}/cancel", tags=["background jobs"])
+def cancel_background_job(job_id: Id, ctx: Ctx = Depends(context)) -> dict[str, Any]:
+    """Stop a queued or running job (and every part of it); what it committed stays."""
+    with ctx.write() as s:
+        return _background_job(s, background.cancel(s, ctx.actor, job_id))
 
 
 @router.get("/projects/{project_id}/quality/agreement")

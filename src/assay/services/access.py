@@ -69,6 +69,7 @@ class Action(StrEnum):
     FEEDBACK_SEND = "feedback.send"  # report a wrong prediction on a task one may see
     CONFLICTS_VIEW = "conflicts.view"  # annotators' conflicts with GT, grouped for diagnosis
     CONFLICTS_DECIDE = "conflicts.decide"  # say what a group of conflicts is (guideline, GT, ...)
+    BACKGROUND_CANCEL = "background.cancel"  # stop a project's background job someone else began
 
 
 # A project's visibility policy (`Project.visibility`): blind, annotators see their own work
@@ -127,6 +128,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.FEEDBACK_SEND: _ALL,  # what an annotator sees may be wrong too; they cannot list it
     Action.CONFLICTS_VIEW: _READERS,  # they reveal the GT: as GROUND_TRUTH_VIEW
     Action.CONFLICTS_DECIDE: _STAFF,
+    Action.BACKGROUND_CANCEL: _STAFF,
 }
 
 
@@ -178,6 +180,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.FEEDBACK_SEND: "report feedback on predictions",
     Action.CONFLICTS_VIEW: "see the conflicts with ground truth grouped for diagnosis",
     Action.CONFLICTS_DECIDE: "record decisions on groups of conflicts",
+    Action.BACKGROUND_CANCEL: "cancel other people's background jobs",
 }
 
 _ROLE_PLURALS = {

@@ -43,13 +43,17 @@ class BackgroundJob(Base):
     replica can report it."""
 
     __tablename__ = "background_jobs"
-    __table_args__ = (Index("ix_background_jobs_project", "project_id", "kind", "status"),)
+    __table_args__ = (
+        Index("ix_background_jobs_project", "project_id", "kind", "status"),
+        Index("ix_background_jobs_parent", "parent_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
-    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|done|failed
+    # queued | running | done | failed | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="queued")
     progress: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -61,6 +65,13 @@ class BackgroundJob(Base):
     # Refreshed by the worker while the job runs; a running job whose heartbeat is old has lost
     # its worker (services.background.fail_stalled).
     heartbeat_at: Mapped[datetime | None] = mapped_column()
+    # A partitioned job (services.background.register_partitioned) is a parent row whose parts
+    # are child rows; the parent counts its parts not yet done, and the part that takes the
+    # count to 0 finishes the whole.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("background_jobs.id"))
+    parts_left: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    worker: Mapped[str] = mapped_column(String(120), default="", server_default="")  # host:pid
 
 
 class ExportSnapshot(Base):

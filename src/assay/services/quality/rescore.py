@@ -7,6 +7,8 @@ still there and say which version they are of."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,9 @@ from assay.store.types import utcnow
 RECOMPUTE_KIND = "quality.recompute"  # the background job kind of recompute_job
 
 CHUNK = 2000
+# Tasks to score per part of a background recompute: parts are what workers share, so a
+# 20k-task project is 10 parts; each part commits CHUNK tasks at a time.
+PART_TASKS = 2000
 
 
 def on_labels_changed(session: Session, project_id: int, task_ids: set[int]) -> None:
@@ -247,7 +252,8 @@ def recompute_project(
 ) -> dict[str, Any]:
     """Rescore every task of the project with GT or scores, one committed chunk at a time,
     then the tasks whose scores are still of an older settings version (settings changed
-    while it ran), until none is left.
+    while it ran), until none is left. In this process: the parts of `recompute_parts` one
+    after another, as one worker runs them.
 
     rebuild: first delete every score and aggregate and build them again from nothing (an
     explicit recompute, e.g. after an upgrade); False (after a settings change) replaces
@@ -257,6 +263,27 @@ def recompute_project(
     Chunks go through `rescore_tasks`, so a label change made meanwhile is never counted
     twice: whichever comes second replaces the first's rows and moves aggregates by the
     difference.
+    """
+    parts = recompute_parts(db, project_id, rebuild=rebuild)
+    total, results = sum(size for _, size in parts), []
+    progress(0, total)
+    for part, _size in parts:
+        before = sum(r["tasks"] + r["agreement_tasks"] for r in results)
+        results.append(
+            recompute_part(db, part, lambda done, _t, b=before: progress(b + done, total))
+        )
+    return finish_recompute(db, project_id, results)
+
+
+def recompute_parts(
+    db: Database, project_id: int, *, rebuild: bool, part_tasks: int | None = None
+) -> list[tuple[dict[str, Any], int]]:
+    """Split a recompute into parts over task-id ranges, each at most `part_tasks` tasks to
+    score (default PART_TASKS) plus the tasks whose agreement it refreshes; (params, size)
+    per part.
+
+    With rebuild, the project's scores and aggregates are deleted first (by the planner, once).
+    A part lists its tasks: running it again rewrites exactly them.
     """
     with db.session() as s:
         if rebuild:
@@ -274,24 +301,61 @@ def recompute_project(
         )
         scored = select(QualityScore.task_id).where(QualityScore.project_id == project_id)
         task_ids = sorted(set(s.scalars(gt_tasks)) | set(s.scalars(scored)))
-        shared = agreement_task_ids(s, project_id)
+        shared = agreement_task_ids(s, project_id)  # sorted
+    if not task_ids and not shared:
+        return []
+    # Range bounds every `part_tasks` tasks to score (or agreement tasks, when none are scored).
+    keys, step = task_ids or shared, part_tasks or PART_TASKS
+    edges = [None, *keys[step::step], None]  # a part holds ids below its bound
+    parts = []
+    for low, high in itertools.pairwise(edges):
+        tasks, agreement = _in_range(task_ids, low, high), _in_range(shared, low, high)
+        if tasks or agreement:
+            params = {"project_id": project_id, "tasks": tasks, "agreement_tasks": agreement}
+            parts.append((params, len(tasks) + len(agreement)))
+    return parts
+
+
+def _in_range(ids: list[int], low: int | None, high: int | None) -> list[int]:
+    """The sorted ids with low <= id < high (None: unbounded)."""
+    start = 0 if low is None else bisect.bisect_left(ids, low)
+    stop = len(ids) if high is None else bisect.bisect_left(ids, high)
+    return ids[start:stop]
+
+
+def recompute_part(
+    db: Database, params: dict[str, Any], progress: Callable[[int, int], None]
+) -> dict[str, Any]:
+    """Rescore a part's tasks and refresh its tasks' agreement, a committed chunk at a time.
+    Idempotent: scores of a task are replaced, aggregates moved by the difference."""
+    project_id, task_ids = params["project_id"], params["tasks"]
+    shared = params["agreement_tasks"]
     total = len(task_ids) + len(shared)
-    progress(0, total)
     written = _rescore_in_chunks(db, project_id, task_ids, lambda done: progress(done, total))
     for i in range(0, len(shared), CHUNK):
         with db.session() as s:
             lock_tasks(s, shared[i : i + CHUNK], exclusive=False)
             refresh_agreement(s, project_id, shared[i : i + CHUNK])
         progress(len(task_ids) + min(i + CHUNK, len(shared)), total)
+    return {"tasks": len(task_ids), "scores": written, "agreement_tasks": len(shared)}
+
+
+def finish_recompute(
+    db: Database, project_id: int, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """After every part: rescore the tasks still scored with an older settings version (the
+    settings changed meanwhile), until none is left; the whole recompute's result."""
+    written = sum(r["scores"] for r in results)
     while stale := stale_tasks(db, project_id):
         written += _rescore_in_chunks(db, project_id, stale, lambda _done: None)
     with db.session(write=False) as s:
         version = s.scalar(select(Project.quality_settings_version).where(Project.id == project_id))
     return {
-        "tasks": len(task_ids),
+        "tasks": sum(r["tasks"] for r in results),
         "scores": written,
-        "agreement_tasks": len(shared),
+        "agreement_tasks": sum(r["agreement_tasks"] for r in results),
         "settings_version": version,
+        "parts": len(results),
     }
 
 
@@ -359,7 +423,20 @@ def start_recompute(db: Database, actor: Actor, project_id: int, *, rebuild: boo
     return background.submit(db, actor, RECOMPUTE_KIND, project_id, params)
 
 
-def recompute_job(
+def plan_recompute(
+    db: Database, _actor: Actor, params: dict[str, Any]
+) -> list[tuple[dict[str, Any], int]]:
+    """A recompute job's parts (`background.register_partitioned`)."""
+    return recompute_parts(db, params["project_id"], rebuild=params.get("rebuild", True))
+
+
+def recompute_job_part(
     db: Database, _actor: Actor, params: dict[str, Any], report: Callable[[int, int], None]
 ) -> dict[str, Any]:
-    return recompute_project(db, params["project_id"], report, rebuild=params.get("rebuild", True))
+    return recompute_part(db, params, report)
+
+
+def finish_recompute_job(
+    db: Database, _actor: Actor, params: dict[str, Any], results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return finish_recompute(db, params["project_id"], results)
