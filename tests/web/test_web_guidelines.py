@@ -21,3 +21,13 @@ def test_who_sees_the_guideline_page_and_what(client, people, project):
     html = client.get(page).text
     assert 'id="gl-publish"' in html and 'id="gl-recheck-queue"' in html
     assert 'id="guidelines-link"' in client.get(f"/projects/{project['id']}").text
+
+
+def test_only_leads_and_admins_open_the_recheck_editor(client, people, project):
+    page = f"/projects/{project['id']}/guidelines/recheck"
+    for who in ("annotator", "reviewer"):
+        log_in(client, people[who])
+        assert client.get(page).status_code == 403, who
+    log_in(client, people["lead"])
+    html = client.get(page).text
+    assert 'id="gt-confirm"' in html and '"mode": "recheck"' in html
