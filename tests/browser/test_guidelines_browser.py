@@ -1,5 +1,5 @@
 """The guideline on the annotate page in Chromium (issue #19 items 3, 4): the annotator reads
-the version in force (its Markdown as text: no HTML of it runs), the notice of what changed
+the version in force (its Markdown rendered: no HTML of it runs), the notice of what changed
 since she last read it, marks it read, and flags the task on screen as ambiguous."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_annotator_reads_what_changed_and_flags_a_task(
     url = f"/api/projects/{project['id']}/guidelines"
     for body in (
         {"markdown": "# Rules\nBox each animal."},
-        {"markdown": PWN + "Box each animal, tails included.", "change_log": "Tails count"},
+        {"markdown": PWN + "Box each animal, **tails** included.", "change_log": "Tails count"},
     ):
         assert client.post(url, json=body, headers=lead).status_code == 201
     client.post(f"{url}/read", json={"version": 1}, headers=people["annotator"].headers)
@@ -39,8 +39,11 @@ def test_annotator_reads_what_changed_and_flags_a_task(
         )
         assert page.is_visible("#an-guideline-updated")
         assert "Version 2: Tails count" in page.text_content("#an-guideline-changes")
-        # the Markdown is shown as text: the HTML in it is letters on the page, never run
-        assert page.text_content("#an-guideline-text") == PWN + "Box each animal, tails included."
+        # the Markdown is rendered; the HTML in it is letters on the page, never run
+        text = page.text_content("#an-guideline-text").strip()
+        assert text == PWN + "Box each animal, tails included."
+        assert page.locator("#an-guideline-text img").count() == 0
+        assert page.text_content("#an-guideline-text strong") == "tails"
         chromium.shot(page, "annotate-guideline")
         page.click("#an-guideline-read")
         page.wait_for_selector("#an-guideline-changes", state="hidden")
@@ -90,7 +93,8 @@ def test_lead_works_the_recheck_queue_and_the_edge_case_log(live_server, client,
             """() => document.getElementById("gl-progress").textContent.includes("of 2")"""
         )
         assert page.text_content("#gl-progress") == "0 of 2 re-checked, 2 remaining."
-        assert page.text_content("#gl-text") == "<b>v2</b>: foals get their own box"
+        assert page.text_content("#gl-text").strip() == "<b>v2</b>: foals get their own box"
+        assert page.locator("#gl-text b").count() == 0
         page.click(f'.gl-recheck[data-task="{ids[0]}"][data-confirm="true"]')
         page.wait_for_function(
             """() => document.getElementById("gl-progress").textContent.startsWith("1 of 2")"""
