@@ -54,7 +54,26 @@ def test_annotator_reads_what_changed_and_flags_a_task(
         page.click("#an-flag-send")
         page.wait_for_selector("#an-flag-form", state="hidden")
         assert "flagged as ambiguous" in page.text_content("#an-said")
+        # her flag shows under the toolbar, waiting for the lead
+        page.wait_for_selector("#an-cases-list li")
+        assert page.is_visible("#an-cases")
+        assert page.text_content("#an-cases-list li").startswith("“Two zebras overlap")
+        assert "Waiting for the lead's answer." in page.text_content("#an-cases-list li")
         assert page.evaluate("document.body.dataset.pwned") is None
+        [case] = client.get(f"/api/projects/{project['id']}/edge-cases", headers=lead).json()[
+            "results"
+        ]
+        r = client.post(
+            f"/api/edge-cases/{case['id']}/answer", json={"answer": "Two boxes"}, headers=lead
+        )
+        assert r.status_code == 200, r.text
+        page.reload()  # the same task comes back: she reads the answer beside it
+        page.wait_for_function(
+            """() => document.getElementById("an-editor").dataset.ready === "true" """
+        )
+        assert int(page.get_attribute("#an-editor", "data-task")) == task
+        assert "Lead's answer: Two boxes" in page.text_content("#an-cases-list li")
+        chromium.shot(page, "annotate-edge-case-answer")
     log = client.get(f"/api/projects/{project['id']}/edge-cases", headers=lead).json()
     assert [(c["comment"], c["created_by"]) for c in log["results"]] == [
         ("Two zebras overlap: one box or two?", people["annotator"].id)

@@ -239,13 +239,16 @@ def flag_edge_case(
 def list_edge_cases(
     project_id: Id,
     status: Literal["open", "answered", "resolved"] | None = None,
+    task: Id | None = Query(None, description="Only this task's entries (annotators: its alias)."),
     page: PageNumber = 1,
     page_size: PageSize = 50,
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     """Newest first: every entry for leads, reviewers and admins; one's own for annotators."""
     with ctx.read() as s:
-        rows, pg = guidelines.list_edge_cases(s, ctx.actor, project_id, status, page, page_size)
+        rows, pg = guidelines.list_edge_cases(
+            s, ctx.actor, project_id, status, page, page_size, task
+        )
         return {"count": pg.total, "results": _cases_json(s, ctx.actor, rows)}
 
 
