@@ -808,6 +808,10 @@ MATRIX = {
         lambda x: ("GET", f"/api/projects/{x['project']}/guidelines/recheck", None),
         {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
     ),
+    "the next task to re-check": (
+        lambda x: ("GET", f"/api/projects/{x['project']}/guidelines/recheck/next", None),
+        {"admin": 200, "lead": 200, "reviewer": 403, "annotator": 403},
+    ),
     "resolve a re-check": (
         lambda x: (
             "POST",

@@ -280,3 +280,39 @@ def test_a_decision_on_a_filtered_group_stays_with_that_filter(client, people, s
 def test_tasks_without_the_data_field_form_their_own_group(client, people, seeded):
     scenes = _groups(client, people["lead"], seeded["project"], by="data_field", field="camera")
     assert [(g["value"], g["count"]) for g in scenes["results"]] == [(None, 6)]
+
+
+def test_a_gt_error_decision_lists_its_tasks_among_the_gt_suspects(client, people, seeded):
+    """The swap repeated on the two north tasks, decided "GT error": both tasks are GT
+    suspects, first, with the decision as evidence; dismissed through the API, gone."""
+    pid, lead = seeded["project"], people["lead"].headers
+    swap = _groups(client, people["lead"], pid)["results"][0]
+    r = client.post(
+        f"/api/projects/{pid}/quality/conflict-decisions",
+        json={"group": swap["key"], "decision": "gt_error", "note": "these are zebras"},
+        headers=lead,
+    )
+    assert r.status_code == 201, r.text
+    url = f"/api/projects/{pid}/ground-truth/suspects"
+    body = client.get(url, headers=lead).json()
+    north = seeded["tasks"][:2]
+    listed = [(t["task"], s["kind"]) for t in body["results"] for s in t["suspects"]]
+    assert [x for x in listed if x[1] == "gt_error"] == [
+        (north[0], "gt_error"),
+        (north[1], "gt_error"),
+    ]
+    assert [t["task"] for t in body["results"][:2]] == north  # ranked first
+    first = next(s for s in body["results"][0]["suspects"] if s["kind"] == "gt_error")
+    [said] = first["evidence"]["reviewer_decisions"]
+    assert (said["note"], said["group"], said["gt_regions"]) == (
+        "these are zebras",
+        swap["key"],
+        ["e"],
+    )
+    r = client.post(f"{url}/{first['key']}/dismiss", json={"reason": "GT is right"}, headers=lead)
+    assert r.status_code == 200, r.text
+    again = client.get(url, headers=lead).json()["results"]
+    assert [t["task"] for t in again for s in t["suspects"] if s["kind"] == "gt_error"] == [
+        north[1]
+    ]
+    assert client.get(url, headers=people["annotator"].headers).status_code == 403

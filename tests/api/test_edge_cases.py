@@ -187,3 +187,44 @@ def test_resolving_with_a_version_beyond_any_id_is_refused(client, people, proje
             headers=people["lead"].headers,
         )
         assert r.status_code == 400 and "guideline_version" in r.text, (version, r.text)
+
+
+def test_the_entries_of_one_task_by_the_id_one_knows_it_by(client, people, project):
+    """`?task=` for the annotate page: an annotator names the task by its alias and gets her
+    own entries on it, with the answers; its real id names nothing for her; an alias of her
+    other job for the same task does not show them (it would tie the two aliases together)."""
+    tasks, aliases = _setup(client, people, project)
+    mine = aliases["annotator"][tasks[0]]
+    first = _flag(client, people["annotator"], mine, "Calf or two?").json()
+    _flag(client, people["annotator"], aliases["annotator"][tasks[1]], "Other task")
+    _flag(client, people["annotator2"], aliases["annotator2"][tasks[0]], "Not hers")
+    r = client.post(
+        f"/api/edge-cases/{first['id']}/answer", json={"answer": "Two boxes"},
+        headers=people["lead"].headers,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    got = _log(client, people["annotator"], project, f"?task={mine}")
+    assert [(c["task"], c["comment"], c["answer"], c["status"]) for c in got["results"]] == [
+        (mine, "Calf or two?", "Two boxes", "answered")
+    ]
+    if tasks[0] != mine:
+        r = client.get(
+            f"/api/projects/{project['id']}/edge-cases?task={tasks[0]}",
+            headers=people["annotator"].headers,
+        )
+        assert r.status_code == 404
+    r = client.post(
+        f"/api/projects/{project['id']}/jobs",
+        json={"title": "again", "task_ids": [tasks[0]], "assignees": [people["annotator"].id]},
+        headers=people["lead"].headers,
+    )
+    assert r.status_code == 201, r.text
+    other = aliases_of(client, people["lead"], people["annotator"], r.json()["id"])[tasks[0]]
+    assert other != mine
+    assert _log(client, people["annotator"], project, f"?task={other}")["results"] == []
+    staff = _log(client, people["lead"], project, f"?task={tasks[0]}")
+    assert sorted(c["comment"] for c in staff["results"]) == ["Calf or two?", "Not hers"]
+    r = client.get(
+        f"/api/projects/{project['id']}/edge-cases?task=abc", headers=people["lead"].headers
+    )
+    assert r.status_code in (400, 422) and "task" in r.text

@@ -260,3 +260,45 @@ def test_a_waiting_task_queued_again_is_checked_against_its_gt_as_it_is_now(
     assert (waiting["guideline_version"], waiting["gt_revision"]) == (2, 2)
     r = client.post(_url(project, f"/recheck/{task}"), json={"confirm": True}, headers=lead.headers)
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+
+
+def test_the_editor_walks_the_recheck_queue_and_saves_an_edit_as_a_new_revision(
+    client, people, project
+):
+    """`recheck/next` gives the waiting tasks oldest first in the GT stage's shape (`after`
+    skips one, round to the oldest again); `{"confirm": false, "result": [...]}` edits the GT
+    and records the change in one step."""
+    lead = people["lead"]
+    tasks = import_tasks(client, lead, project["id"], [{"image": f"{i}.jpg"} for i in range(2)])
+    gts = [_gt(client, lead, t, [box(1, 1, 2, 2, "Zebra")]) for t in tasks]
+    _publish(client, lead, project, recheck="all")
+    nxt = _url(project, "/recheck/next")
+    got = client.get(nxt, headers=lead.headers).json()
+    assert (got["task"]["id"], got["complete"], got["regions"]) == (
+        tasks[0], False, gts[0]["result"]
+    )  # fmt: skip
+    assert got["ground_truth"]["id"] == gts[0]["id"] and got["recheck"]["guideline_version"] == 1
+    assert (got["progress"]["done"], got["progress"]["total"]) == (0, 2)
+    after = [
+        client.get(f"{nxt}?after={t}", headers=lead.headers).json()["task"]["id"] for t in tasks
+    ]
+    assert after == [tasks[1], tasks[0]]  # the next one, then round to the oldest
+    resolve = _url(project, f"/recheck/{tasks[1]}")
+    for body in ({"confirm": True, "result": []}, {"confirm": False, "result": "none"}):
+        r = client.post(resolve, json=body, headers=lead.headers)
+        assert r.status_code == 400 and "result" in r.json()["validation_errors"], r.text
+    edited = [box(5, 5, 2, 2, "Zebra")]
+    r = client.post(resolve, json={"confirm": False, "result": edited}, headers=lead.headers)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["resolved_revision"]) == ("changed", 2)
+    now = client.get(f"/api/annotations/{gts[1]['id']}", headers=lead.headers).json()
+    assert now["revision"] == 2 and now["result"][0]["value"]["x"] == 5
+    r = client.post(
+        _url(project, f"/recheck/{tasks[0]}"),
+        json={"confirm": False, "result": gts[0]["result"]},  # the same regions: no edit
+        headers=lead.headers,
+    )
+    assert r.status_code == 409 and "unchanged" in r.json()["detail"]
+    client.post(_url(project, f"/recheck/{tasks[0]}"), json={"confirm": True}, headers=lead.headers)
+    done = client.get(nxt, headers=lead.headers).json()
+    assert (done["complete"], done["task"], done["progress"]["done"]) == (True, None, 2)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from assay.services import honeypots, jobs, suspects
 from assay.services.errors import Invalid, NotFound
+from assay.services.quality import diagnosis
 from assay.store.models import Annotation, GroundTruthChange, QualityScore
 from assay.store.suspect_models import GtSuspectDecision
 from builders import actor_of, annotate, box, survey
@@ -152,3 +153,60 @@ def test_honeypot_under_suspicion_leaves_rotation_until_dismissed(db, people):
         with db.session() as s:
             suspects.dismiss(s, lead, pid, x["key"], "checked: the GT is right")
     assert job(work[2:4]) == [ids[0]]
+
+
+def test_a_reviewers_gt_error_decision_makes_its_tasks_suspects_until_the_gt_is_fixed(db, people):
+    """Conflict diagnosis: two annotators call GT region b (a Zebra) an Elephant on task 0;
+    a reviewer's "GT error" on that group puts task 0 on top of the suspects, with the
+    decision as evidence. Dismissed, it stays away
+    until a new decision; a later other decision on the group, or a GT fixed after it, ends it."""
+    pid, ids = survey(db, people, 3)
+    lead = actor_of(people["lead"])
+    for t in ids:
+        annotate(db, people["lead"], t, _truth(), gt=True)
+        for who in ("annotator", "annotator2"):
+            work = _truth()
+            if t == ids[0]:
+                work[1]["value"]["rectanglelabels"] = ["Elephant"]
+            annotate(db, people[who], t, work)
+
+    def gt_error_suspects() -> list:
+        with db.session() as s:
+            rows, _ = suspects.list_suspects(s, lead, pid, 1, 100)
+            return [(t.task_id, x) for t in rows for x in t.suspects if x.kind == "gt_error"]
+
+    def decide(decision: str, note: str = "") -> str:
+        with db.session() as s:
+            groups, _ = diagnosis.groups(s, lead, pid, diagnosis.filters_of("label_pair"), 1, 50)
+            [swap] = [g for g in groups if g.fields.get("kind") == "label_mismatch"]
+            diagnosis.decide(s, lead, pid, swap.key, decision, note)
+            return swap.key
+
+    assert gt_error_suspects() == []
+    decide("gt_error", "b is a zebra in every photo of this site")
+    with db.session() as s:
+        rows, _ = suspects.list_suspects(s, lead, pid, 1, 100)
+    assert rows[0].task_id == ids[0] and rows[0].score == 1.0  # ranked first
+    [(task, got)] = gt_error_suspects()
+    assert (task, got.score, got.region_id) == (ids[0], 1.0, None)
+    [said] = got.evidence["reviewer_decisions"]
+    assert (said["note"], said["decided_by"], said["gt_regions"]) == (
+        "b is a zebra in every photo of this site",
+        people["lead"].id,
+        ["b"],
+    )
+    with db.session() as s:  # no fix to suggest: the lead sends the corrected GT
+        with pytest.raises(Invalid, match="send the corrected result"):
+            suspects.confirm(s, lead, pid, got.key)
+        suspects.dismiss(s, lead, pid, got.key, "the GT is right after all")
+    assert gt_error_suspects() == []
+    decide("gt_error", "looked again: it is wrong")  # new evidence: back
+    assert [t for t, _ in gt_error_suspects()] == [ids[0]]
+    decide("training_need")  # the group's latest decision is another: no longer a suspect
+    assert gt_error_suspects() == []
+    decide("gt_error")
+    [(_, again)] = gt_error_suspects()
+    fixed = _truth()
+    with db.session() as s:
+        suspects.confirm(s, lead, pid, again.key, "b relabelled", result=fixed[:2])
+    assert gt_error_suspects() == []  # the GT changed after the decision

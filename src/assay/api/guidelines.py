@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 
+from assay.api.serializers import annotation as annotation_json
 from assay.api.serializers import iso
+from assay.api.serializers import task as task_json
 from assay.http.context import Ctx, context
 from assay.http.params import Id, PageNumber, PageSize
 from assay.services import guidelines
@@ -161,15 +163,52 @@ def recheck_queue(
         }
 
 
+@router.get("/projects/{project_id}/guidelines/recheck/next")
+def recheck_next(
+    project_id: Id,
+    after: Id | None = Query(None, description="The task on screen, skipped: the one after it."),
+    ctx: Ctx = Depends(context),
+) -> dict[str, Any]:
+    """The waiting task the GT-stage editor shows next, in the GT stage's shape (`task`,
+    `ground_truth`, `regions` to start from), with the queue's progress; `complete` when none
+    waits."""
+    with ctx.read() as s:
+        got, progress = guidelines.next_recheck(s, ctx.actor, project_id, after)
+        out: dict[str, Any] = {
+            "progress": {
+                "total": progress.total,
+                "done": progress.done,
+                "remaining": progress.remaining,
+                "done_percent": 100.0 * progress.done / progress.total if progress.total else 100.0,
+            },
+            "complete": got is None,
+            "task": None,
+        }
+        if got is None:
+            return out
+        gt = got.ground_truth
+        return out | {
+            "task": task_json(got.task, ctx.actor),
+            "recheck": recheck_json(got.item, gt),
+            "annotations": [],
+            "start_from": None,
+            "ground_truth": annotation_json(gt, ctx.actor) if gt is not None else None,
+            "regions": gt.result if gt is not None else [],
+        }
+
+
 @router.post("/projects/{project_id}/guidelines/recheck/{task_id}")
 def resolve_recheck(
     project_id: Id, task_id: Id, body: dict[str, Any] = Body(...), ctx: Ctx = Depends(context)
 ) -> dict[str, Any]:
     """`{"confirm": true}`: the GT stands unchanged; `{"confirm": false}`: it was changed (edit
-    it through the GT APIs first), recorded with its new revision."""
-    _only(body, {"confirm"})
+    it through the GT APIs first), recorded with its new revision; `{"confirm": false,
+    "result": [...]}`: the edit itself, saved as the GT's new revision and recorded at once."""
+    _only(body, {"confirm", "result"})
     with ctx.write() as s:
-        item = guidelines.resolve_recheck(s, ctx.actor, project_id, task_id, body.get("confirm"))
+        item = guidelines.resolve_recheck(
+            s, ctx.actor, project_id, task_id, body.get("confirm"), body.get("result")
+        )
         return recheck_json(item, None) | {
             "current_gt_annotation": item.resolved_annotation_id,
             "current_gt_revision": item.resolved_revision,
@@ -200,13 +239,16 @@ def flag_edge_case(
 def list_edge_cases(
     project_id: Id,
     status: Literal["open", "answered", "resolved"] | None = None,
+    task: Id | None = Query(None, description="Only this task's entries (annotators: its alias)."),
     page: PageNumber = 1,
     page_size: PageSize = 50,
     ctx: Ctx = Depends(context),
 ) -> dict[str, Any]:
     """Newest first: every entry for leads, reviewers and admins; one's own for annotators."""
     with ctx.read() as s:
-        rows, pg = guidelines.list_edge_cases(s, ctx.actor, project_id, status, page, page_size)
+        rows, pg = guidelines.list_edge_cases(
+            s, ctx.actor, project_id, status, page, page_size, task
+        )
         return {"count": pg.total, "results": _cases_json(s, ctx.actor, rows)}
 
 

@@ -26,7 +26,9 @@ class GtSuspect(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     key: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(10))  # missing | spurious | swapped | badloc
+    kind: Mapped[str] = mapped_column(
+        String(10)
+    )  # missing | spurious | swapped | badloc | gt_error
     gt_annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"))
     region_id: Mapped[str | None] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)

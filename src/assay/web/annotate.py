@@ -58,7 +58,10 @@ def annotate_page(request: Request, job_id: Id) -> Response:
             "worked_on": jobs.worked_on(s, actor, job.id),
             "status_titles": STATUS_TITLES,
             "urls": _api_urls(job)
-            | {"guideline_read": f"/api/projects/{project.id}/guidelines/read"},
+            | {
+                "guideline_read": f"/api/projects/{project.id}/guidelines/read",
+                "my_edge_cases": f"/api/projects/{project.id}/edge-cases?task={{task}}",
+            },
         }
         return render(request, "annotate.html", context, actor)
 

@@ -20,6 +20,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -68,6 +70,16 @@ def _static(name: str) -> str:
     return f"/static/{name}?v={__version__}"
 
 
+# CommonMark with HTML off: raw HTML in a guideline is shown as text, and markdown-it makes no
+# link of javascript:, vbscript:, file: or data: URLs, so what a lead writes cannot run.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def markdown(text: str | None) -> Markup:
+    """A guideline's Markdown as safe HTML (headings, lists, emphasis, links, code)."""
+    return Markup(_MARKDOWN.render(text or ""))
+
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=True,
@@ -77,6 +89,7 @@ _env = jinja2.Environment(
 )
 _env.filters["when"] = when
 _env.filters["iso"] = _iso
+_env.filters["markdown"] = markdown
 _env.globals["static"] = _static
 
 

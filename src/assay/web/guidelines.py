@@ -5,6 +5,9 @@ Server-rendered lists; small JS (static/guidelines.js) sends the forms and butto
 API (`POST /api/projects/{id}/guidelines`, `.../guidelines/recheck/{task}`,
 `/api/edge-cases/{id}/answer|resolve`) and reloads. Who may see what is services.guidelines'
 rule, as for the API: annotators (who read the guideline on the annotate page) get the 403 page.
+
+The re-check queue is worked in the GT-stage editor (gt_stage.html, static/editor.js) in its
+re-check mode: `/projects/{id}/guidelines/recheck` opens it over the queue's waiting tasks.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from fastapi.responses import Response
 from assay.http.params import Id, PageNumber
 from assay.services import guidelines, projects
 from assay.services.access import Action, authorize
-from assay.web.common import PageRoute, reading, render
+from assay.web.common import PageRoute, config_of, reading, render
+from assay.web.editor_setup import editor_setup, nothing_to_edit
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -33,7 +37,7 @@ def guidelines_page(request: Request, project_id: Id, page: PageNumber = 1) -> R
         recheck = None
         if actor.may(Action.GUIDELINE_RECHECK):
             rows, _, progress = guidelines.list_recheck(s, actor, project_id, "pending", 1, PAGE)
-            recheck = {"rows": rows, "progress": progress}
+            recheck = {"rows": rows, "progress": progress, "editor": recheck_url(project_id)}
         cases, cases_page = guidelines.list_edge_cases(s, actor, project_id, None, 1, PAGE)
         context = {
             "title": f"Guideline · {project.title or f'Project {project.id}'}",
@@ -48,3 +52,40 @@ def guidelines_page(request: Request, project_id: Id, page: PageNumber = 1) -> R
             "labels": projects.label_config_of(project).labels,
         }
         return render(request, "guidelines.html", context, actor)
+
+
+def recheck_url(project_id: int) -> str:
+    return f"/projects/{project_id}/guidelines/recheck"
+
+
+@router.get("/projects/{project_id}/guidelines/recheck")
+def recheck_page(request: Request, project_id: Id) -> Response:
+    """The GT-stage editor over the re-check queue: each waiting task opens with its GT to
+    confirm unchanged or edit and save as the GT's new revision; none waiting: back to the
+    guideline page."""
+    with reading(request) as (s, actor):
+        _, progress = guidelines.next_recheck(s, actor, project_id)
+        project = projects.get_project(s, actor, project_id)
+        setup = editor_setup(config_of(project))
+        blocked = None if setup else nothing_to_edit("the re-check has nothing to edit.")
+        payload = {
+            "mode": "recheck",
+            **(setup or {}),
+            "people": {},
+            "start": "next",
+            "urls": {
+                "next": f"/api/projects/{project.id}/guidelines/recheck/next",
+                "resolve": f"/api/projects/{project.id}/guidelines/recheck/{{task}}",
+                "references": "/api/tasks/{task}/references",
+                "complete": f"/projects/{project.id}/guidelines",
+            },
+        }
+        context = {
+            "title": f"Re-check ground truth · {project.title or f'Project {project.id}'}",
+            "project": project,
+            "job": None,
+            "recheck": progress,
+            "payload": payload if setup else None,
+            "blocked": blocked,
+        }
+        return render(request, "gt_stage.html", context, actor, status_code=409 if blocked else 200)

@@ -17,7 +17,13 @@ from assay.services.guidelines.edge_cases import (
     resolve_edge_case,
     shown_task_ids,
 )
-from assay.services.guidelines.recheck import RecheckProgress, list_recheck, resolve_recheck
+from assay.services.guidelines.recheck import (
+    RecheckProgress,
+    RecheckTask,
+    list_recheck,
+    next_recheck,
+    resolve_recheck,
+)
 from assay.services.guidelines.versions import (
     GuidelineView,
     get_version,
@@ -31,6 +37,7 @@ __all__ = [
     "EDGE_CASE_STATUSES",
     "GuidelineView",
     "RecheckProgress",
+    "RecheckTask",
     "answer_edge_case",
     "flag_edge_case",
     "get_version",
@@ -38,6 +45,7 @@ __all__ = [
     "list_edge_cases",
     "list_recheck",
     "mark_read",
+    "next_recheck",
     "publish",
     "resolve_edge_case",
     "resolve_recheck",

@@ -49,13 +49,31 @@ def flag_edge_case(session: Session, actor: Actor, task_id: int, comment: Any) -
 
 
 def list_edge_cases(
-    session: Session, actor: Actor, project_id: int, status: str | None, page: int, page_size: int
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    status: str | None,
+    page: int,
+    page_size: int,
+    task_id: int | None = None,
 ) -> tuple[list[EdgeCase], Page]:
-    """Newest first; everyone's for those who may see them, one's own for everyone else."""
+    """Newest first; everyone's for those who may see them, one's own for everyone else.
+
+    `task_id` (as the actor knows it: an alias names its task in that job only) keeps the
+    entries of that task, and for an alias only those flagged in its job, so that the list
+    never ties two of a person's aliases to one task.
+    """
     authorize(session, actor, Action.PROJECT_VIEW, project_id)
     if status is not None and status not in EDGE_CASE_STATUSES:
         raise Invalid.field("status", f"must be one of {', '.join(EDGE_CASE_STATUSES)}")
     stmt = select(EdgeCase).where(EdgeCase.project_id == project_id)
+    if task_id is not None:
+        task, job_id = resolve_task(session, actor, task_id)
+        if task.project_id != project_id:
+            raise NotFound(f"Task {task_id} not found.")
+        stmt = stmt.where(EdgeCase.task_id == task.id)
+        if job_id is not None:
+            stmt = stmt.where(EdgeCase.job_id == job_id)
     if status is not None:
         stmt = stmt.where(EdgeCase.status == status)
     if not actor.may(Action.EDGE_CASES_VIEW_ALL):

@@ -1,5 +1,6 @@
 """The GT re-check queue: GT tasks a new guideline version asks a lead to look at again, and
-how each was resolved (confirmed unchanged, or changed: the GT's new revision)."""
+how each was resolved (confirmed unchanged, or changed: the GT's new revision). The lead walks
+it in the GT-stage editor one task at a time (`next_recheck`), oldest first."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from assay.services.errors import Conflict, Invalid, NotFound
 from assay.services.ground_truth import current_gt
 from assay.services.pagination import Page, page_of
 from assay.services.tasks import label_config_of_project, resolve_task
+from assay.services.tasks.annotations import update_annotation
 from assay.store.guideline_models import GuidelineRecheck
 from assay.store.models import Annotation, GroundTruthChange, Task
 from assay.store.types import utcnow
@@ -27,6 +29,15 @@ class RecheckProgress:
     total: int
     done: int
     remaining: int
+
+
+@dataclass(frozen=True)
+class RecheckTask:
+    """A waiting task as the editor opens it: the queue entry, the task and its GT now."""
+
+    item: GuidelineRecheck
+    task: Task
+    ground_truth: Annotation | None
 
 
 def checked_recheck(session: Session, project_id: int, value: Any) -> frozenset[str] | None:
@@ -127,6 +138,20 @@ def queue_rechecks(session: Session, project_id: int, version: int, labels: froz
     return len(chosen)
 
 
+def _progress(session: Session, project_id: int) -> RecheckProgress:
+    counts = {
+        state: n
+        for state, n in session.execute(
+            select(GuidelineRecheck.status, func.count())
+            .where(GuidelineRecheck.project_id == project_id)
+            .group_by(GuidelineRecheck.status)
+        )
+    }
+    total = sum(counts.values())
+    remaining = counts.get("pending", 0)
+    return RecheckProgress(total=total, done=total - remaining, remaining=remaining)
+
+
 def list_recheck(
     session: Session,
     actor: Actor,
@@ -139,17 +164,7 @@ def list_recheck(
     authorize(session, actor, Action.GUIDELINE_RECHECK, project_id)
     if status is not None and status not in RECHECK_STATUSES:
         raise Invalid.field("status", f"must be one of {', '.join(RECHECK_STATUSES)}")
-    counts = {
-        state: n
-        for state, n in session.execute(
-            select(GuidelineRecheck.status, func.count())
-            .where(GuidelineRecheck.project_id == project_id)
-            .group_by(GuidelineRecheck.status)
-        )
-    }
-    total = sum(counts.values())
-    remaining = counts.get("pending", 0)
-    progress = RecheckProgress(total=total, done=total - remaining, remaining=remaining)
+    progress = _progress(session, project_id)
     stmt = select(GuidelineRecheck).where(GuidelineRecheck.project_id == project_id)
     if status is not None:
         stmt = stmt.where(GuidelineRecheck.status == status)
@@ -171,15 +186,60 @@ def list_recheck(
     return [(r, gts.get(r.task_id)) for r in rows], pg, progress
 
 
+def next_recheck(
+    session: Session, actor: Actor, project_id: int, after: int | None = None
+) -> tuple[RecheckTask | None, RecheckProgress]:
+    """The waiting task the editor shows next: the oldest, or with `after` (the task on
+    screen, skipped) the one queued after it, round to the oldest again; None when none
+    waits. Tasks deleted since they were queued are passed over."""
+    authorize(session, actor, Action.GUIDELINE_RECHECK, project_id)
+    waiting = (
+        select(GuidelineRecheck, Task)
+        .join(Task, Task.id == GuidelineRecheck.task_id)
+        .where(
+            GuidelineRecheck.project_id == project_id,
+            GuidelineRecheck.status == "pending",
+            Task.deleted_at.is_(None),
+        )
+        .order_by(GuidelineRecheck.id)
+        .limit(1)
+    )
+    row = None
+    if after is not None:
+        skipped = select(GuidelineRecheck.id).where(
+            GuidelineRecheck.project_id == project_id,
+            GuidelineRecheck.status == "pending",
+            GuidelineRecheck.task_id == after,
+        )
+        row = session.execute(
+            waiting.where(GuidelineRecheck.id > skipped.scalar_subquery())
+        ).first()
+    if row is None:
+        row = session.execute(waiting).first()
+    progress = _progress(session, project_id)
+    if row is None:
+        return None, progress
+    item, task = row
+    return RecheckTask(item, task, current_gt(session, task.id)), progress
+
+
 def resolve_recheck(
-    session: Session, actor: Actor, project_id: int, task_id: int, confirm: Any
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    task_id: int,
+    confirm: Any,
+    result: Any = None,
 ) -> GuidelineRecheck:
     """Resolve a waiting task: `confirm` true records the GT unchanged (refused once it has
-    changed); false records it changed, with the GT's new revision (refused while unchanged:
-    edit the GT through the GT APIs first)."""
+    changed); false records it changed, with the GT's new revision (refused while unchanged).
+    `result` with false is the lead's edit from the editor: it becomes the GT's new revision
+    (the ordinary GT edit, rescoring included) and the resolution in one step."""
     authorize(session, actor, Action.GUIDELINE_RECHECK, project_id)
     if not isinstance(confirm, bool):
         raise Invalid.field("confirm", "must be true (unchanged) or false (the GT was changed)")
+    if result is not None and (confirm or not isinstance(result, list)):
+        raise Invalid.field("result", 'goes with "confirm": false, as a list of result items')
     task, _ = resolve_task(session, actor, task_id)
     if task.project_id != project_id:
         raise NotFound(f"Task {task_id} not found.")
@@ -195,6 +255,11 @@ def resolve_recheck(
     if item is None:
         raise NotFound(f"Task {task_id} is not waiting for a re-check.")
     gt = current_gt(session, task.id)
+    if result is not None:
+        if gt is None:
+            raise Conflict(f"Task {task_id} has no GT now: set one before re-checking it.")
+        gt = update_annotation(session, actor, gt.id, result=result)
+        _note_edit(session, gt, item.guideline_version)
     changed = gt is None or gt.id != item.gt_annotation_id or gt.revision != item.gt_revision
     if confirm and changed:
         raise Conflict(
@@ -213,3 +278,19 @@ def resolve_recheck(
     item.resolved_at = utcnow()
     session.flush()
     return item
+
+
+def _note_edit(session: Session, gt: Annotation, version: int) -> None:
+    """The GT history's entry of this edit says why it was made."""
+    change = session.scalar(
+        select(GroundTruthChange)
+        .where(
+            GroundTruthChange.task_id == gt.task_id,
+            GroundTruthChange.action == "edited",
+            GroundTruthChange.revision == gt.revision,
+        )
+        .order_by(GroundTruthChange.id.desc())
+        .limit(1)
+    )
+    if change is not None:
+        change.note = f"re-checked for guideline version {version}"

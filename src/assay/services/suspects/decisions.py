@@ -16,6 +16,7 @@ from assay.services.access import Action, Actor, authorize
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
 from assay.services.suspects.evidence import compute
+from assay.services.suspects.reviewer import reviewer_suspects
 from assay.services.tasks.annotations import update_annotation
 from assay.store.models import Annotation, GroundTruthChange
 from assay.store.suspect_models import GtSuspect, GtSuspectDecision
@@ -34,8 +35,9 @@ class TaskSuspects:
 
 
 def refresh(session: Session, project_id: int) -> list[GtSuspect]:
-    """Recompute the project's suspects and store them in place of the previous ones; a
-    suspect decided before with the same evidence (key and fingerprint) is left out."""
+    """Recompute the project's suspects (computed evidence and reviewers' "GT error"
+    decisions) and store them in place of the previous ones; a suspect decided before with the
+    same evidence (key and fingerprint) is left out."""
     decided = set(
         session.execute(
             select(GtSuspectDecision.key, GtSuspectDecision.fingerprint).where(
@@ -43,9 +45,8 @@ def refresh(session: Session, project_id: int) -> list[GtSuspect]:
             )
         )
     )
-    fresh = [
-        s for s in compute(session, project_id, FLOOR) if (s.key, s.fingerprint) not in decided
-    ]
+    found = reviewer_suspects(session, project_id) + compute(session, project_id, FLOOR)
+    fresh = [s for s in found if (s.key, s.fingerprint) not in decided]
     session.execute(delete(GtSuspect).where(GtSuspect.project_id == project_id))
     now = utcnow()
     if fresh:
@@ -139,6 +140,8 @@ def fixed_result(gt_result: list[Any], row: GtSuspect) -> list[Any]:
     swapped label replaced, a badly located box moved to the annotators' median box, a
     missing object added."""
     suggested = row.evidence.get("suggested") or {}
+    if not suggested:  # e.g. a reviewer's "GT error": the lead says what is right
+        raise Invalid.field("result", "no fix to suggest here: send the corrected result")
     out = copy.deepcopy(gt_result)
     if row.kind == "missing":
         add = suggested.get("add") or {}

@@ -161,7 +161,7 @@ def _pct(box: np.ndarray, w: float | None, h: float | None) -> dict[str, float] 
     }
 
 
-def _digest(*parts: Any) -> str:
+def digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -272,7 +272,7 @@ def _region_suspect(
         "model": model,
         "suggested": suggested,
     }  # fmt: skip
-    fingerprint = _digest(
+    fingerprint = digest(
         kind,
         region_id,
         gt_label,
@@ -282,7 +282,7 @@ def _region_suspect(
     )
     return Suspect(
         task_id=inp.task_id,
-        key=f"{inp.task_id}-{kind}-{_digest(region_id)[:10]}",
+        key=f"{inp.task_id}-{kind}-{digest(region_id)[:10]}",
         kind=kind,
         gt_annotation_id=inp.gt_id,
         region_id=region_id,
@@ -381,7 +381,7 @@ def _new_object(
                               "from_name": (template or {}).get("from_name"),
                               "to_name": (template or {}).get("to_name")}},
     }  # fmt: skip
-    fingerprint = _digest(
+    fingerprint = digest(
         "missing",
         signature,
         sorted((s["user_id"], s["label"]) for s in said),
@@ -389,7 +389,7 @@ def _new_object(
     )
     return Suspect(
         task_id=inp.task_id,
-        key=f"{inp.task_id}-missing-{_digest(source, signature)[:10]}",
+        key=f"{inp.task_id}-missing-{digest(source, signature)[:10]}",
         kind="missing",
         gt_annotation_id=inp.gt_id,
         region_id=None,

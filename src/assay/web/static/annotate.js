@@ -102,6 +102,7 @@
     clock.start();
     showTask();
     ed.render();
+    await showMyCases(task.id);
     root.dataset.task = String(task.id);
     root.dataset.revising = String(at >= 0);
     root.dataset.prefilled = String(!annotation && Boolean(prefill && prefill.length));
@@ -289,6 +290,34 @@
     $("an-flag-comment").focus();
   }
 
+  // Her own flags on the task on screen (by the id she knows it by) and the lead's answers.
+  async function showMyCases(id) {
+    let cases = [];
+    try {
+      cases = (await api("GET", fill(config.urls.my_edge_cases, { task: id }))).results;
+    } catch (error) {
+      cases = []; // the editor works on without them
+    }
+    const list = $("an-cases-list");
+    list.replaceChildren(...cases.map((c) => {
+      const item = document.createElement("li");
+      item.dataset.case = String(c.id);
+      item.dataset.status = c.status;
+      const asked = document.createElement("span");
+      asked.textContent = `“${c.comment}”`;
+      const reply = document.createElement("span");
+      reply.className = c.answer ? "an-case-answer" : "muted";
+      const settled = c.guideline_version ? ` (settled in guideline version ${c.guideline_version})` : "";
+      reply.textContent = c.answer
+        ? ` Lead's answer: ${c.answer}${settled}`
+        : c.status === "resolved" ? ` Settled in guideline version ${c.guideline_version}.`
+        : " Waiting for the lead's answer.";
+      item.append(asked, reply);
+      return item;
+    }));
+    $("an-cases").hidden = cases.length === 0;
+  }
+
   function closeFlag() {
     $("an-flag-form").hidden = true;
     $("an-flag-comment").value = "";
@@ -303,6 +332,7 @@
       await api("POST", fill(config.urls.edge_cases, { task: id }), { comment });
       closeFlag();
       say(`Task #${id} flagged as ambiguous: the lead will answer.`);
+      await showMyCases(id);
     });
   }
 

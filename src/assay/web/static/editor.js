@@ -2,6 +2,9 @@
 // task, shows the starting regions on the left (what becomes ground truth) and a reference on
 // the right, and sends Done (the regions in percent of the image) or goes Back. It loads last,
 // after the editor_*.js modules, whose panes, box editing and keys it uses.
+// In re-check mode (config.mode "recheck") it walks a guideline's re-check queue instead: each
+// waiting task opens with its GT; Confirm unchanged, Save (the edit becomes the GT's new
+// revision) or Skip to the next waiting task.
 "use strict";
 
 (function () {
@@ -10,6 +13,7 @@
   const $ = (id) => document.getElementById(id);
   const root = $("gt-editor");
   const { config, left, right, picker, viewer } = E.openEditor("gt-config", onZoom);
+  const recheck = config.mode === "recheck";
   const state = {
     stage: null, // the API's answer for the task on screen
     revising: false, // the task is done already (reached with Back); Done sends revise
@@ -25,7 +29,9 @@
     onRender() {
       const labeled = ed.boxes().filter((b) => b.label);
       $("gt-box-count").textContent = `· ${E.countText(labeled)}`;
-      $("gt-done").textContent = labeled.length || ed.result().length ? "Done" : "Done — empty";
+      if (!recheck) {
+        $("gt-done").textContent = labeled.length || ed.result().length ? "Done" : "Done — empty";
+      }
       $("gt-delete").disabled = !ed.selected();
     },
   });
@@ -33,6 +39,7 @@
   const { run, showError } = E.createRunner(state, root, $("gt-message"), (busy) => {
     $("gt-done").disabled = busy;
     $("gt-back").disabled = busy;
+    if (recheck) $("gt-confirm").disabled = busy;
   });
   const api = (method, url, body) => window.assay.api(method, url, body);
   const forTask = (template, id) => template.replace("{task}", encodeURIComponent(id));
@@ -52,6 +59,10 @@
   }
 
   async function next() {
+    if (recheck) {
+      await show(await api("GET", config.urls.next));
+      return;
+    }
     const from = state.startFrom;
     const query = from != null ? `?start_from=${encodeURIComponent(from)}` : "";
     await show(await api("GET", config.urls.next + query));
@@ -66,7 +77,7 @@
     const same = state.stage && state.stage.task.id === st.task.id;
     $("gt-message").hidden = true;
     state.stage = st;
-    state.revising = Boolean(st.ground_truth);
+    state.revising = !recheck && Boolean(st.ground_truth);
     state.ready = false;
     const before = ed.size();
     const size = await loadImage(st.task);
@@ -95,8 +106,14 @@
     $("gt-progress").max = p.total || 1;
     $("gt-progress").value = p.done;
     const percent = Math.round(p.done_percent);
-    $("gt-progress-text").textContent = `${p.done} of ${p.total} done · ${percent} %`;
+    const word = recheck ? "re-checked" : "done";
+    $("gt-progress-text").textContent = `${p.done} of ${p.total} ${word} · ${percent} %`;
     $("gt-task").textContent = `Task #${st.task.id}`;
+    if (recheck) {
+      const r = st.recheck;
+      $("gt-recheck-info").textContent =
+        `· asked by guideline version ${r.guideline_version} · GT revision ${r.current_gt_revision}`;
+    }
     $("gt-revising").hidden = !state.revising;
     fillStartFrom(st);
   }
@@ -209,6 +226,11 @@
 
   function done() {
     if (!state.stage || picker.isOpen()) return;
+    if (recheck) {
+      // nothing edited here: the server records a change made elsewhere, or says it has none
+      resolve(ed.dirty() ? { confirm: false, result: ed.result() } : { confirm: false });
+      return;
+    }
     run(async () => {
       const st = state.stage;
       const body = { job: config.job.id, result: ed.result(), revise: state.revising };
@@ -220,8 +242,37 @@
     });
   }
 
+  // Re-check: record the task's GT unchanged, or the edit on screen as its new revision.
+  function resolve(body) {
+    run(async () => {
+      const st = state.stage;
+      const answer = await api("POST", forTask(config.urls.resolve, st.task.id), body);
+      const how = answer.status === "confirmed"
+        ? "confirmed unchanged"
+        : `saved as GT revision ${answer.resolved_revision}`;
+      say(`Task #${st.task.id} ${how}.`);
+      await next();
+    });
+  }
+
+  function confirmUnchanged() {
+    if (!state.stage || picker.isOpen()) return;
+    if (ed.dirty() && !confirm("Confirm the GT unchanged and drop your edits to this task?")) return;
+    resolve({ confirm: true });
+  }
+
+  function skip() {
+    if (ed.dirty() && !confirm("Skip this task without saving your changes?")) return;
+    const after = `?after=${encodeURIComponent(state.stage.task.id)}`;
+    run(async () => show(await api("GET", config.urls.next + after)));
+  }
+
   function back() {
     if (!state.stage || picker.isOpen()) return;
+    if (recheck) {
+      skip();
+      return;
+    }
     if (ed.dirty() && !confirm("Go back without saving your changes to this task?")) return;
     const before = `?before=${encodeURIComponent(state.stage.task.id)}`;
     run(async () => show(await api("GET", config.urls.previous + before)));
@@ -232,6 +283,7 @@
   E.bindEditorKeys(ed, viewer, root, { blocked: () => picker.isOpen(), done, back });
   E.button("gt-done", done);
   E.button("gt-back", back);
+  if (recheck) E.button("gt-confirm", confirmUnchanged);
   E.bindToolbar(ed, viewer);
   $("gt-start-from").addEventListener("change", onStartFrom);
   $("gt-reference").addEventListener("change", onReference);

@@ -7,7 +7,8 @@
   const cfg = JSON.parse(document.getElementById("suspects-config").textContent);
   const SVG = "http://www.w3.org/2000/svg";
   const KIND = { missing: "missing in GT", spurious: "spurious GT region",
-                 swapped: "swapped label", badloc: "badly located" };
+                 swapped: "swapped label", badloc: "badly located",
+                 gt_error: "reviewer decision: GT error" };
   const PAGE_SIZE = 20;
   let page = 1;
 
@@ -86,7 +87,7 @@
     const parts = [];
     if (s.annotator_score !== null) parts.push(`annotators ${s.annotator_score.toFixed(2)}`);
     if (s.model_score !== null) parts.push(`model ${s.model_score.toFixed(2)}`);
-    what.appendChild(el("span", { class: "muted" }, ` (${parts.join(", ")})`));
+    if (parts.length) what.appendChild(el("span", { class: "muted" }, ` (${parts.join(", ")})`));
     row.appendChild(what);
     const who = el("ul", { class: "sx-evidence" });
     for (const a of s.evidence.annotators) {
@@ -94,6 +95,12 @@
       const how = a.label === null || a.label === undefined ? "drew nothing there"
         : `said ${a.label}` + (a.iou !== null && a.iou !== undefined ? `, IoU ${a.iou.toFixed(2)}` : "");
       who.appendChild(el("li", {}, `${a.email || "annotator " + a.user_id}: ${how}`));
+    }
+    for (const d of s.evidence.reviewer_decisions || []) {
+      const regions = d.gt_regions.length ? ` on GT region ${d.gt_regions.join(", ")}` : "";
+      const note = d.note ? `: ${d.note}` : "";
+      who.appendChild(el("li", { class: "sx-reviewer" },
+        `${d.email || "reviewer " + d.decided_by} decided "GT error"${regions}${note}`));
     }
     if (s.evidence.model) {
       who.appendChild(el("li", {}, `model ${s.evidence.model.model_version || "(no version)"}: ` +
