@@ -30,7 +30,7 @@ from assay.services import projects, tasks, users
 from assay.services.access import Actor, Role
 from assay.services.tasks import annotations
 from assay.store.db import Database
-from assay.store.models import JobTask, Task
+from assay.store.models import JobTask, QualityAggregate, QualityScore, Task
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -570,3 +570,33 @@ def zip_lying(
             return bytes(out)
         at = out.find(b"PK\x01\x02", at + 4)
     raise KeyError(member)
+
+
+# -- quality, as stored ------------------------------------------------------------------
+
+
+def quality_state(db, project_id: int) -> tuple[list, list, list]:
+    """Every score, aggregate and task agreement of the project, in a comparable form."""
+    with db.session(write=False) as s:
+        scores = sorted(
+            (r.task_id, r.subject_kind, r.subject_key, r.tp, r.fp, r.fn, round(r.accuracy, 9))
+            for r in s.scalars(select(QualityScore).where(QualityScore.project_id == project_id))
+        )
+        aggregates = sorted(
+            # float sums rounded: parts on two workers add them in another order
+            (r.group_kind, r.group_key, r.label, r.n, r.tp, r.fp, r.fn, r.matched, *_sums(r))
+            for r in s.scalars(
+                select(QualityAggregate).where(QualityAggregate.project_id == project_id)
+            )
+        )
+        agreement = sorted(
+            (t, None if a is None else round(a, 9))
+            for t, a in s.execute(
+                select(Task.id, Task.agreement).where(Task.project_id == project_id)
+            )
+        )
+    return scores, aggregates, agreement
+
+
+def _sums(row: QualityAggregate) -> tuple[float, float]:
+    return round(row.iou_sum, 6), round(row.accuracy_sum, 6)

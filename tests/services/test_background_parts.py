@@ -18,9 +18,8 @@ from assay.services import background, quality
 from assay.services.background import state as background_state
 from assay.services.quality import rescore
 from assay.store.bookkeeping import BackgroundJob
-from assay.store.models import QualityAggregate, QualityScore, Task
 from assay.store.types import utcnow
-from builders import actor_of, annotate, box, survey, wait_for_job
+from builders import actor_of, annotate, box, quality_state, survey, wait_for_job
 
 N_TASKS = 9
 
@@ -33,33 +32,6 @@ def _project(db, people) -> int:
         annotate(db, people["annotator"], t, [box(10 + i, 10, 20, 20)])
         annotate(db, people["annotator2"], t, [box(10, 10, 20, 20, label="Giraffe")])
     return pid
-
-
-def quality_state(db, project_id: int) -> tuple[list, list, list]:
-    """Every score, aggregate and task agreement of the project, in a comparable form."""
-    with db.session(write=False) as s:
-        scores = sorted(
-            (r.task_id, r.subject_kind, r.subject_key, r.tp, r.fp, r.fn, round(r.accuracy, 9))
-            for r in s.scalars(select(QualityScore).where(QualityScore.project_id == project_id))
-        )
-        aggregates = sorted(
-            # float sums rounded: parts on two workers add them in another order
-            (r.group_kind, r.group_key, r.label, r.n, r.tp, r.fp, r.fn, r.matched, *_sums(r))
-            for r in s.scalars(
-                select(QualityAggregate).where(QualityAggregate.project_id == project_id)
-            )
-        )
-        agreement = sorted(
-            (t, None if a is None else round(a, 9))
-            for t, a in s.execute(
-                select(Task.id, Task.agreement).where(Task.project_id == project_id)
-            )
-        )
-    return scores, aggregates, agreement
-
-
-def _sums(row: QualityAggregate) -> tuple[float, float]:
-    return round(row.iou_sum, 6), round(row.accuracy_sum, 6)
 
 
 @pytest.fixture
