@@ -53,6 +53,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/consensus_sim.py
 	$(PY) benchmarks/zip_import_memory.py
 	$(PY) benchmarks/gt_suspects.py
+	$(PY) benchmarks/replicas.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
