@@ -12,16 +12,19 @@ with vectorised numpy; the per-entry scan runs only to name the first bad entry.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from assay.geometry.types import BoolArray, BoxesXYWH, FloatArray, IntArray
 
@@ -227,9 +230,14 @@ def check_detection_images(dets: CocoDetections, gt: CocoGroundTruth) -> None:
 def _read_json(source: Any, what: str) -> Any:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
+        raw = path.read_bytes()
         try:
-            with path.open("rb") as f:
-                return json.load(f)
+            with _collector_paused():
+                return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard parser decides, so that what it accepts (NaN) is named per field
+        try:
+            return json.loads(raw)
         except json.JSONDecodeError as e:
             raise CocoFormatError(
                 str(path), f"malformed JSON at line {e.lineno} column {e.colno}: {e.msg}"
@@ -239,6 +247,22 @@ def _read_json(source: Any, what: str) -> Any:
     if isinstance(source, bytes | bytearray):
         raise CocoFormatError(what, "pass a path or parsed JSON, not bytes")
     return source
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a parser builds millions of acyclic objects.
+
+    Each collection would walk every object built so far: about 40 % of the parse time of a
+    100k-detection file.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _list(data: Mapping[str, Any], key: str) -> Sequence[Any]:
