@@ -55,3 +55,16 @@ def test_server_starts_without_the_libraries_only_some_requests_need(tmp_path):
     assert report["codes"] == [200, 200]
     assert "assay" in report["loaded"] and "numpy" in report["loaded"]
     assert [m for m in LAZY if m in report["loaded"]] == []
+
+
+def test_the_command_line_loads_no_settings_database_or_numpy_until_a_command_needs_them():
+    """`assay evaluate` and `--help` start in a fraction of a second (docs/cli.md)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(assay.__file__).resolve().parents[1])}
+    code = "import json, sys, assay.cli; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout))
+    assert "typer" in loaded
+    assert loaded.isdisjoint({"pydantic", "pydantic_settings", "sqlalchemy", "numpy", "fastapi"})
