@@ -1,9 +1,16 @@
 """COCO bbox evaluation, side by side: pycocotools, faster-coco-eval and assay.
 
-Run standalone:   .venv/bin/python benchmarks/coco_eval.py [--quick] [--no-memory]
+Run standalone:   .venv/bin/python benchmarks/coco_eval.py [--quick] [--no-memory] [--no-whole]
 From `make bench`: import this file and call `run(quick=False)`; it returns the result dict
 (`format_table(result)` renders it). --quick: 500 images, 10k detections (seconds, not
-minutes); --no-memory: skip the peak-memory runs.
+minutes); --no-memory: skip the peak-memory runs; --no-whole: skip the whole-process runs.
+
+Whole process (issue 20, item 4): the same data written to two JSON files, then each tool as a
+fresh process, from interpreter start to the printed stats: `assay evaluate --coco --gt GT
+--pred DETS --json` (`python -m assay.cli`, the assay this script imports) beside a script that
+runs pycocotools' or faster-coco-eval's `COCO(GT)`, `loadRes(DETS)`, evaluate, accumulate,
+summarize. Bytecode caching is on for all (PYTHONDONTWRITEBYTECODE is dropped) and each fast
+tool has one untimed warm-up run, as an installed tool would; same repeats as in memory.
 
 Workload (issue 6, item 7): 5,000 images, 34,845 GT boxes over 80 categories (sizes spread over
 COCO's small / medium / large ranges, about 1 % crowd regions, the `area` field smaller than the
@@ -27,7 +34,9 @@ import io
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -207,8 +216,83 @@ def _peak_mib(name: str, gt: dict[str, Any], dets: list[dict[str, Any]]) -> floa
     return peak / 2**20
 
 
+# A whole pycocotools / faster-coco-eval run from files, as a user's script would do it.
+_FILE_SCRIPT = """
+import contextlib, io, json, sys
+tool, gt_path, dets_path = sys.argv[1:]
+if tool == "pycocotools":
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval as Eval
+else:
+    from faster_coco_eval import COCO, COCOeval_faster as Eval
+with contextlib.redirect_stdout(io.StringIO()):
+    gt = COCO(gt_path)
+    ev = Eval(gt, gt.loadRes(dets_path), iouType="bbox")
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+print(json.dumps([float(v) for v in ev.stats[:12]]))
+"""
+
+
+def _whole_command(name: str, gt_path: Path, dets_path: Path) -> list[str]:
+    if name == "assay":
+        return [sys.executable, "-m", "assay.cli", "evaluate", "--coco", "--gt", str(gt_path),
+                "--pred", str(dets_path), "--json"]  # fmt: skip
+    return [sys.executable, "-c", _FILE_SCRIPT, name, str(gt_path), str(dets_path)]
+
+
+def _whole_stats(name: str, stdout: str) -> np.ndarray:
+    data = json.loads(stdout)
+    values = list(data["stats"].values()) if name == "assay" else data
+    return np.asarray(values, dtype=np.float64)
+
+
+def run_whole(
+    gt: dict[str, Any], dets: list[dict[str, Any]], repeats: int = 3
+) -> dict[str, dict[str, Any]]:
+    """Each tool as a fresh process on the same two files; wall seconds, best of `repeats`.
+
+    `max_abs_stat_diff_vs_pycocotools` compares the printed stats (assay prints 6 decimals).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    rows: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="coco-eval-") as tmp:
+        gt_path, dets_path = Path(tmp) / "gt.json", Path(tmp) / "dets.json"
+        gt_path.write_text(json.dumps(gt))
+        dets_path.write_text(json.dumps(dets))
+        for name in TOOLS:
+            cmd = _whole_command(name, gt_path, dets_path)
+            n = 1 if name == "pycocotools" else repeats
+            if name != "pycocotools":
+                subprocess.run(cmd, env=env, capture_output=True, check=True)  # warm-up
+            times, stdout = [], ""
+            for _ in range(n):
+                t0 = time.perf_counter()
+                done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+                times.append(time.perf_counter() - t0)
+                stdout = done.stdout
+            rows[name] = {"seconds": min(times), "all_seconds": times,
+                          "stats": _whole_stats(name, stdout).tolist()}  # fmt: skip
+    reference = np.asarray(rows["pycocotools"]["stats"])
+    base = rows["pycocotools"]["seconds"]
+    for row in rows.values():
+        row["max_abs_stat_diff_vs_pycocotools"] = float(
+            np.max(np.abs(np.asarray(row["stats"]) - reference))
+        )
+        row["speedup_vs_pycocotools"] = base / row["seconds"]
+    rows["assay"]["speedup_vs_faster_coco_eval"] = (
+        rows["faster-coco-eval"]["seconds"] / rows["assay"]["seconds"]
+    )
+    return rows
+
+
 def run(
-    quick: bool = False, repeats: int = 3, write: bool = True, memory: bool = True
+    quick: bool = False,
+    repeats: int = 3,
+    write: bool = True,
+    memory: bool = True,
+    whole: bool = True,
 ) -> dict[str, Any]:
     """Time the three tools on one synthetic data set; return (and write) the result dict.
 
@@ -253,6 +337,12 @@ def run(
         "load_average_1m": {"before": load_before[0], "after": os.getloadavg()[0]},
         "tools": rows,
     }
+    if whole:
+        import assay
+
+        result["assay_src"] = str(Path(assay.__file__).resolve().parent)
+        result["whole_process"] = run_whole(gt, dets, repeats)
+        result["load_average_1m"]["after_whole"] = os.getloadavg()[0]
     if write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"coco-{result['timestamp']}.json"
@@ -278,6 +368,16 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(
         f"assay vs faster-coco-eval: {result['tools']['assay']['speedup_vs_faster_coco_eval']:.1f}x"
     )
+    if "whole_process" in result:
+        lines.append(f"whole process, files to printed stats (assay from {result['assay_src']})")
+        lines.append(f"{'tool':<18}{'seconds':>9}{'vs pycoco':>11}{'max |dAP|':>12}")
+        for name, row in result["whole_process"].items():
+            lines.append(
+                f"{name:<18}{row['seconds']:>9.3f}{row['speedup_vs_pycocotools']:>10.1f}x"
+                f"{row['max_abs_stat_diff_vs_pycocotools']:>12.1e}"
+            )
+        speedup = result["whole_process"]["assay"]["speedup_vs_faster_coco_eval"]
+        lines.append(f"assay vs faster-coco-eval, whole process: {speedup:.1f}x")
     load = result["load_average_1m"]
     lines.append(f"load average (1 min) before / after: {load['before']:.2f} / {load['after']:.2f}")
     if "path" in result:
@@ -287,11 +387,13 @@ def format_table(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    unknown = set(args) - {"--quick", "--no-memory"}
+    unknown = set(args) - {"--quick", "--no-memory", "--no-whole"}
     if unknown:
-        print("usage: coco_eval.py [--quick] [--no-memory]", file=sys.stderr)
+        print("usage: coco_eval.py [--quick] [--no-memory] [--no-whole]", file=sys.stderr)
         return 2
-    result = run(quick="--quick" in args, memory="--no-memory" not in args)
+    result = run(
+        quick="--quick" in args, memory="--no-memory" not in args, whole="--no-whole" not in args
+    )
     print(format_table(result))
     return 0
 

@@ -133,3 +133,20 @@ def test_coco_files(tmp_path):
         cli_app, ["evaluate", "--coco", "--gt", _write(tmp_path, "g.json", gt), "--pred", bad]
     )
     assert r.exit_code == 1 and "image_id" in r.output
+
+
+def test_bad_coco_files_get_one_line_naming_file_and_field(tmp_path):
+    """Exit 1 and one readable line, no traceback: malformed JSON and a missing field."""
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text('{"images": [{"id": 1}], "categories": [{"id": 1}],\n "annotations": [,]}')
+    dets = _write(tmp_path, "d.json", [])
+    r = CliRunner().invoke(cli_app, ["evaluate", "--coco", "--gt", str(gt_path), "--pred", dets])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
+    assert "gt.json: malformed JSON at line 2 column" in r.output and "Traceback" not in r.output
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1}]}  # fmt: skip
+    r = CliRunner().invoke(
+        cli_app, ["evaluate", "--coco", "--gt", _write(tmp_path, "g.json", gt), "--pred", dets]
+    )
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
+    assert "annotations[0].bbox: missing" in r.output and "Traceback" not in r.output

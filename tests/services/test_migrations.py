@@ -44,6 +44,28 @@ def test_upgrade_downgrade_upgrade(tmp_path):
         temp.drop()
 
 
+def test_heads_read_from_the_files_are_alembics():
+    """`upgrade` skips Alembic when the database holds these heads, so they must be Alembic's."""
+    from alembic.script import ScriptDirectory
+
+    assert migrate.heads() == frozenset(ScriptDirectory(str(migrate.MIGRATIONS)).get_heads())
+
+
+def test_upgrade_at_head_is_recognised_and_a_step_behind_is_not(tmp_path):
+    temp = make_temp_database(tmp_path)
+    db = Database.connect(temp.url)
+    try:
+        assert not migrate.at_head(db.engine)  # empty database: no alembic_version
+        migrate.upgrade(db.engine, "0027")
+        assert not migrate.at_head(db.engine)
+        migrate.upgrade(db.engine)
+        assert migrate.at_head(db.engine)
+        assert "conflict_decisions" in inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()
+        temp.drop()
+
+
 def test_sqlite_runs_in_wal_with_foreign_keys(database):
     if database.engine.dialect.name != "sqlite":
         pytest.skip("SQLite pragmas")

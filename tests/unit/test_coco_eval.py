@@ -10,6 +10,7 @@ import contextlib
 import copy
 import dataclasses
 import doctest
+import gc
 import importlib
 import io
 import json
@@ -610,6 +611,37 @@ def test_bad_ground_truth_is_named(edit: Any, message: str) -> None:
     edit(gt)
     with pytest.raises(CocoFormatError, match=message):
         load_coco_gt(gt)
+
+
+def test_files_read_the_same_as_parsed_json(tmp_path: Any) -> None:
+    """Paths go through orjson; parsed dicts do not: the arrays must not differ."""
+    gt = one_image_gt([1, 2, 3, 4], [5.5, 6, 7, 8.25], crowd=(1,))
+    gt["annotations"][0].pop("area")
+    dets = [{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4.5], "score": 0.25}]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dets.json").write_text(json.dumps(dets))
+    from_file, from_dict = load_coco_gt(tmp_path / "gt.json"), load_coco_gt(gt)
+    for field in dataclasses.fields(from_dict):
+        assert np.array_equal(getattr(from_file, field.name), getattr(from_dict, field.name))
+    d_file, d_dict = (
+        load_coco_dets(tmp_path / "dets.json", from_file),
+        load_coco_dets(dets, from_dict),
+    )
+    assert np.array_equal(d_file.boxes, d_dict.boxes)
+    assert np.array_equal(d_file.scores, d_dict.scores)
+
+
+def test_what_only_the_standard_parser_reads_is_named_per_field(tmp_path: Any) -> None:
+    """orjson refuses NaN; the standard parser reads it, and the field check names the entry."""
+    gt = load_coco_gt(one_image_gt([1, 2, 3, 4]))
+    path = tmp_path / "dets.json"
+    path.write_text('[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": NaN}]')
+    with pytest.raises(CocoFormatError, match=r"^detections\[0\]\.score: must be a finite number"):
+        load_coco_dets(path, gt)
+    path.write_bytes(b'[{"image_id": 1, "name": "\xff"}]')
+    with pytest.raises(CocoFormatError, match=r"dets\.json: not UTF-8 text"):
+        load_coco_dets(path, gt)
+    assert gc.isenabled()  # the collector paused for the parse is on again after a bad file
 
 
 def test_malformed_json_file_is_a_clear_error(tmp_path: Any) -> None:

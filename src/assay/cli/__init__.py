@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(user.app, name="user")
 app.add_typer(project.app, name="project")
-app.command(help="Run the web server and API.\n\n" + server.settings_help())(server.serve)
+app.command(cls=server.ServeCommand, help=server.SERVE_HELP)(server.serve)
 app.command()(server.demo)
 app.command()(server.worker)
 app.command()(server.migrate)

@@ -4,12 +4,15 @@ one file and back."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from assay.cli.common import err, fail, out
+from assay.cli.common import current_settings, err, fail, out
 from assay.services.errors import AssayError
-from assay.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from assay.settings import Settings
 
 
 def _folders(settings: Settings) -> dict[str, Path]:
@@ -24,7 +27,7 @@ def backup(
     from assay.services import backup as backups
     from assay.store.db import Database
 
-    settings = get_settings()
+    settings = current_settings()
     db = Database.connect(settings.resolved_database_url)
     try:
         with err.status(f"writing {path}") as status:
@@ -54,7 +57,7 @@ def restore(
 
     if not path.is_file():
         fail(f"{path} does not exist")
-    settings = get_settings()
+    settings = current_settings()
     db = Database.connect(settings.resolved_database_url)
     try:
         with err.status(f"restoring {path}"):

@@ -8,12 +8,12 @@ import typer
 from rich.console import Console
 
 from assay.services.errors import AssayError
-from assay.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assay.services.access import Actor
+    from assay.settings import Settings
     from assay.store.db import Database
 
 
@@ -25,6 +25,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print `error: message` on stderr and exit with `code`."""
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def current_settings() -> Settings:
+    """The ASSAY_* settings, loaded when a command first needs them.
+
+    Not at import: pydantic-settings takes about 0.1 s that `assay evaluate` and `--help` skip.
+    """
+    from assay.settings import get_settings
+
+    return get_settings()
 
 
 def open_database(settings: Settings) -> Database:

@@ -9,10 +9,9 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from assay.cli.common import acting_actor, err, fail, open_database, out
+from assay.cli.common import acting_actor, current_settings, err, fail, open_database, out
 from assay.formats.sniff import FORMAT_NAMES, HEAD, looks_like
 from assay.services.errors import AssayError
-from assay.settings import get_settings
 
 VOC_CONVENTION_HELP = (
     "VOC boxes: devkit (1-based inclusive pixel indexes, the VOC devkit's) or continuous "
@@ -55,7 +54,7 @@ def import_(
     from assay.services.io import label_files, unpacking
     from assay.services.tasks import media
 
-    settings = get_settings()
+    settings = current_settings()
     if not source.exists():
         fail(f"{source} does not exist")
     db = open_database(settings)
@@ -156,7 +155,7 @@ def export(
     """Export a project, streamed to a file (constant memory)."""
     from assay.services.io import exporting
 
-    settings = get_settings()
+    settings = current_settings()
     db = open_database(settings)
     flt = exporting.export_filter(
         fmt, all_tasks, None, ground_truth_only, as_of, review_status, job, annotator,

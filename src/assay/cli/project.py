@@ -7,10 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from assay.cli.common import acting_actor, fail, open_database, out
+from assay.cli.common import acting_actor, current_settings, fail, open_database, out
 from assay.formats.label_config import BUILD_CONTROLS, LabelSpec, split_labels
 from assay.services.errors import AssayError
-from assay.settings import get_settings
 
 app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
 
@@ -43,7 +42,7 @@ def project_create(
             fail(f"{label_config} is not a file")
         xml = label_config.read_text(encoding="utf-8")
     specs = [LabelSpec(name) for name in split_labels(labels or "")]
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     try:
         with db.session() as s:
             actor = acting_actor(s, user)
@@ -66,7 +65,7 @@ def project_list(
     """List projects: id, title, tasks, annotations, predictions, created."""
     from assay.services import projects, tasks
 
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     try:
         with db.session(write=False) as s:
             actor = acting_actor(s, user)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 from rich.progress import Progress, TaskID
 
-from assay.cli.common import acting_actor, err, fail, open_database, out
+from assay.cli.common import acting_actor, current_settings, err, fail, open_database, out
 from assay.services.errors import AssayError
-from assay.settings import get_settings
 
 
 def recompute(
@@ -23,7 +22,7 @@ def recompute(
     """
     from assay.services import quality
 
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     with db.session(write=False) as s:
         actor = acting_actor(s, user)
         try:

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
-from assay.cli.common import err, fail, open_database, out
-from assay.settings import Settings, get_settings
+from assay.cli.common import current_settings, err, fail, open_database, out
+
+SERVE_HELP = "Run the web server and API."
 
 
 def settings_help() -> str:
     """Every setting as `ASSAY_NAME: description`, for `assay serve --help`."""
+    from assay.settings import Settings
+
     lines = [f"ASSAY_{name.upper()}: {f.description}" for name, f in Settings.model_fields.items()]
     return "Settings (environment variables):\n\n" + "\n\n".join(lines)
+
+
+class ServeCommand(TyperCommand):
+    """`assay serve`, whose help ends with every setting: read when the help is shown, so that
+    building the command line does not load the settings (see `common.current_settings`)."""
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # click's HelpFormatter
+        self.help = f"{SERVE_HELP}\n\n{settings_help()}"
+        super().format_help(ctx, formatter)
 
 
 def serve(
@@ -25,7 +39,7 @@ def serve(
 
     from assay.app import create_app
 
-    settings = get_settings()
+    settings = current_settings()
     host = host or settings.host
     port = port or settings.port
     application = create_app(settings)
@@ -56,7 +70,7 @@ def demo(
     honeypots and a new job for ana), then serve it."""
     from assay.services.demo import build_demo
 
-    settings = get_settings()
+    settings = current_settings()
     db = open_database(settings)
     with err.status("building the demo project") as status, db.session() as s:
         info = build_demo(s, settings.resolved_media_root, progress=lambda m: status.update(m))
@@ -77,7 +91,7 @@ def worker() -> None:
     """
     from assay.services import background
 
-    settings = get_settings()
+    settings = current_settings()
     db = open_database(settings)
     try:
         background.use_queue(db, "procrastinate")
@@ -90,5 +104,5 @@ def worker() -> None:
 
 def migrate() -> None:
     """Apply database migrations (serve does this on start too)."""
-    open_database(get_settings())
+    open_database(current_settings())
     out.print("database is up to date")

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from assay.cli.common import fail, open_database, out
+from assay.cli.common import current_settings, fail, open_database, out
 from assay.services.errors import AssayError
-from assay.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ def user_add(
     """Add a user and print its API token (shown only now)."""
     from assay.services import users
 
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     try:
         with db.session() as s:
             user, tok = users.create_user(s, email, role, password=password, token=token)
@@ -53,7 +52,7 @@ def user_list(
     """List users: id, email, name, role, active, last activity."""
     from assay.services import users
 
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     try:
         with db.session(write=False) as s:
             rows = users.list_users(s, None, is_active=active, role=role)
@@ -98,7 +97,7 @@ def user_set(
     }
     if all(v is None for v in changes.values()):
         fail("nothing to change: give --role, --password, --active/--inactive or a name")
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     try:
         with db.session() as s:
             user = _user(s, email)
@@ -115,7 +114,7 @@ def user_token(email: str) -> None:
     """Make a new API token for a user and print it (the old one stops working)."""
     from assay.services import users
 
-    db = open_database(get_settings())
+    db = open_database(current_settings())
     with db.session() as s:
         tok = users.reset_token(s, _user(s, email).id)
     out.print(f"token: {tok}", highlight=False)

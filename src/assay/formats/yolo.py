@@ -24,8 +24,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from assay.formats.dataset import (
     PX_DIGITS,
     Dataset,
@@ -119,6 +117,9 @@ def read_yolo_dir(root: str, image_sizes: Mapping[str, tuple[int, int]], **kw: A
 
 
 def _names(files: Mapping[str, bytes | str]) -> list[str]:
+    # yaml loads on first use, not with the server (memory: docs/architecture.md).
+    import yaml  # noqa: PLC0415
+
     yamls = [p for p in files if "/" not in p and p.endswith((".yaml", ".yml"))]
     if "data.yaml" in yamls:
         yamls = ["data.yaml"]
@@ -289,6 +290,9 @@ def iter_yolo_files(
     time. labels: class names, index = position. scores: append each region's confidence
     (a predictions file). What YOLO cannot hold is counted in `notes`.
     """
+    # yaml loads on first use, not with the server (memory: docs/architecture.md).
+    import yaml  # noqa: PLC0415
+
     notes = notes if notes is not None else Notes()
     cls_of = {label: i for i, label in enumerate(labels)}
     head = {"path": ".", "train": "images", "val": "images", "names": dict(enumerate(labels))}

@@ -8,12 +8,15 @@ repaired with shapely's make_valid (each lobe counts) before any area is taken.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 
 from assay.geometry.types import FloatArray, Geometries
+
+if TYPE_CHECKING:
+    import shapely
 
 __all__ = ["as_geometries", "polygon_iou_matrix", "polygons_from_points"]
 
@@ -37,6 +40,9 @@ def polygons_from_points(points: Sequence[npt.ArrayLike]) -> Geometries:
             raise ValueError(f"polygon[{i}] has a coordinate that is not finite")
     if not arrs:
         return np.empty(0, dtype=object)
+    # shapely loads on first use, not with the server (memory: docs/architecture.md).
+    import shapely  # noqa: PLC0415
+
     counts = np.fromiter((len(p) for p in arrs), dtype=np.int64, count=len(arrs))
     # close each ring: append its first vertex
     closed = np.concatenate([np.concatenate([p, p[:1]]) for p in arrs])
@@ -49,6 +55,9 @@ def as_geometries(polygons: Sequence[npt.ArrayLike] | Geometries) -> Geometries:
     vertex arrays with `polygons_from_points`."""
     if isinstance(polygons, np.ndarray) and polygons.dtype == object:
         return _repair(polygons)
+    # shapely loads on first use, not with the server (memory: docs/architecture.md).
+    import shapely  # noqa: PLC0415
+
     seq = list(polygons)
     if seq and isinstance(seq[0], shapely.Geometry):
         return _repair(np.asarray(seq, dtype=object))
@@ -74,6 +83,9 @@ def polygon_iou_matrix(
     out = np.zeros((len(ga), len(gb)), dtype=np.float64)
     if not len(ga) or not len(gb):
         return out
+    # shapely loads on first use, not with the server (memory: docs/architecture.md).
+    import shapely  # noqa: PLC0415
+
     ib, ia = shapely.STRtree(ga).query(gb)  # envelope test only: cheap prefilter
     if not len(ia):
         return out
@@ -87,6 +99,9 @@ def polygon_iou_matrix(
 
 
 def _repair(geoms: Geometries) -> Geometries:
+    # shapely loads on first use, not with the server (memory: docs/architecture.md).
+    import shapely  # noqa: PLC0415
+
     bad = ~shapely.is_valid(geoms)
     if bad.any():
         geoms = geoms.copy()
@@ -100,6 +115,9 @@ def _repair(geoms: Geometries) -> Geometries:
 
 
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
+    # shapely loads on first use, not with the server (memory: docs/architecture.md).
+    import shapely  # noqa: PLC0415
+
     if isinstance(g, shapely.GeometryCollection):
         parts = [p for p in g.geoms if isinstance(p, shapely.Polygon | shapely.MultiPolygon)]
         return shapely.union_all(parts) if parts else shapely.Polygon()

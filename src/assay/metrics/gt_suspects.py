@@ -25,9 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from assay.geometry.boxes import iou_matrix
 from assay.geometry.types import Boxes, FloatArray, IntArray
@@ -71,6 +68,9 @@ def _match_one(iou: FloatArray, loose: float) -> tuple[IntArray, FloatArray]:
     val = np.zeros(g)
     if iou.size == 0:
         return idx, val
+    # scipy loads on first use: ~65 MiB a server would otherwise hold from its start.
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
     rows, cols = linear_sum_assignment(-iou)
     ok = iou[rows, cols] >= loose
     idx[rows[ok]] = cols[ok]
@@ -192,6 +192,10 @@ def _missing(
     sub = iou_matrix(boxes[left], boxes[left])
     link = (sub >= cluster_iou) & (owner[left][:, None] != owner[left][None, :])
     i, j = np.nonzero(link)
+    # scipy loads on first use: ~65 MiB a server would otherwise hold from its start.
+    from scipy.sparse import coo_matrix  # noqa: PLC0415
+    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(len(left), len(left)))
     n, comp = connected_components(graph, directed=False)
     members = np.full((n, r), -1, dtype=np.int64)

@@ -16,7 +16,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from assay.services import tasks
@@ -105,6 +104,9 @@ def _safe_path(name: str) -> PurePosixPath | None:
 
 
 def _size(data: bytes) -> tuple[int, int] | None:
+    # PIL loads on first use, not with the server (memory: docs/architecture.md).
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -168,6 +167,9 @@ def media_url(root: Path, path: Path) -> str:
 
 def image_size(path: Path) -> tuple[int, int]:
     """Width and height in pixels, read from the header only."""
+    # PIL loads on first use, not with the server (memory: docs/architecture.md).
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
     try:
         with Image.open(path) as im:
             return im.size

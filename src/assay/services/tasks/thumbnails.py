@@ -17,12 +17,14 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from assay.formats.image_names import MEDIA_URL
 from assay.services.errors import NotFound
 from assay.services.tasks.media import resolve_media_path
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 THUMBNAIL_SIDE = 256  # pixels, the longest side
 THUMBNAIL_URL = "/data/thumbnails/"
@@ -73,6 +75,9 @@ def thumbnail(media_root: Path, thumbnail_root: Path, relative: str) -> Thumbnai
 
 def _make(source: Path, target: Path) -> None:
     """Write the thumbnail of `source` to `target` through a temporary file and a rename."""
+    # PIL loads on first use, not with the server (memory: docs/architecture.md).
+    from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415
+
     try:
         with Image.open(source) as im:
             im.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG: decode at a smaller scale
@@ -97,6 +102,9 @@ def _make(source: Path, target: Path) -> None:
 
 def _flattened(im: Image.Image) -> Image.Image:
     """RGB for JPEG: transparency over white, palettes and 16-bit greys converted."""
+    # PIL loads on first use, not with the server (memory: docs/architecture.md).
+    from PIL import Image  # noqa: PLC0415
+
     if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
