@@ -94,3 +94,34 @@ def test_a_full_recompute_gives_what_the_incremental_rescores_gave(db, people):
     incremental, total = _scores(db), _project_total(db, pid)
     quality.recompute_project(db, pid)
     assert _scores(db) == incremental and _project_total(db, pid) == total
+
+
+def test_project_agreement_counts_every_task_two_annotators_share_as_work_comes_and_goes(
+    db, people
+):
+    """The matrix reads only tasks with a stored agreement; those follow every change."""
+    pid, (t1, t2, t3, t4) = survey(db, people, 4)
+    a, b, lead = people["annotator"], people["annotator2"], people["lead"]
+    same, moved = [box(10, 10, 20, 20)], [box(60, 60, 20, 20)]
+    annotate(db, a, t1, same)
+    annotate(db, b, t1, same)  # a and b agree on t1
+    annotate(db, a, t2, same)
+    late = annotate(db, b, t2, moved)  # and disagree on t2, until b deletes it
+    annotate(db, a, t3, same)  # one annotator: no pair
+    annotate(db, lead, t4, same)
+    annotate(db, b, t4, moved)
+
+    def matrix():
+        with db.session(write=False) as s:
+            got = quality.project_agreement(s, actor_of(lead), pid)
+        at = {u: i for i, u in enumerate(got.annotators)}
+        return {
+            (x.email, y.email): (got.shared[at[x.id]][at[y.id]], got.matrix[at[x.id]][at[y.id]])
+            for x, y in ((a, b), (b, lead))
+        }
+
+    ab, b_lead = (a.email, b.email), (b.email, lead.email)
+    assert matrix() == {ab: (2, 0.5), b_lead: (1, 0.0)}
+    with db.session() as s:
+        annotations.delete_annotation(s, actor_of(b), late)
+    assert matrix() == {ab: (1, 1.0), b_lead: (1, 0.0)}

@@ -149,7 +149,9 @@ def project_agreement(session: Session, actor: Actor, project_id: int) -> Projec
     """Annotator x annotator agreement: mean pairwise accuracy over the tasks both annotated,
     each annotator's latest work on a task (`annotator_work`).
 
-    Computed on request over every task with two or more annotators.
+    Computed on request over the tasks with two or more annotators' work: those with a
+    `Task.agreement` (kept with every label change by `refresh_agreement`, under the same rule),
+    so a project of a million singly annotated tasks reads none of their annotations.
     """
     authorize(session, actor, Action.QUALITY_VIEW, project_id)
     project = session.get(Project, project_id)
@@ -164,7 +166,12 @@ def project_agreement(session: Session, actor: Actor, project_id: int) -> Projec
             Task.height,
         )
         .join(Task, Task.id == Annotation.task_id)
-        .where(Annotation.project_id == project_id, *ANNOTATOR_WORK, Task.deleted_at.is_(None))
+        .where(
+            Annotation.project_id == project_id,
+            *ANNOTATOR_WORK,
+            Task.deleted_at.is_(None),
+            Task.agreement.is_not(None),
+        )
         .order_by(Annotation.task_id, Annotation.id)
         .execution_options(yield_per=5000)
     )
