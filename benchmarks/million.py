@@ -84,7 +84,7 @@ def generate(url: str, n: int) -> dict[str, Any]:
     pg = db.engine.dialect.name == "postgresql"
     with db.session() as s:
         lead, lead_token = users.create_user(s, "lead@million.bench", "lead")
-        annotator, ann_token = users.create_user(s, "ann@million.bench", "annotator")
+        annotator = users.create_user(s, "ann@million.bench", "annotator")[0]
         actor = Actor(lead.id, Role.LEAD, lead.email)
         pid = projects.create_project(s, actor, title="million", label_config=CONFIG).id
         projects.add_member(s, actor, pid, annotator.id)

@@ -86,6 +86,24 @@ class Project(Base):
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class ProjectCount(Base):
+    """A project's counts, kept by the database itself: triggers on projects, tasks,
+    annotations and predictions (migration 0030) move them with every row written, however it
+    is written, so reading them is one row at any size (`services.projects.project_counts`)."""
+
+    __tablename__ = "project_counts"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # live tasks
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # gt_status done
+    empty: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # gt_status empty
+    # live manual annotations on live tasks, and the live tasks with at least one
+    annotations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    annotated_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    predictions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ground_truths: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class ProjectMember(Base):
     """Who may work in a project besides admins; the creator is a member."""
 
@@ -125,6 +143,8 @@ class Task(Base):
     # Mean pairwise accuracy between its live non-GT annotations (None below two), kept up to
     # date with the scores so the review stream can order by it.
     agreement: Mapped[float | None] = mapped_column(Float)
+    # Its live manual annotations, kept by a trigger (migration 0030; see ProjectCount).
+    live_annotations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When its data or meta last changed (`tasks.update_task`), nothing else: a GT stage Done,
     # a new agreement or an image rename must not move it, or annotators could tell finished
