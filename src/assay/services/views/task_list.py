@@ -14,6 +14,7 @@ from assay.services import review
 from assay.services.access import Action, Actor, authorize
 from assay.services.annotator_work import COUNTED
 from assay.services.pagination import Page, page_of
+from assay.services.projects import project_counts
 from assay.services.selection import selected_task_ids
 from assay.services.task_aliases import (
     AS_THEY_ARE,
@@ -93,6 +94,13 @@ def list_tasks(
     ann_filter = annotation_visibility(actor)
     if len(live) > len(project_tasks):  # filtered
         total, total_ann, total_pred = _filtered_counts(session, project_id, live, ann_filter)
+    elif not ann_filter:  # everything: the counts the database keeps
+        kept = project_counts(session, [project_id])[project_id]
+        total, total_ann, total_pred = (
+            kept.task_number,
+            kept.total_annotations_number,
+            kept.total_predictions_number,
+        )
     else:
         total, total_ann, total_pred = _live_counts(session, project_id, ann_filter)
     pg = page_of(page, page_size, total)

@@ -22,9 +22,11 @@ down_revision = "0029"
 branch_labels = None
 depends_on = None
 
-COUNTS = ("tasks", "done", "empty", "annotations", "annotated_tasks", "predictions", "ground_truths")
+COUNTS = (
+    "tasks", "done", "empty", "annotations", "annotated_tasks", "predictions", "ground_truths"
+)  # fmt: skip
 
-# -- the counts of the current rows (backfill; also `services.projects.recount`) -------------
+# -- the counts of the current rows (backfill) -------------------------------------------------
 BACKFILL = [
     """UPDATE tasks SET live_annotations = (
         SELECT count(*) FROM annotations a
@@ -44,8 +46,7 @@ def _sqlite_task_side(row: str, sign: str) -> str:
         "AND a.deleted_at IS NULL AND a.ground_truth)"
     )
     preds = (
-        f"(SELECT count(*) FROM predictions p WHERE p.task_id = {row}.id "
-        "AND p.deleted_at IS NULL)"
+        f"(SELECT count(*) FROM predictions p WHERE p.task_id = {row}.id AND p.deleted_at IS NULL)"
     )
     return f"""UPDATE project_counts SET
         tasks = tasks {sign} {live},
@@ -69,16 +70,15 @@ def _sqlite_annotation(old: str | None, new: str | None) -> str:
 
     row = new or old
     delta = f"({counted(new)} - {counted(old)})"
+    after = f"(SELECT live_annotations FROM tasks WHERE id = {row}.task_id)"
     return f"""
         UPDATE tasks SET live_annotations = live_annotations + {delta}
             WHERE id = {row}.task_id AND {delta} <> 0;
         UPDATE project_counts SET
             annotations = annotations + {delta},
             annotated_tasks = annotated_tasks + CASE
-                WHEN {delta} = 1 AND (SELECT live_annotations FROM tasks WHERE id = {row}.task_id) = 1
-                    THEN 1
-                WHEN {delta} = -1 AND (SELECT live_annotations FROM tasks WHERE id = {row}.task_id) = 0
-                    THEN -1
+                WHEN {delta} = 1 AND {after} = 1 THEN 1
+                WHEN {delta} = -1 AND {after} = 0 THEN -1
                 ELSE 0 END,
             ground_truths = ground_truths + ({gt(new)} - {gt(old)})
             WHERE project_id = {row}.project_id
@@ -97,12 +97,16 @@ def _sqlite_prediction(old: str | None, new: str | None) -> str:
 SQLITE_TRIGGERS = {
     "project_counts_project_insert": """AFTER INSERT ON projects BEGIN
         INSERT INTO project_counts (project_id) VALUES (NEW.id); END""",
-    "project_counts_task_insert": f"AFTER INSERT ON tasks BEGIN {_sqlite_task_side('NEW', '+')} END",
+    "project_counts_task_insert": (
+        f"AFTER INSERT ON tasks BEGIN {_sqlite_task_side('NEW', '+')} END"
+    ),
     "project_counts_task_update": (
         "AFTER UPDATE OF deleted_at, gt_status, project_id ON tasks BEGIN "
         f"{_sqlite_task_side('OLD', '-')} {_sqlite_task_side('NEW', '+')} END"
     ),
-    "project_counts_task_delete": f"AFTER DELETE ON tasks BEGIN {_sqlite_task_side('OLD', '-')} END",
+    "project_counts_task_delete": (
+        f"AFTER DELETE ON tasks BEGIN {_sqlite_task_side('OLD', '-')} END"
+    ),
     "project_counts_annotation_insert": (
         f"AFTER INSERT ON annotations BEGIN {_sqlite_annotation(None, 'NEW')} END"
     ),
@@ -117,8 +121,7 @@ SQLITE_TRIGGERS = {
         f"AFTER INSERT ON predictions BEGIN {_sqlite_prediction(None, 'NEW')} END"
     ),
     "project_counts_prediction_update": (
-        "AFTER UPDATE OF deleted_at ON predictions BEGIN "
-        f"{_sqlite_prediction('OLD', 'NEW')} END"
+        f"AFTER UPDATE OF deleted_at ON predictions BEGIN {_sqlite_prediction('OLD', 'NEW')} END"
     ),
     "project_counts_prediction_delete": (
         f"AFTER DELETE ON predictions BEGIN {_sqlite_prediction('OLD', None)} END"
@@ -223,10 +226,7 @@ def upgrade() -> None:
     op.create_table(
         "project_counts",
         sa.Column("project_id", sa.Integer(), nullable=False),
-        *(
-            sa.Column(name, sa.Integer(), nullable=False, server_default="0")
-            for name in COUNTS
-        ),
+        *(sa.Column(name, sa.Integer(), nullable=False, server_default="0") for name in COUNTS),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_project_counts_project_id_projects")
         ),
@@ -237,9 +237,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_TASK_SIDE)
         for name, body in PG_FUNCTIONS.items():
-            op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$"
-            )
+            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$")
             op.execute(
                 f"CREATE TRIGGER {name} {PG_TRIGGERS[name]} FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
@@ -249,7 +247,7 @@ def upgrade() -> None:
     op.execute(RECOUNT)
 
 
-# Every project's counts from its rows (the backfill, and a check: services.projects.recount).
+# Every project's counts from its rows (the backfill).
 RECOUNT = """UPDATE project_counts SET
     tasks = (SELECT count(*) FROM tasks t WHERE t.project_id = project_counts.project_id
              AND t.deleted_at IS NULL),
