@@ -98,11 +98,18 @@ def fill(url: str, project_id: int, annotator_id: int, n: int) -> None:
                     dx, label = (i % 9) * 1.5, "Giraffe" if i % 7 else "Zebra"
                     work = [box(10 + dx, 10, 20, 20), box(50, 50, 10, 10, label)]
                     common = {"task_id": task_id, "project_id": project_id}
-                    anns.append({**common, "result": gt, "ground_truth": True})
-                    anns.append({**common, "result": work, "completed_by_id": annotator_id})
+                    # the same keys and types in every row: one multi-row INSERT per 1000 rows
+                    anns.append(
+                        {**common, "result": gt, "ground_truth": True}
+                        | {"completed_by_id": annotator_id}
+                    )
+                    anns.append(
+                        {**common, "result": work, "ground_truth": False}
+                        | {"completed_by_id": annotator_id}
+                    )
                     preds.append({**common, "result": work, "model_version": "m1"})
-                s.execute(insert(Annotation), anns)
-                s.execute(insert(Prediction), preds)
+                s.execute(insert(Annotation).returning(Annotation.id), anns)
+                s.execute(insert(Prediction).returning(Prediction.id), preds)
     finally:
         db.dispose()
 

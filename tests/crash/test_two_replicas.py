@@ -53,7 +53,7 @@ def _port() -> int:
         return sock.getsockname()[1]
 
 
-def _survey(db: Database, pid: int, annotator: int, n: int) -> None:
+def _survey(db: Database, pid: int, lead: int, annotator: int, n: int) -> None:
     """n tasks, each with a GT, an annotator's drifting copy of it and a model's prediction,
     written straight into the tables (the recompute scores them)."""
     gt = [box(10, 10, 20, 20), box(50, 50, 10, 10, "Zebra")]
@@ -66,16 +66,20 @@ def _survey(db: Database, pid: int, annotator: int, n: int) -> None:
         for i, task_id in enumerate(task_ids):
             dx, label = (i % 9) * 1.5, "Giraffe" if i % 7 else "Zebra"
             work = [box(10 + dx, 10, 20, 20), box(50, 50, 10, 10, label)]
+            # the same keys and types in every row: one multi-row INSERT per thousand rows
+            common = {"task_id": task_id, "project_id": pid}
             annotations += [
-                {"task_id": task_id, "project_id": pid, "result": gt, "ground_truth": True},
-                {"task_id": task_id, "project_id": pid, "result": work[: 1 + i % 2]}
+                {**common, "result": gt, "ground_truth": True, "completed_by_id": lead},
+                {**common, "result": work[: 1 + i % 2], "ground_truth": False}
                 | {"completed_by_id": annotator},
             ]
             predictions.append(
                 {"task_id": task_id, "project_id": pid, "result": work, "model_version": "m1"}
             )
-        s.execute(insert(Annotation), annotations)
-        s.execute(insert(Prediction), predictions)
+        # as multi-row statements (RETURNING), as the services write them: each fires the
+        # count triggers once
+        s.execute(insert(Annotation).returning(Annotation.id), annotations)
+        s.execute(insert(Prediction).returning(Prediction.id), predictions)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +123,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         for i, port in enumerate(ports):
             spawn(f"serve{i}", "serve", "--host", "127.0.0.1", "--port", str(port))
         workers = [spawn(f"worker{i}", "worker") for i in range(2)]
-        _survey(db, pid, annotator.id, N_TASKS)  # while they start
+        _survey(db, pid, lead.id, annotator.id, N_TASKS)  # while they start
         quality.recompute_project(db, pid)  # by one worker, in this process
         clients = [
             httpx.Client(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.formats.image_names import image_name_of
@@ -23,6 +23,7 @@ from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.ground_truth import record_changes
 from assay.services.projects import guideline_in_force
+from assay.services.tasks.bulk_rows import insert_returning_ids
 from assay.services.tasks.media import (
     IMAGE_SUFFIXES,
     MediaScope,
@@ -116,7 +117,7 @@ def import_tasks(
         for t, existing in zip(prepared.tasks, into, strict=True)
         if existing is None
     ]
-    created = _insert_returning_ids(session, Task.__table__, task_rows)
+    created = insert_returning_ids(session, Task.__table__, task_rows)
     fresh = iter(created)
     task_ids = [existing if existing is not None else next(fresh) for existing in into]
     if prepared.annotations:
@@ -125,7 +126,7 @@ def import_tasks(
              "updated_at": now, "revision": 1}
             for i, a in prepared.annotations
         ]  # fmt: skip
-        ann_ids = _insert_returning_ids(session, Annotation.__table__, ann_rows)
+        ann_ids = insert_returning_ids(session, Annotation.__table__, ann_rows)
         in_force = guideline_in_force(session, project_id)
         session.execute(
             AnnotationRevision.__table__.insert(),
@@ -150,8 +151,9 @@ def import_tasks(
         )
         changes.record(session, project_id, [t for t, n in per_task.items() if n >= 2])
     if prepared.predictions:
-        session.execute(
-            Prediction.__table__.insert(),
+        insert_returning_ids(
+            session,
+            Prediction.__table__,
             [
                 {**p, "task_id": task_ids[i], "project_id": project_id, "created_at": now,
                  "updated_at": now}
@@ -164,28 +166,6 @@ def import_tasks(
         annotation_count=len(prepared.annotations),
         prediction_count=len(prepared.predictions),
         task_ids=created,
-    )
-
-
-def _insert_returning_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the rows in bulk; answers their new ids in the rows' order.
-
-    SQLAlchemy keeps RETURNING in parameter order on SQLite only by sending one row per
-    statement, so there the ids are given explicitly instead: a writer holds SQLite's write
-    lock (BEGIN IMMEDIATE), so the ids after the largest are free and stay so until commit
-    (and a deferred transaction that raced another writer fails instead of clashing).
-    """
-    if not rows:
-        return []
-    if session.get_bind().dialect.name == "sqlite":
-        start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
-        ids = list(range(start, start + len(rows)))
-        for row, new_id in zip(rows, ids, strict=True):
-            row["id"] = new_id
-        session.execute(table.insert(), rows)
-        return ids
-    return list(
-        session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
     )
 
 

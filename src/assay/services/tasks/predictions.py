@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from assay.services import changes
@@ -15,6 +15,7 @@ from assay.services.access import Action, Actor, authorize, visible_project_ids
 from assay.services.checks import is_id
 from assay.services.errors import Invalid, NotFound
 from assay.services.pagination import Page, page_of
+from assay.services.tasks.bulk_rows import insert_returning_ids
 from assay.services.tasks.results import label_config_of_project, prediction_row
 from assay.services.tasks.visibility import get_task, task_visibility, visible_task
 from assay.store.models import Prediction, Project, Task
@@ -214,7 +215,7 @@ def import_predictions(
         session, actor, project_id, ((r["task_id"], r.get("model_version")) for r in rows)
     )
     if rows:
-        session.execute(insert(Prediction), rows)
+        insert_returning_ids(session, Prediction.__table__, rows)
         changes.record(session, project_id, (r["task_id"] for r in rows))
     return PredictionImport(len(rows), replaced)
 

@@ -128,94 +128,135 @@ SQLITE_TRIGGERS = {
     ),
 }
 
-# -- PostgreSQL: one trigger function per table ---------------------------------------------------
-PG_FUNCTIONS = {
-    "project_counts_project": """
-BEGIN
-    INSERT INTO project_counts (project_id) VALUES (NEW.id);
-    RETURN NULL;
-END""",
-    "project_counts_task": """
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM project_counts_task_side(OLD, -1); END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM project_counts_task_side(NEW, 1); END IF;
-    RETURN NULL;
-END""",
-    "project_counts_annotation": """
-DECLARE
-    row_ annotations;
-    d integer := 0;
-    g integer := 0;
-    k integer;
-    task_live boolean;
-BEGIN
-    IF TG_OP = 'DELETE' THEN row_ := OLD; ELSE row_ := NEW; END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        d := d + (NEW.deleted_at IS NULL AND NEW.kind = 'manual')::int;
-        g := g + (NEW.deleted_at IS NULL AND NEW.ground_truth)::int;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        d := d - (OLD.deleted_at IS NULL AND OLD.kind = 'manual')::int;
-        g := g - (OLD.deleted_at IS NULL AND OLD.ground_truth)::int;
-    END IF;
-    IF d = 0 AND g = 0 THEN
-        RETURN NULL;
-    END IF;
-    -- the task row's lock orders concurrent writers: k is its count after this change
-    UPDATE tasks SET live_annotations = live_annotations + d WHERE id = row_.task_id
-        RETURNING live_annotations, deleted_at IS NULL INTO k, task_live;
-    IF task_live THEN
-        UPDATE project_counts SET
-            annotations = annotations + d,
-            annotated_tasks = annotated_tasks
-                + CASE WHEN d = 1 AND k = 1 THEN 1 WHEN d = -1 AND k = 0 THEN -1 ELSE 0 END,
-            ground_truths = ground_truths + g
-            WHERE project_id = row_.project_id;
-    END IF;
-    RETURN NULL;
-END""",
-    "project_counts_prediction": """
-DECLARE
-    row_ predictions;
-    d integer := 0;
-BEGIN
-    IF TG_OP = 'DELETE' THEN row_ := OLD; ELSE row_ := NEW; END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN d := d + (NEW.deleted_at IS NULL)::int; END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN d := d - (OLD.deleted_at IS NULL)::int; END IF;
-    IF d <> 0 AND EXISTS (SELECT 1 FROM tasks t WHERE t.id = row_.task_id
-                          AND t.deleted_at IS NULL) THEN
-        UPDATE project_counts SET predictions = predictions + d
-            WHERE project_id = row_.project_id;
-    END IF;
-    RETURN NULL;
-END""",
+# -- PostgreSQL -----------------------------------------------------------------------------------
+# Statement triggers over transition tables for annotations, predictions and new or removed
+# tasks: one UPDATE of each touched counts row per statement, whatever its number of rows (a
+# row trigger would update a project's row once per imported row, and PostgreSQL slows down on
+# a row updated thousands of times in one transaction). A task's soft delete, restore or GT
+# status is a row trigger limited to those columns, so the many UPDATEs of other task columns
+# (agreement, live_annotations) fire nothing. `assay.store.db` sends executemany INSERTs as
+# multi-row statements, so an import fires each trigger once per thousand rows.
+
+_ANN_C = "({r}.deleted_at IS NULL AND {r}.kind = 'manual')::int"
+_ANN_G = "({r}.deleted_at IS NULL AND {r}.ground_truth)::int"
+_ANN_ROWS = {
+    "INSERT": f"SELECT n.task_id, n.project_id, {_ANN_C.format(r='n')} AS c, "
+    f"{_ANN_G.format(r='n')} AS g FROM new_rows n",
+    "DELETE": f"SELECT o.task_id, o.project_id, -{_ANN_C.format(r='o')} AS c, "
+    f"-{_ANN_G.format(r='o')} AS g FROM old_rows o",
+    "UPDATE": f"SELECT n.task_id, n.project_id, {_ANN_C.format(r='n')} - {_ANN_C.format(r='o')} "
+    f"AS c, {_ANN_G.format(r='n')} - {_ANN_G.format(r='o')} AS g "
+    "FROM new_rows n JOIN old_rows o ON o.id = n.id",
 }
-# What a task row and everything on it count, added (s = 1) or taken out (s = -1).
-PG_TASK_SIDE = """CREATE FUNCTION project_counts_task_side(t tasks, s integer) RETURNS void
-LANGUAGE plpgsql AS $$
+# k: the task's live annotations after this statement (its row's lock orders concurrent
+# writers), so a task gaining its first (k = c) or losing its last (k = 0) moves
+# annotated_tasks by exactly one.
+_ANN_BODY = """
 BEGIN
-    IF t.deleted_at IS NULL THEN
-        UPDATE project_counts SET
-            tasks = tasks + s,
-            done = done + s * (t.gt_status = 'done')::int,
-            empty = empty + s * (t.gt_status = 'empty')::int,
-            annotations = annotations + s * t.live_annotations,
-            annotated_tasks = annotated_tasks + s * (t.live_annotations > 0)::int,
-            predictions = predictions + s * (SELECT count(*) FROM predictions p
-                WHERE p.task_id = t.id AND p.deleted_at IS NULL),
-            ground_truths = ground_truths + s * (SELECT count(*) FROM annotations a
-                WHERE a.task_id = t.id AND a.deleted_at IS NULL AND a.ground_truth)
-            WHERE project_id = t.project_id;
-    END IF;
-END$$"""
-PG_TRIGGERS = {
-    "project_counts_project": "AFTER INSERT ON projects",
-    "project_counts_task": "AFTER INSERT OR UPDATE OF deleted_at, gt_status, project_id OR DELETE "
-    "ON tasks",
-    "project_counts_annotation": "AFTER INSERT OR UPDATE OF deleted_at, kind, ground_truth OR "
-    "DELETE ON annotations",
-    "project_counts_prediction": "AFTER INSERT OR UPDATE OF deleted_at OR DELETE ON predictions",
+    WITH delta AS (
+        SELECT task_id, project_id, sum(c) AS c, sum(g) AS g FROM ({rows}) x
+        GROUP BY task_id, project_id HAVING sum(c) <> 0 OR sum(g) <> 0
+    ), moved AS (
+        UPDATE tasks t SET live_annotations = t.live_annotations + d.c FROM delta d
+        WHERE t.id = d.task_id AND d.c <> 0
+        RETURNING t.id, t.live_annotations AS k
+    ), per_project AS (
+        SELECT d.project_id, sum(d.c) AS c, sum(d.g) AS g,
+               sum(CASE WHEN d.c > 0 AND m.k = d.c THEN 1
+                        WHEN d.c < 0 AND m.k = 0 THEN -1 ELSE 0 END) AS a
+        FROM delta d JOIN tasks t ON t.id = d.task_id AND t.deleted_at IS NULL
+        LEFT JOIN moved m ON m.id = d.task_id
+        GROUP BY d.project_id
+    )
+    UPDATE project_counts pc SET annotations = pc.annotations + p.c,
+        ground_truths = pc.ground_truths + p.g, annotated_tasks = pc.annotated_tasks + p.a
+    FROM per_project p WHERE pc.project_id = p.project_id;
+    RETURN NULL;
+END"""
+
+_PRED_D = "({r}.deleted_at IS NULL)::int"
+_PRED_ROWS = {
+    "INSERT": f"SELECT n.task_id, n.project_id, {_PRED_D.format(r='n')} AS d FROM new_rows n",
+    "DELETE": f"SELECT o.task_id, o.project_id, -{_PRED_D.format(r='o')} AS d FROM old_rows o",
+    "UPDATE": f"SELECT n.task_id, n.project_id, {_PRED_D.format(r='n')} - "
+    f"{_PRED_D.format(r='o')} AS d FROM new_rows n JOIN old_rows o ON o.id = n.id",
 }
+_PRED_BODY = """
+BEGIN
+    UPDATE project_counts pc SET predictions = pc.predictions + p.d
+    FROM (
+        SELECT x.project_id, sum(x.d) AS d FROM ({rows}) x
+        JOIN tasks t ON t.id = x.task_id AND t.deleted_at IS NULL
+        GROUP BY x.project_id HAVING sum(x.d) <> 0
+    ) p WHERE pc.project_id = p.project_id;
+    RETURN NULL;
+END"""
+
+# What a live task row and everything on it count; s = 1 added, -1 taken out.
+_TASK_SIDE = """SELECT {r}.project_id AS project_id, {s} AS s,
+    ({r}.gt_status = 'done')::int AS done, ({r}.gt_status = 'empty')::int AS empty,
+    {r}.live_annotations AS ann, ({r}.live_annotations > 0)::int AS annotated,
+    (SELECT count(*) FROM predictions p WHERE p.task_id = {r}.id AND p.deleted_at IS NULL) AS pred,
+    (SELECT count(*) FROM annotations a WHERE a.task_id = {r}.id AND a.deleted_at IS NULL
+        AND a.ground_truth) AS gt
+    FROM {source} WHERE {r}.deleted_at IS NULL"""
+_TASK_ROWS = {
+    "INSERT": _TASK_SIDE.format(r="n", s=1, source="new_rows n"),
+    "DELETE": _TASK_SIDE.format(r="o", s=-1, source="old_rows o"),
+    # a row trigger: OLD and NEW are the row before and after
+    "UPDATE": _TASK_SIDE.format(r="OLD", s=-1, source="(SELECT 1) AS one")
+    + " UNION ALL "
+    + _TASK_SIDE.format(r="NEW", s=1, source="(SELECT 1) AS one"),
+}
+_TASK_BODY = """
+BEGIN
+    UPDATE project_counts pc SET tasks = pc.tasks + p.tasks, done = pc.done + p.done,
+        empty = pc.empty + p.empty, annotations = pc.annotations + p.ann,
+        annotated_tasks = pc.annotated_tasks + p.annotated,
+        predictions = pc.predictions + p.pred, ground_truths = pc.ground_truths + p.gt
+    FROM (
+        SELECT project_id, sum(s) AS tasks, sum(s * done) AS done, sum(s * empty) AS empty,
+            sum(s * ann) AS ann, sum(s * annotated) AS annotated, sum(s * pred) AS pred,
+            sum(s * gt) AS gt
+        FROM ({rows}) x GROUP BY project_id
+    ) p WHERE pc.project_id = p.project_id;
+    RETURN NULL;
+END"""
+
+_STATEMENT = {
+    "INSERT": "AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT",
+    "DELETE": "AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT",
+    "UPDATE": "AFTER UPDATE ON {table} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT",
+}
+# name -> (table, when it fires, function body)
+PG_TRIGGERS: dict[str, tuple[str, str, str]] = {
+    f"project_counts_{table}_{event.lower()}": (
+        table,
+        _STATEMENT[event].format(table=table),
+        body.format(rows=rows[event]),
+    )
+    for table, body, rows in (
+        ("tasks", _TASK_BODY, _TASK_ROWS),
+        ("annotations", _ANN_BODY, _ANN_ROWS),
+        ("predictions", _PRED_BODY, _PRED_ROWS),
+    )
+    for event in ("INSERT", "UPDATE", "DELETE")
+}
+PG_TRIGGERS["project_counts_tasks_update"] = (
+    "tasks",
+    "AFTER UPDATE OF deleted_at, gt_status, project_id ON tasks FOR EACH ROW",
+    _TASK_BODY.format(rows=_TASK_ROWS["UPDATE"]),
+)
+PG_TRIGGERS["project_counts_projects_insert"] = (
+    "projects",
+    _STATEMENT["INSERT"].format(table="projects"),
+    """
+BEGIN
+    INSERT INTO project_counts (project_id) SELECT id FROM new_rows;
+    RETURN NULL;
+END""",
+)
 
 
 def upgrade() -> None:
@@ -235,12 +276,14 @@ def upgrade() -> None:
     for statement in BACKFILL:
         op.execute(statement)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(PG_TASK_SIDE)
-        for name, body in PG_FUNCTIONS.items():
-            op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$")
+        for name, (_table, when, body) in PG_TRIGGERS.items():
+            # by id through the indexes: in an import's transaction the new rows have no
+            # statistics yet, and a plan that scans tasks once per row is quadratic
             op.execute(
-                f"CREATE TRIGGER {name} {PG_TRIGGERS[name]} FOR EACH ROW EXECUTE FUNCTION {name}()"
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+                f"SET enable_seqscan = off AS $${body}$$"
             )
+            op.execute(f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION {name}()")
     else:
         for name, body in SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
@@ -270,11 +313,9 @@ RECOUNT = """UPDATE project_counts SET
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name, on in PG_TRIGGERS.items():
-            table = on.rsplit(" ", 1)[-1]
+        for name, (table, _when, _body) in PG_TRIGGERS.items():
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
-        op.execute("DROP FUNCTION IF EXISTS project_counts_task_side(tasks, integer)")
     else:
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
