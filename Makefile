@@ -54,6 +54,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/zip_import_memory.py
 	$(PY) benchmarks/gt_suspects.py
 	$(PY) benchmarks/replicas.py
+	$(PY) benchmarks/million.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
