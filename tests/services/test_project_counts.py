@@ -7,12 +7,14 @@ import contextlib
 import random
 import threading
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from assay.services import ground_truth, projects, tasks
 from assay.services.errors import AssayError
 from assay.services.tasks import annotations, predictions
 from assay.store.models import Annotation, Prediction, Task
+from assay.store.types import utcnow
 from builders import actor_of, annotate, box, survey
 
 
@@ -147,3 +149,29 @@ def test_first_annotations_made_at_once_count_their_task_once(db, people):
     assert kept.num_tasks_with_annotations == 3 and kept.total_annotations_number == 6
     with db.session(write=False) as s:
         assert set(s.scalars(select(Task.live_annotations).where(Task.project_id == pid))) == {2}
+
+
+def test_a_prediction_made_while_its_task_is_being_deleted_is_not_counted(db, people):
+    """PostgreSQL: the insert's trigger waits for the task's lock, so it sees the delete."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    pid, (t,) = survey(db, people, 1)
+    lead = actor_of(people["lead"])
+    deleting = db.writer()
+    deleting.execute(update(Task).where(Task.id == t).values(deleted_at=utcnow()))
+    done = threading.Event()
+
+    def predict() -> None:
+        with db.session() as s:
+            predictions.create_prediction(s, lead, t, result=[box(1, 1, 5, 5)], model_version="m")
+        done.set()
+
+    writer = threading.Thread(target=predict)
+    writer.start()
+    assert not done.wait(1.0)  # it waits for the task's row lock
+    deleting.commit()
+    deleting.close()
+    writer.join(30)
+    assert done.is_set()
+    kept, counted = _kept_and_counted(db, pid)
+    assert kept == counted and kept.total_predictions_number == 0

@@ -151,8 +151,16 @@ _ANN_ROWS = {
 # k: the task's live annotations after this statement (its row's lock orders concurrent
 # writers), so a task gaining its first (k = c) or losing its last (k = 0) moves
 # annotated_tasks by exactly one.
-_ANN_BODY = """
-BEGIN
+# First the touched tasks' row locks, in id order: a concurrent soft delete of one of them
+# (which counts what is on it) then either waits for this statement's commit and counts its
+# rows, or commits first and the next statement's fresh snapshot sees the task deleted.
+_LOCK_TASKS = """
+    PERFORM 1 FROM tasks WHERE id IN (SELECT x.task_id FROM ({rows}) x) ORDER BY id FOR {mode};"""
+_ANN_BODY = (
+    """
+BEGIN"""
+    + _LOCK_TASKS.replace("{mode}", "NO KEY UPDATE")
+    + """
     WITH delta AS (
         SELECT task_id, project_id, sum(c) AS c, sum(g) AS g FROM ({rows}) x
         GROUP BY task_id, project_id HAVING sum(c) <> 0 OR sum(g) <> 0
@@ -173,6 +181,7 @@ BEGIN
     FROM per_project p WHERE pc.project_id = p.project_id;
     RETURN NULL;
 END"""
+)
 
 _PRED_D = "({r}.deleted_at IS NULL)::int"
 _PRED_ROWS = {
@@ -181,8 +190,11 @@ _PRED_ROWS = {
     "UPDATE": f"SELECT n.task_id, n.project_id, {_PRED_D.format(r='n')} - "
     f"{_PRED_D.format(r='o')} AS d FROM new_rows n JOIN old_rows o ON o.id = n.id",
 }
-_PRED_BODY = """
-BEGIN
+_PRED_BODY = (
+    """
+BEGIN"""
+    + _LOCK_TASKS.replace("{mode}", "SHARE")
+    + """
     UPDATE project_counts pc SET predictions = pc.predictions + p.d
     FROM (
         SELECT x.project_id, sum(x.d) AS d FROM ({rows}) x
@@ -191,6 +203,7 @@ BEGIN
     ) p WHERE pc.project_id = p.project_id;
     RETURN NULL;
 END"""
+)
 
 # What a live task row and everything on it count; s = 1 added, -1 taken out.
 _TASK_SIDE = """SELECT {r}.project_id AS project_id, {s} AS s,
