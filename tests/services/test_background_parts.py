@@ -245,3 +245,42 @@ def test_a_whole_waiting_for_its_parts_is_never_stalled(db, people):
         )
         s.add(job)
     assert background.fail_stalled(db) == []
+
+
+def test_parts_whose_hand_off_to_the_queue_was_lost_are_handed_again(db, people):
+    """A process that died between committing a part and queueing it left the part queued
+    with nobody to run it: once it waited STALLED_AFTER, any reader hands it again."""
+
+    def work(_db, _actor, params, report):
+        return {"n": params["n"]}
+
+    _register(work, n_parts=1)
+    background.use_queue(db, "thread")
+    long_ago = utcnow() - background_state.STALLED_AFTER - timedelta(minutes=1)
+    with db.session() as s:
+        whole = BackgroundJob(
+            kind=FLAKY,
+            created_by_id=people["lead"].id,
+            status="running",
+            started_at=long_ago,
+            parts_left=1,
+            total=1,
+        )
+        s.add(whole)
+        s.flush()
+        s.add(
+            BackgroundJob(
+                kind=FLAKY + background_state.PART,
+                parent_id=whole.id,
+                created_by_id=people["lead"].id,
+                params={"n": 5},
+                total=1,
+                created_at=long_ago,
+            )
+        )
+        s.flush()
+        whole_id = whole.id
+    background.fail_stalled(db)
+    background.drain_thread_queue(timeout=60)
+    job = _job(db, whole_id)
+    assert job.status == "done" and job.result == {"sum": 5}

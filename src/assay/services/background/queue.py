@@ -298,6 +298,8 @@ def _part_done(
     """Record a part done and count it off its whole; the part that counts the last one off
     finishes the whole (one row lock orders concurrent parts: exactly one sees 0)."""
     with db.session() as s:
+        # the whole's row first, as cancel and fail_whole lock it: one order, no deadlock
+        s.execute(select(BackgroundJob.id).where(BackgroundJob.id == parent_id).with_for_update())
         done = s.execute(
             update(BackgroundJob)
             .where(BackgroundJob.id == part_id, BackgroundJob.status == "running")
@@ -345,7 +347,7 @@ def _part_failed(db: Database, part_id: int, parent_id: int, error: str) -> None
                 BackgroundJob.status == "running",
                 BackgroundJob.attempts < MAX_ATTEMPTS,
             )
-            .values(status="queued", error=error, heartbeat_at=None)
+            .values(status="queued", error=error, heartbeat_at=utcnow())  # handed again now
         ).rowcount
     if requeued:
         log.warning("background job %s (a part of %s) is retried: %s", part_id, parent_id, error)

@@ -291,6 +291,7 @@ def fail_stalled(target: Session | Database, now: datetime | None = None) -> lis
         # a whole waiting for its parts (parts_left > 0) is not stalled; finishing (0), it is
         func.coalesce(BackgroundJob.parts_left, 0) <= 0,
     )
+    _redispatch_lost_parts(session, now)
     seen = session.execute(select(BackgroundJob.id, last_beat).where(*stalled)).all()
     if not seen:
         return []
@@ -314,7 +315,7 @@ def fail_stalled(target: Session | Database, now: datetime | None = None) -> lis
                     .execution_options(synchronize_session="fetch")
                 )
             )
-            retried = _retry_stalled_parts(session, failed)
+            retried = _retry_stalled_parts(session, failed, now)
     except OperationalError as exc:
         log.warning("stalled background jobs %s not failed yet: %s", sorted(errors), exc.orig)
         return []
@@ -328,7 +329,40 @@ def fail_stalled(target: Session | Database, now: datetime | None = None) -> lis
     return failed
 
 
-def _retry_stalled_parts(session: Session, failed: list[int]) -> list[int]:
+def _redispatch_lost_parts(session: Session, now: datetime) -> None:
+    """Parts left queued longer than STALLED_AFTER since they were last handed to the queue
+    (`heartbeat_at` of a queued part; its creation before): the hand-off may have been lost (a
+    process died between the commit and the dispatch, the queue was unreachable), and their
+    whole would wait forever. Hand them again; a part delivered twice still runs once (the
+    claim in `run_job`)."""
+    handed = func.coalesce(BackgroundJob.heartbeat_at, BackgroundJob.created_at)
+    lost = (
+        BackgroundJob.status == "queued",
+        BackgroundJob.parent_id.is_not(None),
+        handed < now - STALLED_AFTER,
+    )
+    if not session.scalar(select(BackgroundJob.id).where(*lost).limit(1)):
+        return
+    try:
+        with session.begin_nested():
+            again = list(
+                session.scalars(
+                    update(BackgroundJob)
+                    .where(*lost)
+                    .values(heartbeat_at=now)
+                    .returning(BackgroundJob.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+    except OperationalError as exc:
+        log.warning("queued parts not handed again yet: %s", exc.orig)
+        return
+    log.warning("parts %s waited in the queue too long: handed to it again", again)
+    for handler in _requeued_handlers:
+        handler(session, again)
+
+
+def _retry_stalled_parts(session: Session, failed: list[int], now: datetime) -> list[int]:
     """Of jobs just failed as stalled, queue the parts with attempts left again, and fail the
     wholes of the others; returns the parts queued again."""
     parts = session.execute(
@@ -341,7 +375,7 @@ def _retry_stalled_parts(session: Session, failed: list[int]) -> list[int]:
         session.execute(
             update(BackgroundJob)
             .where(BackgroundJob.id.in_(retry))
-            .values(status="queued", heartbeat_at=None, finished_at=None)
+            .values(status="queued", heartbeat_at=now, finished_at=None)
         )
     for job_id, parent_id, attempts in parts:
         if attempts >= MAX_ATTEMPTS:
