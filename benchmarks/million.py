@@ -46,27 +46,10 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from assay_bench.server import running_server, server_env, temp_database  # noqa: E402
+from assay_bench.zebras import CONFIG, box, log  # noqa: E402
 
 BACKENDS = ("sqlite", "postgresql")
-CONFIG = """<View><Image name="image" value="$image"/>
-<RectangleLabels name="label" toName="image"><Label value="Zebra"/><Label value="Giraffe"/>
-</RectangleLabels></View>"""
 GT_EVERY = 20
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def box(x: float, label: str = "Zebra") -> dict[str, Any]:
-    return {
-        "type": "rectanglelabels",
-        "from_name": "label",
-        "to_name": "image",
-        "original_width": 1000,
-        "original_height": 1000,
-        "value": {"x": x, "y": 10, "width": 20, "height": 20, "rectanglelabels": [label]},
-    }
 
 
 def generate(url: str, n: int) -> dict[str, Any]:
@@ -118,7 +101,12 @@ def generate(url: str, n: int) -> dict[str, Any]:
         )
         s.execute(
             text(common.format(result=as_json, gt=false, false=false, where="")).bindparams(now),
-            {"p": pid, "who": annotator.id, "result": json.dumps([box(12)]), "now": utcnow()},
+            {
+                "p": pid,
+                "who": annotator.id,
+                "result": json.dumps([box(12, 10, 20, 20)]),
+                "now": utcnow(),
+            },
         )
         s.execute(
             text(
@@ -126,7 +114,12 @@ def generate(url: str, n: int) -> dict[str, Any]:
                     result=as_json, gt=true, false=false, where=f"AND id % {GT_EVERY} = 0"
                 )
             ).bindparams(now),
-            {"p": pid, "who": lead.id, "result": json.dumps([box(10)]), "now": utcnow()},
+            {
+                "p": pid,
+                "who": lead.id,
+                "result": json.dumps([box(10, 10, 20, 20)]),
+                "now": utcnow(),
+            },
         )
         s.execute(
             text(
@@ -134,7 +127,7 @@ def generate(url: str, n: int) -> dict[str, Any]:
                 f"created_at, updated_at) SELECT id, project_id, 'm1', 0.8, {as_json}, :now, :now "
                 "FROM tasks WHERE project_id = :p"
             ).bindparams(now),
-            {"p": pid, "result": json.dumps([box(11)]), "now": utcnow()},
+            {"p": pid, "result": json.dumps([box(11, 10, 20, 20)]), "now": utcnow()},
         )
     if pg:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -222,7 +215,7 @@ def measure(base: str, data: dict[str, Any], n: int, requests: int) -> dict[str,
             "rescore": lambda i: timed(
                 lambda: http.patch(
                     f"/api/annotations/{data['on_gt'][i]}",
-                    json={"result": [box(10 + rng.uniform(0, 5))]},
+                    json={"result": [box(10 + rng.uniform(0, 5), 10, 20, 20)]},
                 ),
                 200,
             ),

@@ -54,25 +54,7 @@ from assay_bench.server import (  # noqa: E402
     server_env,
     temp_database,
 )
-
-CONFIG = """<View><Image name="image" value="$image"/>
-<RectangleLabels name="label" toName="image"><Label value="Zebra"/><Label value="Giraffe"/>
-</RectangleLabels></View>"""
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def box(x: float, y: float, w: float, h: float, label: str = "Zebra") -> dict[str, Any]:
-    return {
-        "type": "rectanglelabels",
-        "from_name": "label",
-        "to_name": "image",
-        "original_width": 1000,
-        "original_height": 1000,
-        "value": {"x": x, "y": y, "width": w, "height": h, "rectanglelabels": [label]},
-    }
+from assay_bench.zebras import CONFIG, box, log  # noqa: E402
 
 
 def fill(url: str, project_id: int, annotator_id: int, n: int) -> None:
